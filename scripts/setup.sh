@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what berth needs on a fresh Debian machine (as root): runc and busybox-static from
+# Debian, the npm packages (better-sqlite3 builds from source, ~2 min), and the native addon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} with apt-get" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  else
+    echo "missing ${missing[*]}: install them (as root: apt-get install ${missing[*]})" >&2
+  fi
+fi
+
+stamp=node_modules/.berth-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  npm ci --no-audit --no-fund >&2
+  touch "$stamp"
+fi

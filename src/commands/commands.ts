@@ -1,0 +1,16 @@
+// Every lifecycle request, as a command. Fields arrive unvalidated from clients: the decider
+// validates them, so a command object is safe to build straight from an IPC body.
+
+export type Command =
+  | { type: "create"; id: string; config: unknown }
+  | { type: "bootstrap"; id: string; dynamicEnv?: unknown }
+  | { type: "startProcess"; id: string; processId: string }
+  | { type: "createProcess"; id: string; processId: string; spec: unknown }
+  | { type: "kill"; id: string; processId: string; signal: unknown }
+  | { type: "stop"; id: string; signal?: unknown; timeoutInSeconds?: unknown }
+  | { type: "shutdown"; id: string }
+  | { type: "delete"; id: string; force?: boolean };
+
+export type CommandType = Command["type"];
+
+export const COMMAND_TYPES: readonly CommandType[] = ["create", "bootstrap", "startProcess", "createProcess", "kill", "stop", "shutdown", "delete"];

@@ -1,0 +1,242 @@
+// Container configuration: the types every layer agrees on, and their validation.
+// Validation is pure: it returns a normalised value or a typed error, never throws.
+import { constants } from "node:os";
+import type { ErrorInfo } from "../errors.js";
+
+export interface Rlimit {
+  type: string; // "RLIMIT_NOFILE"
+  soft: number;
+  hard: number;
+}
+
+export interface ProcessSpec {
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** "uid", "uid:gid", or a name resolved through the rootfs's /etc/passwd. */
+  user?: string;
+  rlimits: Rlimit[];
+  terminal: false;
+}
+
+export interface Mount {
+  source: string;
+  destination: string;
+  readOnly: boolean;
+}
+
+export interface Resources {
+  memoryBytes?: number;
+  cpus?: number;
+  pids?: number;
+}
+
+export type RestartPolicy =
+  | { name: "no" }
+  | { name: "on-failure"; maxRetries?: number }
+  | { name: "always" }
+  | { name: "unless-stopped" };
+
+export type NetworkMode = "none" | "host";
+
+/** Where the root filesystem comes from: a named image (built-in busybox or imported) or a host directory. */
+export type RootfsSource = { image: string } | { path: string };
+
+export interface ContainerConfig {
+  rootfs: RootfsSource;
+  init: ProcessSpec;
+  hostname: string;
+  resources: Resources;
+  readOnlyRootfs: boolean;
+  mounts: Mount[];
+  network: NetworkMode;
+  stopSignal: string;
+  stopTimeoutSeconds: number;
+  labels: Record<string, string>;
+  restart: RestartPolicy;
+}
+
+/** What a client may send: everything but the init args is optional and defaulted. */
+export type ContainerConfigInput = Partial<Omit<ContainerConfig, "init" | "resources">> & {
+  init: Partial<ProcessSpec> & { args: string[] };
+  resources?: Resources;
+};
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** runc spec's default; the host's hard nofile limit (20000) forbids podman's 1048576. */
+export const DEFAULT_RLIMITS: Rlimit[] = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 1024 }];
+export const HOST_NOFILE_HARD_LIMIT = 20000;
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+const ok = <T>(value: T): Validated<T> => ({ ok: true, value });
+const bad = <T>(message: string): Validated<T> => ({ ok: false, error: { code: "invalidArgument", message } });
+
+const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+/** Ids name directories and sockets, so they must not contain path tricks. */
+export function validateId(id: unknown, what = "container id"): Validated<string> {
+  if (typeof id !== "string") return bad(`${what} must be a string`);
+  if (!ID_PATTERN.test(id) || id.includes("..")) {
+    const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+    return bad(`invalid ${what} "${shown}": expected 1-64 characters of [a-zA-Z0-9_.-], starting with a letter or digit`);
+  }
+  return ok(id);
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+/** Accepts "TERM", "SIGTERM", "sigterm" or "15"; returns the canonical name ("SIGTERM"). */
+export function normaliseSignal(signal: unknown): Validated<string> {
+  if (typeof signal === "number" || (typeof signal === "string" && /^\d+$/.test(signal))) {
+    const num = Number(signal);
+    const name = Object.keys(SIGNALS).find((k) => SIGNALS[k] === num);
+    return name ? ok(name) : bad(`unknown signal number ${signal}`);
+  }
+  if (typeof signal !== "string") return bad("signal must be a name or a number");
+  const upper = signal.toUpperCase();
+  const name = upper.startsWith("SIG") ? upper : `SIG${upper}`;
+  return name in SIGNALS ? ok(name) : bad(`unknown signal "${signal}"`);
+}
+
+export function signalNumber(name: string): number {
+  const num = SIGNALS[name];
+  if (num === undefined) throw new Error(`unknown signal ${name}`);
+  return num;
+}
+
+/** 128 + signal, as shells and docker report a signalled process. */
+export function exitCodeForSignal(name: string): number {
+  return 128 + signalNumber(name);
+}
+
+function isPlainRecordOfStrings(v: unknown): v is Record<string, string> {
+  return !!v && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
+}
+
+function isAbsolute(p: unknown): p is string {
+  return typeof p === "string" && p.startsWith("/") && !p.split("/").includes("..") && !p.includes("\0");
+}
+
+export function validateProcessSpec(input: unknown, what = "process"): Validated<ProcessSpec> {
+  if (!input || typeof input !== "object") return bad(`${what} must be an object`);
+  const p = input as Record<string, unknown>;
+  const args = p.args;
+  if (!Array.isArray(args) || args.length === 0 || !args.every((a) => typeof a === "string") || args[0] === "") {
+    return bad(`${what}.args must be a non-empty list of strings`);
+  }
+  const env = p.env ?? {};
+  if (!isPlainRecordOfStrings(env)) return bad(`${what}.env must map names to strings`);
+  for (const key of Object.keys(env)) {
+    if (key === "" || key.includes("=") || key.includes("\0")) return bad(`${what}.env has an invalid name "${key}"`);
+  }
+  const cwd = p.cwd ?? "/";
+  if (!isAbsolute(cwd)) return bad(`${what}.cwd must be an absolute path without "..", got ${JSON.stringify(cwd)}`);
+  const user = p.user;
+  if (user !== undefined && (typeof user !== "string" || !/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/.test(user))) {
+    return bad(`${what}.user must be "uid", "uid:gid" or a user name, got ${JSON.stringify(user)}`);
+  }
+  const rlimits = p.rlimits ?? DEFAULT_RLIMITS;
+  if (!Array.isArray(rlimits)) return bad(`${what}.rlimits must be a list`);
+  for (const r of rlimits as Rlimit[]) {
+    if (!r || typeof r.type !== "string" || !/^RLIMIT_[A-Z]+$/.test(r.type)) return bad(`${what}.rlimits has an invalid type`);
+    if (!Number.isInteger(r.soft) || !Number.isInteger(r.hard) || r.soft < 0 || r.soft > r.hard) {
+      return bad(`${what}.rlimits ${r.type} needs integers with 0 <= soft <= hard`);
+    }
+    if (r.type === "RLIMIT_NOFILE" && r.hard > HOST_NOFILE_HARD_LIMIT) {
+      return bad(`${what}.rlimits RLIMIT_NOFILE hard limit ${r.hard} exceeds the host's ${HOST_NOFILE_HARD_LIMIT}`);
+    }
+  }
+  if (p.terminal !== undefined && p.terminal !== false) return bad(`${what}.terminal: terminals are not supported yet`);
+  const spec: ProcessSpec = { args: [...args], env: { ...env }, cwd, rlimits: rlimits.map((r: Rlimit) => ({ ...r })), terminal: false };
+  if (user !== undefined) spec.user = user as string;
+  return ok(spec);
+}
+
+const RESTART_NAMES = ["no", "on-failure", "always", "unless-stopped"];
+
+export function validateConfig(input: unknown, id: string): Validated<ContainerConfig> {
+  if (!input || typeof input !== "object") return bad("config must be an object");
+  const c = input as Record<string, unknown>;
+
+  const rootfs = (c.rootfs ?? { image: "busybox" }) as Record<string, unknown>;
+  let source: RootfsSource;
+  if (typeof rootfs.image === "string") {
+    const image = validateId(rootfs.image, "image name");
+    if (!image.ok) return image;
+    source = { image: image.value };
+  } else if (isAbsolute(rootfs.path)) {
+    source = { path: rootfs.path };
+  } else {
+    return bad('rootfs must be { image: NAME } or { path: ABSOLUTE_DIR }');
+  }
+
+  const init = validateProcessSpec(c.init, "init");
+  if (!init.ok) return init;
+  if (!init.value.env.PATH) init.value.env.PATH = DEFAULT_PATH;
+
+  const hostname = c.hostname ?? id;
+  if (typeof hostname !== "string" || !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(hostname)) return bad(`invalid hostname ${JSON.stringify(hostname)}`);
+
+  const r = (c.resources ?? {}) as Record<string, unknown>;
+  const resources: Resources = {};
+  if (r.memoryBytes !== undefined) {
+    if (!Number.isInteger(r.memoryBytes) || (r.memoryBytes as number) < 4 * 1024 * 1024) return bad("resources.memoryBytes must be an integer of at least 4 MiB");
+    resources.memoryBytes = r.memoryBytes as number;
+  }
+  if (r.cpus !== undefined) {
+    if (typeof r.cpus !== "number" || !(r.cpus > 0) || r.cpus > 1024) return bad("resources.cpus must be a number above 0");
+    resources.cpus = r.cpus;
+  }
+  if (r.pids !== undefined) {
+    if (!Number.isInteger(r.pids) || (r.pids as number) < 1) return bad("resources.pids must be a positive integer");
+    resources.pids = r.pids as number;
+  }
+
+  const mounts: Mount[] = [];
+  for (const m of (c.mounts ?? []) as Mount[]) {
+    if (!m || !isAbsolute(m.source) || !isAbsolute(m.destination)) return bad("mounts need absolute source and destination paths without \"..\"");
+    mounts.push({ source: m.source, destination: m.destination, readOnly: m.readOnly === true });
+  }
+
+  const network = c.network ?? "none";
+  if (network !== "none" && network !== "host") return bad(`network must be "none" or "host", got ${JSON.stringify(network)}`);
+
+  const stopSignal = normaliseSignal(c.stopSignal ?? "SIGTERM");
+  if (!stopSignal.ok) return stopSignal;
+  const stopTimeoutSeconds = c.stopTimeoutSeconds ?? 10;
+  if (typeof stopTimeoutSeconds !== "number" || !(stopTimeoutSeconds >= 0)) return bad("stopTimeoutSeconds must be a number >= 0");
+
+  const labels = c.labels ?? {};
+  if (!isPlainRecordOfStrings(labels)) return bad("labels must map names to strings");
+
+  const restart = (c.restart ?? { name: "no" }) as RestartPolicy;
+  if (!restart || !RESTART_NAMES.includes(restart.name)) return bad(`restart policy must be one of ${RESTART_NAMES.join(", ")}`);
+  if (restart.name === "on-failure" && restart.maxRetries !== undefined && (!Number.isInteger(restart.maxRetries) || restart.maxRetries < 0)) {
+    return bad("on-failure max retries must be a non-negative integer");
+  }
+
+  return ok({
+    rootfs: source,
+    init: init.value,
+    hostname,
+    resources,
+    readOnlyRootfs: c.readOnlyRootfs === true,
+    mounts,
+    network,
+    stopSignal: stopSignal.value,
+    stopTimeoutSeconds,
+    labels: { ...labels },
+    restart: restart.name === "on-failure" && restart.maxRetries !== undefined ? { name: "on-failure", maxRetries: restart.maxRetries } : ({ name: restart.name } as RestartPolicy),
+  });
+}
+
+/** Parses docker's `on-failure:3` syntax. */
+export function parseRestartPolicy(text: string): Validated<RestartPolicy> {
+  const [name, max] = text.split(":");
+  if (name === "on-failure") {
+    if (max === undefined) return ok({ name });
+    return /^\d+$/.test(max) ? ok({ name, maxRetries: Number(max) }) : bad(`invalid restart policy "${text}"`);
+  }
+  if (max === undefined && (name === "no" || name === "always" || name === "unless-stopped")) return ok({ name });
+  return bad(`invalid restart policy "${text}": expected no, on-failure[:max], always or unless-stopped`);
+}

@@ -1,0 +1,40 @@
+// The command path: validate → decide → append → fold. The only place commands meet the
+// journal. The projection is folded synchronously after each append, so the next command for
+// the same container sees it (commands for one container are serialized by the caller).
+import { decide } from "../commands/decide.js";
+import type { Command } from "../commands/commands.js";
+import { BerthError } from "../errors.js";
+import { containerStream, type Actor, type StoredEvent } from "../events/catalogue.js";
+import type { Journal } from "../events/journal.js";
+import type { ContainerState } from "../projections/container.js";
+import { apply, type Projection } from "../projections/index.js";
+
+export interface CommandMeta {
+  commandId?: string;
+  correlationId?: string;
+  actor?: Actor;
+  time?: number;
+}
+
+export interface Dispatched {
+  events: StoredEvent[];
+  state: ContainerState | undefined;
+  /** The command id had been journaled before: the original events are returned. */
+  duplicate: boolean;
+}
+
+export function dispatch(journal: Journal, projection: Projection, command: Command, meta: CommandMeta = {}): Dispatched {
+  const before = projection.containers[command.id];
+  if (meta.commandId) {
+    // A retried command returns its original result, even if the state has moved on since.
+    const prior = journal.eventsForCommand(meta.commandId);
+    if (prior.length > 0) return { events: prior, state: before, duplicate: true };
+  }
+  const decision = decide(before, command);
+  if (!decision.ok) throw BerthError.from(decision.error);
+  if (decision.events.length === 0) return { events: [], state: before, duplicate: false };
+  const result = journal.append(containerStream(command.id), decision.events, before ? before.version : "noStream", meta);
+  if (result.duplicate) return { events: result.events, state: before, duplicate: true };
+  for (const event of result.events) apply(projection, event);
+  return { events: result.events, state: projection.containers[command.id], duplicate: false };
+}

@@ -1,0 +1,99 @@
+// Export and import of a whole journal as one file: a magic line, then length-prefixed plain
+// msgpack frames (a header, one frame per row with its stored body and hash, a trailer with the
+// head). Import re-verifies the chain row by row and commits all or nothing.
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { BerthError } from "../errors.js";
+import { decode, encode, type StoredBody } from "./codec.js";
+import { chainHash, GENESIS_HASH } from "./hash.js";
+import type { Journal } from "./journal.js";
+
+const MAGIC = Buffer.from("BERTH-JOURNAL 1\n");
+
+interface RowFrame {
+  p: number;
+  s: string;
+  v: number;
+  y: string;
+  sv: number;
+  b: Buffer;
+  h: Buffer;
+}
+
+interface Trailer {
+  end: true;
+  count: number;
+  head: { position: number; hash: string };
+}
+
+export function exportJournal(journal: Journal, file: string): { count: number; head: { position: number; hash: string } } {
+  const check = journal.verify();
+  if (!check.ok) throw new BerthError("invalidState", `refusing to export a journal that fails verification at position ${check.position}: ${check.reason}`);
+  const fd = openSync(file, "w");
+  try {
+    writeSync(fd, MAGIC);
+    writeFrame(fd, { format: "berth-journal", formatVersion: 1 });
+    const rows = journal.db.prepare("SELECT position, stream_id, version, type, schema_version, body, hash FROM events ORDER BY position").iterate() as IterableIterator<{
+      position: number; stream_id: string; version: number; type: string; schema_version: number; body: Buffer; hash: Buffer;
+    }>;
+    for (const r of rows) writeFrame(fd, { p: r.position, s: r.stream_id, v: r.version, y: r.type, sv: r.schema_version, b: r.body, h: r.hash } satisfies RowFrame);
+    const trailer: Trailer = { end: true, count: check.count, head: check.head };
+    writeFrame(fd, trailer);
+  } finally {
+    closeSync(fd);
+  }
+  return { count: check.count, head: check.head };
+}
+
+/** Imports into an empty journal. Any mismatch rejects the whole file with invalidArgument. */
+export function importJournal(journal: Journal, file: string): { count: number; head: { position: number; hash: string } } {
+  if (journal.head().position !== 0) throw new BerthError("invalidState", `import needs an empty journal; ${journal.path} already holds ${journal.head().position} events`);
+  const frames = readFrames(readFileSync(file), file);
+  const header = frames.next().value as { format?: string } | undefined;
+  if (header?.format !== "berth-journal") throw new BerthError("invalidArgument", `${file} is not a berth journal export`);
+  const insert = journal.db.prepare(
+    "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+  );
+  const run = journal.db.transaction(() => {
+    let prev: Uint8Array = GENESIS_HASH;
+    let count = 0;
+    for (const frame of frames) {
+      if ((frame as Trailer).end === true) {
+        const trailer = frame as Trailer;
+        const hash = Buffer.from(prev).toString("hex");
+        if (trailer.count !== count || trailer.head.hash !== hash) throw new BerthError("invalidArgument", `${file}: trailer says ${trailer.count} events ending in ${trailer.head.hash}, found ${count} ending in ${hash}`);
+        journal.db.prepare("INSERT INTO journal_head (id, position, hash) VALUES (1, ?, ?)").run(count, Buffer.from(prev));
+        return { count, head: { position: count, hash } };
+      }
+      const row = frame as RowFrame;
+      const expected = chainHash(prev, { position: row.p, streamId: row.s, version: row.v, type: row.y, body: row.b });
+      if (row.p !== count + 1 || !expected.equals(row.h)) throw new BerthError("invalidArgument", `${file}: the hash chain breaks at position ${row.p}`);
+      const body = decode<StoredBody>(row.b);
+      insert.run(row.p, body.i, row.s, row.v, row.y, row.sv, body.t, body.c ?? null, body.a?.[0] ?? null, row.b, row.h);
+      prev = expected;
+      count += 1;
+    }
+    throw new BerthError("invalidArgument", `${file} is truncated: no trailer after ${count} events`);
+  });
+  const result = run.immediate();
+  return result;
+}
+
+function writeFrame(fd: number, value: unknown): void {
+  const body = encode(value);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  writeSync(fd, len);
+  writeSync(fd, body);
+}
+
+function* readFrames(bytes: Buffer, file: string): Generator<unknown> {
+  if (!bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new BerthError("invalidArgument", `${file} is not a berth journal export (bad magic)`);
+  let offset = MAGIC.length;
+  while (offset < bytes.length) {
+    if (offset + 4 > bytes.length) throw new BerthError("invalidArgument", `${file} is truncated at byte ${offset}`);
+    const len = bytes.readUInt32BE(offset);
+    if (offset + 4 + len > bytes.length) throw new BerthError("invalidArgument", `${file} is truncated at byte ${offset}`);
+    yield decode(bytes.subarray(offset + 4, offset + 4 + len));
+    offset += 4 + len;
+  }
+}

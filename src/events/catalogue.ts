@@ -1,0 +1,119 @@
+// Every event berth journals, named once with its payload. Intents (…Requested) ask the reactor
+// for an effect; outcomes record what really happened and carry the intent as their causation.
+// Bump an event's entry in SCHEMA_VERSIONS when its payload changes, and register an upcaster.
+import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
+import type { ErrorInfo } from "../errors.js";
+
+/** How the daemon reaches a container's runtime service. */
+export interface RuntimeEndpoint {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: a pid alone is not an identity. */
+  startTime: number;
+  socket: string;
+  driver: string;
+}
+
+export interface ProcessExit {
+  processId: string;
+  pid: number;
+  exitCode: number;
+  /** The signal that killed the process, if any (then exitCode is 128 + its number). */
+  signal?: string;
+  /** Milliseconds since the epoch, as recorded by the runtime service. */
+  exitedAt: number;
+  oomKilled: boolean;
+}
+
+export type ContainerEvent =
+  | { type: "ContainerCreated"; data: { id: string; config: ContainerConfig } }
+  | { type: "BootstrapRequested"; data: { dynamicEnv: Record<string, string> } }
+  | { type: "ContainerBooted"; data: { runtime: RuntimeEndpoint } }
+  | { type: "BootstrapFailed"; data: { error: ErrorInfo } }
+  | { type: "ProcessCreated"; data: { processId: string; spec: ProcessSpec } }
+  | { type: "ProcessStartRequested"; data: { processId: string } }
+  | { type: "ProcessStarted"; data: { processId: string; pid: number; startedAt: number } }
+  | { type: "ProcessStartFailed"; data: { processId: string; error: ErrorInfo; exitCode?: number } }
+  | { type: "SignalSent"; data: { processId: string; signal: string } }
+  | { type: "ProcessExited"; data: ProcessExit }
+  | { type: "StopRequested"; data: { signal: string; timeoutInSeconds: number } }
+  | { type: "ContainerStopped"; data: Record<string, never> }
+  | { type: "ShutdownRequested"; data: Record<string, never> }
+  | { type: "ContainerShutdown"; data: Record<string, never> }
+  | { type: "ContainerDeleted"; data: Record<string, never> }
+  | { type: "ContainerLost"; data: { reason: string; exitCode: 255 } }
+  | { type: "RestartScheduled"; data: { attempt: number; delayMs: number } };
+
+export type DaemonEvent = {
+  type: "DaemonRecovered";
+  data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number };
+};
+
+export type BerthEvent = ContainerEvent | DaemonEvent;
+export type EventType = BerthEvent["type"];
+export type EventOf<T extends EventType> = Extract<BerthEvent, { type: T }>;
+
+/** Current schema version of each event type; stored with every event. */
+export const SCHEMA_VERSIONS: Record<EventType, number> = {
+  ContainerCreated: 1,
+  BootstrapRequested: 1,
+  ContainerBooted: 1,
+  BootstrapFailed: 1,
+  ProcessCreated: 1,
+  ProcessStartRequested: 1,
+  ProcessStarted: 1,
+  ProcessStartFailed: 1,
+  SignalSent: 1,
+  ProcessExited: 2,
+  StopRequested: 1,
+  ContainerStopped: 1,
+  ShutdownRequested: 1,
+  ContainerShutdown: 1,
+  ContainerDeleted: 1,
+  ContainerLost: 1,
+  RestartScheduled: 1,
+  DaemonRecovered: 1,
+};
+
+export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];
+
+/** Intents and the outcome types that settle them. */
+export const INTENT_OUTCOMES = {
+  BootstrapRequested: ["ContainerBooted", "BootstrapFailed"],
+  ProcessStartRequested: ["ProcessStarted", "ProcessStartFailed"],
+  StopRequested: ["ContainerStopped"],
+  ShutdownRequested: ["ContainerShutdown"],
+} as const satisfies Partial<Record<EventType, readonly EventType[]>>;
+
+export type IntentType = keyof typeof INTENT_OUTCOMES;
+export const isIntent = (type: string): type is IntentType => type in INTENT_OUTCOMES;
+
+/** Who caused an event, as the kernel reported the client's socket peer. */
+export interface Actor {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+/** Metadata a writer supplies with an append; position, version and hash are the journal's. */
+export interface EventMeta {
+  eventId: string;
+  /** Milliseconds since the epoch. */
+  time: number;
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  actor?: Actor;
+}
+
+/** An event as read back from the journal. */
+export type StoredEvent<E extends BerthEvent = BerthEvent> = E &
+  EventMeta & {
+    position: number;
+    streamId: string;
+    version: number;
+    schemaVersion: number;
+  };
+
+export const containerStream = (id: string) => `container-${id}`;
+export const DAEMON_STREAM = "daemon";
+export const containerIdOf = (streamId: string) => (streamId.startsWith("container-") ? streamId.slice("container-".length) : undefined);

@@ -1,0 +1,335 @@
+// The journal: berth's only source of truth. An append-only SQLite table of events with a
+// SHA-256 hash chain, written by one process at a time (see lock.ts). This file and the
+// lock are the only places that talk to better-sqlite3 directly.
+import Database from "better-sqlite3";
+import Emittery from "emittery";
+import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
+import { randomBytes } from "node:crypto";
+import { migrations } from "../../migrations/index.js";
+import { BerthError } from "../errors.js";
+import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type StoredEvent } from "./catalogue.js";
+import { decode, encode, type StoredBody } from "./codec.js";
+import { verifyChain, type VerifyResult } from "./verify.js";
+import { chainHash, GENESIS_HASH } from "./hash.js";
+import { acquireJournalLock, type JournalLock } from "./lock.js";
+import type { JournalSchema } from "./schema.js";
+import { upcast } from "./upcast.js";
+
+export type SyncMode = "full" | "normal";
+
+export interface OpenOptions {
+  /** FULL (default) survives power loss; NORMAL may lose the last commits on power loss, never on a crash. */
+  sync?: SyncMode;
+  /** Take exclusive ownership (default). Tests of the append path under contention turn it off. */
+  exclusive?: boolean;
+  readonly?: boolean;
+}
+
+/** any | noStream (must not exist) | exists (must exist) | exact version. */
+export type ExpectedVersion = "any" | "noStream" | "exists" | number;
+
+export interface AppendMeta {
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  actor?: Actor;
+  /** Milliseconds since the epoch; defaults to now. */
+  time?: number;
+  /** One per event; default random. Supplied by tests that need byte-identical journals. */
+  eventIds?: string[];
+}
+
+export interface AppendOptions {
+  /** Advance a consumer's checkpoint in the same transaction as the append. */
+  checkpoint?: { name: string; position: number };
+}
+
+export interface AppendResult {
+  events: StoredEvent[];
+  /** The stream's version after the append. */
+  version: number;
+  /** True when the command id had already been journaled: nothing was appended. */
+  duplicate: boolean;
+}
+
+export interface ReadFilter {
+  streamId?: string;
+  types?: string[];
+  /** Inclusive lower and upper bounds on the event time (ms). */
+  since?: number;
+  until?: number;
+  /** Exclusive lower and inclusive upper bounds on the position. */
+  after?: number;
+  upTo?: number;
+  actorUid?: number;
+  limit?: number;
+}
+
+export class WrongExpectedVersion extends BerthError {
+  constructor(readonly streamId: string, readonly expected: ExpectedVersion, readonly actual: number) {
+    super("invalidState", `append to ${streamId} expected ${describeExpected(expected)} but the stream is at version ${actual}`);
+  }
+}
+
+function describeExpected(expected: ExpectedVersion): string {
+  if (expected === "noStream") return "no stream";
+  if (expected === "exists") return "an existing stream";
+  if (expected === "any") return "any version";
+  return `version ${expected}`;
+}
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  body: Buffer;
+}
+
+export const newEventId = () => randomBytes(12).toString("base64url");
+
+export class Journal {
+  readonly db: Database.Database;
+  /** Typed, async reads and migrations. Appends stay on the synchronous better-sqlite3 path. */
+  readonly kysely: Kysely<JournalSchema>;
+  private readonly bell = new Emittery<{ appended: number }>();
+  private readonly lock?: JournalLock;
+  private readonly stmts;
+
+  private constructor(readonly path: string, db: Database.Database, lock: JournalLock | undefined) {
+    this.db = db;
+    this.lock = lock;
+    this.kysely = new Kysely<JournalSchema>({ dialect: new TransactionalSqliteDialect(db) });
+    this.stmts = {
+      streamVersion: db.prepare<[string], { version: number }>("SELECT max(version) AS version FROM events WHERE stream_id = ?"),
+      byCommand: db.prepare<[string], EventRow>("SELECT * FROM events WHERE command_id = ? ORDER BY position"),
+      head: db.prepare<[], { position: number; hash: Buffer }>("SELECT position, hash FROM journal_head WHERE id = 1"),
+      insert: db.prepare(
+        "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      ),
+      setHead: db.prepare("INSERT INTO journal_head (id, position, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
+      setCheckpoint: db.prepare("INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position"),
+      readStream: db.prepare<[string, number], EventRow>("SELECT * FROM events WHERE stream_id = ? AND version >= ? ORDER BY version"),
+      readAfter: db.prepare<[number, number], EventRow>("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?"),
+    };
+  }
+
+  static async open(path: string, options: OpenOptions = {}): Promise<Journal> {
+    const lock = options.exclusive === false || options.readonly ? undefined : acquireJournalLock(path);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+      db.pragma("busy_timeout = 5000");
+      if (!options.readonly) {
+        db.pragma("journal_mode = WAL");
+        db.pragma(`synchronous = ${options.sync === "normal" ? "NORMAL" : "FULL"}`);
+      }
+      if (!options.readonly) await migrate(db);
+      return new Journal(path, db, lock);
+    } catch (err) {
+      db?.close();
+      lock?.release();
+      throw toJournalError(err, `cannot open journal ${path}`);
+    }
+  }
+
+  close(): void {
+    this.bell.clearListeners();
+    this.db.close();
+    this.lock?.release();
+  }
+
+  /**
+   * Appends events to one stream under BEGIN IMMEDIATE, after checking the expected version.
+   * A command id that was already journaled returns the original events and appends nothing.
+   */
+  append(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: AppendMeta = {}, options: AppendOptions = {}): AppendResult {
+    const run = this.db.transaction((): AppendResult => {
+      if (meta.commandId) {
+        const prior = this.stmts.byCommand.all(meta.commandId);
+        if (prior.length > 0) {
+          const events = prior.map(toStoredEvent);
+          return { events, version: events[events.length - 1]!.version, duplicate: true };
+        }
+      }
+      const current = this.stmts.streamVersion.get(streamId)?.version ?? 0;
+      checkExpected(streamId, expected, current);
+      const head = this.stmts.head.get() ?? { position: 0, hash: GENESIS_HASH };
+      let prevHash: Uint8Array = head.hash;
+      let position = head.position;
+      const time = meta.time ?? Date.now();
+      const stored: StoredEvent[] = events.map((event, i) => {
+        position += 1;
+        const version = current + i + 1;
+        const eventId = meta.eventIds?.[i] ?? newEventId();
+        const schemaVersion = SCHEMA_VERSIONS[event.type];
+        const body = encode(packBody(eventId, time, meta, event.data));
+        const hash = chainHash(prevHash, { position, streamId, version, type: event.type, body });
+        this.stmts.insert.run(position, eventId, streamId, version, event.type, schemaVersion, time, meta.commandId ?? null, meta.actor?.uid ?? null, body, hash);
+        prevHash = hash;
+        return { ...event, ...envelopeMeta(eventId, time, meta), position, streamId, version, schemaVersion } as StoredEvent;
+      });
+      if (stored.length > 0) this.stmts.setHead.run(position, prevHash);
+      if (options.checkpoint) this.stmts.setCheckpoint.run(options.checkpoint.name, options.checkpoint.position);
+      return { events: stored, version: current + events.length, duplicate: false };
+    });
+    let result: AppendResult;
+    try {
+      result = run.immediate();
+    } catch (err) {
+      throw toJournalError(err, `append to ${streamId} failed; nothing was appended`);
+    }
+    if (!result.duplicate && result.events.length > 0) void this.bell.emit("appended", result.events[result.events.length - 1]!.position);
+    return result;
+  }
+
+  /** A doorbell: listeners learn the new head position and re-read from their own checkpoint. */
+  subscribe(listener: (position: number) => void): () => void {
+    return this.bell.on("appended", listener);
+  }
+
+  head(): { position: number; hash: string } {
+    const head = this.stmts.head.get();
+    return head ? { position: head.position, hash: head.hash.toString("hex") } : { position: 0, hash: GENESIS_HASH.toString("hex") };
+  }
+
+  streamVersion(streamId: string): number {
+    return this.stmts.streamVersion.get(streamId)?.version ?? 0;
+  }
+
+  /** The events a command appended, if it was journaled (idempotent retries). */
+  eventsForCommand(commandId: string): StoredEvent[] {
+    return this.stmts.byCommand.all(commandId).map(toStoredEvent);
+  }
+
+  readStream(streamId: string, fromVersion = 1): StoredEvent[] {
+    return this.stmts.readStream.all(streamId, fromVersion).map(toStoredEvent);
+  }
+
+  /** Events after a global position, in position order, a page at a time. */
+  *readAll(after = 0, pageSize = 5000): Generator<StoredEvent> {
+    let cursor = after;
+    for (;;) {
+      const rows = this.stmts.readAfter.all(cursor, pageSize);
+      for (const row of rows) yield toStoredEvent(row);
+      if (rows.length < pageSize) return;
+      cursor = rows[rows.length - 1]!.position;
+    }
+  }
+
+  /** Filtered reads (audit queries), through kysely's typed builder. */
+  async query(filter: ReadFilter = {}): Promise<StoredEvent[]> {
+    let q = this.kysely.selectFrom("events").select(["position", "stream_id", "version", "type", "schema_version", "body"]);
+    if (filter.streamId !== undefined) q = q.where("stream_id", "=", filter.streamId);
+    if (filter.types?.length) q = q.where("type", "in", filter.types);
+    if (filter.since !== undefined) q = q.where("time", ">=", filter.since);
+    if (filter.until !== undefined) q = q.where("time", "<=", filter.until);
+    if (filter.after !== undefined) q = q.where("position", ">", filter.after);
+    if (filter.upTo !== undefined) q = q.where("position", "<=", filter.upTo);
+    if (filter.actorUid !== undefined) q = q.where("actor_uid", "=", filter.actorUid);
+    q = q.orderBy("position");
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    return (await q.execute()).map(toStoredEvent);
+  }
+
+  /** Recomputes the hash chain; names the first bad position. */
+  verify(): VerifyResult {
+    return verifyChain(this.db);
+  }
+
+  checkpoint(name: string): number {
+    return this.db.prepare<[string], { position: number }>("SELECT position FROM checkpoints WHERE name = ?").get(name)?.position ?? 0;
+  }
+
+  setCheckpoint(name: string, position: number): void {
+    this.stmts.setCheckpoint.run(name, position);
+  }
+
+  saveSnapshot(name: string, position: number, state: unknown): void {
+    this.db.prepare("INSERT INTO snapshots (name, position, body) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body").run(name, position, encode(state));
+  }
+
+  loadSnapshot<T>(name: string): { position: number; state: T } | undefined {
+    const row = this.db.prepare<[string], { position: number; body: Buffer }>("SELECT position, body FROM snapshots WHERE name = ?").get(name);
+    return row ? { position: row.position, state: decode<T>(row.body) } : undefined;
+  }
+}
+
+async function migrate(db: Database.Database): Promise<void> {
+  const kysely = new Kysely<unknown>({ dialect: new TransactionalSqliteDialect(db) });
+  const { error } = await new Migrator({ db: kysely, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+  if (error) throw error;
+}
+
+function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
+  const okay = expected === "any" || (expected === "noStream" ? current === 0 : expected === "exists" ? current > 0 : current === expected);
+  if (!okay) throw new WrongExpectedVersion(streamId, expected, current);
+}
+
+function packBody(eventId: string, time: number, meta: AppendMeta, data: unknown): StoredBody {
+  const body: StoredBody = { i: eventId, t: time, d: data };
+  if (meta.commandId) body.c = meta.commandId;
+  if (meta.correlationId && meta.correlationId !== meta.commandId) body.r = meta.correlationId;
+  if (meta.causationId) body.k = meta.causationId;
+  if (meta.actor) body.a = [meta.actor.uid, meta.actor.gid, meta.actor.pid];
+  return body;
+}
+
+function envelopeMeta(eventId: string, time: number, meta: AppendMeta) {
+  const out: Record<string, unknown> = { eventId, time };
+  if (meta.commandId) out.commandId = meta.commandId;
+  if (meta.correlationId ?? meta.commandId) out.correlationId = meta.correlationId ?? meta.commandId;
+  if (meta.causationId) out.causationId = meta.causationId;
+  if (meta.actor) out.actor = { ...meta.actor };
+  return out;
+}
+
+/** Decodes a stored row into an event of the current schema (upcasting old payloads). */
+export function toStoredEvent(row: EventRow): StoredEvent {
+  const body = decode<StoredBody>(row.body);
+  const meta: Record<string, unknown> = { eventId: body.i, time: body.t };
+  if (body.c) meta.commandId = body.c;
+  if (body.r ?? body.c) meta.correlationId = body.r ?? body.c;
+  if (body.k) meta.causationId = body.k;
+  if (body.a) meta.actor = { uid: body.a[0], gid: body.a[1], pid: body.a[2] };
+  return {
+    type: row.type as EventType,
+    data: upcast(row.type, row.schema_version, body.d),
+    ...meta,
+    position: row.position,
+    streamId: row.stream_id,
+    version: row.version,
+    schemaVersion: SCHEMA_VERSIONS[row.type as EventType],
+  } as StoredEvent;
+}
+
+/** SQLite errors become typed errors a person can act on. */
+function toJournalError(err: unknown, context: string): BerthError {
+  if (err instanceof BerthError) return err;
+  const code = (err as { code?: string }).code ?? "";
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === "SQLITE_FULL") return new BerthError("internalError", `${context}: the disk is full (${message})`);
+  if (code === "SQLITE_BUSY") return new BerthError("timeout", `${context}: the journal is busy (${message})`);
+  if (code === "SQLITE_READONLY") return new BerthError("invalidState", `${context}: the journal is read-only (${message})`);
+  if (code.startsWith("SQLITE_CONSTRAINT")) return new BerthError("exists", `${context}: ${message}`);
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") return new BerthError("invalidArgument", `${context}: not a berth journal (${message})`);
+  return new BerthError("internalError", `${context}: ${message}`);
+}
+
+/** SQLite runs DDL transactionally, so each migration run is wrapped in a transaction (kysely's adapter says no). */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalSqliteDialect extends SqliteDialect {
+  constructor(database: Database.Database) {
+    super({ database: database as never });
+  }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalSqliteAdapter();
+  }
+}
+

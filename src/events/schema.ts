@@ -1,0 +1,42 @@
+// The journal's tables as kysely sees them (typed reads and migrations).
+import type { Generated } from "kysely";
+
+export interface EventsTable {
+  position: Generated<number>;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  /** Milliseconds since the epoch; a copy of the body's time, for range queries. */
+  time: number;
+  command_id: string | null;
+  actor_uid: number | null;
+  /** Plain msgpack of the envelope and payload: the bytes the hash chain covers. */
+  body: Buffer;
+  hash: Buffer;
+}
+
+export interface HeadTable {
+  id: number;
+  position: number;
+  hash: Buffer;
+}
+
+export interface CheckpointsTable {
+  name: string;
+  position: number;
+}
+
+export interface SnapshotsTable {
+  name: string;
+  position: number;
+  body: Buffer;
+}
+
+export interface JournalSchema {
+  events: EventsTable;
+  journal_head: HeadTable;
+  checkpoints: CheckpointsTable;
+  snapshots: SnapshotsTable;
+}

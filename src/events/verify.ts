@@ -1,0 +1,63 @@
+// Tamper evidence: recompute the hash chain from the first row and check that positions are
+// contiguous, that the indexed columns agree with the hashed body, and that the recorded head
+// matches the last row (so a deleted tail is caught too).
+import type Database from "better-sqlite3";
+import { chainHash, GENESIS_HASH } from "./hash.js";
+import { decode, type StoredBody } from "./codec.js";
+
+export type VerifyResult =
+  | { ok: true; count: number; head: { position: number; hash: string } }
+  | { ok: false; position: number; reason: string };
+
+interface Row {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  time: number;
+  command_id: string | null;
+  actor_uid: number | null;
+  body: Buffer;
+  hash: Buffer;
+}
+
+export function verifyChain(db: Database.Database): VerifyResult {
+  let prev: Uint8Array = GENESIS_HASH;
+  let expectedPosition = 1;
+  let count = 0;
+  for (const row of db.prepare("SELECT * FROM events ORDER BY position").iterate() as IterableIterator<Row>) {
+    if (row.position !== expectedPosition) {
+      return { ok: false, position: expectedPosition, reason: `position ${expectedPosition} is missing (next row is ${row.position})` };
+    }
+    const hash = chainHash(prev, { position: row.position, streamId: row.stream_id, version: row.version, type: row.type, body: row.body });
+    if (!Buffer.from(row.hash).equals(hash)) {
+      return { ok: false, position: row.position, reason: "hash mismatch: this row was altered, reordered or inserted" };
+    }
+    const mismatch = columnMismatch(row);
+    if (mismatch) return { ok: false, position: row.position, reason: `column ${mismatch} disagrees with the hashed body` };
+    prev = hash;
+    expectedPosition += 1;
+    count += 1;
+  }
+  const head = db.prepare("SELECT position, hash FROM journal_head WHERE id = 1").get() as { position: number; hash: Buffer } | undefined;
+  const last = expectedPosition - 1;
+  if ((head?.position ?? 0) !== last || !Buffer.from(head?.hash ?? GENESIS_HASH).equals(prev)) {
+    return { ok: false, position: last + 1, reason: `the recorded head is position ${head?.position ?? 0} but the chain ends at ${last}: rows were removed from the end` };
+  }
+  return { ok: true, count, head: { position: last, hash: Buffer.from(prev).toString("hex") } };
+}
+
+function columnMismatch(row: Row): string | undefined {
+  let body: StoredBody;
+  try {
+    body = decode<StoredBody>(row.body);
+  } catch {
+    return "body (not msgpack)";
+  }
+  if (body.i !== row.event_id) return "event_id";
+  if (body.t !== row.time) return "time";
+  if ((body.c ?? null) !== row.command_id) return "command_id";
+  if ((body.a?.[0] ?? null) !== row.actor_uid) return "actor_uid";
+  return undefined;
+}

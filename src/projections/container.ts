@@ -1,0 +1,207 @@
+// The container projection: a pure fold of one container's events. No clock, no ids, no I/O:
+// every time it shows comes from an event, so replaying the same events gives the same state.
+import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
+import type { ErrorInfo } from "../errors.js";
+import { assertNever } from "../errors.js";
+import { isIntent, type ContainerEvent, type IntentType, type ProcessExit, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
+
+export type ContainerStatus = "created" | "booting" | "booted" | "running" | "stopping" | "stopped" | "shuttingDown" | "deleted";
+export type ProcessStatus = "created" | "starting" | "running" | "exited";
+
+export interface ProcessState {
+  id: string;
+  spec: ProcessSpec;
+  status: ProcessStatus;
+  pid?: number;
+  startedAt?: number;
+  exitCode?: number;
+  signal?: string;
+  exitedAt?: number;
+  oomKilled?: boolean;
+  lastSignal?: string;
+  error?: ErrorInfo;
+}
+
+export interface PendingIntent {
+  type: IntentType;
+  eventId: string;
+  position: number;
+  processId?: string;
+}
+
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  config: ContainerConfig;
+  /** Stream version of the last event folded in. */
+  version: number;
+  /** Global position of the last event folded in. */
+  position: number;
+  createdAt: number;
+  runtime?: RuntimeEndpoint;
+  /** Keyed by process id; the init process's id is the container id. */
+  processes: Record<string, ProcessState>;
+  pid?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  exitCode?: number;
+  oomKilled?: boolean;
+  lastError?: ErrorInfo;
+  restartCount: number;
+  /** Set by a user stop; a restart policy never undoes it. */
+  stopRequested: boolean;
+  /** Intents journaled whose outcome has not been journaled yet. */
+  pending: PendingIntent[];
+}
+
+export function evolve(state: ContainerState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
+  if (event.type === "ContainerCreated") return created(event);
+  if (!state) throw new Error(`event ${event.type} at position ${event.position} precedes ContainerCreated in ${event.streamId}`);
+  const next = withIntents({ ...state, version: event.version, position: event.position }, event);
+  switch (event.type) {
+    case "BootstrapRequested":
+      return { ...next, status: "booting" };
+    case "ContainerBooted":
+      return { ...next, status: "booted", runtime: event.data.runtime, lastError: undefined, processes: { [state.id]: freshInit(state) } };
+    case "BootstrapFailed":
+      return { ...next, status: "created", lastError: event.data.error };
+    case "ProcessCreated":
+      return withProcess(next, event.data.processId, () => ({ id: event.data.processId, spec: event.data.spec, status: "created" }));
+    case "ProcessStartRequested":
+      return withProcess(next, event.data.processId, (p) => ({ ...p!, status: "starting" }));
+    case "ProcessStarted":
+      return started(next, event.data);
+    case "ProcessStartFailed":
+      return startFailed(next, event.data);
+    case "SignalSent":
+      return withProcess(next, event.data.processId, (p) => ({ ...p!, lastSignal: event.data.signal }));
+    case "ProcessExited":
+      return exited(next, event.data);
+    case "StopRequested":
+      return { ...next, status: "stopping", stopRequested: true };
+    case "ContainerStopped":
+      return { ...next, status: "stopped", runtime: undefined };
+    case "ShutdownRequested":
+      return { ...next, status: "shuttingDown" };
+    case "ContainerShutdown":
+      return { ...next, status: "created", runtime: undefined, pid: undefined, stopRequested: false, processes: { [state.id]: freshInit(state) } };
+    case "ContainerDeleted":
+      return { ...next, status: "deleted", runtime: undefined };
+    case "ContainerLost":
+      return lost(next, event.data.reason, event.time);
+    case "RestartScheduled":
+      return { ...next, restartCount: event.data.attempt };
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Folds a whole stream (or a prefix of one). */
+export function foldContainer(events: Iterable<StoredEvent<ContainerEvent>>): ContainerState | undefined {
+  let state: ContainerState | undefined;
+  for (const event of events) state = evolve(state, event);
+  return state;
+}
+
+function created(event: Extract<StoredEvent<ContainerEvent>, { type: "ContainerCreated" }>): ContainerState {
+  const { id, config } = event.data;
+  return {
+    id,
+    status: "created",
+    config,
+    version: event.version,
+    position: event.position,
+    createdAt: event.time,
+    processes: { [id]: { id, spec: config.init, status: "created" } },
+    restartCount: 0,
+    stopRequested: false,
+    pending: [],
+  };
+}
+
+function freshInit(state: ContainerState): ProcessState {
+  return { id: state.id, spec: state.config.init, status: "created" };
+}
+
+/** Intents join the pending list; an outcome settles the intent it names as its causation. */
+function withIntents(state: ContainerState, event: StoredEvent<ContainerEvent>): ContainerState {
+  if (isIntent(event.type)) {
+    const processId = event.type === "ProcessStartRequested" ? (event.data as { processId: string }).processId : undefined;
+    const intent: PendingIntent = { type: event.type, eventId: event.eventId, position: event.position };
+    if (processId !== undefined) intent.processId = processId;
+    return { ...state, pending: [...state.pending, intent] };
+  }
+  const settled = settles(state, event);
+  return settled.length === 0 ? state : { ...state, pending: state.pending.filter((p) => !settled.includes(p)) };
+}
+
+function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): PendingIntent[] {
+  const matching = (type: IntentType, processId?: string) =>
+    state.pending.filter((p) => p.type === type && (processId === undefined || p.processId === processId));
+  switch (event.type) {
+    case "ContainerBooted":
+    case "BootstrapFailed":
+      return matching("BootstrapRequested");
+    case "ProcessStarted":
+    case "ProcessStartFailed":
+      return matching("ProcessStartRequested", event.data.processId);
+    case "ContainerStopped":
+      return matching("StopRequested");
+    case "ContainerShutdown":
+      return matching("ShutdownRequested");
+    case "ContainerLost":
+      // The runtime is gone: no outcome can come any more, so every pending intent is settled.
+      return state.pending;
+    default:
+      return [];
+  }
+}
+
+function withProcess(state: ContainerState, processId: string, update: (p: ProcessState | undefined) => ProcessState): ContainerState {
+  return { ...state, processes: { ...state.processes, [processId]: update(state.processes[processId]) } };
+}
+
+function started(state: ContainerState, data: { processId: string; pid: number; startedAt: number }): ContainerState {
+  const next = withProcess(state, data.processId, (p) => ({ ...p!, status: "running", pid: data.pid, startedAt: data.startedAt }));
+  if (data.processId !== state.id) return next;
+  return { ...next, status: "running", pid: data.pid, startedAt: data.startedAt, finishedAt: undefined, exitCode: undefined, oomKilled: undefined, stopRequested: false };
+}
+
+function startFailed(state: ContainerState, data: { processId: string; error: ErrorInfo; exitCode?: number }): ContainerState {
+  if (data.processId === state.id) {
+    return { ...withProcess(state, data.processId, (p) => ({ ...p!, status: "created", error: data.error })), status: "booted", lastError: data.error };
+  }
+  return withProcess(state, data.processId, (p) => ({ ...p!, status: "exited", error: data.error, exitCode: data.exitCode ?? 126 }));
+}
+
+function exited(state: ContainerState, exit: ProcessExit): ContainerState {
+  const next = withProcess(state, exit.processId, (p) => {
+    const done: ProcessState = { ...p!, status: "exited", pid: exit.pid, exitCode: exit.exitCode, exitedAt: exit.exitedAt, oomKilled: exit.oomKilled };
+    if (exit.signal !== undefined) done.signal = exit.signal;
+    return done;
+  });
+  if (exit.processId !== state.id) return next;
+  // Init is gone, so the sandbox is going; ContainerStopped follows once it is torn down.
+  return { ...next, status: "stopping", exitCode: exit.exitCode, finishedAt: exit.exitedAt, oomKilled: exit.oomKilled };
+}
+
+function lost(state: ContainerState, reason: string, time: number): ContainerState {
+  const processes: Record<string, ProcessState> = {};
+  for (const [id, p] of Object.entries(state.processes)) {
+    processes[id] = p.status === "running" || p.status === "starting" ? { ...p, status: "exited", exitCode: 255, exitedAt: time } : p;
+  }
+  // An init that already exited keeps its real exit; otherwise the exit is unknowable: 255.
+  const initExited = state.processes[state.id]?.status === "exited";
+  return {
+    ...state,
+    status: "stopped",
+    runtime: undefined,
+    processes,
+    exitCode: initExited ? state.exitCode : 255,
+    finishedAt: initExited ? state.finishedAt : time,
+    lastError: { code: "interrupted", message: reason },
+  };
+}
+
+/** Statuses in which a runtime service may own a sandbox for the container. */
+export const HAS_SANDBOX: readonly ContainerStatus[] = ["booting", "booted", "running", "stopping", "shuttingDown"];

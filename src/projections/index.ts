@@ -1,0 +1,59 @@
+// The projection of every container: a pure fold of the whole journal, keyed by container id.
+// Snapshots store it with its position so a restart folds only the tail; stateAt() folds a
+// prefix of the journal for time travel. Deleted containers stay as tombstones so the next
+// create of the same id appends to the stream at the right version.
+import { containerIdOf, type BerthEvent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
+import { evolve, type ContainerState, type ContainerStatus } from "./container.js";
+
+export interface Projection {
+  /** Global position of the last event folded in. */
+  position: number;
+  containers: Record<string, ContainerState>;
+}
+
+export const emptyProjection = (): Projection => ({ position: 0, containers: {} });
+
+/** Folds one event in place (the daemon's hot path) and returns the projection. */
+export function apply(projection: Projection, event: StoredEvent<BerthEvent>): Projection {
+  const id = containerIdOf(event.streamId);
+  if (id !== undefined) {
+    projection.containers[id] = evolve(projection.containers[id], event as StoredEvent<ContainerEvent>);
+  }
+  projection.position = event.position;
+  return projection;
+}
+
+export function fold(events: Iterable<StoredEvent>, from: Projection = emptyProjection()): Projection {
+  const projection = structuredClone(from);
+  for (const event of events) apply(projection, event);
+  return projection;
+}
+
+export interface ListOptions {
+  all?: boolean;
+  status?: ContainerStatus;
+}
+
+/** The list index: live containers (all = including stopped and created), sorted by creation. */
+export function listContainers(projection: Projection, options: ListOptions = {}): ContainerState[] {
+  return Object.values(projection.containers)
+    .filter((c) => c.status !== "deleted")
+    .filter((c) => (options.status ? c.status === options.status : options.all || c.status === "running" || c.status === "stopping"))
+    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+}
+
+/** A source of events by position: the journal, or an imported file. */
+export interface EventSource {
+  readAll(after?: number): Iterable<StoredEvent>;
+}
+
+/** Time travel: the projection as it stood right after `position`. */
+export function stateAt(source: EventSource, position: number, snapshot?: Projection): Projection {
+  const start = snapshot && snapshot.position <= position ? snapshot : emptyProjection();
+  const projection = structuredClone(start);
+  for (const event of source.readAll(start.position)) {
+    if (event.position > position) break;
+    apply(projection, event);
+  }
+  return projection;
+}
