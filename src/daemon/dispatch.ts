@@ -25,13 +25,15 @@ export interface Dispatched {
 
 export function dispatch(journal: Journal, projection: Projection, command: Command, meta: CommandMeta = {}): Dispatched {
   const before = projection.containers[command.id];
-  if (meta.commandId) {
-    // A retried command returns its original result, even if the state has moved on since.
-    const prior = journal.eventsForCommand(meta.commandId);
-    if (prior.length > 0) return { events: prior, state: before, duplicate: true };
-  }
   const decision = decide(before, command);
-  if (!decision.ok) throw BerthError.from(decision.error);
+  if (!decision.ok) {
+    // A retry of a command that was journaled returns its original result, even though the
+    // state has moved on and the decider would now refuse it. (Accepted retries are caught
+    // inside the append's transaction.)
+    const prior = meta.commandId ? journal.eventsForCommand(meta.commandId) : [];
+    if (prior.length > 0) return { events: prior, state: before, duplicate: true };
+    throw BerthError.from(decision.error);
+  }
   if (decision.events.length === 0) return { events: [], state: before, duplicate: false };
   const result = journal.append(containerStream(command.id), decision.events, before ? before.version : "noStream", meta);
   if (result.duplicate) return { events: result.events, state: before, duplicate: true };

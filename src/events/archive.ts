@@ -3,7 +3,7 @@
 // head). Import re-verifies the chain row by row and commits all or nothing.
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { BerthError } from "../errors.js";
-import { decode, encode, type StoredBody } from "./codec.js";
+import { decode, encode, unpackBody } from "./codec.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import type { Journal } from "./journal.js";
 
@@ -61,14 +61,13 @@ export function importJournal(journal: Journal, file: string): { count: number; 
         const trailer = frame as Trailer;
         const hash = Buffer.from(prev).toString("hex");
         if (trailer.count !== count || trailer.head.hash !== hash) throw new BerthError("invalidArgument", `${file}: trailer says ${trailer.count} events ending in ${trailer.head.hash}, found ${count} ending in ${hash}`);
-        journal.db.prepare("INSERT INTO journal_head (id, position, hash) VALUES (1, ?, ?)").run(count, Buffer.from(prev));
         return { count, head: { position: count, hash } };
       }
       const row = frame as RowFrame;
       const expected = chainHash(prev, { position: row.p, streamId: row.s, version: row.v, type: row.y, body: row.b });
       if (row.p !== count + 1 || !expected.equals(row.h)) throw new BerthError("invalidArgument", `${file}: the hash chain breaks at position ${row.p}`);
-      const body = decode<StoredBody>(row.b);
-      insert.run(row.p, body.i, row.s, row.v, row.y, row.sv, body.t, body.c ?? null, body.a?.[0] ?? null, row.b, row.h);
+      const body = unpackBody(row.b);
+      insert.run(row.p, body.eventId, row.s, row.v, row.y, row.sv, body.time, body.commandId ?? null, body.actor?.uid ?? null, row.b, row.h);
       prev = expected;
       count += 1;
     }

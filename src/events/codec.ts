@@ -7,13 +7,40 @@ const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "num
 export const encode = (value: unknown): Buffer => packr.pack(value);
 export const decode = <T = unknown>(bytes: Uint8Array): T => packr.unpack(bytes) as T;
 
-/** The envelope and payload as stored in an event's `body` (short keys keep rows small). */
-export interface StoredBody {
-  i: string; // event id
-  t: number; // time, ms since the epoch
-  c?: string; // command id
-  r?: string; // correlation id, when it differs from the command id
-  k?: string; // causation id
-  a?: [number, number, number]; // actor uid, gid, pid
-  d: unknown; // payload
+/** The envelope fields and payload that an event's `body` holds: the bytes the hash chain covers. */
+export interface BodyFields {
+  eventId: string;
+  /** Milliseconds since the epoch. */
+  time: number;
+  data: unknown;
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  actor?: { uid: number; gid: number; pid: number };
+}
+
+/**
+ * Stored as a msgpack array [eventId, time, data, commandId, correlationId, causationId, [uid, gid, pid]]
+ * with absent fields as nil and trailing nils dropped: smaller and faster to decode than a map.
+ * The correlation id is omitted when it equals the command id.
+ */
+export function packBody(f: BodyFields): Buffer {
+  const correlation = f.correlationId !== undefined && f.correlationId !== f.commandId ? f.correlationId : null;
+  const fields: unknown[] = [f.eventId, f.time, f.data, f.commandId ?? null, correlation, f.causationId ?? null, f.actor ? [f.actor.uid, f.actor.gid, f.actor.pid] : null];
+  while (fields.length > 3 && fields[fields.length - 1] === null) fields.pop();
+  return encode(fields);
+}
+
+export function unpackBody(bytes: Uint8Array): BodyFields {
+  const b = decode<unknown[]>(bytes);
+  if (!Array.isArray(b) || typeof b[0] !== "string" || typeof b[1] !== "number") throw new Error("not an event body");
+  const out: BodyFields = { eventId: b[0], time: b[1], data: b[2] };
+  if (b[3] != null) out.commandId = b[3] as string;
+  if ((b[4] ?? b[3]) != null) out.correlationId = (b[4] ?? b[3]) as string;
+  if (b[5] != null) out.causationId = b[5] as string;
+  if (b[6] != null) {
+    const [uid, gid, pid] = b[6] as number[];
+    out.actor = { uid: uid!, gid: gid!, pid: pid! };
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { migrations } from "../../migrations/index.js";
 import { BerthError } from "../errors.js";
 import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type StoredEvent } from "./catalogue.js";
-import { decode, encode, type StoredBody } from "./codec.js";
+import { decode, encode, packBody, unpackBody } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
@@ -104,14 +104,14 @@ export class Journal {
     this.stmts = {
       streamVersion: db.prepare<[string], { version: number }>("SELECT max(version) AS version FROM events WHERE stream_id = ?"),
       byCommand: db.prepare<[string], EventRow>("SELECT * FROM events WHERE command_id = ? ORDER BY position"),
-      head: db.prepare<[], { position: number; hash: Buffer }>("SELECT position, hash FROM journal_head WHERE id = 1"),
+      head: db.prepare<[], { position: number; hash: Buffer }>("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"),
       insert: db.prepare(
         "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       ),
-      setHead: db.prepare("INSERT INTO journal_head (id, position, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, hash = excluded.hash"),
       setCheckpoint: db.prepare("INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position"),
       readStream: db.prepare<[string, number], EventRow>("SELECT * FROM events WHERE stream_id = ? AND version >= ? ORDER BY version"),
-      readAfter: db.prepare<[number, number], EventRow>("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?"),
+      // Only the columns a fold needs: fewer blobs to copy out of SQLite.
+      readAfter: db.prepare<[number, number], EventRow>("SELECT position, stream_id, version, type, schema_version, body FROM events WHERE position > ? ORDER BY position LIMIT ?"),
     };
   }
 
@@ -164,13 +164,12 @@ export class Journal {
         const version = current + i + 1;
         const eventId = meta.eventIds?.[i] ?? newEventId();
         const schemaVersion = SCHEMA_VERSIONS[event.type];
-        const body = encode(packBody(eventId, time, meta, event.data));
+        const body = packBody({ ...meta, eventId, time, data: event.data });
         const hash = chainHash(prevHash, { position, streamId, version, type: event.type, body });
         this.stmts.insert.run(position, eventId, streamId, version, event.type, schemaVersion, time, meta.commandId ?? null, meta.actor?.uid ?? null, body, hash);
         prevHash = hash;
-        return { ...event, ...envelopeMeta(eventId, time, meta), position, streamId, version, schemaVersion } as StoredEvent;
+        return { ...event, ...unpackBody(body), data: event.data, position, streamId, version, schemaVersion } as StoredEvent;
       });
-      if (stored.length > 0) this.stmts.setHead.run(position, prevHash);
       if (options.checkpoint) this.stmts.setCheckpoint.run(options.checkpoint.name, options.checkpoint.position);
       return { events: stored, version: current + events.length, duplicate: false };
     });
@@ -267,35 +266,12 @@ function checkExpected(streamId: string, expected: ExpectedVersion, current: num
   if (!okay) throw new WrongExpectedVersion(streamId, expected, current);
 }
 
-function packBody(eventId: string, time: number, meta: AppendMeta, data: unknown): StoredBody {
-  const body: StoredBody = { i: eventId, t: time, d: data };
-  if (meta.commandId) body.c = meta.commandId;
-  if (meta.correlationId && meta.correlationId !== meta.commandId) body.r = meta.correlationId;
-  if (meta.causationId) body.k = meta.causationId;
-  if (meta.actor) body.a = [meta.actor.uid, meta.actor.gid, meta.actor.pid];
-  return body;
-}
-
-function envelopeMeta(eventId: string, time: number, meta: AppendMeta) {
-  const out: Record<string, unknown> = { eventId, time };
-  if (meta.commandId) out.commandId = meta.commandId;
-  if (meta.correlationId ?? meta.commandId) out.correlationId = meta.correlationId ?? meta.commandId;
-  if (meta.causationId) out.causationId = meta.causationId;
-  if (meta.actor) out.actor = { ...meta.actor };
-  return out;
-}
-
 /** Decodes a stored row into an event of the current schema (upcasting old payloads). */
 export function toStoredEvent(row: EventRow): StoredEvent {
-  const body = decode<StoredBody>(row.body);
-  const meta: Record<string, unknown> = { eventId: body.i, time: body.t };
-  if (body.c) meta.commandId = body.c;
-  if (body.r ?? body.c) meta.correlationId = body.r ?? body.c;
-  if (body.k) meta.causationId = body.k;
-  if (body.a) meta.actor = { uid: body.a[0], gid: body.a[1], pid: body.a[2] };
+  const { data, ...meta } = unpackBody(row.body);
   return {
     type: row.type as EventType,
-    data: upcast(row.type, row.schema_version, body.d),
+    data: upcast(row.type, row.schema_version, data),
     ...meta,
     position: row.position,
     streamId: row.stream_id,

@@ -17,12 +17,6 @@ export interface EventsTable {
   hash: Buffer;
 }
 
-export interface HeadTable {
-  id: number;
-  position: number;
-  hash: Buffer;
-}
-
 export interface CheckpointsTable {
   name: string;
   position: number;
@@ -36,7 +30,6 @@ export interface SnapshotsTable {
 
 export interface JournalSchema {
   events: EventsTable;
-  journal_head: HeadTable;
   checkpoints: CheckpointsTable;
   snapshots: SnapshotsTable;
 }

@@ -80,7 +80,7 @@ export function evolve(state: ContainerState | undefined, event: StoredEvent<Con
     case "StopRequested":
       return { ...next, status: "stopping", stopRequested: true };
     case "ContainerStopped":
-      return { ...next, status: "stopped", runtime: undefined };
+      return { ...next, status: "stopped", runtime: undefined, processes: neverStarted(next.processes) };
     case "ShutdownRequested":
       return { ...next, status: "shuttingDown" };
     case "ContainerShutdown":
@@ -146,11 +146,9 @@ function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): Pen
     case "ProcessStartFailed":
       return matching("ProcessStartRequested", event.data.processId);
     case "ContainerStopped":
-      return matching("StopRequested");
     case "ContainerShutdown":
-      return matching("ShutdownRequested");
     case "ContainerLost":
-      // The runtime is gone: no outcome can come any more, so every pending intent is settled.
+      // The sandbox is gone: no other outcome can come any more, so every pending intent is settled.
       return state.pending;
     default:
       return [];
@@ -183,6 +181,13 @@ function exited(state: ContainerState, exit: ProcessExit): ContainerState {
   if (exit.processId !== state.id) return next;
   // Init is gone, so the sandbox is going; ContainerStopped follows once it is torn down.
   return { ...next, status: "stopping", exitCode: exit.exitCode, finishedAt: exit.exitedAt, oomKilled: exit.oomKilled };
+}
+
+/** Processes still waiting to start when the sandbox goes never will. */
+function neverStarted(processes: Record<string, ProcessState>): Record<string, ProcessState> {
+  const out: Record<string, ProcessState> = {};
+  for (const [id, p] of Object.entries(processes)) out[id] = p.status === "starting" ? { ...p, status: "exited" } : p;
+  return out;
 }
 
 function lost(state: ContainerState, reason: string, time: number): ContainerState {

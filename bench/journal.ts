@@ -1,0 +1,127 @@
+// bench/journal: the full command path (validate → decide → append → ack) against raw
+// better-sqlite3 single-row inserts with the same pragmas, measured in the same run, plus the
+// projection rebuild rate and the journal bytes of one container's full lifecycle.
+// Usage: node --import tsx bench/journal.ts [--rounds 5] [--n 2000] [--sync full|normal]
+import Database from "better-sqlite3";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { ContainerEvent } from "../src/events/catalogue.js";
+import { Journal, type SyncMode } from "../src/events/journal.js";
+import { dispatch } from "../src/daemon/dispatch.js";
+import { emptyProjection, fold } from "../src/projections/index.js";
+import { fmt, median, report } from "./common.js";
+
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "5" }, n: { type: "string", default: "2000" }, sync: { type: "string", default: "full" } } });
+const rounds = Number(values.rounds), n = Number(values.n), sync = values.sync as SyncMode;
+const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
+const actor = { uid: 0, gid: 0, pid: process.pid };
+
+function rawInserts(path: string): number {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${sync.toUpperCase()}`);
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, body BLOB NOT NULL)");
+  const insert = db.prepare("INSERT INTO t (body) VALUES (?)");
+  const tx = db.transaction((b: Buffer) => insert.run(b));
+  const body = Buffer.alloc(120, 7);
+  const start = performance.now();
+  for (let i = 0; i < n; i++) tx.immediate(body);
+  const seconds = (performance.now() - start) / 1000;
+  db.close();
+  return n / seconds;
+}
+
+async function commandPath(path: string): Promise<number> {
+  const journal = await Journal.open(path, { sync });
+  const projection = emptyProjection();
+  const run = (command: Parameters<typeof dispatch>[2], i: number) => dispatch(journal, projection, command, { commandId: `cmd-${i}`, actor });
+  run({ type: "create", id: "bench", config: { init: { args: ["sleep", "1000"] } } }, -1);
+  // Put the container in "running" through the reactor's outcomes, then time signal commands.
+  const stream = "container-bench";
+  for (const event of [
+    { type: "BootstrapRequested", data: { dynamicEnv: {} } },
+    { type: "ContainerBooted", data: { runtime: { pid: 1, startTime: 1, socket: "/s", driver: "fake" } } },
+    { type: "ProcessStartRequested", data: { processId: "bench" } },
+    { type: "ProcessStarted", data: { processId: "bench", pid: 2, startedAt: Date.now() } },
+  ] as ContainerEvent[]) {
+    for (const e of journal.append(stream, [event], "exists").events) fold([e], projection);
+  }
+  const fresh = fold(journal.readAll());
+  Object.assign(projection, fresh);
+  const start = performance.now();
+  for (let i = 0; i < n; i++) run({ type: "kill", id: "bench", processId: "bench", signal: "SIGCONT" }, i);
+  const seconds = (performance.now() - start) / 1000;
+  journal.close();
+  return n / seconds;
+}
+
+function lifecycle(id: string): [string, ContainerEvent][] {
+  const s = `container-${id}`;
+  const exit = (processId: string, exitCode: number): ContainerEvent => ({ type: "ProcessExited", data: { processId, pid: 4242, exitCode, exitedAt: Date.now(), oomKilled: false } });
+  const events: ContainerEvent[] = [
+    { type: "BootstrapRequested", data: { dynamicEnv: {} } },
+    { type: "ContainerBooted", data: { runtime: { pid: 4000, startTime: 123456, socket: `/var/lib/berth/containers/${id}/runtime.sock`, driver: "runc" } } },
+    { type: "ProcessStartRequested", data: { processId: id } },
+    { type: "ProcessStarted", data: { processId: id, pid: 4242, startedAt: Date.now() } },
+    { type: "StopRequested", data: { signal: "SIGTERM", timeoutInSeconds: 10 } },
+    exit(id, 143),
+    { type: "ContainerStopped", data: {} },
+    { type: "ShutdownRequested", data: {} },
+    { type: "ContainerShutdown", data: {} },
+    { type: "ContainerDeleted", data: {} },
+  ];
+  return events.map((e) => [s, e]);
+}
+
+async function lifecycleBytes(path: string): Promise<{ rowBytes: number; events: number; fileBytesPerLifecycle: number; rebuildPerSec: number; rebuildEvents: number }> {
+  const journal = await Journal.open(path, { sync: "normal" });
+  const projection = emptyProjection();
+  const lifecycles = 20000;
+  journal.db.transaction(() => {
+    for (let i = 0; i < lifecycles; i++) {
+      const id = `web-${i}`;
+      dispatch(journal, projection, { type: "create", id, config: { init: { args: ["nginx", "-g", "daemon off;"] } } }, { commandId: `create-${i}`, actor });
+      for (const [s, e] of lifecycle(id)) journal.append(s, [e], "exists", { commandId: `c-${i}-${e.type}`, causationId: "intent-id-1234567", actor });
+    }
+  })();
+  const perLifecycle = journal.db.prepare(
+    "SELECT count(*) AS events, sum(length(body) + length(hash) + length(event_id) + length(stream_id) + length(type) + ifnull(length(command_id), 0) + 8 * 5) AS bytes FROM events WHERE stream_id = 'container-web-0'",
+  ).get() as { events: number; bytes: number };
+  journal.db.pragma("wal_checkpoint(TRUNCATE)");
+  const fileBytes = statSync(path).size;
+  const total = journal.head().position;
+  const times: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const start = performance.now();
+    fold(journal.readAll());
+    times.push(performance.now() - start);
+  }
+  journal.close();
+  return { rowBytes: perLifecycle.bytes, events: perLifecycle.events, fileBytesPerLifecycle: fileBytes / lifecycles, rebuildPerSec: total / (median(times) / 1000), rebuildEvents: total };
+}
+
+try {
+  const raw: number[] = [], path: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate the order each round so neither side always runs on a warmer cache.
+    const pair = r % 2 === 0
+      ? [rawInserts(join(dir, `raw-${r}.db`)), await commandPath(join(dir, `cmd-${r}.db`))]
+      : [await commandPath(join(dir, `cmd-${r}.db`)), rawInserts(join(dir, `raw-${r}.db`))].reverse();
+    raw.push(pair[0]!); path.push(pair[1]!);
+  }
+  const size = await lifecycleBytes(join(dir, "lifecycles.db"));
+  report(`bench/journal (synchronous=${sync.toUpperCase()}, ${rounds} rounds × ${n} appends, medians)`, [
+    ["raw better-sqlite3 single-row tx/s", fmt(median(raw), 0)],
+    ["berth command path appends/s", fmt(median(path), 0)],
+    ["ratio (target >= 0.8x)", `${fmt(median(path) / median(raw))}x`],
+    ["per-round ratios", path.map((p, i) => fmt(p / raw[i]!)).join(" ")],
+    ["projection rebuild events/s (target >= 200k)", `${fmt(size.rebuildPerSec, 0)} over ${fmt(size.rebuildEvents, 0)} events`],
+    ["one full lifecycle: events", size.events],
+    ["one full lifecycle: stored row bytes (target <= 2048)", size.rowBytes],
+    ["one full lifecycle: file bytes incl. indexes", fmt(size.fileBytesPerLifecycle, 0)],
+  ]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
