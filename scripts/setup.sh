@@ -22,3 +22,6 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   npm ci --no-audit --no-fund >&2
   touch "$stamp"
 fi
+
+# The SO_PEERCRED addon the IPC server needs (a no-op when it is up to date).
+bash scripts/build-native.sh >&2

@@ -1,0 +1,315 @@
+// The IPC client: one connection, many calls in flight, replies matched by id. Every failure
+// reaches the caller as a BerthError with one of the model's codes.
+import { createConnection, type Socket } from "node:net";
+import type { Packr } from "msgpackr";
+import { BerthError, isErrorCode } from "../errors.js";
+import {
+  DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, encodeFrame, isPlainObject, newCodec,
+  type ClientFrame, type Peer,
+} from "./frame.js";
+
+export interface ConnectOptions {
+  /** Default timeout for connecting and for each unary call. Default 30 s. */
+  timeoutMs?: number;
+  maxFrameBytes?: number;
+}
+
+interface Pending {
+  route: string;
+  resolve(value: unknown): void;
+  reject(err: BerthError): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Items a stream may hold unread before the connection stops reading from the socket. */
+const STREAM_HIGH_WATER = 1024;
+
+function fromWire(error: unknown, fallback: string): BerthError {
+  if (isPlainObject(error) && isErrorCode(error.code) && typeof error.message === "string") return new BerthError(error.code, error.message);
+  return new BerthError("internalError", fallback);
+}
+
+function connectError(socketPath: string, err: NodeJS.ErrnoException): BerthError {
+  switch (err.code) {
+    case "ENOENT": return new BerthError("notFound", `no berth server at ${socketPath}: the socket does not exist`);
+    case "ECONNREFUSED": return new BerthError("notFound", `no berth server is listening on ${socketPath} (stale socket)`);
+    case "EACCES":
+    case "EPERM": return new BerthError("unsupported", `permission denied connecting to ${socketPath}: the socket is for root (or an allowed group)`);
+    default: return new BerthError("internalError", `cannot connect to ${socketPath}: ${err.message}`);
+  }
+}
+
+export class ClientStream<T> implements AsyncIterable<T> {
+  private items: T[] = [];
+  private head = 0;
+  private error: BerthError | undefined;
+  private ended = false;
+  private waiter: { resolve(r: IteratorResult<T>): void; reject(e: BerthError): void } | undefined;
+
+  constructor(private readonly hooks: { cancel(): void; drained(): void; ended(): void }) {}
+
+  /** Unread items (for flow control). */
+  get backlog(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    if (this.ended) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve({ value: item, done: false });
+    } else this.items.push(item);
+  }
+
+  end(error?: BerthError): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.hooks.ended();
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) error && this.backlog === 0 ? w.reject(error) : w.resolve({ value: undefined, done: true });
+  }
+
+  /** Stops the stream: the server aborts the handler and frees it. Safe to call more than once. */
+  cancel(): void {
+    if (this.ended) return;
+    this.hooks.cancel();
+    this.items = [];
+    this.head = 0;
+    this.end();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.head < this.items.length) {
+          const value = this.items[this.head++]!;
+          if (this.head === this.items.length) {
+            this.items = [];
+            this.head = 0;
+            this.hooks.drained();
+          }
+          return Promise.resolve({ value, done: false });
+        }
+        if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+      },
+      // break / return in a for-await loop lands here.
+      return: () => {
+        this.cancel();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+export class IpcClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Map<number, ClientStream<unknown>>();
+  private readonly codec: Packr = newCodec();
+  private closedWith: BerthError | undefined;
+  private paused = false;
+  /** What the server saw of us at the handshake (kernel-reported). */
+  peer: Peer = { uid: -1, gid: -1, pid: -1 };
+
+  private constructor(private readonly socket: Socket, private readonly timeoutMs: number) {}
+
+  static connect(socketPath: string, opts: ConnectOptions = {}): Promise<IpcClient> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const reader = new FrameReader(opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    return new Promise<IpcClient>((resolve, reject) => {
+      const socket = createConnection(socketPath);
+      const client = new IpcClient(socket, timeoutMs);
+      let settled = false;
+      let fatalSeen: BerthError | undefined;
+      const settle = (err?: BerthError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          socket.destroy();
+          reject(err);
+        } else resolve(client);
+      };
+      const timer = setTimeout(() => settle(new BerthError("timeout", `no handshake from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+      socket.once("connect", () => client.write({ t: "hello", v: PROTOCOL_VERSION }));
+      socket.on("error", (err: NodeJS.ErrnoException) => {
+        // A refused peer may see EPIPE/ECONNRESET for its hello; the fatal frame, if read, wins.
+        if (!settled && !fatalSeen && err.code !== "EPIPE" && err.code !== "ECONNRESET") settle(connectError(socketPath, err));
+      });
+      socket.on("close", () => {
+        settle(fatalSeen ?? new BerthError("interrupted", `${socketPath} closed the connection during the handshake`));
+        client.shutdown(new BerthError("interrupted", `the connection to ${socketPath} closed`));
+      });
+      socket.on("data", (chunk: Buffer) => {
+        try {
+          reader.push(chunk, (body) => {
+            let msg: unknown;
+            try {
+              msg = client.codec.unpack(body);
+            } catch (err) {
+              throw new BerthError("internalError", `the server sent a frame that is not msgpack: ${(err as Error).message}`);
+            }
+            if (!isPlainObject(msg)) throw new BerthError("internalError", "the server sent a frame that is not a map");
+            if (!settled) {
+              if (msg.t === "hello" && msg.v === PROTOCOL_VERSION) {
+                if (isPlainObject(msg.peer)) client.peer = msg.peer as unknown as Peer;
+                settle();
+              } else if (msg.t === "fatal") {
+                fatalSeen = fromWire(msg, "the server refused the connection");
+                settle(fatalSeen);
+                return false;
+              } else if (msg.t === "hello") {
+                settle(new BerthError("unsupported", `server speaks protocol ${String(msg.v)}, this client ${PROTOCOL_VERSION}`));
+                return false;
+              }
+              return true;
+            }
+            client.onMessage(msg);
+            return !client.closedWith;
+          });
+        } catch (err) {
+          const e = err instanceof FrameTooLarge ? new BerthError("internalError", `the server sent an oversized frame: ${err.message}`) : (err as BerthError);
+          settle(e);
+          client.shutdown(e);
+        }
+      });
+    });
+  }
+
+  private write(frame: ClientFrame): void {
+    if (!this.closedWith) this.socket.write(encodeFrame(this.codec, frame));
+  }
+
+  private onMessage(msg: Record<string, unknown>): void {
+    const id = msg.id as number;
+    switch (msg.t) {
+      case "res": {
+        const p = this.pending.get(id);
+        if (!p) return; // timed out or cancelled locally; the late reply is dropped
+        this.pending.delete(id);
+        if (p.timer) clearTimeout(p.timer);
+        if (msg.error !== undefined) p.reject(fromWire(msg.error, `${p.route} failed with a malformed error`));
+        else p.resolve(msg.result);
+        return;
+      }
+      case "item": {
+        const s = this.streams.get(id);
+        if (!s) return;
+        s.push(msg.item);
+        if (s.backlog >= STREAM_HIGH_WATER && !this.paused) {
+          // Let the kernel's buffers push back on the server instead of queueing without bound here.
+          this.paused = true;
+          this.socket.pause();
+        }
+        return;
+      }
+      case "end": {
+        const s = this.streams.get(id);
+        if (!s) return;
+        this.streams.delete(id);
+        s.end(msg.error !== undefined ? fromWire(msg.error, "stream failed with a malformed error") : undefined);
+        return;
+      }
+      case "fatal":
+        this.shutdown(fromWire(msg, "the server closed the connection"));
+        return;
+    }
+  }
+
+  /** Fails everything outstanding with `err` and closes the socket. */
+  private shutdown(err: BerthError): void {
+    if (this.closedWith) return;
+    this.closedWith = err;
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+    for (const s of this.streams.values()) s.end(err);
+    this.streams.clear();
+    this.socket.destroy();
+  }
+
+  call<T = unknown>(route: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<T> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const p: Pending = { route, resolve: resolve as (v: unknown) => void, reject, timer: undefined };
+      if (Number.isFinite(timeoutMs)) {
+        p.timer = setTimeout(() => {
+          this.pending.delete(id);
+          this.write({ t: "cancel", id }); // the server stops work for it too
+          reject(new BerthError("timeout", `${route} got no reply within ${timeoutMs} ms`));
+        }, Math.min(timeoutMs, 2 ** 31 - 1));
+      }
+      this.pending.set(id, p);
+      try {
+        this.write({ t: "req", id, route, body, ...(Number.isFinite(timeoutMs) ? { timeoutMs } : {}) });
+      } catch (err) {
+        this.pending.delete(id);
+        if (p.timer) clearTimeout(p.timer);
+        reject(new BerthError("invalidArgument", `cannot encode the ${route} request: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  /**
+   * Opens a stream. Items arrive in order; the iteration ends with the server's end frame or
+   * throws its error. `cancel()` (or leaving a for-await loop early) stops it on the server too.
+   */
+  stream<T = unknown>(route: string, body?: unknown, opts: { timeoutMs?: number } = {}): AsyncIterable<T> & { cancel(): void } {
+    const id = this.nextId++;
+    let timer: NodeJS.Timeout | undefined;
+    const stream = new ClientStream<T>({
+      cancel: () => {
+        if (this.streams.delete(id)) this.write({ t: "cancel", id });
+      },
+      drained: () => this.maybeResume(),
+      ended: () => {
+        if (timer) clearTimeout(timer);
+        this.maybeResume();
+      },
+    });
+    if (this.closedWith) {
+      stream.end(this.closedWith);
+      return stream;
+    }
+    this.streams.set(id, stream as ClientStream<unknown>);
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        if (!this.streams.delete(id)) return;
+        this.write({ t: "cancel", id });
+        stream.end(new BerthError("timeout", `${route} stream did not end within ${opts.timeoutMs} ms`));
+      }, Math.min(opts.timeoutMs, 2 ** 31 - 1));
+    }
+    try {
+      this.write({ t: "req", id, route, body, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+    } catch (err) {
+      this.streams.delete(id);
+      stream.end(new BerthError("invalidArgument", `cannot encode the ${route} request: ${(err as Error).message}`));
+    }
+    return stream;
+  }
+
+  private maybeResume(): void {
+    if (!this.paused) return;
+    for (const s of this.streams.values()) if (s.backlog >= STREAM_HIGH_WATER / 4) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  /** Closes the connection; calls still outstanding fail with `cancelled`. */
+  close(): void {
+    this.shutdown(new BerthError("cancelled", "the client closed the connection"));
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+}
+

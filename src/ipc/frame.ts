@@ -1,0 +1,121 @@
+// Framing and message shapes for berth's IPC: a 4-byte big-endian length, then one msgpack
+// value. Both ends build their own codec per connection, because msgpackr's shared record
+// structures mis-decode when a peer reconnects (design §4); records are off, so every frame
+// stands alone.
+import { Packr } from "msgpackr";
+import type { ErrorInfo } from "../errors.js";
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+const HEADER_BYTES = 4;
+/** A declared length above this can never be valid, whatever the configured maximum. */
+export const MAX_FRAME_LIMIT = 0xffff_ffff;
+
+export interface Peer {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+// Client → server.
+export type ClientHello = { t: "hello"; v: number };
+export type RequestFrame = { t: "req"; id: number; route: string; body?: unknown; timeoutMs?: number };
+export type CancelFrame = { t: "cancel"; id: number };
+export type ClientFrame = ClientHello | RequestFrame | CancelFrame;
+
+// Server → client. `id: null` answers a frame whose id could not be read.
+export type ServerHello = { t: "hello"; v: number; maxFrameBytes: number; peer: Peer };
+export type ReplyFrame = { t: "res"; id: number | null; result?: unknown; error?: ErrorInfo };
+export type ItemFrame = { t: "item"; id: number; item: unknown };
+export type EndFrame = { t: "end"; id: number; error?: ErrorInfo };
+/** Connection-level failure; the sender closes the connection right after it. */
+export type FatalFrame = { t: "fatal"; code: ErrorInfo["code"]; message: string };
+export type ServerFrame = ServerHello | ReplyFrame | ItemFrame | EndFrame | FatalFrame;
+
+/** `int64AsType: "number"` keeps ids and sizes plain numbers instead of BigInt (design §4). */
+export function newCodec(): Packr {
+  return new Packr({ useRecords: false, int64AsType: "number", mapsAsObjects: true });
+}
+
+/** Encodes one value as a complete frame (header included) in a single buffer, so one write sends it. */
+export function encodeFrame(codec: Packr, value: unknown): Buffer {
+  const body = codec.pack(value);
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, HEADER_BYTES);
+  return frame;
+}
+
+export class FrameTooLarge extends Error {
+  constructor(readonly declared: number, readonly limit: number) {
+    super(`frame declares ${declared} bytes, more than the limit of ${limit} bytes`);
+  }
+}
+
+/**
+ * Splits a byte stream into frame bodies. The declared length is checked as soon as the header
+ * arrives, before anything is buffered for the body, so an absurd length costs nothing. Partial
+ * frames are kept as a chunk list and joined once, so a large frame in many chunks is not
+ * copied quadratically.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes needed (header + body) before the pending frame is complete; 0 while the header is incomplete. */
+  private needed = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Feeds a chunk; calls onFrame for each complete body, in order. onFrame returns false to stop
+   * (the connection was closed). Throws FrameTooLarge when a header declares too many bytes.
+   */
+  push(chunk: Buffer, onFrame: (body: Buffer) => boolean | void): void {
+    let buf: Buffer;
+    if (this.buffered === 0) {
+      buf = chunk;
+    } else {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered < (this.needed || HEADER_BYTES)) return;
+      buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+      this.chunks = [];
+      this.buffered = 0;
+      this.needed = 0;
+    }
+    let off = 0;
+    while (buf.length - off >= HEADER_BYTES) {
+      const len = buf.readUInt32BE(off);
+      if (len > this.maxFrameBytes) throw new FrameTooLarge(len, this.maxFrameBytes);
+      if (buf.length - off - HEADER_BYTES < len) {
+        this.needed = HEADER_BYTES + len;
+        break;
+      }
+      const body = buf.subarray(off + HEADER_BYTES, off + HEADER_BYTES + len);
+      off += HEADER_BYTES + len;
+      if (onFrame(body) === false) return;
+    }
+    if (off < buf.length) {
+      // Copy the tail so a small remainder does not pin a large chunk.
+      const rest = buf.length - off > 4096 ? buf.subarray(off) : Buffer.from(buf.subarray(off));
+      this.chunks = [rest];
+      this.buffered = rest.length;
+    }
+  }
+}
+
+/** A short, printable description of an unexpected value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return "binary data";
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}

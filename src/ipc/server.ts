@@ -1,0 +1,371 @@
+// The IPC server: msgpack frames over a Unix socket (frame.ts), one connection per client,
+// many calls in flight per connection. Every connection's peer comes from the kernel
+// (SO_PEERCRED) and is checked before any frame is read. A bad frame hurts only its own
+// connection; a bad body gets an invalidArgument reply and the connection carries on.
+import { createServer, type Server, type Socket } from "node:net";
+import type { Packr } from "msgpackr";
+import { BerthError, toBerthError, type ErrorInfo } from "../errors.js";
+import {
+  DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
+  type Peer, type ServerFrame,
+} from "./frame.js";
+import { loadPeercred } from "./peercred.js";
+import { claimSocketPath, fileIdentity, prepareDirectory, publish, removeIfOurs, temporaryName } from "./socket-file.js";
+
+export type { Peer } from "./frame.js";
+
+export interface CallContext {
+  peer: Peer;
+  signal: AbortSignal;
+  route: string;
+}
+export type UnaryHandler = (body: unknown, ctx: CallContext) => unknown | Promise<unknown>;
+/** Resolving sends the end frame; throwing sends an end frame carrying the error. */
+export type StreamHandler = (body: unknown, ctx: CallContext & { emit(item: unknown): void }) => Promise<void>;
+/** deadlineMs on a stream is optional: followed streams run until cancelled or disconnected. */
+export type Route =
+  | { kind: "unary"; handler: UnaryHandler; deadlineMs?: number }
+  | { kind: "stream"; handler: StreamHandler; deadlineMs?: number };
+
+export interface ServerOptions {
+  socketPath: string;
+  routes: Record<string, Route>;
+  maxFrameBytes?: number;
+  /** Default [0]: root only. */
+  allowUids?: number[];
+  /** Primary gids (as SO_PEERCRED reports them) also allowed in. Default none. */
+  allowGids?: number[];
+  /** Deadline for unary routes without their own deadlineMs. Default 30 s. */
+  defaultDeadlineMs?: number;
+  /** Mode of the socket's directory when created, and the most it may grant if it exists. Default 0o700. */
+  dirMode?: number;
+  /** Default 0o660. */
+  socketMode?: number;
+  /** Group owning the socket file (with allowGids and a dirMode such as 0o710, lets that group in). */
+  socketGid?: number;
+  /** Calls in flight per connection before new ones are refused. Default 1024. */
+  maxInFlight?: number;
+  /** Bytes queued for a connection that does not read before it is dropped. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** A connection that has not said hello by then is closed. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** Path of the peercred addon; defaults to native/peercred/build/Release/peercred.node. */
+  peercredAddon?: string;
+}
+
+export interface IpcServer {
+  readonly socketPath: string;
+  close(): Promise<void>;
+  /** Calls currently in flight over all connections (a freed call is no longer counted). */
+  inFlight(): number;
+  connections(): number;
+}
+
+const DEFAULT_DEADLINE_MS = 30_000;
+
+interface Call {
+  id: number;
+  route: string;
+  /** Created on the handler's first read of ctx.signal: an AbortSignal costs ~4 µs, most reads never need one. */
+  controller: AbortController | undefined;
+  abortReason: BerthError | undefined;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+function abortCall(call: Call, reason: BerthError): void {
+  if (call.abortReason) return;
+  call.abortReason = reason;
+  call.controller?.abort(reason);
+}
+
+function signalOf(call: Call): AbortSignal {
+  if (!call.controller) {
+    call.controller = new AbortController();
+    if (call.abortReason) call.controller.abort(call.abortReason);
+  }
+  return call.controller.signal;
+}
+
+interface Conn {
+  socket: Socket;
+  peer: Peer;
+  codec: Packr;
+  reader: FrameReader;
+  greeted: boolean;
+  calls: Map<number, Call>;
+  closed: boolean;
+}
+
+export async function listen(opts: ServerOptions): Promise<IpcServer> {
+  const peercred = loadPeercred(opts.peercredAddon); // fails loudly before the socket exists
+  const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const allowUids = new Set(opts.allowUids ?? [0]);
+  const allowGids = new Set(opts.allowGids ?? []);
+  const defaultDeadline = opts.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
+  const maxInFlight = opts.maxInFlight ?? 1024;
+  const maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
+  const handshakeTimeout = opts.handshakeTimeoutMs ?? 10_000;
+  const routes = opts.routes;
+  const conns = new Set<Conn>();
+  /** Every open socket, including refused ones still flushing their fatal frame. */
+  const sockets = new Set<Socket>();
+
+  prepareDirectory(opts.socketPath, opts.dirMode ?? 0o700);
+  await claimSocketPath(opts.socketPath);
+
+  function send(conn: Conn, frame: ServerFrame): void {
+    if (conn.closed) return;
+    let bytes: Buffer;
+    try {
+      bytes = encodeFrame(conn.codec, frame);
+    } catch (err) {
+      // A handler result msgpack cannot carry (e.g. a huge BigInt): the caller still gets an answer.
+      if (frame.t !== "res" && frame.t !== "item") return;
+      const error = { code: "internalError" as const, message: `cannot encode the ${frame.t === "res" ? "result" : "item"}: ${(err as Error).message}` };
+      bytes = encodeFrame(conn.codec, frame.t === "res" ? { t: "res", id: frame.id, error } : { t: "end", id: frame.id, error });
+      if (frame.t === "item") finish(conn, conn.calls.get(frame.id), undefined);
+    }
+    if (bytes.length - 4 > maxFrameBytes) {
+      if (frame.t === "res" || frame.t === "item") {
+        const error = { code: "internalError" as const, message: `the ${frame.t === "res" ? "result" : "item"} is ${bytes.length - 4} bytes, over the frame limit of ${maxFrameBytes}` };
+        send(conn, frame.t === "res" ? { t: "res", id: frame.id, error } : { t: "end", id: frame.id, error });
+        if (frame.t === "item") finish(conn, conn.calls.get(frame.id), undefined);
+      }
+      return;
+    }
+    conn.socket.write(bytes);
+    if (conn.socket.writableLength > maxBuffered) {
+      fatal(conn, "cancelled", `connection dropped: more than ${maxBuffered} bytes queued for a client that is not reading`);
+    }
+  }
+
+  /** Sends a connection-level error, then closes once the client has had a chance to read it. */
+  function fatal(conn: Conn, code: ErrorInfo["code"], message: string): void {
+    if (conn.closed) return;
+    const bytes = encodeFrame(conn.codec, { t: "fatal", code, message } satisfies ServerFrame);
+    drop(conn, new BerthError(code, message));
+    conn.socket.end(bytes);
+    // Keep reading (and discarding) until the client hangs up, so our unread bytes do not turn
+    // the close into a reset that could swallow the fatal frame; but never wait long.
+    setTimeout(() => conn.socket.destroy(), 2000).unref();
+  }
+
+  /** Forgets every call on a connection and aborts its handlers. */
+  function drop(conn: Conn, reason: BerthError): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conns.delete(conn);
+    for (const call of conn.calls.values()) {
+      call.done = true;
+      if (call.timer) clearTimeout(call.timer);
+      abortCall(call, reason);
+    }
+    conn.calls.clear();
+  }
+
+  /** Ends a call once: frees it, then sends its last frame (reply or end) if there is one. */
+  function finish(conn: Conn, call: Call | undefined, last: ServerFrame | undefined): void {
+    if (!call || call.done) return;
+    call.done = true;
+    if (call.timer) clearTimeout(call.timer);
+    conn.calls.delete(call.id);
+    if (last) send(conn, last);
+  }
+
+  function replyError(conn: Conn, id: number | null, err: unknown): void {
+    const e = toBerthError(err);
+    send(conn, { t: "res", id, error: { code: e.code, message: e.message } });
+  }
+
+  function onRequest(conn: Conn, msg: Record<string, unknown>): void {
+    const { id, route: routeName, body, timeoutMs } = msg;
+    if (!Number.isSafeInteger(id) || (id as number) < 0) {
+      return replyError(conn, null, new BerthError("invalidArgument", `request id must be a non-negative integer, got ${describe(id)}`));
+    }
+    const rid = id as number;
+    if (typeof routeName !== "string") {
+      return replyError(conn, rid, new BerthError("invalidArgument", `request route must be a string, got ${describe(routeName)}`));
+    }
+    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs > 0))) {
+      return replyError(conn, rid, new BerthError("invalidArgument", `request timeoutMs must be a positive number, got ${describe(timeoutMs)}`));
+    }
+    if (!conn.greeted) {
+      return replyError(conn, rid, new BerthError("invalidState", `call ${routeName} before the handshake: send {t:"hello", v:${PROTOCOL_VERSION}} first`));
+    }
+    // Own properties only: "constructor" or "__proto__" must not resolve to something callable.
+    const route = Object.hasOwn(routes, routeName) ? routes[routeName] : undefined;
+    if (!route) return replyError(conn, rid, new BerthError("unsupported", `unknown route "${routeName.slice(0, 64)}"`));
+    if (conn.calls.has(rid)) {
+      return replyError(conn, rid, new BerthError("invalidArgument", `request id ${rid} is already in flight on this connection`));
+    }
+    if (conn.calls.size >= maxInFlight) {
+      return replyError(conn, rid, new BerthError("invalidState", `too many calls in flight on this connection (limit ${maxInFlight})`));
+    }
+
+    const call: Call = { id: rid, route: routeName, controller: undefined, abortReason: undefined, timer: undefined, done: false };
+    conn.calls.set(rid, call);
+    const deadline = Math.min(route.deadlineMs ?? (route.kind === "unary" ? defaultDeadline : Infinity), (timeoutMs as number | undefined) ?? Infinity);
+    if (Number.isFinite(deadline)) {
+      call.timer = setTimeout(() => {
+        const err = new BerthError("timeout", `${routeName} did not finish within its ${deadline} ms deadline`);
+        finish(conn, call, route.kind === "unary" ? { t: "res", id: rid, error: err.toJSON() } : { t: "end", id: rid, error: err.toJSON() });
+        abortCall(call, err);
+      }, Math.min(deadline, 2 ** 31 - 1));
+    }
+    const peer = conn.peer;
+
+    if (route.kind === "unary") {
+      const ctx: CallContext = { peer, route: routeName, get signal() { return signalOf(call); } };
+      const ok = (result: unknown) => finish(conn, call, { t: "res", id: rid, result });
+      const fail = (err: unknown) => {
+        const e = toBerthError(err);
+        finish(conn, call, { t: "res", id: rid, error: { code: e.code, message: e.message } });
+      };
+      try {
+        const result = route.handler(body, ctx);
+        // Synchronous results reply without a promise hop: the common case for state reads.
+        if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+          (result as Promise<unknown>).then(ok, fail);
+        } else ok(result);
+      } catch (err) {
+        fail(err);
+      }
+      return;
+    }
+    const emit = (item: unknown) => {
+      if (!call.done) send(conn, { t: "item", id: rid, item });
+    };
+    const ctx = { peer, route: routeName, emit, get signal() { return signalOf(call); } };
+    let running: Promise<void>;
+    try {
+      running = Promise.resolve(route.handler(body, ctx));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.then(
+      () => finish(conn, call, { t: "end", id: rid }),
+      (err) => {
+        const e = toBerthError(err);
+        finish(conn, call, { t: "end", id: rid, error: { code: e.code, message: e.message } });
+      },
+    );
+  }
+
+  function onCancel(conn: Conn, msg: Record<string, unknown>): void {
+    const call = typeof msg.id === "number" ? conn.calls.get(msg.id) : undefined;
+    if (!call) return; // already finished: the race is normal, nothing to say
+    finish(conn, call, undefined);
+    abortCall(call, new BerthError("cancelled", `${call.route} was cancelled by the client`));
+  }
+
+  function onFrame(conn: Conn, body: Buffer): boolean {
+    let msg: unknown;
+    try {
+      msg = conn.codec.unpack(body);
+    } catch (err) {
+      replyError(conn, null, new BerthError("invalidArgument", `frame is not valid msgpack: ${(err as Error).message}`));
+      return !conn.closed;
+    }
+    if (!isPlainObject(msg)) {
+      replyError(conn, null, new BerthError("invalidArgument", `frame must be a msgpack map, got ${describe(msg)}`));
+      return !conn.closed;
+    }
+    switch (msg.t) {
+      case "req":
+        onRequest(conn, msg);
+        break;
+      case "cancel":
+        onCancel(conn, msg);
+        break;
+      case "hello":
+        if (msg.v !== PROTOCOL_VERSION) {
+          fatal(conn, "unsupported", `protocol version ${describe(msg.v)} is not supported; this server speaks version ${PROTOCOL_VERSION}`);
+        } else if (conn.greeted) {
+          replyError(conn, null, new BerthError("invalidState", "hello sent twice on one connection"));
+        } else {
+          conn.greeted = true;
+          send(conn, { t: "hello", v: PROTOCOL_VERSION, maxFrameBytes, peer: conn.peer });
+        }
+        break;
+      default: {
+        const id = Number.isSafeInteger(msg.id) ? (msg.id as number) : null;
+        replyError(conn, id, new BerthError("invalidArgument", `frame type must be "hello", "req" or "cancel", got ${describe(msg.t)}`));
+      }
+    }
+    return !conn.closed;
+  }
+
+  function onConnection(socket: Socket): void {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    let peer: Peer;
+    try {
+      if (typeof fd !== "number" || fd < 0) throw new Error("the accepted socket has no file descriptor");
+      peer = peercred(fd);
+    } catch (err) {
+      socket.destroy(); // no credentials, no conversation
+      return;
+    }
+    const conn: Conn = { socket, peer, codec: newCodec(), reader: new FrameReader(maxFrameBytes), greeted: false, calls: new Map(), closed: false };
+    socket.on("error", () => {}); // resets from vanishing clients are expected; "close" cleans up
+    socket.on("close", () => drop(conn, new BerthError("cancelled", "the client disconnected")));
+    if (!allowUids.has(peer.uid) && !allowGids.has(peer.gid)) {
+      conns.add(conn);
+      socket.on("data", () => {}); // drain until the client hangs up
+      fatal(conn, "unsupported", `permission denied: uid ${peer.uid} (gid ${peer.gid}, pid ${peer.pid}) may not use this socket; ` +
+        `allowed uids [${[...allowUids].join(", ")}], gids [${[...allowGids].join(", ")}]`);
+      return;
+    }
+    conns.add(conn);
+    const hello = setTimeout(() => {
+      if (!conn.greeted) fatal(conn, "timeout", `no hello within ${handshakeTimeout} ms of connecting`);
+    }, handshakeTimeout);
+    hello.unref();
+    socket.on("close", () => clearTimeout(hello));
+    socket.on("data", (chunk: Buffer) => {
+      if (conn.closed) return;
+      // Replies to the frames of one chunk leave in one writev instead of a syscall each.
+      socket.cork();
+      try {
+        conn.reader.push(chunk, (body) => onFrame(conn, body));
+      } catch (err) {
+        if (!(err instanceof FrameTooLarge)) throw err;
+        fatal(conn, "invalidArgument", err.message);
+      } finally {
+        socket.uncork();
+      }
+    });
+  }
+
+  const server: Server = createServer(onConnection);
+  const tempPath = temporaryName(opts.socketPath);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(tempPath, () => resolve());
+  });
+  try {
+    publish(tempPath, opts.socketPath, opts.socketMode ?? 0o660, opts.socketGid);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const identity = fileIdentity(opts.socketPath);
+
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath: opts.socketPath,
+    inFlight: () => [...conns].reduce((n, c) => n + c.calls.size, 0),
+    connections: () => conns.size,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        removeIfOurs(opts.socketPath, identity);
+        for (const conn of [...conns]) drop(conn, new BerthError("interrupted", "the server is shutting down"));
+        for (const socket of sockets) socket.destroy();
+      });
+      return closing;
+    },
+  };
+}
