@@ -1,0 +1,85 @@
+// The one interface every sandbox driver implements. The runtime service owns exactly one
+// driver instance, and through it one sandbox: it boots the sandbox, starts init and exec
+// processes as its own children, signals them, samples statistics and tears it all down.
+import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
+
+export type DriverName = "runc" | "process" | "fake";
+export const DRIVER_NAMES: readonly DriverName[] = ["runc", "process", "fake"];
+
+/** What separates the container from the host; "none" is shown to users as-is. */
+export type Isolation = "runc" | "none" | "fake";
+
+export type OutputStream = "stdout" | "stderr";
+export type OutputSink = (stream: OutputStream, chunk: Buffer) => void;
+
+/** How a process ended, as the driver observed it. */
+export interface ProcessExit {
+  /** 0-255; 128+N when killed by signal N. */
+  exitCode: number;
+  /** Canonical signal name ("SIGKILL") when the process died from a signal. */
+  signal: string | null;
+  oomKilled: boolean;
+  /** ms since the epoch. */
+  exitedAt: number;
+}
+
+/** A started process. Output goes to the sink given at start; `exited` never rejects. */
+export interface SandboxProcess {
+  readonly processId: string;
+  /** The host pid of the container process (not of the runc wrapper when it can be known). */
+  readonly pid: number;
+  readonly exited: Promise<ProcessExit>;
+}
+
+export interface Statistics {
+  memoryUsageBytes: number;
+  /** null when unlimited. */
+  memoryLimitBytes: number | null;
+  cpuUsageUsec: number;
+  networkRxBytes: number;
+  networkTxBytes: number;
+  blockReadBytes: number;
+  blockWriteBytes: number;
+  processCount: number;
+  /** Present when the cgroup exposes them. */
+  oomKillCount?: number;
+  memoryFailCount?: number;
+  cpuThrottledPeriods?: number;
+  cpuThrottledUsec?: number;
+}
+
+export type SandboxStatus = "absent" | "created" | "running" | "stopped";
+
+export interface SandboxProbe {
+  status: SandboxStatus;
+  /** Host pid of init while running. */
+  initPid?: number;
+}
+
+export interface Driver {
+  readonly name: DriverName;
+  readonly isolation: Isolation;
+  /** Boot: write the bundle, make the rootfs ready, check the host can run it. Idempotent. */
+  prepare(): Promise<void>;
+  /** Start init (PID 1 of the sandbox). The sandbox exists from here until teardown. */
+  startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess>;
+  /** Start an extra process in the running sandbox. */
+  exec(processId: string, spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess>;
+  /** Send a signal to one process; `signal` is a canonical name ("SIGTERM"). */
+  signal(processId: string, signal: string): Promise<void>;
+  statistics(): Promise<Statistics>;
+  /** Remove the sandbox (processes, cgroups, mounts). Idempotent; the prepared bundle stays. */
+  teardown(): Promise<void>;
+  /** Does the sandbox still exist, and in what state? */
+  probe(): Promise<SandboxProbe>;
+}
+
+export interface DriverOptions {
+  root: string;
+  id: string;
+  config: ContainerConfig;
+}
+
+export function isDriverName(v: unknown): v is DriverName {
+  return typeof v === "string" && (DRIVER_NAMES as readonly string[]).includes(v);
+}

@@ -1,0 +1,102 @@
+// The fake driver: deterministic and in memory, for unit tests of the model. It implements the
+// same Driver interface and runs in-process. Its "programs" are the args:
+//   ["echo", ...words]       prints the words on stdout, exits 0
+//   ["fail", msg]            prints msg on stderr, exits 1
+//   ["exit", N]              exits with N
+//   ["ignore-term", ...]     runs until SIGKILL (SIGTERM is ignored, like a PID 1 without a handler)
+//   anything else            runs until signalled; a signal N ends it with 128+N
+import { signalNumber, type ProcessSpec } from "../commands/config.js";
+import { BerthError } from "../errors.js";
+import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
+
+interface FakeProc {
+  pid: number;
+  args: string[];
+  exited: boolean;
+  end: (exit: ProcessExit) => void;
+}
+
+export class FakeDriver implements Driver {
+  readonly name = "fake" as const;
+  readonly isolation = "fake" as const;
+  private readonly id: string;
+  private readonly procs = new Map<string, FakeProc>();
+  private nextPid = 1000;
+  private clock = 0;
+  prepared = false;
+  sandbox: SandboxProbe["status"] = "absent";
+  /** Every call, in order, for assertions. */
+  readonly calls: string[] = [];
+
+  constructor(opts: DriverOptions) {
+    this.id = opts.id;
+  }
+
+  /** A deterministic clock: every exit is one millisecond after the previous one. */
+  private now(): number {
+    return Date.UTC(2024, 0, 1) + ++this.clock;
+  }
+
+  async prepare(): Promise<void> {
+    this.calls.push("prepare");
+    this.prepared = true;
+  }
+
+  private run(processId: string, spec: ProcessSpec, sink: OutputSink): SandboxProcess {
+    const pid = this.nextPid++;
+    let end!: (exit: ProcessExit) => void;
+    const exited = new Promise<ProcessExit>((r) => (end = r));
+    const p: FakeProc = { pid, args: spec.args, exited: false, end };
+    this.procs.set(processId, p);
+    const finish = (code: number) => this.finish(p, { exitCode: code, signal: null, oomKilled: false, exitedAt: this.now() });
+    const [cmd, ...rest] = spec.args;
+    // Scripted programs end on a later tick, as a real process would.
+    if (cmd === "echo") queueMicrotask(() => (sink("stdout", Buffer.from(`${rest.join(" ")}\n`)), finish(0)));
+    else if (cmd === "fail") queueMicrotask(() => (sink("stderr", Buffer.from(`${rest.join(" ")}\n`)), finish(1)));
+    else if (cmd === "exit") queueMicrotask(() => finish(Number(rest[0] ?? 0)));
+    return { processId, pid, exited };
+  }
+
+  private finish(p: FakeProc, exit: ProcessExit): void {
+    if (p.exited) return;
+    p.exited = true;
+    p.end(exit);
+  }
+
+  async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
+    if (!this.prepared) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
+    this.calls.push("startInit");
+    this.sandbox = "running";
+    return this.run(this.id, spec, sink);
+  }
+
+  async exec(processId: string, spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
+    if (this.sandbox !== "running") throw new BerthError("invalidState", `cannot exec ${processId}: the sandbox is ${this.sandbox}`);
+    this.calls.push(`exec ${processId}`);
+    return this.run(processId, spec, sink);
+  }
+
+  async signal(processId: string, signal: string): Promise<void> {
+    const p = this.procs.get(processId);
+    if (!p || p.exited) throw new BerthError("invalidState", `cannot signal ${processId}: it is not running`);
+    this.calls.push(`signal ${processId} ${signal}`);
+    if (p.args[0] === "ignore-term" && signal !== "SIGKILL") return;
+    this.finish(p, { exitCode: 128 + signalNumber(signal), signal, oomKilled: false, exitedAt: this.now() });
+    if (processId === this.id) for (const other of this.procs.values()) this.finish(other, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
+  }
+
+  async statistics(): Promise<Statistics> {
+    const live = [...this.procs.values()].filter((p) => !p.exited).length;
+    return { memoryUsageBytes: live * 1024 * 1024, memoryLimitBytes: null, cpuUsageUsec: this.clock * 1000, networkRxBytes: 0, networkTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, processCount: live };
+  }
+
+  async teardown(): Promise<void> {
+    this.calls.push("teardown");
+    for (const p of this.procs.values()) this.finish(p, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
+    this.sandbox = "absent";
+  }
+
+  async probe(): Promise<SandboxProbe> {
+    return { status: this.sandbox };
+  }
+}

@@ -1,0 +1,163 @@
+// Root filesystems: the built-in busybox image, named (imported) images, host directories,
+// and each container's private writable copy, so no container ever writes into an image.
+import fs from "node:fs";
+import { dirname, join } from "node:path";
+import type { RootfsSource } from "../commands/config.js";
+import { BerthError } from "../errors.js";
+import { runCommand } from "./host.js";
+import { imageRootfs, imagesDir } from "./paths.js";
+
+export const BUSYBOX_IMAGE = "busybox";
+const HOST_BUSYBOX = "/bin/busybox";
+
+const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const GROUP = "root:x:0:\nnogroup:x:65534:\n";
+
+/**
+ * Builds `<root>/images/busybox/rootfs` from the host's static busybox once. Built in a temp
+ * directory and renamed into place, so a concurrent builder or a crash never leaves half an image.
+ */
+export async function ensureBusyboxImage(root: string): Promise<string> {
+  const target = imageRootfs(root, BUSYBOX_IMAGE);
+  if (fs.existsSync(join(target, "bin", "busybox"))) return target;
+  if (!fs.existsSync(HOST_BUSYBOX)) {
+    throw new BerthError("unsupported", `cannot build the busybox image: ${HOST_BUSYBOX} is missing (install busybox-static)`);
+  }
+  const imageDir = dirname(target);
+  fs.mkdirSync(imageDir, { recursive: true });
+  const tmp = fs.mkdtempSync(join(imageDir, ".build-"));
+  try {
+    for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "dev", "etc", "tmp", "proc", "sys", "root"]) fs.mkdirSync(join(tmp, d), { recursive: true });
+    fs.chmodSync(join(tmp, "tmp"), 0o1777);
+    fs.copyFileSync(HOST_BUSYBOX, join(tmp, "bin", "busybox"));
+    fs.chmodSync(join(tmp, "bin", "busybox"), 0o755);
+    // The same as `busybox --install -s` run inside the rootfs, without needing chroot: the
+    // host binary is the one we copied, so its applet list is the image's.
+    const list = await runCommand(HOST_BUSYBOX, ["--list-full"]);
+    if (list.code !== 0) throw new BerthError("internalError", `busybox --list-full failed: ${list.stderr.trim()}`);
+    for (const applet of list.stdout.split("\n").filter(Boolean)) {
+      const link = join(tmp, applet);
+      if (applet === "bin/busybox" || fs.existsSync(link)) continue;
+      fs.mkdirSync(dirname(link), { recursive: true });
+      fs.symlinkSync("/bin/busybox", link);
+    }
+    fs.writeFileSync(join(tmp, "etc", "passwd"), PASSWD);
+    fs.writeFileSync(join(tmp, "etc", "group"), GROUP);
+    fs.writeFileSync(join(tmp, "etc", "hostname"), "busybox\n");
+    const mk = await runCommand("mknod", ["-m", "666", join(tmp, "dev", "null"), "c", "1", "3"]);
+    if (mk.code !== 0) throw new BerthError("internalError", `mknod /dev/null failed: ${mk.stderr.trim()}`);
+    try {
+      fs.renameSync(tmp, target);
+    } catch (err) {
+      // Somebody else finished first; theirs is as good as ours.
+      if (!fs.existsSync(join(target, "bin", "busybox"))) throw err;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return target;
+}
+
+/** The directory a rootfs source refers to; images must exist (busybox is built on demand). */
+export async function resolveRootfsSource(root: string, source: RootfsSource): Promise<{ dir: string; shared: boolean }> {
+  if ("path" in source) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(source.path);
+    } catch {
+      throw new BerthError("invalidArgument", `rootfs ${source.path} does not exist: expected a directory`);
+    }
+    if (!st.isDirectory()) throw new BerthError("invalidArgument", `rootfs ${source.path} is not a directory`);
+    // A host directory is used in place, as `runc` and `podman --rootfs` do: the user owns it.
+    return { dir: fs.realpathSync(source.path), shared: false };
+  }
+  if (source.image === BUSYBOX_IMAGE) return { dir: await ensureBusyboxImage(root), shared: true };
+  const dir = imageRootfs(root, source.image);
+  if (!fs.existsSync(dir)) {
+    const known = fs.existsSync(imagesDir(root)) ? fs.readdirSync(imagesDir(root)).filter((n) => !n.startsWith(".")) : [];
+    throw new BerthError("notFound", `image ${source.image} not found: expected one of ${[BUSYBOX_IMAGE, ...known.filter((k) => k !== BUSYBOX_IMAGE)].join(", ")}`);
+  }
+  return { dir, shared: true };
+}
+
+/**
+ * Copies an image tree into a container's private rootfs, preserving modes, owners and
+ * symlinks verbatim (absolute links must keep pointing inside the container, not the host).
+ * Device nodes and fifos, which Node cannot create, are copied with `cp -a`.
+ */
+export async function copyTree(src: string, dst: string): Promise<void> {
+  const special: [string, string][] = [];
+  const walk = (s: string, d: string) => {
+    const st = fs.lstatSync(s);
+    if (st.isDirectory()) {
+      fs.mkdirSync(d);
+      for (const name of fs.readdirSync(s)) walk(join(s, name), join(d, name));
+      fs.chmodSync(d, st.mode & 0o7777);
+    } else if (st.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(s), d);
+    } else if (st.isFile()) {
+      fs.copyFileSync(s, d, fs.constants.COPYFILE_FICLONE);
+      fs.chmodSync(d, st.mode & 0o7777);
+    } else {
+      special.push([s, d]);
+      return;
+    }
+    if (st.uid !== 0 || st.gid !== 0) fs.lchownSync(d, st.uid, st.gid);
+  };
+  walk(src, dst);
+  for (const [s, d] of special) {
+    const r = await runCommand("cp", ["-a", s, d]);
+    if (r.code !== 0) throw new BerthError("internalError", `cannot copy ${s}: ${r.stderr.trim()}`);
+  }
+}
+
+/** Gives the container its rootfs: a private copy of an image, kept across stop/start like docker's. */
+export async function prepareContainerRootfs(root: string, source: RootfsSource, containerRootfs: string): Promise<string> {
+  const { dir, shared } = await resolveRootfsSource(root, source);
+  if (!shared) return dir;
+  if (fs.existsSync(join(containerRootfs, ".berth-ready"))) return containerRootfs;
+  fs.rmSync(containerRootfs, { recursive: true, force: true });
+  fs.mkdirSync(dirname(containerRootfs), { recursive: true });
+  const tmp = `${containerRootfs}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await copyTree(dir, tmp);
+  fs.writeFileSync(join(tmp, ".berth-ready"), "");
+  fs.renameSync(tmp, containerRootfs);
+  return containerRootfs;
+}
+
+/** Resolves "uid", "uid:gid", "name" or "name:group" through the rootfs's /etc/passwd and /etc/group. */
+export function resolveUser(rootfs: string, user: string | undefined): { uid: number; gid: number } {
+  if (user === undefined || user === "") return { uid: 0, gid: 0 };
+  const [u, g] = user.split(":") as [string, string | undefined];
+  const table = (file: string) => {
+    try {
+      return fs.readFileSync(join(rootfs, "etc", file), "utf8").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 3);
+    } catch {
+      return [];
+    }
+  };
+  let uid: number;
+  let gid = 0;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    const entry = table("passwd").find((f) => f[2] === u);
+    if (entry) gid = Number(entry[3]);
+  } else {
+    const entry = table("passwd").find((f) => f[0] === u);
+    if (!entry) throw new BerthError("invalidArgument", `user ${u} not found in the rootfs's /etc/passwd: expected a name listed there or a numeric uid`);
+    uid = Number(entry[2]);
+    gid = Number(entry[3]);
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const entry = table("group").find((f) => f[0] === g);
+      if (!entry) throw new BerthError("invalidArgument", `group ${g} not found in the rootfs's /etc/group: expected a name listed there or a numeric gid`);
+      gid = Number(entry[2]);
+    }
+  }
+  return { uid, gid };
+}

@@ -1,0 +1,79 @@
+// A typed client for one runtime service's routes, over the shared IPC client.
+import type { ProcessSpec } from "../commands/config.js";
+import { IpcClient } from "../ipc/client.js";
+import type { Statistics } from "./driver.js";
+import type { ExitRecord } from "./exits.js";
+import type { LogEntry } from "./logs.js";
+import type { ProcessView, ServiceState } from "./service/service.js";
+
+export type { ServiceState, ProcessView } from "./service/service.js";
+
+export interface LogsRequest {
+  follow?: boolean;
+  since?: number;
+  tail?: number;
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+export class ServiceClient {
+  private constructor(private readonly ipc: IpcClient) {}
+
+  static async connect(socket: string, opts: { timeoutMs?: number } = {}): Promise<ServiceClient> {
+    return new ServiceClient(await IpcClient.connect(socket, opts));
+  }
+
+  state(): Promise<ServiceState> {
+    return this.ipc.call("state");
+  }
+
+  createProcess(processId: string, spec: Partial<ProcessSpec> & { args: string[] }): Promise<ProcessView> {
+    return this.ipc.call("createProcess", { processId, spec });
+  }
+
+  /** processId === the container id starts init. */
+  startProcess(processId: string): Promise<{ pid: number }> {
+    return this.ipc.call("startProcess", { processId }, { timeoutMs: 5 * 60_000 });
+  }
+
+  /** For SIGKILL, resolves once the exit has been observed and recorded. */
+  kill(processId: string, signal: string | number = "SIGKILL", timeoutMs = 60_000): Promise<ProcessView> {
+    return this.ipc.call("kill", { processId, signal }, { timeoutMs });
+  }
+
+  stop(opts: { signal?: string; timeoutInSeconds?: number } = {}): Promise<ServiceState> {
+    // The call may take the whole stop timeout plus the SIGKILL and teardown that follow it.
+    return this.ipc.call("stop", opts, { timeoutMs: ((opts.timeoutInSeconds ?? 10) + 60) * 1000 });
+  }
+
+  statistics(): Promise<Statistics> {
+    return this.ipc.call("statistics");
+  }
+
+  ack(processId: string, pid: number): Promise<{ acked: boolean }> {
+    return this.ipc.call("ack", { processId, pid });
+  }
+
+  shutdown(): Promise<ServiceState> {
+    return this.ipc.call("shutdown", {}, { timeoutMs: 120_000 });
+  }
+
+  /** The exit of a process; a late wait gets the stored exit. */
+  async wait(processId: string): Promise<ExitRecord> {
+    for await (const rec of this.ipc.stream<ExitRecord>("wait", { processId })) return rec;
+    throw new Error(`wait ${processId}: the stream ended without an exit`);
+  }
+
+  /** Every exit the service knows, then (with follow) live ones until cancelled. */
+  exits(follow = false): AsyncIterable<ExitRecord> & { cancel(): void } {
+    return this.ipc.stream<ExitRecord>("exits", { follow });
+  }
+
+  logs(req: LogsRequest = {}): AsyncIterable<LogEntry> & { cancel(): void } {
+    return this.ipc.stream<LogEntry>("logs", req);
+  }
+
+  close(): void {
+    this.ipc.close();
+  }
+}

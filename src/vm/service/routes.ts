@@ -1,0 +1,101 @@
+// The runtime service's IPC routes: a thin mapping from frames to RuntimeService verbs.
+import type { Route } from "../../ipc/server.js";
+import type { ExitRecord } from "../exits.js";
+import type { LogQuery } from "../logs.js";
+import type { RuntimeService } from "./service.js";
+
+const HOUR = 3_600_000;
+
+function obj(body: unknown): Record<string, unknown> {
+  return body && typeof body === "object" ? (body as Record<string, unknown>) : {};
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((r) => signal.addEventListener("abort", () => r(), { once: true }));
+}
+
+function logQuery(b: Record<string, unknown>): LogQuery {
+  const q: LogQuery = {};
+  if (typeof b.since === "number") q.since = b.since;
+  if (typeof b.tail === "number" && b.tail >= 0) q.tail = Math.floor(b.tail);
+  if (b.stdout === false) q.stdout = false;
+  if (b.stderr === false) q.stderr = false;
+  return q;
+}
+
+const exitKey = (r: ExitRecord) => `${r.processId}\0${r.pid}\0${r.exitedAt}`;
+
+export function serviceRoutes(svc: RuntimeService, afterShutdown: () => void): Record<string, Route> {
+  return {
+    state: { kind: "unary", handler: () => svc.state() },
+    createProcess: { kind: "unary", handler: (b) => svc.createProcess(obj(b)) },
+    startProcess: { kind: "unary", handler: (b) => svc.startProcess(obj(b)), deadlineMs: 5 * 60_000 },
+    // Waiting for a SIGKILL'd process or a stop timeout can take as long as the caller allows.
+    kill: { kind: "unary", handler: (b) => svc.kill(obj(b)), deadlineMs: HOUR },
+    stop: { kind: "unary", handler: (b) => svc.stop(obj(b)), deadlineMs: 24 * HOUR },
+    statistics: { kind: "unary", handler: () => svc.driver.statistics() },
+    ack: { kind: "unary", handler: (b) => svc.ack(obj(b)) },
+    shutdown: {
+      kind: "unary",
+      deadlineMs: HOUR,
+      handler: async () => {
+        const s = await svc.shutdown();
+        afterShutdown();
+        return s;
+      },
+    },
+    wait: {
+      kind: "stream",
+      handler: async (b, ctx) => {
+        const rec = await Promise.race([svc.wait(obj(b).processId), aborted(ctx.signal).then(() => null)]);
+        if (rec) ctx.emit(rec);
+      },
+    },
+    exits: {
+      kind: "stream",
+      handler: async (b, ctx) => {
+        const follow = obj(b).follow === true;
+        const seen = new Set<string>();
+        const send = (r: ExitRecord) => {
+          if (seen.has(exitKey(r))) return;
+          seen.add(exitKey(r));
+          ctx.emit(r);
+        };
+        const live: ExitRecord[] = [];
+        // Subscribe and read the directory in one tick: no exit can fall between the two.
+        const off = svc.onExitRecorded((r) => live.push(r));
+        try {
+          for (const r of svc.exitsSnapshot()) send(r);
+          live.splice(0).forEach(send);
+          if (!follow) return;
+          const stopLive = svc.onExitRecorded(send);
+          off();
+          await aborted(ctx.signal);
+          stopLive();
+        } finally {
+          off();
+        }
+      },
+    },
+    logs: {
+      kind: "stream",
+      handler: async (b, ctx) => {
+        const body = obj(b);
+        const q = logQuery(body);
+        // Same tick again: snapshot then live, with nothing missed or repeated.
+        const snapshot = svc.logsSnapshot(q);
+        if (body.follow !== true) {
+          for (const e of snapshot) ctx.emit(e);
+          return;
+        }
+        const off = svc.subscribeLogs({ ...q, since: undefined, tail: undefined } as LogQuery, (e) => ctx.emit(e));
+        try {
+          for (const e of snapshot) ctx.emit(e);
+          await Promise.race([svc.initDone(), aborted(ctx.signal)]);
+        } finally {
+          off();
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,293 @@
+// The runtime service: owns one sandbox through one driver, is the parent of its init and exec
+// processes, records every exit before reporting it, and serves the container's routes.
+// A single state machine guards the transitions; the verbs that change it run one at a time.
+import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig, type ProcessSpec } from "../../commands/config.js";
+import { BerthError } from "../../errors.js";
+import type { Route } from "../../ipc/server.js";
+import type { Driver, ProcessExit } from "../driver.js";
+import { ackExitRecord, readExitRecordsIn, writeExitRecord, type ExitRecord } from "../exits.js";
+import { LogWriter, matchesQuery, readLogs, type LogEntry, type LogQuery } from "../logs.js";
+import type { ContainerPaths } from "../paths.js";
+
+export type ServiceStatus = "booted" | "running" | "stopping" | "stopped";
+
+interface Proc {
+  processId: string;
+  spec: ProcessSpec;
+  status: "created" | "running" | "exited";
+  pid?: number;
+  exit?: ExitRecord;
+  /** Resolves with the record once it is on disk. */
+  recorded: Promise<ExitRecord>;
+  resolveRecorded: (r: ExitRecord) => void;
+}
+
+export interface ProcessView {
+  status: Proc["status"];
+  pid?: number;
+  exitCode?: number;
+  signal?: string | null;
+  exitedAt?: string;
+  oomKilled?: boolean;
+}
+
+export interface ServiceState {
+  id: string;
+  status: ServiceStatus;
+  driver: Driver["name"];
+  isolation: Driver["isolation"];
+  servicePid: number;
+  processes: Record<string, ProcessView>;
+}
+
+/** Which verbs each state rejects, with one message per refusal (as containerd's shim does). */
+function refuse(verb: string, id: string, status: ServiceStatus, expected: string): BerthError {
+  return new BerthError("invalidState", `cannot ${verb}: container ${id} is ${status}, expected ${expected}`);
+}
+
+export class RuntimeService {
+  status: ServiceStatus = "booted";
+  private readonly procs = new Map<string, Proc>();
+  private readonly logs: LogWriter;
+  private readonly exitListeners = new Set<(r: ExitRecord) => void>();
+  private lock: Promise<unknown> = Promise.resolve();
+  private initAcked = false;
+  private tornDown = false;
+  /** Called when the service has nothing left to do (sandbox gone, final exit acknowledged). */
+  onFinished: () => void = () => {};
+
+  constructor(
+    readonly id: string,
+    readonly config: ContainerConfig,
+    readonly driver: Driver,
+    readonly paths: ContainerPaths,
+    readonly dynamicEnv: Record<string, string>,
+  ) {
+    this.logs = new LogWriter(paths);
+  }
+
+  /** Runs verbs that change state one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch(() => {});
+    return next;
+  }
+
+  private newProc(processId: string, spec: ProcessSpec): Proc {
+    let resolveRecorded!: (r: ExitRecord) => void;
+    const recorded = new Promise<ExitRecord>((r) => (resolveRecorded = r));
+    const p: Proc = { processId, spec, status: "created", recorded, resolveRecorded };
+    this.procs.set(processId, p);
+    return p;
+  }
+
+  private proc(processId: unknown): Proc {
+    const id = validateId(processId, "process id");
+    if (!id.ok) throw new BerthError(id.error.code, id.error.message);
+    const p = this.procs.get(id.value);
+    if (!p) throw new BerthError("notFound", `process ${id.value} not found in container ${this.id}: expected ${[...this.procs.keys()].join(", ") || "a created process"}`);
+    return p;
+  }
+
+  state(): ServiceState {
+    const processes: Record<string, ProcessView> = {};
+    for (const p of this.procs.values()) {
+      const v: ProcessView = { status: p.status };
+      if (p.pid !== undefined) v.pid = p.pid;
+      if (p.exit) Object.assign(v, { exitCode: p.exit.exitCode, signal: p.exit.signal, exitedAt: p.exit.exitedAt, oomKilled: p.exit.oomKilled });
+      processes[p.processId] = v;
+    }
+    return { id: this.id, status: this.status, driver: this.driver.name, isolation: this.driver.isolation, servicePid: process.pid, processes };
+  }
+
+  createProcess(body: { processId?: unknown; spec?: unknown }): Promise<ProcessView> {
+    return this.serial(async () => {
+      if (this.status !== "booted" && this.status !== "running") throw refuse("create a process", this.id, this.status, "booted or running");
+      const id = validateId(body.processId, "process id");
+      if (!id.ok) throw new BerthError(id.error.code, id.error.message);
+      if (id.value === this.id || this.procs.has(id.value)) throw new BerthError("exists", `process ${id.value} already exists in container ${this.id}`);
+      const spec = validateProcessSpec(body.spec, `process ${id.value}`);
+      if (!spec.ok) throw new BerthError(spec.error.code, spec.error.message);
+      // Like `docker exec`: the process inherits the container's environment, its own env wins.
+      spec.value.env = { ...this.dynamicEnv, ...this.config.init.env, ...spec.value.env };
+      this.newProc(id.value, spec.value);
+      return { status: "created" };
+    });
+  }
+
+  startProcess(body: { processId?: unknown }): Promise<{ pid: number }> {
+    return this.serial(async () => {
+      if (body.processId === this.id) return this.startInit();
+      const p = this.proc(body.processId);
+      if (this.status !== "running") throw refuse(`start process ${p.processId}`, this.id, this.status, "running");
+      if (p.status !== "created") throw new BerthError("invalidState", `cannot start process ${p.processId}: it is ${p.status}, expected created`);
+      const started = await this.driver.exec(p.processId, p.spec, (s, chunk) => this.logs.write(p.processId, s, chunk));
+      this.track(p, started.pid, started.exited);
+      return { pid: started.pid };
+    });
+  }
+
+  private async startInit(): Promise<{ pid: number }> {
+    if (this.status !== "booted") throw refuse("start init", this.id, this.status, "booted");
+    // Dynamic env (computed by the daemon at bootstrap) fills in; the user's config wins.
+    const spec: ProcessSpec = { ...this.config.init, env: { ...this.dynamicEnv, ...this.config.init.env } };
+    const p = this.newProc(this.id, spec);
+    try {
+      const started = await this.driver.startInit(spec, (s, chunk) => this.logs.write(this.id, s, chunk));
+      this.status = "running";
+      this.track(p, started.pid, started.exited);
+      return { pid: started.pid };
+    } catch (err) {
+      this.procs.delete(this.id);
+      throw err;
+    }
+  }
+
+  private track(p: Proc, pid: number, exited: Promise<ProcessExit>): void {
+    p.status = "running";
+    p.pid = pid;
+    void exited.then((exit) => this.onExit(p, exit));
+  }
+
+  /** Record first, report second: the record is on disk before any waiter hears of the exit. */
+  private onExit(p: Proc, exit: ProcessExit): void {
+    this.logs.flush(p.processId);
+    const rec: ExitRecord = {
+      processId: p.processId,
+      pid: p.pid!,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      exitedAt: new Date(exit.exitedAt).toISOString(),
+      oomKilled: exit.oomKilled,
+    };
+    try {
+      writeExitRecord(this.paths.exits, rec);
+    } catch (err) {
+      console.error(`cannot write the exit record of ${p.processId}: ${(err as Error).message}`);
+    }
+    p.status = "exited";
+    p.exit = rec;
+    p.resolveRecorded(rec);
+    for (const fn of this.exitListeners) fn(rec);
+    if (p.processId === this.id && this.status === "running") {
+      // init ended by itself: the sandbox is finished; release it without waiting for a stop.
+      void this.serial(() => this.finishSandbox());
+    }
+  }
+
+  /** Waits for every exec'd process, then removes the sandbox. */
+  private async finishSandbox(): Promise<void> {
+    if (this.tornDown) return;
+    this.status = "stopping";
+    const running = [...this.procs.values()].filter((p) => p.status === "running");
+    for (const p of running) await this.driver.signal(p.processId, "SIGKILL").catch(() => {});
+    // teardown also ends wrappers that outlive their process, so wait for the records after it.
+    await this.driver.teardown();
+    await Promise.all(running.map((p) => p.recorded));
+    this.tornDown = true;
+    this.status = "stopped";
+    this.maybeFinish();
+  }
+
+  async kill(body: { processId?: unknown; signal?: unknown }): Promise<ProcessView> {
+    const p = this.proc(body.processId);
+    const sig = normaliseSignal(body.signal ?? "SIGKILL");
+    if (!sig.ok) throw new BerthError(sig.error.code, sig.error.message);
+    if (p.status !== "running") throw new BerthError("invalidState", `cannot signal process ${p.processId}: it is ${p.status}, expected running`);
+    await this.driver.signal(p.processId, sig.value);
+    // For SIGKILL the reply waits until the exit has been observed and recorded.
+    if (sig.value === "SIGKILL") await p.recorded;
+    return this.state().processes[p.processId]!;
+  }
+
+  stop(body: { signal?: unknown; timeoutInSeconds?: unknown }): Promise<ServiceState> {
+    const sig = normaliseSignal(body.signal ?? this.config.stopSignal);
+    if (!sig.ok) return Promise.reject(new BerthError(sig.error.code, sig.error.message));
+    const timeout = body.timeoutInSeconds ?? this.config.stopTimeoutSeconds;
+    if (typeof timeout !== "number" || !(timeout >= 0)) return Promise.reject(new BerthError("invalidArgument", "timeoutInSeconds must be a number >= 0"));
+    return this.serial(async () => {
+      if (this.status === "stopped") return this.state();
+      const init = this.procs.get(this.id);
+      if (init?.status === "running") {
+        await this.driver.signal(this.id, sig.value).catch(() => {});
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          init.recorded.then(() => false),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeout * 1000))),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          await this.driver.signal(this.id, "SIGKILL").catch(() => {});
+          await init.recorded;
+        }
+      }
+      await this.finishSandbox();
+      return this.state();
+    });
+  }
+
+  wait(processId: unknown): Promise<ExitRecord> {
+    return this.proc(processId).recorded;
+  }
+
+  ack(body: { processId?: unknown; pid?: unknown }): { acked: boolean } {
+    const id = validateId(body.processId, "process id");
+    if (!id.ok) throw new BerthError(id.error.code, id.error.message);
+    if (!Number.isInteger(body.pid)) throw new BerthError("invalidArgument", "ack needs an integer pid");
+    const acked = ackExitRecord(this.paths.exits, id.value, body.pid as number);
+    const init = this.procs.get(this.id);
+    if (acked && id.value === this.id && init?.exit?.pid === body.pid) this.initAcked = true;
+    this.maybeFinish();
+    return { acked };
+  }
+
+  /** Releases everything, whatever the state: kills what runs, tears down, then the service exits. */
+  shutdown(): Promise<ServiceState> {
+    return this.serial(async () => {
+      const init = this.procs.get(this.id);
+      if (init?.status === "running") {
+        await this.driver.signal(this.id, "SIGKILL").catch(() => {});
+        await init.recorded;
+      }
+      this.tornDown = false; // a stop may have left nothing, but teardown is idempotent
+      await this.finishSandbox();
+      return this.state();
+    });
+  }
+
+  private maybeFinish(): void {
+    const init = this.procs.get(this.id);
+    if (this.tornDown && (!init || init.status !== "exited" || this.initAcked)) this.onFinished();
+  }
+
+  exitsSnapshot(): ExitRecord[] {
+    return readExitRecordsIn(this.paths.exits);
+  }
+
+  onExitRecorded(fn: (r: ExitRecord) => void): () => void {
+    this.exitListeners.add(fn);
+    return () => this.exitListeners.delete(fn);
+  }
+
+  logsSnapshot(q: LogQuery): LogEntry[] {
+    return readLogs(this.paths, q);
+  }
+
+  subscribeLogs(q: LogQuery, fn: (e: LogEntry) => void): () => void {
+    return this.logs.subscribe((e) => {
+      if (matchesQuery(e, q)) fn(e);
+    });
+  }
+
+  /** Is init finished (so `logs --follow` can end)? */
+  initDone(): Promise<unknown> {
+    const init = this.procs.get(this.id);
+    return init ? init.recorded : new Promise(() => {});
+  }
+
+  close(): void {
+    this.logs.close();
+  }
+}
+
+export type Routes = Record<string, Route>;

@@ -1,0 +1,89 @@
+// A small tar reader (ustar, pax extended headers, GNU long names) over an in-memory buffer.
+// It only parses; what an entry may do to a filesystem is decided by image-import.ts.
+import { BerthError } from "../errors.js";
+
+export type TarType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
+
+export interface TarEntry {
+  name: string;
+  type: TarType;
+  mode: number;
+  uid: number;
+  gid: number;
+  linkname: string;
+  data: Buffer;
+}
+
+function str(buf: Buffer, off: number, len: number): string {
+  const end = buf.indexOf(0, off);
+  return buf.toString("utf8", off, end === -1 || end > off + len ? off + len : end);
+}
+
+/** Octal, or base-256 when the high bit of the first byte is set (GNU, for big values). */
+function num(buf: Buffer, off: number, len: number): number {
+  if (buf[off]! & 0x80) {
+    let v = buf[off]! & 0x7f;
+    for (let i = 1; i < len; i++) v = v * 256 + buf[off + i]!;
+    return v;
+  }
+  const s = str(buf, off, len).trim();
+  return s ? parseInt(s, 8) : 0;
+}
+
+const TYPES: Record<string, TarType> = { "0": "file", "\0": "file", "7": "file", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo" };
+
+function parsePax(data: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let off = 0;
+  while (off < data.length) {
+    const space = data.indexOf(0x20, off);
+    if (space === -1) break;
+    const len = Number(data.toString("utf8", off, space));
+    if (!Number.isInteger(len) || len <= 0) throw new BerthError("invalidArgument", "malformed pax header in tarball");
+    const record = data.toString("utf8", space + 1, off + len - 1); // without the trailing newline
+    const eq = record.indexOf("=");
+    if (eq > 0) out.set(record.slice(0, eq), record.slice(eq + 1));
+    off += len;
+  }
+  return out;
+}
+
+export function* readTar(buf: Buffer): Generator<TarEntry> {
+  let off = 0;
+  let longName: string | null = null;
+  let longLink: string | null = null;
+  let pax = new Map<string, string>();
+  while (off + 512 <= buf.length) {
+    const h = buf.subarray(off, off + 512);
+    if (h.every((b) => b === 0)) break; // end-of-archive marker
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
+    if (sum !== num(h, 148, 8)) throw new BerthError("invalidArgument", `not a tar archive (bad header checksum at offset ${off})`);
+    const size = num(h, 124, 12);
+    const flag = String.fromCharCode(h[156]!);
+    const dataStart = off + 512;
+    if (dataStart + size > buf.length) throw new BerthError("invalidArgument", "truncated tarball");
+    const data = buf.subarray(dataStart, dataStart + size);
+    off = dataStart + Math.ceil(size / 512) * 512;
+    if (flag === "L") { longName = str(data, 0, data.length); continue; }
+    if (flag === "K") { longLink = str(data, 0, data.length); continue; }
+    if (flag === "x") { pax = parsePax(data); continue; }
+    if (flag === "g") continue;
+    const prefix = h.toString("utf8", 257, 262) === "ustar" ? str(h, 345, 155) : "";
+    const base = str(h, 0, 100);
+    const name = pax.get("path") ?? longName ?? (prefix ? `${prefix}/${base}` : base);
+    const linkname = pax.get("linkpath") ?? longLink ?? str(h, 157, 100);
+    yield {
+      name,
+      type: TYPES[flag] ?? "other",
+      mode: num(h, 100, 8) & 0o7777,
+      uid: pax.has("uid") ? Number(pax.get("uid")) : num(h, 108, 8),
+      gid: pax.has("gid") ? Number(pax.get("gid")) : num(h, 116, 8),
+      linkname,
+      data,
+    };
+    longName = null;
+    longLink = null;
+    pax = new Map();
+  }
+}

@@ -1,0 +1,100 @@
+// Test helpers for the VM layer: a throwaway berth root, a booted container with a connected
+// client, and a cleanup that leaves no service, runc container, cgroup or directory behind.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { validateConfig, type ContainerConfig } from "../../src/commands/config.js";
+import type { DriverName } from "../../src/vm/driver.js";
+import { cgroupDirs, probeRuntime, runcRoot, startRuntimeService, type RuntimeEndpoint } from "../../src/vm/runtime.js";
+import { ServiceClient } from "../../src/vm/service-client.js";
+
+/** A short root under /tmp: Unix socket paths are limited to 108 bytes. */
+export function tempRoot(): string {
+  return fs.mkdtempSync(join(os.tmpdir(), "bvm-"));
+}
+
+export function config(input: Record<string, unknown>, id: string): ContainerConfig {
+  const v = validateConfig(input, id);
+  if (!v.ok) throw new Error(`bad test config: ${v.error.message}`);
+  return v.value;
+}
+
+export interface Booted {
+  root: string;
+  id: string;
+  endpoint: RuntimeEndpoint;
+  client: ServiceClient;
+}
+
+export async function boot(root: string, id: string, input: Record<string, unknown>, driver: DriverName = "runc"): Promise<Booted> {
+  const endpoint = await startRuntimeService({ root, id, config: config(input, id), driver });
+  const client = await ServiceClient.connect(endpoint.socket);
+  return { root, id, endpoint, client };
+}
+
+/** Polls until fn returns a truthy value (no timing assertions: the deadline only stops a hang). */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, deadlineMs = 30_000): Promise<NonNullable<T>> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function runcList(root: string): string[] {
+  const out = execFileSync("runc", ["--root", runcRoot(root), "list", "-q"], { encoding: "utf8" });
+  return out.split("\n").filter(Boolean);
+}
+
+/** Tears everything down, whatever state the test left it in, then removes the root. */
+export async function cleanup(root: string, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const probe = probeRuntime(root, id);
+    if (probe.alive) {
+      try {
+        const c = await ServiceClient.connect(probe.endpoint.socket, { timeoutMs: 5000 });
+        await c.shutdown().catch(() => {});
+        c.close();
+      } catch {
+        /* fall through to SIGKILL */
+      }
+      await waitFor("service exit", () => !pidAlive(probe.endpoint.pid), 10_000).catch(() => {
+        try {
+          process.kill(probe.endpoint.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      });
+    }
+  }
+  try {
+    for (const cid of runcList(root)) execFileSync("runc", ["--root", runcRoot(root), "delete", "--force", cid]);
+  } catch {
+    /* no runc root */
+  }
+  for (const id of ids) for (const d of cgroupDirs(root, id)) fs.rmSync(d, { recursive: false, force: true });
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** Runs a process in a running container and returns its exit and its output lines. */
+export async function execOutput(c: Booted, processId: string, args: string[]): Promise<{ exitCode: number; stdout: string[]; stderr: string[] }> {
+  await c.client.createProcess(processId, { args });
+  await c.client.startProcess(processId);
+  const exit = await c.client.wait(processId);
+  const { readLogs } = await import("../../src/vm/logs.js");
+  const { containerPaths } = await import("../../src/vm/paths.js");
+  const entries = readLogs(containerPaths(c.root, c.id)).filter((e) => e.p === processId);
+  return { exitCode: exit.exitCode, stdout: entries.filter((e) => e.s === "stdout").map((e) => e.line), stderr: entries.filter((e) => e.s === "stderr").map((e) => e.line) };
+}

@@ -1,0 +1,91 @@
+import fs from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { importImage } from "../src/vm/image-import.js";
+import { imageRootfs } from "../src/vm/paths.js";
+import { boot, cleanup, tempRoot } from "./helpers/vm-sandbox.js";
+import { dockerSave, tar, type TarInput } from "./helpers/vm-tar.js";
+
+const applets = ["sh", "cat", "ls", "test", "echo"];
+
+function baseLayer(): Buffer {
+  const entries: TarInput[] = [
+    { name: "bin/", type: "dir" },
+    { name: "bin/busybox", data: fs.readFileSync("/bin/busybox"), mode: 0o755 },
+    ...applets.map((a) => ({ name: `bin/${a}`, type: "symlink" as const, linkname: "/bin/busybox" })),
+    { name: "etc/", type: "dir" },
+    { name: "etc/passwd", data: "root:x:0:0:root:/root:/bin/sh\n" },
+    { name: "etc/gone.txt", data: "you should not see me\n" },
+    { name: "data/", type: "dir" },
+    { name: "data/keep.txt", data: "from layer one\n" },
+    { name: "data/old/", type: "dir" },
+    { name: "data/old/a.txt", data: "a\n" },
+    { name: "proc/", type: "dir" }, { name: "dev/", type: "dir" }, { name: "sys/", type: "dir" }, { name: "tmp/", type: "dir", mode: 0o1777 },
+  ];
+  return tar(entries);
+}
+
+test("a docker-save tarball with two layers and whiteouts gives the merged tree", async () => {
+  const root = tempRoot();
+  try {
+    const top = tar([
+      { name: "etc/.wh.gone.txt" },
+      { name: "data/new.txt", data: "from layer two\n" },
+      { name: "data/old/.wh..wh..opq" },
+      { name: "data/old/b.txt", data: "b\n" },
+    ]);
+    const file = join(root, "img.tar");
+    fs.writeFileSync(file, dockerSave([baseLayer(), top]));
+    const result = await importImage(root, file, "layered");
+    assert.is(result.layers, 2);
+    const rootfs = imageRootfs(root, "layered");
+    assert.not.ok(fs.existsSync(join(rootfs, "etc/gone.txt")), "whiteout hides the file");
+    assert.equal(fs.readdirSync(join(rootfs, "data/old")), ["b.txt"], "opaque whiteout hides the lower directory's content");
+
+    const c = await boot(root, "merged", {
+      rootfs: { image: "layered" },
+      init: { args: ["sh", "-c", "cat /data/keep.txt /data/new.txt; test -e /etc/gone.txt || echo gone-is-hidden; ls /data/old"] },
+    });
+    await c.client.startProcess("merged");
+    assert.is((await c.client.wait("merged")).exitCode, 0);
+    const lines: string[] = [];
+    for await (const e of c.client.logs({})) lines.push(e.line);
+    assert.equal(lines, ["from layer one", "from layer two", "gone-is-hidden", "b.txt"]);
+    c.client.close();
+  } finally {
+    await cleanup(root, ["merged"]);
+  }
+});
+
+test("entries that escape the rootfs are rejected with invalidArgument and nothing is written outside", async () => {
+  const root = tempRoot();
+  const outside = fs.mkdtempSync("/tmp/bvm-outside-");
+  try {
+    const cases: [string, Buffer][] = [
+      ["dotdot", tar([{ name: "../../etc/x", data: "pwned" }, { name: `../..${outside}/dotdot`, data: "pwned" }])],
+      ["abs-symlink", tar([{ name: "evil", type: "symlink", linkname: outside }, { name: "evil/x", data: "pwned" }])],
+      ["rel-symlink", tar([{ name: "up", type: "symlink", linkname: "../../../../../../.." }, { name: `up${outside}/y`, data: "pwned" }])],
+      ["hardlink-out", tar([{ name: "h", type: "hardlink", linkname: "../../../etc/passwd" }])],
+    ];
+    for (const [name, layer] of cases) {
+      const file = join(root, `${name}.tar`);
+      fs.writeFileSync(file, dockerSave([layer]));
+      try {
+        await importImage(root, file, name);
+        assert.unreachable(`${name} should be rejected`);
+      } catch (err) {
+        assert.is((err as { code: string }).code, "invalidArgument", `${name}: ${(err as Error).message}`);
+      }
+      assert.not.ok(fs.existsSync(imageRootfs(root, name)), `${name}: no image left behind`);
+    }
+    assert.equal(fs.readdirSync(outside), [], "nothing written outside the target");
+    assert.not.ok(fs.existsSync("/etc/x"));
+    assert.equal(fs.readdirSync(join(root, "images")).filter((n) => n.startsWith(".import-")), [], "temp dirs removed");
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+    await cleanup(root, []);
+  }
+});
+
+test.run();
