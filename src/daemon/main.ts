@@ -1,0 +1,30 @@
+// Entry point of the daemon process: `node dist/src/daemon/main.js [--root DIR] [--driver D] [--sync full|normal]`.
+// The CLI's `berth daemon` runs the same code.
+import { parseArgs } from "node:util";
+import { toBerthError } from "../errors.js";
+import { isDriverName } from "../vm/driver.js";
+import { Daemon, defaultRoot } from "./daemon.js";
+
+export async function runDaemon(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" } } });
+  if (!isDriverName(values.driver)) throw new Error(`unknown driver ${values.driver}: expected runc, process or fake`);
+  if (values.sync !== "full" && values.sync !== "normal") throw new Error(`--sync must be full or normal`);
+  const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync });
+  console.log(`berth daemon ${process.pid} serving ${daemon.root}/berth.sock; recovered ${JSON.stringify(daemon.recovered)}`);
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void daemon.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ""))) {
+  runDaemon(process.argv.slice(2)).catch((err) => {
+    const e = toBerthError(err);
+    console.error(`berth daemon: ${e.code}: ${e.message}`);
+    process.exit(125);
+  });
+}

@@ -1,0 +1,220 @@
+// The reactor: turns intents into effects through the runtime services, and journals each
+// outcome with the intent as its causation. Every effect first checks that its intent is still
+// pending, and probes reality before acting ("is the service already up? is the process
+// already started?"), so an intent performed twice (after a crash) never acts twice.
+import { rmSync } from "node:fs";
+import type { DriverName } from "../vm/driver.js";
+import { containerDir } from "../vm/paths.js";
+import { probeRuntime, readExitRecords, startRuntimeService } from "../vm/runtime.js";
+import { toBerthError, type ErrorInfo } from "../errors.js";
+import type { ContainerEvent, ProcessExit, StoredEvent } from "../events/catalogue.js";
+import type { KeyedQueue } from "./keyed-queue.js";
+import { nextRestart } from "./restart.js";
+import type { Runtimes } from "./runtimes.js";
+import type { Store } from "./store.js";
+
+type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
+
+const errorInfo = (err: unknown): ErrorInfo => {
+  const e = toBerthError(err);
+  return { code: e.code, message: e.message };
+};
+
+export class Reactor {
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runtimes: Runtimes,
+    private readonly queue: KeyedQueue,
+    private readonly options: { root: string; driver: DriverName },
+  ) {
+    runtimes.onExit = (id, exit) => this.afterExit(id, exit);
+  }
+
+  /** Performs the effect of one journaled event. Call it on the container's queue. */
+  async effect(event: StoredEvent): Promise<void> {
+    const id = event.streamId.slice("container-".length);
+    const e = event as StoredEvent<ContainerEvent>;
+    switch (e.type) {
+      case "BootstrapRequested":
+        return this.bootstrap(id, e as Intent<"BootstrapRequested">);
+      case "ProcessStartRequested":
+        return this.startProcess(id, e as Intent<"ProcessStartRequested">);
+      case "SignalSent":
+        return this.signal(id, e as Intent<"SignalSent">);
+      case "StopRequested":
+        return this.stop(id, e as Intent<"StopRequested">);
+      case "ShutdownRequested":
+        return this.shutdown(id, e as Intent<"ShutdownRequested">);
+      case "ContainerDeleted":
+        return this.cleanUp(id);
+      default:
+        return;
+    }
+  }
+
+  private pending(id: string, intent: StoredEvent): boolean {
+    return this.store.container(id)?.pending.some((p) => p.eventId === intent.eventId) ?? false;
+  }
+
+  private outcome(id: string, intent: StoredEvent, event: ContainerEvent): void {
+    const meta: { causationId: string; correlationId?: string } = { causationId: intent.eventId };
+    if (intent.correlationId) meta.correlationId = intent.correlationId;
+    this.store.record(id, [event], meta);
+  }
+
+  private async bootstrap(id: string, intent: Intent<"BootstrapRequested">): Promise<void> {
+    if (!this.pending(id, intent)) return;
+    const state = this.store.container(id)!;
+    try {
+      const probe = probeRuntime(this.options.root, id);
+      const runtime = probe.alive
+        ? probe.endpoint
+        : await startRuntimeService({ root: this.options.root, id, config: state.config, driver: this.options.driver, dynamicEnv: intent.data.dynamicEnv });
+      this.outcome(id, intent, { type: "ContainerBooted", data: { runtime } });
+      await this.runtimes.watch(id);
+    } catch (err) {
+      this.outcome(id, intent, { type: "BootstrapFailed", data: { error: errorInfo(err) } });
+    }
+  }
+
+  private async startProcess(id: string, intent: Intent<"ProcessStartRequested">): Promise<void> {
+    if (!this.pending(id, intent)) return;
+    const { processId } = intent.data;
+    const state = this.store.container(id)!;
+    try {
+      const client = await this.runtimes.client(id);
+      const known = (await client.state()).processes[processId];
+      let pid = known && known.status !== "created" ? known.pid : undefined;
+      if (pid === undefined) {
+        if (!known && processId !== id) await client.createProcess(processId, state.processes[processId]!.spec);
+        pid = (await client.startProcess(processId)).pid;
+      }
+      this.outcome(id, intent, { type: "ProcessStarted", data: { processId, pid: pid!, startedAt: Date.now() } });
+    } catch (err) {
+      this.outcome(id, intent, { type: "ProcessStartFailed", data: { processId, error: errorInfo(err) } });
+    }
+  }
+
+  private async signal(id: string, event: Intent<"SignalSent">): Promise<void> {
+    const { processId, signal } = event.data;
+    if (this.store.container(id)?.processes[processId]?.status !== "running") return;
+    try {
+      const client = await this.runtimes.client(id);
+      // The service replies to SIGKILL once the exit is recorded; the exit watcher journals it.
+      await client.kill(processId, signal);
+    } catch {
+      // Already gone: its exit is (or will be) journaled by the exit watcher or recovery.
+    }
+  }
+
+  private async stop(id: string, intent: Intent<"StopRequested">): Promise<void> {
+    if (!this.pending(id, intent)) return;
+    try {
+      const client = await this.runtimes.client(id);
+      await client.stop({ signal: intent.data.signal, timeoutInSeconds: intent.data.timeoutInSeconds });
+      for await (const record of client.exits(false)) await this.runtimes.journalExit(id, record);
+    } catch {
+      // The service is gone: its exit records on disk are all that is left to tell.
+      for (const record of readExitRecords(this.options.root, id)) await this.runtimes.journalExit(id, record);
+    }
+    if (!this.pending(id, intent)) return;
+    const state = this.store.container(id)!;
+    if (state.processes[id]?.status === "running") {
+      this.store.record(id, [{ type: "ContainerLost", data: { reason: "the runtime service vanished during stop without recording the exit of init", exitCode: 255 } }], { causationId: intent.eventId });
+      return;
+    }
+    this.outcome(id, intent, { type: "ContainerStopped", data: {} });
+  }
+
+  private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<void> {
+    if (!this.pending(id, intent)) return;
+    await this.releaseRuntime(id);
+    this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
+  }
+
+  /** Stops the runtime service if it still runs (idempotent: a dead one needs nothing). */
+  private async releaseRuntime(id: string): Promise<void> {
+    if (probeRuntime(this.options.root, id).alive) {
+      try {
+        const client = await this.runtimes.client(id);
+        await client.shutdown();
+      } catch {
+        // It exited on its own between the probe and the call.
+      }
+    }
+    this.runtimes.drop(id);
+  }
+
+  private async cleanUp(id: string): Promise<void> {
+    this.cancelRestart(id);
+    await this.releaseRuntime(id);
+    rmSync(containerDir(this.options.root, id), { recursive: true, force: true });
+  }
+
+  /** Runs on the container's queue after an exit is journaled. */
+  private async afterExit(id: string, exit: ProcessExit): Promise<void> {
+    const state = this.store.container(id);
+    if (exit.processId !== id || !state || state.status !== "stopping") return;
+    // A user stop finishes with its own ContainerStopped; here init ended by itself.
+    if (state.pending.some((p) => p.type === "StopRequested")) return;
+    await this.awaitTeardown(id);
+    this.store.record(id, [{ type: "ContainerStopped", data: {} }]);
+    this.considerRestart(id);
+  }
+
+  /** The service tears the sandbox down by itself once init is gone; wait for it to finish. */
+  private async awaitTeardown(id: string): Promise<void> {
+    for (let i = 0; i < 600; i++) {
+      try {
+        const client = await this.runtimes.client(id);
+        if ((await client.state()).status === "stopped") return;
+      } catch {
+        return; // the service has exited: nothing is left to tear down
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Applies the restart policy to a container that has just stopped. */
+  considerRestart(id: string): void {
+    const state = this.store.container(id);
+    const decision = state && nextRestart(state);
+    if (!decision || this.stopped) return;
+    this.store.record(id, [{ type: "RestartScheduled", data: decision }]);
+    this.cancelRestart(id);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.queue.run(id, () => this.restart(id, decision.attempt)).catch(() => {});
+    }, decision.delayMs);
+    this.restartTimers.set(id, timer);
+  }
+
+  /** shutdown → bootstrap → start, each through the decider, as if a client had asked. */
+  async restart(id: string, attempt?: number): Promise<void> {
+    const state = this.store.container(id);
+    if (!state || state.status !== "stopped" || (attempt !== undefined && (state.stopRequested || state.restartCount !== attempt))) return;
+    const meta = { correlationId: `restart-${id}-${state.version}` };
+    const steps = [{ type: "shutdown", id }, { type: "bootstrap", id }, { type: "startProcess", id, processId: id }] as const;
+    for (const command of steps) {
+      const { events } = this.store.command(command, { ...meta, actor: this.store.daemonActor });
+      for (const event of events) await this.effect(event);
+      const now = this.store.container(id);
+      if (!now || now.lastError) return;
+    }
+  }
+
+  private cancelRestart(id: string): void {
+    const timer = this.restartTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(id);
+  }
+
+  close(): void {
+    this.stopped = true;
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.restartTimers.clear();
+  }
+}

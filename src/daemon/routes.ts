@@ -1,0 +1,214 @@
+// The daemon's IPC routes. Each lifecycle route turns its body into a command, runs it on the
+// container's queue (decide → append → effect), then waits for the outcome to be journaled.
+// The actor is the kernel's view of the peer, never something the client says about itself.
+import type { Command } from "../commands/commands.js";
+import { normaliseSignal, validateId } from "../commands/config.js";
+import { BerthError } from "../errors.js";
+import type { StoredEvent } from "../events/catalogue.js";
+import type { ReadFilter } from "../events/journal.js";
+import { requireFields } from "../ipc/fields.js";
+import type { CallContext, Route } from "../ipc/server.js";
+import type { ContainerState } from "../projections/container.js";
+import { listContainers } from "../projections/index.js";
+import { readLogs } from "../vm/logs.js";
+import { containerPaths } from "../vm/paths.js";
+import { probeRuntime } from "../vm/runtime.js";
+import type { KeyedQueue } from "./keyed-queue.js";
+import type { Reactor } from "./reactor.js";
+import type { Runtimes } from "./runtimes.js";
+import type { Store } from "./store.js";
+
+export interface RouteDeps {
+  root: string;
+  store: Store;
+  queue: KeyedQueue;
+  reactor: Reactor;
+  runtimes: Runtimes;
+}
+
+const OUTCOME_TIMEOUT_MS = 120_000;
+const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = OUTCOME_TIMEOUT_MS + 5_000): Route => ({ kind: "unary", handler, deadlineMs });
+
+export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
+  const { store, queue, reactor } = deps;
+
+  const existing = (id: unknown): ContainerState => {
+    const valid = validateId(id);
+    if (!valid.ok) throw BerthError.from(valid.error);
+    const state = store.container(valid.value);
+    if (!state) throw new BerthError("notFound", `no such container: ${valid.value}`);
+    return state;
+  };
+
+  /** decide → append → effect, serialized per container; then the container's state. */
+  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext): Promise<ContainerState | undefined> => {
+    const commandId = typeof body.commandId === "string" ? body.commandId : undefined;
+    const meta = { actor: ctx.peer, ...(commandId ? { commandId } : {}) };
+    await queue.run(command.id, async () => {
+      const result = store.command(command, meta);
+      if (!result.duplicate) for (const event of result.events) await reactor.effect(event);
+    });
+    return store.container(command.id);
+  };
+
+  /** Waits until `check` holds, or throws the container's error when `failed` holds first. */
+  const until = (id: string, check: (s: ContainerState) => boolean, what: string, ctx: CallContext, failed?: (s: ContainerState) => BerthError | undefined, timeoutMs = OUTCOME_TIMEOUT_MS) =>
+    store.waitFor(() => {
+      const state = store.projection.containers[id];
+      if (!state) return undefined;
+      const error = failed?.(state);
+      if (error) throw error;
+      return check(state) ? state : undefined;
+    }, timeoutMs, what, ctx.signal);
+
+  const lastError = (s: ContainerState) => (s.lastError ? BerthError.from(s.lastError) : undefined);
+
+  return {
+    ping: unary(() => ({ pong: true, pid: process.pid })),
+
+    create: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", config: "object", commandId: "string?" }, "create");
+      return execute({ type: "create", id: b.id, config: b.config }, b, ctx);
+    }),
+
+    bootstrap: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", commandId: "string?" }, "bootstrap");
+      await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {} }, b, ctx);
+      return until(b.id, (s) => s.status === "booted" || s.status === "running", `container ${b.id} to boot`, ctx, (s) => (s.status === "created" ? lastError(s) : undefined));
+    }),
+
+    startProcess: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", processId: "string?", commandId: "string?" }, "startProcess");
+      const processId = b.processId ?? b.id;
+      await execute({ type: "startProcess", id: b.id, processId }, b, ctx);
+      return until(b.id, (s) => ["running", "exited"].includes(s.processes[processId]?.status ?? ""), `process ${processId} to start`, ctx, (s) => {
+        const error = s.processes[processId]?.error;
+        return error && s.processes[processId]?.status !== "running" ? BerthError.from(error) : undefined;
+      });
+    }),
+
+    createProcess: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", processId: "string", spec: "object", commandId: "string?" }, "createProcess");
+      return execute({ type: "createProcess", id: b.id, processId: b.processId, spec: b.spec }, b, ctx);
+    }),
+
+    state: unary((body) => existing(requireFields(body, { id: "string" }, "state").id)),
+
+    list: unary((body) => {
+      const b = requireFields(body ?? {}, { all: "boolean?" }, "list");
+      return listContainers(store.projection, { all: b.all === true });
+    }),
+
+    statistics: unary(async (body) => {
+      const state = existing(requireFields(body, { id: "string" }, "statistics").id);
+      if (state.status !== "running") throw new BerthError("invalidState", `cannot read statistics: container ${state.id} is ${state.status}, expected running`);
+      return (await deps.runtimes.client(state.id)).statistics();
+    }),
+
+    stop: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", signal: "string?", timeoutInSeconds: "number?", commandId: "string?" }, "stop");
+      const command: Command = { type: "stop", id: b.id, signal: b.signal, timeoutInSeconds: b.timeoutInSeconds };
+      await execute(command, b, ctx);
+      return until(b.id, (s) => s.status === "stopped" || s.status === "created", `container ${b.id} to stop`, ctx, undefined, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
+    }),
+
+    kill: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", processId: "string?", commandId: "string?" }, "kill");
+      const processId = b.processId ?? b.id;
+      const signal = normaliseSignal(b.signal ?? "SIGKILL"); // a name or a number
+      if (!signal.ok) throw BerthError.from(signal.error);
+      const pid = existing(b.id).processes[processId]?.pid;
+      await execute({ type: "kill", id: b.id, processId, signal: signal.value }, b, ctx);
+      if (signal.value !== "SIGKILL") return store.container(b.id);
+      // As in Apple's service: a SIGKILL reply waits until the exit has been journaled.
+      return until(b.id, (s) => s.processes[processId]?.status === "exited" || s.processes[processId]?.pid !== pid, `process ${processId} to exit`, ctx);
+    }),
+
+    wait: {
+      kind: "stream",
+      handler: async (body, ctx) => {
+        const b = requireFields(body, { id: "string", processId: "string?" }, "wait");
+        const processId = b.processId ?? b.id;
+        const state = existing(b.id);
+        if (!state.processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${b.id}`);
+        const exited = await store.waitFor(() => {
+          const s = store.projection.containers[b.id];
+          const p = s?.processes[processId];
+          if (!s || s.status === "deleted") throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
+          if (processId === b.id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
+          return p?.status === "exited" ? exitStatus(p.exitCode, p.exitedAt, p.signal, p.oomKilled) : undefined;
+        }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal);
+        ctx.emit(exited);
+      },
+    },
+
+    shutdown: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", commandId: "string?" }, "shutdown");
+      await execute({ type: "shutdown", id: b.id }, b, ctx);
+      return until(b.id, (s) => s.status === "created", `container ${b.id} to shut down`, ctx);
+    }),
+
+    delete: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", force: "boolean?", commandId: "string?" }, "delete");
+      const state = existing(b.id);
+      if (b.force && !["created", "stopped"].includes(state.status)) {
+        if (state.status === "booted" || state.status === "running") await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx);
+        await until(b.id, (s) => s.status === "stopped" || s.status === "created", `container ${b.id} to stop before deletion`, ctx);
+      }
+      await execute({ type: "delete", id: b.id }, b, ctx);
+      return { id: b.id, deleted: true };
+    }),
+
+    events: {
+      kind: "stream",
+      handler: async (body, ctx) => {
+        const b = requireFields(body ?? {}, { after: "integer?", upTo: "integer?", since: "number?", until: "number?", container: "string?", types: "string[]?", actorUid: "integer?", follow: "boolean?" }, "events");
+        const filter: ReadFilter = { limit: 1000 };
+        if (b.container !== undefined) filter.streamId = `container-${b.container}`;
+        for (const key of ["types", "since", "until", "actorUid", "upTo"] as const) if (b[key] !== undefined) (filter as Record<string, unknown>)[key] = b[key];
+        let after = b.after ?? 0;
+        // Page through the backlog, then (with follow) wait for the head to move: no gap, no duplicate.
+        for (;;) {
+          // Read the head first: the query sees at least everything up to it.
+          const seen = Math.min(store.journal.head().position, b.upTo ?? Infinity);
+          const page: StoredEvent[] = await store.journal.query({ ...filter, after });
+          for (const event of page) ctx.emit(event);
+          if (page.length > 0) after = page[page.length - 1]!.position;
+          if (page.length === filter.limit) continue;
+          after = Math.max(after, seen);
+          if (store.journal.head().position > after && (b.upTo === undefined || after < b.upTo)) continue;
+          if (!b.follow || (b.upTo !== undefined && after >= b.upTo) || ctx.signal.aborted) return;
+          const from = after;
+          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), 2 ** 31 - 1, "new events", ctx.signal).catch(() => undefined);
+          if (ctx.signal.aborted) return;
+        }
+      },
+    },
+
+    logs: {
+      kind: "stream",
+      handler: async (body, ctx) => {
+        const b = requireFields(body, { id: "string", follow: "boolean?", since: "number?", tail: "integer?", stdout: "boolean?", stderr: "boolean?" }, "logs");
+        const state = existing(b.id);
+        const query = { since: b.since, tail: b.tail, stdout: b.stdout, stderr: b.stderr };
+        if (b.follow && probeRuntime(deps.root, state.id).alive) {
+          const stream = (await deps.runtimes.client(state.id)).logs({ ...query, follow: true });
+          ctx.signal.addEventListener("abort", () => stream.cancel(), { once: true });
+          for await (const entry of stream) ctx.emit(entry);
+          return;
+        }
+        for (const entry of readLogs(containerPaths(deps.root, state.id), query)) ctx.emit(entry);
+      },
+    },
+  };
+}
+
+function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {
+  const status: { exitCode: number; exitedAt: string; oomKilled: boolean; signal?: string } = {
+    exitCode: exitCode ?? 255,
+    exitedAt: new Date(exitedAt ?? 0).toISOString(),
+    oomKilled: oomKilled ?? false,
+  };
+  if (signal) status.signal = signal;
+  return status;
+}

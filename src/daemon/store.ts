@@ -1,0 +1,109 @@
+// The daemon's view of the journal: the journal itself, the in-memory projection folded from
+// it, and waiters that want to hear when the projection reaches some condition. Every append
+// the daemon makes goes through here, so the projection is always exactly the journal's fold.
+import Emittery from "emittery";
+import type { Command } from "../commands/commands.js";
+import { BerthError } from "../errors.js";
+import { containerStream, type Actor, type BerthEvent, type StoredEvent } from "../events/catalogue.js";
+import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js";
+import type { ContainerState } from "../projections/container.js";
+import { apply, emptyProjection, fold, type Projection } from "../projections/index.js";
+import { dispatch, type CommandMeta, type Dispatched } from "./dispatch.js";
+
+export const SNAPSHOT_NAME = "projection";
+export const REACTOR_CHECKPOINT = "reactor";
+
+export class Store {
+  readonly projection: Projection;
+  private readonly changed = new Emittery<{ applied: StoredEvent }>();
+  /** Appended events since the last snapshot; snapshots are taken every `snapshotEvery`. */
+  private sinceSnapshot = 0;
+
+  constructor(readonly journal: Journal, readonly daemonActor: Actor, private readonly snapshotEvery = 10_000) {
+    const snapshot = journal.loadSnapshot<Projection>(SNAPSHOT_NAME);
+    this.projection = fold(journal.readAll(snapshot?.position ?? 0), snapshot?.state ?? emptyProjection());
+  }
+
+  container(id: string): ContainerState | undefined {
+    const state = this.projection.containers[id];
+    return state && state.status !== "deleted" ? state : undefined;
+  }
+
+  /** A client's command: decide against the projection, append, fold. */
+  command(command: Command, meta: CommandMeta): Dispatched {
+    const result = dispatch(this.journal, this.projection, command, meta);
+    if (!result.duplicate) this.applied(result.events);
+    return result;
+  }
+
+  /**
+   * The daemon's own facts (outcomes, recovered exits, restarts). The reactor checkpoint moves
+   * in the same transaction: it is the position below which every intent has its outcome.
+   */
+  record(id: string, events: BerthEvent[], meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
+    const state = this.projection.containers[id];
+    return this.appendRaw(containerStream(id), events, state ? state.version : "noStream", meta);
+  }
+
+  appendRaw(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
+    const next = this.nextCheckpoint(events);
+    const result = this.journal.append(streamId, events, expected, { ...meta, actor: this.daemonActor }, { checkpoint: { name: REACTOR_CHECKPOINT, position: next } });
+    for (const event of result.events) apply(this.projection, event);
+    this.applied(result.events);
+    return result.events;
+  }
+
+  private nextCheckpoint(events: BerthEvent[]): number {
+    // After this append, the lowest unsettled intent bounds the checkpoint. Computed from the
+    // projection before the append; the new events can only settle intents, never add older ones.
+    const head = this.journal.head().position + events.length;
+    let lowest = head + 1;
+    for (const c of Object.values(this.projection.containers)) for (const p of c.pending) if (p.position < lowest) lowest = p.position;
+    return Math.min(head, lowest - 1);
+  }
+
+  private applied(events: StoredEvent[]): void {
+    for (const event of events) void this.changed.emit("applied", event);
+    this.sinceSnapshot += events.length;
+    if (this.sinceSnapshot >= this.snapshotEvery) this.snapshot();
+  }
+
+  snapshot(): void {
+    this.journal.saveSnapshot(SNAPSHOT_NAME, this.projection.position, this.projection);
+    this.sinceSnapshot = 0;
+  }
+
+  onApplied(listener: (event: StoredEvent) => void): () => void {
+    return this.changed.on("applied", listener);
+  }
+
+  /**
+   * Resolves when `check` returns a value (checked now and after every applied event), or
+   * rejects with `timeout`. The effect goes on after a timeout; its outcome is still journaled.
+   */
+  waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
+    const now = check();
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise<T>((resolve, reject) => {
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        fn();
+      };
+      const onAbort = () => done(() => reject(new BerthError("cancelled", `gave up waiting for ${what}: the client went away`)));
+      const timer = setTimeout(() => done(() => reject(new BerthError("timeout", `timed out after ${timeoutMs} ms waiting for ${what}; the operation goes on and its outcome will be journaled`))), timeoutMs);
+      const off = this.onApplied(() => {
+        let value: T | undefined;
+        try {
+          value = check();
+        } catch (err) {
+          done(() => reject(err));
+          return;
+        }
+        if (value !== undefined) done(() => resolve(value as T));
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}

@@ -1,0 +1,137 @@
+// Issue 5 acceptance 1-3: kill -9 the daemon, and nothing is lost (runc driver, real processes).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { ContainerState } from "../src/projections/container.js";
+import { auditTransitions } from "../src/projections/transitions.js";
+import { probeRuntime } from "../src/vm/runtime.js";
+import { cleanupDaemon, journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./helpers/daemon.js";
+
+async function run(daemon: DaemonProcess, id: string, args: string[]): Promise<void> {
+  const rc = await daemon.client(id);
+  try {
+    await rc.createContainer({ init: { args } });
+    await rc.bootstrap();
+    await rc.startProcess(id);
+  } finally {
+    rc.close();
+  }
+}
+
+async function stateOf(daemon: DaemonProcess, id: string): Promise<ContainerState> {
+  const rc = await daemon.client(id);
+  try {
+    return await rc.state();
+  } finally {
+    rc.close();
+  }
+}
+
+test("an exit that happens while the daemon is down is journaled with its real code and time", async () => {
+  const root = tempRoot();
+  let daemon: DaemonProcess | undefined;
+  try {
+    daemon = await startDaemon(root);
+    await run(daemon, "sleeper", ["sh", "-c", "sleep 2; exit 7"]);
+    await daemon.kill9();
+    const downAt = Date.now();
+    await new Promise((r) => setTimeout(r, 4000));
+    const upAt = Date.now();
+    daemon = await startDaemon(root);
+    const state = await stateOf(daemon, "sleeper");
+    assert.is(state.status, "stopped");
+    assert.is(state.exitCode, 7);
+    assert.ok(state.finishedAt! > downAt && state.finishedAt! < upAt, `exitedAt ${state.finishedAt} falls inside the downtime ${downAt}..${upAt}`);
+    const events = await journalEvents(root);
+    const recovered = events.filter((e) => e.type === "DaemonRecovered");
+    assert.equal(recovered.at(-1)?.data, { adopted: 1, exitsRecovered: 1, lost: 0, intentsResolved: 0 });
+    assert.equal(auditTransitions(events), []);
+    assert.is(events.filter((e) => e.type === "ProcessExited").length, 1, "the exit is journaled exactly once");
+  } finally {
+    await cleanupDaemon(daemon, root);
+  }
+});
+
+test("running containers are adopted after kill -9, then exec, stop and delete work normally", async () => {
+  const root = tempRoot();
+  let daemon: DaemonProcess | undefined;
+  try {
+    daemon = await startDaemon(root);
+    await run(daemon, "a1", ["sleep", "1000"]);
+    await run(daemon, "a2", ["sleep", "1000"]);
+    const servicePids = ["a1", "a2"].map((id) => probeRuntime(root, id).endpoint!.pid);
+    await daemon.kill9();
+    daemon = await startDaemon(root);
+    for (const id of ["a1", "a2"]) assert.is((await stateOf(daemon, id)).status, "running");
+    assert.equal(["a1", "a2"].map((id) => probeRuntime(root, id).endpoint!.pid), servicePids, "the same runtime services, none started twice");
+    assert.equal(runcList(root).sort(), ["a1", "a2"]);
+    const rc = await daemon.client("a1");
+    try {
+      await rc.createProcess("e1", { args: ["sh", "-c", "exit 5"] });
+      await rc.startProcess("e1");
+      assert.is((await rc.wait("e1")).exitCode, 5);
+      await rc.stop({ timeoutInSeconds: 1 });
+      assert.is((await rc.state()).status, "stopped");
+      await rc.delete();
+    } finally {
+      rc.close();
+    }
+    assert.equal(runcList(root), ["a2"]);
+    const events = await journalEvents(root);
+    assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 2, exitsRecovered: 0, lost: 0, intentsResolved: 0 });
+    assert.equal(auditTransitions(events), []);
+  } finally {
+    await cleanupDaemon(daemon, root);
+  }
+});
+
+test("a runtime service killed with its sandbox while the daemon is down is ContainerLost, exit 255", async () => {
+  const root = tempRoot();
+  let daemon: DaemonProcess | undefined;
+  try {
+    daemon = await startDaemon(root);
+    await run(daemon, "doomed", ["sleep", "1000"]);
+    const state = await stateOf(daemon, "doomed");
+    await daemon.kill9();
+    const service = probeRuntime(root, "doomed").endpoint!.pid;
+    process.kill(service, "SIGKILL");
+    process.kill(state.pid!, "SIGKILL");
+    await waitFor("service and init to die", () => !pidAlive(service) && !pidAlive(state.pid!));
+    daemon = await startDaemon(root);
+    const after = await stateOf(daemon, "doomed");
+    assert.is(after.status, "stopped");
+    assert.is(after.exitCode, 255);
+    const events = await journalEvents(root);
+    const lost = events.find((e) => e.type === "ContainerLost");
+    assert.ok(lost, "a ContainerLost event");
+    assert.match((lost!.data as { reason: string }).reason, new RegExp(`runtime service pid ${service} is gone`));
+    assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 0, exitsRecovered: 0, lost: 1, intentsResolved: 0 });
+    assert.equal(runcList(root), []);
+    assert.equal(auditTransitions(events), []);
+  } finally {
+    await cleanupDaemon(daemon, root);
+  }
+});
+
+test("a second daemon on the same root is refused with a clear error, and the first keeps serving", async () => {
+  const root = tempRoot();
+  let daemon: DaemonProcess | undefined;
+  try {
+    daemon = await startDaemon(root);
+    try {
+      await startDaemon(root);
+      assert.unreachable("a second daemon started");
+    } catch (err) {
+      assert.match((err as Error).message, /exists: journal .* is already open for writing by pid/);
+    }
+    const ipc = await daemon.ipc();
+    try {
+      assert.equal(((await ipc.call("ping", {})) as { pong: boolean }).pong, true);
+    } finally {
+      ipc.close();
+    }
+  } finally {
+    await cleanupDaemon(daemon, root);
+  }
+});
+
+test.run();

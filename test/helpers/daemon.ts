@@ -1,0 +1,73 @@
+// A real daemon in a child process (so it can be killed with SIGKILL), a client per call,
+// and a cleanup that leaves no runtime service, runc container or directory behind.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import { join } from "node:path";
+import { IpcClient } from "../../src/ipc/client.js";
+import { RuntimeClient } from "../../src/ipc/runtime-client.js";
+import type { StoredEvent } from "../../src/events/catalogue.js";
+import { Journal } from "../../src/events/journal.js";
+import { cleanup, pidAlive, runcList, tempRoot, waitFor } from "./vm-sandbox.js";
+
+export { pidAlive, runcList, tempRoot, waitFor };
+
+const main = join(import.meta.dirname, "..", "..", "src", "daemon", "main.ts");
+
+export interface DaemonProcess {
+  root: string;
+  child: ChildProcess;
+  output: () => string;
+  /** A fresh client for one container. */
+  client(id: string): Promise<RuntimeClient>;
+  ipc(): Promise<IpcClient>;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(root: string, driver = "runc"): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", main, "--root", root, "--driver", driver], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await Promise.race([
+    waitFor("the daemon to serve", () => output.includes("serving"), 120_000),
+    exited.then(() => {
+      throw new Error(`the daemon exited: ${output}`);
+    }),
+  ]);
+  const socket = join(root, "berth.sock");
+  return {
+    root,
+    child,
+    output: () => output,
+    client: (id) => RuntimeClient.create({ id, socket, timeoutMs: 120_000 }),
+    ipc: () => IpcClient.connect(socket, { timeoutMs: 120_000 }),
+    async kill9() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Reads the whole journal of a root (read-only, while or after a daemon runs). */
+export async function journalEvents(root: string): Promise<StoredEvent[]> {
+  const journal = await Journal.open(join(root, "journal.db"), { readonly: true });
+  try {
+    return [...journal.readAll()];
+  } finally {
+    journal.close();
+  }
+}
+
+/** Stops the daemon and every container it left, then removes the root. */
+export async function cleanupDaemon(daemon: DaemonProcess | undefined, root: string): Promise<void> {
+  await daemon?.stop().catch(() => {});
+  const containers = fs.existsSync(join(root, "containers")) ? fs.readdirSync(join(root, "containers")) : [];
+  await cleanup(root, containers);
+}
