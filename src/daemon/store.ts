@@ -7,7 +7,7 @@ import { BerthError } from "../errors.js";
 import { containerStream, type Actor, type BerthEvent, type StoredEvent } from "../events/catalogue.js";
 import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";
-import { apply, emptyProjection, fold, type Projection } from "../projections/index.js";
+import { apply, emptyProjection, foldInto, streamVersion, type Projection } from "../projections/index.js";
 import { dispatch, type CommandMeta, type Dispatched } from "./dispatch.js";
 
 export const SNAPSHOT_NAME = "projection";
@@ -21,12 +21,11 @@ export class Store {
 
   constructor(readonly journal: Journal, readonly daemonActor: Actor, private readonly snapshotEvery = 10_000) {
     const snapshot = journal.loadSnapshot<Projection>(SNAPSHOT_NAME);
-    this.projection = fold(journal.readAll(snapshot?.position ?? 0), snapshot?.state ?? emptyProjection());
+    this.projection = foldInto(snapshot?.state ?? emptyProjection(), journal.readAll(snapshot?.position ?? 0));
   }
 
   container(id: string): ContainerState | undefined {
-    const state = this.projection.containers[id];
-    return state && state.status !== "deleted" ? state : undefined;
+    return this.projection.containers[id];
   }
 
   /** A client's command: decide against the projection, append, fold. */
@@ -41,8 +40,8 @@ export class Store {
    * in the same transaction: it is the position below which every intent has its outcome.
    */
   record(id: string, events: BerthEvent[], meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
-    const state = this.projection.containers[id];
-    return this.appendRaw(containerStream(id), events, state ? state.version : "noStream", meta);
+    const version = streamVersion(this.projection, id);
+    return this.appendRaw(containerStream(id), events, version > 0 ? version : "noStream", meta);
   }
 
   appendRaw(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {

@@ -78,6 +78,8 @@ function describeExpected(expected: ExpectedVersion): string {
   return `version ${expected}`;
 }
 
+type RawRow = [position: number, stream_id: string, version: number, type: string, schema_version: number, body: Buffer];
+
 interface EventRow {
   position: number;
   stream_id: string;
@@ -111,7 +113,7 @@ export class Journal {
       setCheckpoint: db.prepare("INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position"),
       readStream: db.prepare<[string, number], EventRow>("SELECT * FROM events WHERE stream_id = ? AND version >= ? ORDER BY version"),
       // Only the columns a fold needs: fewer blobs to copy out of SQLite.
-      readAfter: db.prepare<[number, number], EventRow>("SELECT position, stream_id, version, type, schema_version, body FROM events WHERE position > ? ORDER BY position LIMIT ?"),
+      readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, body FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
     };
   }
 
@@ -207,13 +209,14 @@ export class Journal {
   }
 
   /** Events after a global position, in position order, a page at a time. */
-  *readAll(after = 0, pageSize = 5000): Generator<StoredEvent> {
+  *readAll(after = 0, pageSize = 10_000): Generator<StoredEvent> {
     let cursor = after;
     for (;;) {
+      // Raw rows (arrays) skip building an object per row: this is the rebuild's hot path.
       const rows = this.stmts.readAfter.all(cursor, pageSize);
-      for (const row of rows) yield toStoredEvent(row);
+      for (const [position, stream_id, version, type, schema_version, body] of rows) yield toStoredEvent({ position, stream_id, version, type, schema_version, body });
       if (rows.length < pageSize) return;
-      cursor = rows[rows.length - 1]!.position;
+      cursor = rows[rows.length - 1]![0];
     }
   }
 

@@ -1,32 +1,53 @@
 // The projection of every container: a pure fold of the whole journal, keyed by container id.
 // Snapshots store it with its position so a restart folds only the tail; stateAt() folds a
-// prefix of the journal for time travel. Deleted containers stay as tombstones so the next
-// create of the same id appends to the stream at the right version.
+// prefix of the journal for time travel. A deleted container leaves only its stream version
+// behind (so a later create of the same id appends at the right version): a long history of
+// deleted containers costs the projection, and its snapshots, almost nothing.
 import { containerIdOf, type BerthEvent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import { evolve, type ContainerState, type ContainerStatus } from "./container.js";
 
 export interface Projection {
   /** Global position of the last event folded in. */
   position: number;
+  /** Live containers (anything not deleted), by id. */
   containers: Record<string, ContainerState>;
+  /** Stream version of each deleted container, by id. */
+  deleted: Record<string, number>;
 }
 
-export const emptyProjection = (): Projection => ({ position: 0, containers: {} });
+export const emptyProjection = (): Projection => ({ position: 0, containers: {}, deleted: {} });
 
 /** Folds one event in place (the daemon's hot path) and returns the projection. */
 export function apply(projection: Projection, event: StoredEvent<BerthEvent>): Projection {
   const id = containerIdOf(event.streamId);
   if (id !== undefined) {
-    projection.containers[id] = evolve(projection.containers[id], event as StoredEvent<ContainerEvent>);
+    const next = evolve(projection.containers[id], event as StoredEvent<ContainerEvent>);
+    if (next.status === "deleted") {
+      delete projection.containers[id];
+      projection.deleted[id] = next.version;
+    } else {
+      projection.containers[id] = next;
+      if (event.type === "ContainerCreated") delete projection.deleted[id];
+    }
   }
   projection.position = event.position;
   return projection;
 }
 
+/** A new projection: `from` (default empty) with `events` folded in. `from` is not modified. */
 export function fold(events: Iterable<StoredEvent>, from: Projection = emptyProjection()): Projection {
-  const projection = structuredClone(from);
+  return foldInto(structuredClone(from), events);
+}
+
+/** Folds `events` into `projection` in place (the daemon's start-up path: no copy). */
+export function foldInto(projection: Projection, events: Iterable<StoredEvent>): Projection {
   for (const event of events) apply(projection, event);
   return projection;
+}
+
+/** The version a container's stream is at: what the next append must expect. */
+export function streamVersion(projection: Projection, id: string): number {
+  return projection.containers[id]?.version ?? projection.deleted[id] ?? 0;
 }
 
 export interface ListOptions {
@@ -37,7 +58,6 @@ export interface ListOptions {
 /** The list index: live containers (all = including stopped and created), sorted by creation. */
 export function listContainers(projection: Projection, options: ListOptions = {}): ContainerState[] {
   return Object.values(projection.containers)
-    .filter((c) => c.status !== "deleted")
     .filter((c) => (options.status ? c.status === options.status : options.all || c.status === "running" || c.status === "stopping"))
     .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }

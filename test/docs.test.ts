@@ -1,0 +1,21 @@
+// The docs describe what the code does: every event type and schema version is in the catalogue.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { EVENT_TYPES, SCHEMA_VERSIONS } from "../src/events/catalogue.js";
+
+const docs = (name: string) => readFileSync(join(import.meta.dirname, "..", "docs", name), "utf8");
+
+test("docs/events.md lists every event type with its current schema version", () => {
+  const catalogue = docs("events.md");
+  for (const type of EVENT_TYPES) {
+    const row = catalogue.split("\n").find((line) => line.startsWith(`| \`${type}\` |`));
+    assert.ok(row, `${type} has a row`);
+    assert.is(row!.split("|")[2]!.trim(), String(SCHEMA_VERSIONS[type]), `${type}'s schema version`);
+  }
+  const documented = [...catalogue.matchAll(/^\| `([A-Za-z]+)` \| \d+ \|/gm)].map((m) => m[1]);
+  assert.equal(documented.filter((t) => !EVENT_TYPES.includes(t as never)), [], "no documented event that does not exist");
+});
+
+test.run();
