@@ -17,10 +17,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# The stamp holds the lock file's hash: npm ci runs only when the dependencies really changed.
 stamp=node_modules/.berth-installed
-if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   npm ci --no-audit --no-fund >&2
-  touch "$stamp"
+  echo "$want" > "$stamp"
 fi
 
 # The SO_PEERCRED addon the IPC server needs (a no-op when it is up to date).
