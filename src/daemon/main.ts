@@ -1,5 +1,7 @@
 // Entry point of the daemon process: `node dist/src/daemon/main.js [--root DIR] [--driver D] [--sync full|normal]`.
 // The CLI's `berth daemon` runs the same code.
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { toBerthError } from "../errors.js";
 import { isDriverName } from "../vm/driver.js";
@@ -21,7 +23,8 @@ export async function runDaemon(argv: string[]): Promise<void> {
   process.on("SIGINT", stop);
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ""))) {
+// Run only when this file is the entry point (the CLI imports runDaemon instead).
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   runDaemon(process.argv.slice(2)).catch((err) => {
     const e = toBerthError(err);
     console.error(`berth daemon: ${e.code}: ${e.message}`);

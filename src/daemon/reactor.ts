@@ -15,6 +15,8 @@ import type { Store } from "./store.js";
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const errorInfo = (err: unknown): ErrorInfo => {
   const e = toBerthError(err);
   return { code: e.code, message: e.message };
@@ -112,9 +114,21 @@ export class Reactor {
 
   private async stop(id: string, intent: Intent<"StopRequested">): Promise<void> {
     if (!this.pending(id, intent)) return;
+    const { signal, timeoutInSeconds } = intent.data;
     try {
       const client = await this.runtimes.client(id);
-      await client.stop({ signal: intent.data.signal, timeoutInSeconds: intent.data.timeoutInSeconds });
+      // The daemon runs the signal → timeout → SIGKILL sequence itself, so every signal is
+      // journaled (as caused by the stop request) before it is sent.
+      if (this.store.container(id)?.processes[id]?.status === "running") {
+        this.signalled(id, intent, signal);
+        await client.kill(id, signal).catch(() => {});
+        const exited = await Promise.race([client.wait(id).then(() => true), sleep(timeoutInSeconds * 1000).then(() => false)]).catch(() => true);
+        if (!exited) {
+          this.signalled(id, intent, "SIGKILL");
+          await client.kill(id, "SIGKILL").catch(() => {});
+        }
+      }
+      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
       for await (const record of client.exits(false)) await this.runtimes.journalExit(id, record);
     } catch {
       // The service is gone: its exit records on disk are all that is left to tell.
@@ -127,6 +141,11 @@ export class Reactor {
       return;
     }
     this.outcome(id, intent, { type: "ContainerStopped", data: {} });
+  }
+
+  private signalled(id: string, intent: StoredEvent, signal: string): void {
+    if (this.store.container(id)?.processes[id]?.status !== "running") return;
+    this.outcome(id, intent, { type: "SignalSent", data: { processId: id, signal } });
   }
 
   private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<void> {
