@@ -27,3 +27,6 @@ fi
 
 # The SO_PEERCRED addon the IPC server needs (a no-op when it is up to date).
 bash scripts/build-native.sh >&2
+
+# The compiled CLI and daemon (dist/): `npx berth` and the end-to-end tests run them.
+npx tsc -p tsconfig.json >&2 || [ -f dist/src/cli/main.js ]

@@ -1,0 +1,103 @@
+// `berth run --rm busybox /bin/true` through the real CLI (compiled, against a compiled daemon
+// with the runc driver), against raw `runc run` of the same rootfs, and against
+// `podman run --rm --rootfs` when podman is installed: interleaved in the same run, medians.
+// Target: <= 1.5x raw runc, and faster than podman.  Run: node --import tsx bench/cli-run.ts [runs]
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { median, report } from "./common.js";
+
+const runs = Number(process.argv[2] ?? 15);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const bin = join(repo, "bin", "berth.js");
+const root = fs.mkdtempSync(join(os.tmpdir(), "bcli-bench-"));
+const env = { ...process.env, BERTH_ROOT: root };
+
+const time = (fn: () => void): number => {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+};
+
+function berthRun(): void {
+  const r = spawnSync(process.execPath, [bin, "run", "--rm", "busybox", "/bin/true"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`berth run exited ${r.status}: ${r.stderr}`);
+}
+
+/** A runc bundle whose rootfs is a copy of berth's busybox image. */
+function rawBundle(): string {
+  const bundle = join(root, "raw-bundle");
+  fs.mkdirSync(bundle);
+  fs.cpSync(join(root, "images", "busybox", "rootfs"), join(bundle, "rootfs"), { recursive: true, verbatimSymlinks: true });
+  execFileSync("runc", ["spec"], { cwd: bundle });
+  const spec = JSON.parse(fs.readFileSync(join(bundle, "config.json"), "utf8"));
+  spec.process.args = ["/bin/true"];
+  spec.process.terminal = false;
+  spec.root = { path: join(bundle, "rootfs"), readonly: true };
+  fs.writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+  return bundle;
+}
+
+function podmanAvailable(): boolean {
+  return spawnSync("sh", ["-c", "command -v podman"], { stdio: "ignore" }).status === 0;
+}
+
+function podmanRun(podRoot: string, rootfs: string): void {
+  const r = spawnSync("podman", [
+    "--root", join(podRoot, "storage"), "--runroot", join(podRoot, "run"), "--tmpdir", join(podRoot, "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", "runc",
+    "run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--rootfs", rootfs, "/bin/true",
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`podman run exited ${r.status}: ${r.stderr}`);
+}
+
+if (!fs.existsSync(join(repo, "dist", "src", "cli", "main.js"))) {
+  console.error("building dist/ (npm run build)");
+  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: repo, stdio: "inherit" });
+}
+const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+try {
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    daemon.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("serving")) resolve();
+    });
+    daemon.once("exit", (code) => reject(new Error(`the daemon exited ${code}: ${out}`)));
+  });
+  berthRun(); // builds the busybox image; not measured
+  const bundle = rawBundle();
+  const podman = podmanAvailable();
+  const podRoot = join(root, "podman");
+  const podRootfs = join(root, "podman-rootfs");
+  if (podman) fs.cpSync(join(bundle, "rootfs"), podRootfs, { recursive: true, verbatimSymlinks: true });
+  if (podman) podmanRun(podRoot, podRootfs); // warm-up
+
+  const samples = { berth: [] as number[], runc: [] as number[], podman: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    samples.berth.push(time(berthRun));
+    samples.runc.push(time(() => {
+      const r = spawnSync("runc", ["--root", join(root, "raw-runc"), "run", "--bundle", bundle, `raw${i}`], { stdio: "ignore" });
+      if (r.status !== 0) throw new Error(`runc run exited ${r.status}`);
+    }));
+    if (podman) samples.podman.push(time(() => podmanRun(podRoot, podRootfs)));
+  }
+  const b = median(samples.berth);
+  const r = median(samples.runc);
+  const rows: [string, string][] = [
+    ["berth run --rm busybox /bin/true (CLI)", `${b.toFixed(1)} ms`],
+    ["runc run /bin/true (raw)", `${r.toFixed(1)} ms`],
+    ["ratio berth / runc", `${(b / r).toFixed(2)}x (target <= 1.5x)`],
+  ];
+  if (podman) {
+    const p = median(samples.podman);
+    rows.push(["podman run --rm --rootfs /bin/true", `${p.toFixed(1)} ms`], ["ratio berth / podman", `${(b / p).toFixed(2)}x (target < 1)`]);
+  } else rows.push(["podman", "not installed: not measured"]);
+  report(`berth run through the CLI, ${runs} interleaved runs, medians`, rows);
+} finally {
+  daemon.kill("SIGTERM");
+  await new Promise((r) => daemon.once("exit", r));
+  spawnSync("sh", ["-c", `for c in $(runc --root ${join(root, "raw-runc")} list -q 2>/dev/null); do runc --root ${join(root, "raw-runc")} delete -f $c; done`]);
+  fs.rmSync(root, { recursive: true, force: true });
+}

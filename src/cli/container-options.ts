@@ -1,0 +1,175 @@
+// `run` and `create` share their flags; this file declares them on a commander command and turns
+// the parsed values into the daemon's ContainerConfigInput. Values are checked here so a bad flag
+// fails before anything is journaled; the daemon validates again.
+import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type Mount } from "../commands/config.js";
+import { BerthError } from "../errors.js";
+import { parseBytes } from "./format.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export interface ContainerFlags {
+  name?: string;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
+  readOnly?: boolean;
+  volume: string[];
+  network?: string;
+  restart?: string;
+  stopSignal?: string;
+  stopTimeout?: string;
+  label: string[];
+  rootfs?: string;
+  hostname?: string;
+}
+
+/** Declares the shared flags (process flags too: exec reuses -e, --env-file, -w, -u). */
+export function processFlags(cmd: Command): Command {
+  return cmd
+    .option("-e, --env <K=V>", "set an environment variable (repeatable)", collect, [])
+    .option("--env-file <file>", "read K=V lines from a file (repeatable)", collect, [])
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("-u, --user <user>", "user: name, uid or uid:gid");
+}
+
+export function containerFlags(cmd: Command): Command {
+  return processFlags(cmd)
+    .option("--name <id>", "container id (default: random)")
+    .option("--rootfs <dir>", "use a host directory as the root filesystem instead of an image")
+    .option("--hostname <name>", "hostname inside the container (default: the id)")
+    .option("-m, --memory <size>", "memory limit, e.g. 64m or 1g")
+    .option("--cpus <n>", "CPU quota in cores, e.g. 0.5")
+    .option("--pids-limit <n>", "maximum number of processes")
+    .option("--read-only", "mount the root filesystem read-only")
+    .option("-v, --volume <src:dst[:ro]>", "bind mount a host path (repeatable)", collect, [])
+    .option("--network <mode>", "none or host", "none")
+    .option("--restart <policy>", "no, on-failure[:max], always or unless-stopped", "no")
+    .option("--stop-signal <sig>", "signal `stop` sends first (name or number)", "SIGTERM")
+    .option("--stop-timeout <seconds>", "seconds `stop` waits before SIGKILL", "10")
+    .option("-l, --label <K=V>", "set a label (repeatable)", collect, []);
+}
+
+const bad = (message: string) => new BerthError("invalidArgument", message);
+
+function keyValues(items: string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) {
+      // docker's `-e NAME` passes the caller's value through.
+      if (what === "env" && eq === -1 && item !== "" && process.env[item] !== undefined) {
+        out[item] = process.env[item]!;
+        continue;
+      }
+      throw bad(`invalid ${what} "${item}": expected KEY=VALUE`);
+    }
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** --env-file lines: KEY=VALUE; blank lines and # comments are skipped. */
+function envFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw bad(`cannot read env file ${file}: ${(err as Error).message}`);
+  }
+  return text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+export function processEnv(flags: Pick<ContainerFlags, "env" | "envFile">): Record<string, string> {
+  return keyValues([...flags.envFile.flatMap(envFile), ...flags.env], "env");
+}
+
+function number(text: string | undefined, what: string, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) throw bad(`invalid ${what} "${text}": expected a ${integer ? "whole " : ""}number >= 0`);
+  return n;
+}
+
+function volume(spec: string): Mount {
+  const parts = spec.split(":");
+  const [src, dst, mode] = parts;
+  if (parts.length < 2 || parts.length > 3 || !src || !dst || (mode !== undefined && mode !== "ro" && mode !== "rw")) {
+    throw bad(`invalid volume "${spec}": expected SRC:DST or SRC:DST:ro`);
+  }
+  if (!dst.startsWith("/")) throw bad(`invalid volume "${spec}": the destination must be an absolute path`);
+  return { source: resolve(src), destination: dst, readOnly: mode === "ro" };
+}
+
+export const newContainerId = () => randomBytes(6).toString("hex");
+
+/** Flags and positionals → id and config. `rest` is [IMAGE, CMD...], or [CMD...] with --rootfs. */
+export function containerConfig(flags: ContainerFlags, rest: string[]): { id: string; config: ContainerConfigInput } {
+  const id = flags.name ?? newContainerId();
+  const validId = validateId(id);
+  if (!validId.ok) throw BerthError.from(validId.error);
+  const positional = [...rest];
+  let rootfs: ContainerConfigInput["rootfs"];
+  if (flags.rootfs !== undefined) rootfs = { path: resolve(flags.rootfs) };
+  else {
+    const image = positional.shift();
+    if (!image) throw bad("missing IMAGE: expected `berth run [OPTIONS] IMAGE [CMD...]` or `--rootfs DIR [CMD...]`");
+    rootfs = { image };
+  }
+  // busybox (the built-in image) has no default command of its own; docker's busybox runs sh.
+  const args = positional.length > 0 ? positional : ["sh"];
+  const init: ContainerConfigInput["init"] = { args, env: processEnv(flags) };
+  if (flags.workdir !== undefined) init.cwd = flags.workdir;
+  if (flags.user !== undefined) init.user = flags.user;
+
+  const resources: NonNullable<ContainerConfigInput["resources"]> = {};
+  if (flags.memory !== undefined) resources.memoryBytes = parseBytes(flags.memory);
+  const cpus = number(flags.cpus, "--cpus", false);
+  if (cpus !== undefined) resources.cpus = cpus;
+  const pids = number(flags.pidsLimit, "--pids-limit", true);
+  if (pids !== undefined) resources.pids = pids;
+
+  const restart = parseRestartPolicy(flags.restart ?? "no");
+  if (!restart.ok) throw BerthError.from(restart.error);
+  const stopSignal = normaliseSignal(flags.stopSignal ?? "SIGTERM");
+  if (!stopSignal.ok) throw BerthError.from(stopSignal.error);
+  if (flags.network !== undefined && flags.network !== "none" && flags.network !== "host") throw bad(`invalid --network "${flags.network}": expected none or host`);
+
+  const config: ContainerConfigInput = {
+    rootfs,
+    init,
+    resources,
+    readOnlyRootfs: flags.readOnly === true,
+    mounts: flags.volume.map(volume),
+    network: (flags.network ?? "none") as "none" | "host",
+    stopSignal: stopSignal.value,
+    stopTimeoutSeconds: number(flags.stopTimeout ?? "10", "--stop-timeout", false)!,
+    labels: keyValues(flags.label, "label"),
+    restart: restart.value,
+  };
+  if (flags.hostname !== undefined) config.hostname = flags.hostname;
+  return { id, config };
+}
+
+/** A signal flag, checked before anything is sent. */
+export function signalFlag(text: string): string {
+  const s = normaliseSignal(text);
+  if (!s.ok) throw BerthError.from(s.error);
+  return s.value;
+}
+
+/** Every id argument is checked before any call, so a bad one changes nothing. */
+export function checkIds(ids: string[]): string[] {
+  for (const id of ids) {
+    const v = validateId(id);
+    if (!v.ok) throw BerthError.from(v.error);
+  }
+  return ids;
+}

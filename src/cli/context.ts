@@ -1,0 +1,88 @@
+// What every command needs: the root, a connection to the daemon, and the mapping from
+// BerthErrors to docker's exit codes. Imports stay light so `berth run` starts fast.
+import { join } from "node:path";
+import { BerthError, toBerthError } from "../errors.js";
+import { IpcClient } from "../ipc/client.js";
+import { RuntimeClient } from "../ipc/runtime-client.js";
+
+/** Exit codes, as docker's: the daemon or berth failed / cannot invoke / not found / usage. */
+export const EXIT = { failure: 125, cannotInvoke: 126, notFound: 127, usage: 2 } as const;
+
+export interface GlobalOptions {
+  root?: string;
+  format?: string;
+}
+
+/** Same defaults as the daemon (src/daemon/daemon.ts defaultRoot), without importing the daemon. */
+export function resolveRoot(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
+  if (opts.root) return opts.root;
+  if (env.BERTH_ROOT) return env.BERTH_ROOT;
+  if (process.getuid?.() === 0) return "/var/lib/berth";
+  return join(env.XDG_STATE_HOME ?? join(env.HOME ?? "/tmp", ".local", "state"), "berth");
+}
+
+export const daemonSocket = (root: string) => join(root, "berth.sock");
+export const journalFile = (root: string) => join(root, "journal.db");
+
+// Lifecycle replies can wait for runc and for stop timeouts; the daemon applies its own deadlines.
+const CALL_TIMEOUT_MS = 180_000;
+
+/** One daemon connection shared by the command's calls. */
+export class Session {
+  private ipcPromise: Promise<IpcClient> | undefined;
+  private readonly clients = new Map<string, RuntimeClient>();
+
+  constructor(readonly root: string) {}
+
+  get socket(): string {
+    return daemonSocket(this.root);
+  }
+
+  ipc(): Promise<IpcClient> {
+    this.ipcPromise ??= IpcClient.connect(this.socket, { timeoutMs: CALL_TIMEOUT_MS }).catch((err) => {
+      throw withDaemonHint(toBerthError(err), this.root);
+    });
+    return this.ipcPromise;
+  }
+
+  /** A RuntimeClient per container id, on its own connection (streams and calls run side by side). */
+  async client(id: string): Promise<RuntimeClient> {
+    let c = this.clients.get(id);
+    if (!c) {
+      c = await RuntimeClient.create({ id, socket: this.socket, timeoutMs: CALL_TIMEOUT_MS }).catch((err) => {
+        throw withDaemonHint(toBerthError(err), this.root);
+      });
+      this.clients.set(id, c);
+    }
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+    void this.ipcPromise?.then((c) => c.close(), () => {});
+  }
+}
+
+function withDaemonHint(err: BerthError, root: string): BerthError {
+  if (err.code !== "notFound" || !/socket|server/.test(err.message)) return err;
+  return new BerthError(
+    "notFound",
+    `${err.message}. Is the daemon running? Start it with \`berth daemon --root ${root}\` (or \`npm start\`), or pass the root it serves with --root / BERTH_ROOT`,
+  );
+}
+
+/**
+ * What runc says when it cannot run the process, mapped as docker does: 127 when the command
+ * does not exist in the container, 126 when it exists but cannot be invoked.
+ */
+export function exitCodeForError(err: BerthError): number {
+  if (/cannot start process/.test(err.message)) {
+    if (/executable file not found|no such file or directory/i.test(err.message)) return EXIT.notFound;
+    if (/permission denied|is a directory|exec format error|not a directory/i.test(err.message)) return EXIT.cannotInvoke;
+  }
+  return EXIT.failure;
+}
+
+/** The line berth prints for a failure: `berth: <code>: <message>`. */
+export const errorLine = (err: BerthError) => `berth: ${err.code}: ${err.message}`;

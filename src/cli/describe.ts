@@ -1,0 +1,87 @@
+// How events read to a person: one line of key data for `berth events`, one sentence for
+// `berth history`. Pure functions of the stored event.
+import type { StoredEvent } from "../events/catalogue.js";
+import { containerIdOf } from "../events/catalogue.js";
+import { iso, shellQuote, truncate } from "./format.js";
+
+export const actorText = (e: StoredEvent) => (e.actor ? `uid ${e.actor.uid} pid ${e.actor.pid}` : "-");
+
+/** The key data of an event, as `key=value` pairs. */
+export function keyData(e: StoredEvent): string {
+  const d = e.data as Record<string, unknown>;
+  switch (e.type) {
+    case "ContainerCreated": {
+      const c = e.data.config;
+      return `image=${"image" in c.rootfs ? c.rootfs.image : c.rootfs.path} cmd=${JSON.stringify(shellQuote(c.init.args))}`;
+    }
+    case "ContainerBooted":
+      return `runtimePid=${e.data.runtime.pid} driver=${e.data.runtime.driver}`;
+    case "BootstrapFailed":
+      return `error=${JSON.stringify(`${e.data.error.code}: ${e.data.error.message}`)}`;
+    case "ProcessCreated":
+      return `process=${e.data.processId} cmd=${JSON.stringify(shellQuote(e.data.spec.args))}`;
+    case "ProcessStartFailed":
+      return `process=${e.data.processId} error=${JSON.stringify(`${e.data.error.code}: ${e.data.error.message}`)}`;
+    case "ProcessExited":
+      return `process=${e.data.processId} pid=${e.data.pid} exitCode=${e.data.exitCode}${e.data.signal ? ` signal=${e.data.signal}` : ""}${e.data.oomKilled ? " oomKilled" : ""}`;
+    default:
+      return Object.entries(d)
+        .map(([k, v]) => `${k}=${typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
+        .join(" ");
+  }
+}
+
+/** One line of `berth events`: position, time, container, type, actor, key data. */
+export function eventLine(e: StoredEvent): string {
+  const container = containerIdOf(e.streamId) ?? e.streamId;
+  return [String(e.position).padStart(6), iso(e.time), container.padEnd(14), e.type.padEnd(21), actorText(e).padEnd(18), keyData(e)].join("  ").trimEnd();
+}
+
+const who = (containerId: string, processId: string) => (processId === containerId ? "init" : `exec ${processId}`);
+
+/** One sentence of `berth history`. */
+export function historySentence(e: StoredEvent, containerId: string): string {
+  switch (e.type) {
+    case "ContainerCreated": {
+      const c = e.data.config;
+      const source = "image" in c.rootfs ? `image ${c.rootfs.image}` : `rootfs ${c.rootfs.path}`;
+      return `created from ${source}: ${shellQuote(c.init.args)}${c.restart.name !== "no" ? ` (restart ${c.restart.name})` : ""}`;
+    }
+    case "BootstrapRequested":
+      return "bootstrap requested";
+    case "ContainerBooted":
+      return `booted: runtime service pid ${e.data.runtime.pid} (${e.data.runtime.driver})`;
+    case "BootstrapFailed":
+      return `bootstrap failed: ${e.data.error.code}: ${e.data.error.message}`;
+    case "ProcessCreated":
+      return `exec ${e.data.processId} registered: ${truncate(shellQuote(e.data.spec.args), 60)}`;
+    case "ProcessStartRequested":
+      return `start of ${who(containerId, e.data.processId)} requested`;
+    case "ProcessStarted":
+      return `${who(containerId, e.data.processId)} started (pid ${e.data.pid})`;
+    case "ProcessStartFailed":
+      return `${who(containerId, e.data.processId)} failed to start: ${e.data.error.message}`;
+    case "SignalSent":
+      return `signal ${e.data.signal} sent to ${who(containerId, e.data.processId)}`;
+    case "ProcessExited": {
+      const how = e.data.signal ? ` (killed by ${e.data.signal})` : "";
+      return `${who(containerId, e.data.processId)} exited with code ${e.data.exitCode}${how}${e.data.oomKilled ? ", OOM-killed" : ""}`;
+    }
+    case "StopRequested":
+      return `stop requested: ${e.data.signal}, then SIGKILL after ${e.data.timeoutInSeconds} s`;
+    case "ContainerStopped":
+      return "stopped";
+    case "ShutdownRequested":
+      return "shutdown requested";
+    case "ContainerShutdown":
+      return "shut down: sandbox released";
+    case "ContainerDeleted":
+      return "deleted";
+    case "ContainerLost":
+      return `runtime lost: ${e.data.reason} (exit ${e.data.exitCode})`;
+    case "RestartScheduled":
+      return `restart #${e.data.attempt} scheduled in ${e.data.delayMs} ms`;
+    case "DaemonRecovered":
+      return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
+  }
+}

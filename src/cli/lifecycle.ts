@@ -1,0 +1,180 @@
+// Container lifecycle commands: run, create, start, exec, stop, kill, rm, wait, bootstrap,
+// shutdown. Each is a thin sequence of daemon routes; the daemon's decider says what is allowed.
+import { randomBytes } from "node:crypto";
+import { BerthError, toBerthError } from "../errors.js";
+import type { ContainerState } from "../projections/container.js";
+import { attach } from "./attach.js";
+import { checkIds, containerConfig, processEnv, signalFlag, type ContainerFlags } from "./container-options.js";
+import { EXIT, errorLine, exitCodeForError, type Session } from "./context.js";
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+export interface RunFlags extends ContainerFlags {
+  rm?: boolean;
+  detach?: boolean;
+  interactive?: boolean;
+}
+
+/** create + bootstrap + start; attached, it exits with the container's exit code. */
+export async function run(session: Session, flags: RunFlags, rest: string[]): Promise<number> {
+  if (flags.rm && flags.detach) throw new BerthError("unsupported", "--rm with -d is not supported yet: the daemon cannot remove a container when it exits by itself; use `berth rm` afterwards");
+  const { id, config } = containerConfig(flags, rest);
+  const client = await session.client(id);
+  await client.createContainer(config);
+  let code: number = EXIT.failure;
+  try {
+    await client.bootstrap();
+    await client.startProcess(id);
+    if (flags.detach) {
+      out(id);
+      return 0;
+    }
+    const exit = await attach(client, id, {
+      onDetach: () => process.exit(0),
+    });
+    code = exit.exitCode;
+    return code;
+  } catch (err) {
+    // Report here, so --rm still cleans up after a command that could not start.
+    const e = toBerthError(err);
+    process.stderr.write(`${errorLine(e)}\n`);
+    code = exitCodeForError(e);
+    return code;
+  } finally {
+    if (flags.rm) await client.delete({ force: true }).catch((err) => process.stderr.write(`berth: cannot remove ${id}: ${toBerthError(err).message}\n`));
+  }
+}
+
+export async function create(session: Session, flags: ContainerFlags, rest: string[]): Promise<number> {
+  const { id, config } = containerConfig(flags, rest);
+  await (await session.client(id)).createContainer(config);
+  out(id);
+  return 0;
+}
+
+/**
+ * Starts a created container (bootstrap, then init), a booted one (init), or a stopped one
+ * again (shutdown, bootstrap, init), as docker's start does. A running one is refused by the
+ * daemon's decider, so nothing is journaled.
+ */
+export async function start(session: Session, flags: { attach?: boolean }, ids: string[]): Promise<number> {
+  checkIds(ids);
+  if (flags.attach && ids.length !== 1) throw new BerthError("invalidArgument", "start -a takes exactly one container");
+  for (const id of ids) {
+    const client = await session.client(id);
+    const state = await client.state<ContainerState>();
+    const since = Date.now();
+    if (state.status === "stopped") await client.shutdown();
+    if (state.status === "stopped" || state.status === "created") await client.bootstrap();
+    await client.startProcess(id);
+    if (flags.attach) return (await attach(client, id, { since })).exitCode;
+    out(id);
+  }
+  return 0;
+}
+
+export interface ExecFlags {
+  detach?: boolean;
+  interactive?: boolean;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+}
+
+/** Runs a process in a running container; attached, exits with the process's code. */
+export async function exec(session: Session, flags: ExecFlags, id: string, args: string[]): Promise<number> {
+  checkIds([id]);
+  if (args.length === 0) throw new BerthError("invalidArgument", "exec needs a command: berth exec ID CMD [ARG...]");
+  const client = await session.client(id);
+  const processId = `exec-${randomBytes(4).toString("hex")}`;
+  const spec: { args: string[]; env: Record<string, string>; cwd?: string; user?: string } = { args, env: processEnv(flags) };
+  // exec inherits the container's environment (PATH above all), as docker exec does.
+  const state = await client.state<ContainerState>();
+  spec.env = { ...state.config.init.env, ...spec.env };
+  spec.cwd = flags.workdir ?? state.config.init.cwd;
+  if (flags.user !== undefined) spec.user = flags.user;
+  else if (state.config.init.user !== undefined) spec.user = state.config.init.user;
+  await client.createProcess(processId, spec);
+  try {
+    await client.startProcess(processId);
+  } catch (err) {
+    const e = toBerthError(err);
+    process.stderr.write(`${errorLine(e)}\n`);
+    return exitCodeForError(e);
+  }
+  if (flags.detach) {
+    out(processId);
+    return 0;
+  }
+  return (await attach(client, processId)).exitCode;
+}
+
+export async function stop(session: Session, flags: { time?: string; signal?: string }, ids: string[]): Promise<number> {
+  checkIds(ids);
+  const signal = flags.signal !== undefined ? signalFlag(flags.signal) : undefined;
+  const timeout = flags.time !== undefined ? Number(flags.time) : undefined;
+  if (timeout !== undefined && !(timeout >= 0)) throw new BerthError("invalidArgument", `invalid -t "${flags.time}": expected seconds >= 0`);
+  return eachId(ids, async (id) => {
+    const opts: { signal?: string; timeoutInSeconds?: number } = {};
+    if (signal !== undefined) opts.signal = signal;
+    if (timeout !== undefined) opts.timeoutInSeconds = timeout;
+    await (await session.client(id)).stop(opts);
+  });
+}
+
+export async function kill(session: Session, flags: { signal: string }, ids: string[]): Promise<number> {
+  checkIds(ids);
+  const signal = signalFlag(flags.signal);
+  return eachId(ids, async (id) => {
+    await (await session.client(id)).kill(id, signal);
+  });
+}
+
+export async function rm(session: Session, flags: { force?: boolean }, ids: string[]): Promise<number> {
+  checkIds(ids);
+  return eachId(ids, async (id) => {
+    await (await session.client(id)).delete({ force: flags.force === true });
+  });
+}
+
+export async function bootstrap(session: Session, ids: string[]): Promise<number> {
+  checkIds(ids);
+  return eachId(ids, async (id) => void (await (await session.client(id)).bootstrap()));
+}
+
+export async function shutdown(session: Session, ids: string[]): Promise<number> {
+  checkIds(ids);
+  return eachId(ids, async (id) => void (await (await session.client(id)).shutdown()));
+}
+
+/** Prints each container's exit code; exits with the last one, as docker wait does. */
+export async function wait(session: Session, ids: string[]): Promise<number> {
+  checkIds(ids);
+  let last = 0;
+  const failed = await eachId(ids, async (id) => {
+    const exit = await (await session.client(id)).wait(id);
+    out(String(exit.exitCode));
+    last = exit.exitCode;
+  }, false);
+  return failed || last;
+}
+
+/**
+ * Applies one action per id, in order. A failure is reported and the rest still run, as with
+ * docker; the command then exits 125.
+ */
+async function eachId(ids: string[], action: (id: string) => Promise<void>, echo = true): Promise<number> {
+  let code = 0;
+  for (const id of ids) {
+    try {
+      await action(id);
+      if (echo) out(id);
+    } catch (err) {
+      if (ids.length === 1) throw err;
+      process.stderr.write(`${errorLine(toBerthError(err))}\n`);
+      code = EXIT.failure;
+    }
+  }
+  return code;
+}

@@ -1,0 +1,30 @@
+// Entry point of the `berth` CLI (bin/berth.js runs the compiled dist/src/cli/main.js).
+// Exit codes follow docker: 125 when berth or the daemon failed (with `berth: <code>: <message>`),
+// 126 / 127 when a command cannot be invoked / is not found in the container, 2 for usage
+// errors, and otherwise the process's own code.
+import { CommanderError } from "commander";
+import { toBerthError } from "../errors.js";
+import { EXIT, errorLine, exitCodeForError } from "./context.js";
+import { buildProgram } from "./program.js";
+
+/** Runs one command line. Resolves with the exit code, or undefined for `berth daemon` (it keeps serving). */
+export async function main(argv: string[]): Promise<number | undefined> {
+  let code: number | undefined;
+  const program = buildProgram({ done: (c) => (code = c) });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    if (code === undefined && argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version") return 0;
+      return EXIT.usage;
+    }
+    const e = toBerthError(err);
+    process.stderr.write(`${errorLine(e)}\n`);
+    return exitCodeForError(e);
+  }
+}

@@ -1,0 +1,45 @@
+// The CLI reference (docs/cli.md), generated from the commander parser so it cannot drift:
+// test/cli-docs.test.ts fails when the file differs from renderReference(). Regenerate with
+//   node --import tsx -e 'import("./src/cli/reference.ts").then((m) => process.stdout.write(m.renderReference()))' > docs/cli.md
+import type { Command } from "commander";
+import { buildProgram, EXAMPLES } from "./program.js";
+
+const HEADER = `# berth CLI reference
+
+Generated from the parser in \`src/cli/program.ts\`; \`test/cli-docs.test.ts\` checks that this file
+matches it. Regenerate with:
+
+    node --import tsx -e 'import("./src/cli/reference.ts").then((m) => process.stdout.write(m.renderReference()))' > docs/cli.md
+
+## Exit codes (as docker's)
+
+| code | meaning |
+|---|---|
+| 0 | success |
+| 2 | usage error: unknown command or flag, missing argument |
+| 125 | berth or the daemon failed; stderr says \`berth: <code>: <message>\` (with a hint when no daemon is running) |
+| 126 | the command exists in the container but cannot be invoked (\`run\`, \`exec\`) |
+| 127 | the command was not found in the container (\`run\`, \`exec\`) |
+| other | the container's or process's own exit code (\`run\`, \`start -a\`, \`exec\`, \`wait\`); a signalled process gives 128 + the signal number |
+
+\`berth journal verify\` exits 1 when the chain is broken. Signals are accepted as names
+(\`SIGTERM\`, \`TERM\`, \`term\`) or numbers (\`15\`) everywhere. Times are RFC 3339, Unix seconds,
+or a duration ago (\`10m\`, \`1h30m\`); \`events\` also takes \`@POSITION\`.
+
+The root is \`--root DIR\`, else \`$BERTH_ROOT\`, else \`/var/lib/berth\` (root) or
+\`$XDG_STATE_HOME/berth\`.
+`;
+
+function walk(cmd: Command, path: string[], out: string[]): void {
+  const name = [...path, cmd.name()].join(" ");
+  const examples = EXAMPLES.get(cmd) ?? [];
+  out.push(`\n## ${name}\n\n\`\`\`\n${cmd.helpInformation().trimEnd()}\n\`\`\`\n`);
+  if (examples.length) out.push(`\nExamples:\n\n\`\`\`\n${examples.map((e) => `$ ${e}`).join("\n")}\n\`\`\`\n`);
+  for (const sub of cmd.commands) walk(sub, [...path, cmd.name()], out);
+}
+
+export function renderReference(): string {
+  const out = [HEADER];
+  walk(buildProgram(), [], out);
+  return out.join("");
+}
