@@ -11,14 +11,14 @@ import { evolve, type ContainerState } from "../src/projections/container.js";
 import { initArgs, stored } from "./helpers/model.js";
 
 type P = "created" | "starting" | "running" | "exited";
-interface Ref { status: string; procs: Record<string, P> }
+interface Ref { status: string; procs: Record<string, P>; pausing?: "pause" | "unpause" }
 const INIT = "c1";
 const execIds = ["x1", "x2"];
 
 type Step =
-  | { kind: "command"; name: "create" | "bootstrap" | "startInit" | "stop" | "shutdown" | "delete" }
+  | { kind: "command"; name: "create" | "bootstrap" | "startInit" | "stop" | "shutdown" | "delete" | "pause" | "unpause" }
   | { kind: "command"; name: "createExec" | "startExec" | "kill"; proc: string }
-  | { kind: "outcome"; name: "bootOk" | "bootFail" | "initStarted" | "initStartFailed" | "initExited" | "stopped" | "shutdownDone" | "lost" }
+  | { kind: "outcome"; name: "bootOk" | "bootFail" | "initStarted" | "initStartFailed" | "initExited" | "stopped" | "shutdownDone" | "lost" | "paused" | "unpaused" }
   | { kind: "outcome"; name: "execStarted" | "execStartFailed" | "execExited"; proc: string };
 
 function toCommand(step: Extract<Step, { kind: "command" }>): Command {
@@ -29,6 +29,8 @@ function toCommand(step: Extract<Step, { kind: "command" }>): Command {
     case "stop": return { type: "stop", id: INIT, timeoutInSeconds: 1 };
     case "shutdown": return { type: "shutdown", id: INIT };
     case "delete": return { type: "delete", id: INIT };
+    case "pause": return { type: "pause", id: INIT };
+    case "unpause": return { type: "unpause", id: INIT };
     case "createExec": return { type: "createProcess", id: INIT, processId: step.proc, spec: { args: ["true"] } };
     case "startExec": return { type: "startProcess", id: INIT, processId: step.proc };
     case "kill": return { type: "kill", id: INIT, processId: step.proc, signal: "KILL" };
@@ -55,7 +57,9 @@ function refCommand(ref: Ref, step: Extract<Step, { kind: "command" }>): string 
       if (ref.procs[proc] !== "created") return "invalidState";
       ref.procs[proc] = "starting"; return "ok";
     case "kill": if (s !== "running" && s !== "stopping") return "invalidState"; if (!ref.procs[proc]) return "notFound"; return ref.procs[proc] === "running" ? "ok" : "invalidState";
-    case "stop": if (["created", "stopped", "stopping"].includes(s)) return "ok"; if (s !== "booted" && s !== "running") return "invalidState"; ref.status = "stopping"; return "ok";
+    case "stop": if (["created", "stopped", "stopping"].includes(s)) return "ok"; if (s !== "booted" && s !== "running" && s !== "paused") return "invalidState"; ref.status = "stopping"; ref.pausing = undefined; return "ok";
+    case "pause": if (s !== "running") return "invalidState"; ref.pausing = "pause"; return "ok";
+    case "unpause": if (s !== "paused") return "invalidState"; ref.pausing = "unpause"; return "ok";
     case "shutdown": if (!["created", "booted", "stopped"].includes(s)) return "invalidState"; ref.status = "shuttingDown"; return "ok";
     case "delete": if (s !== "created" && s !== "stopped") return "invalidState"; ref.status = "deleted"; return "ok";
   }
@@ -76,9 +80,11 @@ function refOutcome(ref: Ref, step: Extract<Step, { kind: "outcome" }>): Contain
       for (const k of Object.keys(ref.procs)) if (ref.procs[k] === "starting") ref.procs[k] = "exited";
       return { type: "ContainerStopped", data: {} };
     case "shutdownDone": if (s !== "shuttingDown") return; ref.status = "created"; ref.procs = { [INIT]: "created" }; return { type: "ContainerShutdown", data: {} };
+    case "paused": if (!ref.pausing || (s !== "running" && s !== "paused")) return; ref.status = ref.pausing === "pause" ? "paused" : "running"; ref.pausing = undefined; return { type: ref.status === "paused" ? "ContainerPaused" : "ContainerUnpaused", data: {} };
+    case "unpaused": if (!ref.pausing || (s !== "running" && s !== "paused")) return; ref.pausing = undefined; return { type: s === "paused" ? "ContainerPaused" : "ContainerUnpaused", data: { error: { code: "internalError", message: "freezer failed" } } };
     case "lost":
-      if (!["booted", "running", "stopping"].includes(s)) return;
-      ref.status = "stopped";
+      if (!["booted", "running", "paused", "stopping"].includes(s)) return;
+      ref.status = "stopped"; ref.pausing = undefined;
       for (const k of Object.keys(ref.procs)) if (ref.procs[k] === "running" || ref.procs[k] === "starting") ref.procs[k] = "exited";
       return { type: "ContainerLost", data: { reason: "runtime service vanished", exitCode: 255 } };
     case "execStarted": if (ref.procs[proc] !== "starting") return; ref.procs[proc] = "running"; return { type: "ProcessStarted", data: { processId: proc, pid: 43, startedAt: 1 } };
@@ -89,10 +95,10 @@ function refOutcome(ref: Ref, step: Extract<Step, { kind: "outcome" }>): Contain
 
 const proc = fc.constantFrom(INIT, ...execIds);
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.constantFrom("create", "bootstrap", "startInit", "stop", "shutdown", "delete").map((name) => ({ kind: "command", name }) as Step),
+  fc.constantFrom("create", "bootstrap", "startInit", "stop", "shutdown", "delete", "pause", "unpause").map((name) => ({ kind: "command", name }) as Step),
   fc.record({ kind: fc.constant("command"), name: fc.constantFrom("createExec", "startExec"), proc: fc.constantFrom(...execIds) }).map((s) => s as Step),
   fc.record({ kind: fc.constant("command"), name: fc.constant("kill"), proc }).map((s) => s as Step),
-  fc.constantFrom("bootOk", "bootFail", "initStarted", "initStartFailed", "initExited", "stopped", "shutdownDone", "lost").map((name) => ({ kind: "outcome", name }) as Step),
+  fc.constantFrom("bootOk", "bootFail", "initStarted", "initStartFailed", "initExited", "stopped", "shutdownDone", "lost", "paused", "unpaused").map((name) => ({ kind: "outcome", name }) as Step),
   fc.record({ kind: fc.constant("outcome"), name: fc.constantFrom("execStarted", "execStartFailed", "execExited"), proc: fc.constantFrom(...execIds) }).map((s) => s as Step),
 );
 

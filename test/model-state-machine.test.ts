@@ -24,22 +24,25 @@ const commands: Record<string, Command> = {
   stop: { type: "stop", id: "c1" },
   shutdown: { type: "shutdown", id: "c1" },
   delete: { type: "delete", id: "c1" },
+  pause: { type: "pause", id: "c1" },
+  unpause: { type: "unpause", id: "c1" },
 };
 
 type Expect = string | ErrorCode; // an event type, "none" for an accepted no-op, or an error code
 const I = "invalidState", N = "notFound";
 // prettier-ignore
 const table: Record<string, Expect[]> = {
-  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete
-  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N],
-  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted"],
-  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I],
-  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I],
-  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I],
-  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I],
-  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted"],
-  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I],
-  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N],
+  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause
+  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N],
+  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I],
+  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I],
+  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I],
+  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I],
+  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested"],
+  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I],
+  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I],
+  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I],
+  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N],
 };
 
 function journalBytes(path: string): string {

@@ -81,6 +81,14 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return `runtime lost: ${e.data.reason} (exit ${e.data.exitCode})`;
     case "RestartScheduled":
       return `restart #${e.data.attempt} scheduled in ${e.data.delayMs} ms`;
+    case "PauseRequested":
+      return "pause requested";
+    case "ContainerPaused":
+      return e.data.error ? `still paused: unpause failed: ${e.data.error.message}` : "paused (frozen)";
+    case "UnpauseRequested":
+      return "unpause requested";
+    case "ContainerUnpaused":
+      return e.data.error ? `still running: pause failed: ${e.data.error.message}` : "unpaused";
     case "DaemonRecovered":
       return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
   }

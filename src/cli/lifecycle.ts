@@ -143,6 +143,16 @@ export async function bootstrap(session: Session, ids: string[]): Promise<number
   return eachId(ids, async (id) => void (await (await session.client(id)).bootstrap()));
 }
 
+export async function pause(session: Session, ids: string[]): Promise<number> {
+  checkIds(ids);
+  return eachId(ids, async (id) => void (await (await session.client(id)).pause()));
+}
+
+export async function unpause(session: Session, ids: string[]): Promise<number> {
+  checkIds(ids);
+  return eachId(ids, async (id) => void (await (await session.client(id)).unpause()));
+}
+
 export async function shutdown(session: Session, ids: string[]): Promise<number> {
   checkIds(ids);
   return eachId(ids, async (id) => void (await (await session.client(id)).shutdown()));

@@ -147,6 +147,14 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }): Command 
     async (s, o, c) => (await query()).stats(s, o, c.args),
   );
   act(
+    command("pause", "freeze every process of running containers (cgroup freezer)", { examples: ["berth pause w", "berth unpause w"] }).argument("<id...>", "container ids"),
+    async (s, _o, c) => (await lifecycle()).pause(s, c.args),
+  );
+  act(
+    command("unpause", "thaw paused containers", { examples: ["berth unpause w"] }).argument("<id...>", "container ids"),
+    async (s, _o, c) => (await lifecycle()).unpause(s, c.args),
+  );
+  act(
     command("bootstrap", "prepare a created container's sandbox without starting init (low-level)", { examples: ["berth create --name w busybox sleep 9", "berth bootstrap w", "berth start w"] }).argument("<id...>", "container ids"),
     async (s, _o, c) => (await lifecycle()).bootstrap(s, c.args),
   );

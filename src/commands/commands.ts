@@ -9,8 +9,10 @@ export type Command =
   | { type: "kill"; id: string; processId: string; signal: unknown }
   | { type: "stop"; id: string; signal?: unknown; timeoutInSeconds?: unknown }
   | { type: "shutdown"; id: string }
-  | { type: "delete"; id: string; force?: boolean };
+  | { type: "delete"; id: string; force?: boolean }
+  | { type: "pause"; id: string }
+  | { type: "unpause"; id: string };
 
 export type CommandType = Command["type"];
 
-export const COMMAND_TYPES: readonly CommandType[] = ["create", "bootstrap", "startProcess", "createProcess", "kill", "stop", "shutdown", "delete"];
+export const COMMAND_TYPES: readonly CommandType[] = ["create", "bootstrap", "startProcess", "createProcess", "kill", "stop", "shutdown", "delete", "pause", "unpause"];

@@ -19,9 +19,11 @@ export const ALLOWED: Record<Command["type"], readonly ContainerStatus[]> = {
   startProcess: ["booted", "running"],
   createProcess: ["booted", "running"],
   kill: ["running", "stopping"],
-  stop: ["booted", "running"],
+  stop: ["booted", "running", "paused"],
   shutdown: ["created", "booted", "stopped"],
   delete: ["created", "stopped"],
+  pause: ["running"],
+  unpause: ["paused"],
 };
 
 const VERBS: Record<Command["type"], string> = {
@@ -33,6 +35,8 @@ const VERBS: Record<Command["type"], string> = {
   stop: "stop",
   shutdown: "shut down",
   delete: "delete",
+  pause: "pause",
+  unpause: "unpause",
 };
 
 function wrongState(command: Command, state: ContainerState, expected: readonly ContainerStatus[], hint = ""): Decision {
@@ -98,6 +102,10 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
       return accept([{ type: "ShutdownRequested", data: {} }]);
     case "delete":
       return accept([{ type: "ContainerDeleted", data: {} }]);
+    case "pause":
+      return accept([{ type: "PauseRequested", data: {} }]);
+    case "unpause":
+      return accept([{ type: "UnpauseRequested", data: {} }]);
     default:
       return assertNever(command);
   }

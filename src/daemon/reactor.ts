@@ -52,6 +52,9 @@ export class Reactor {
         return this.shutdown(id, e as Intent<"ShutdownRequested">);
       case "ContainerDeleted":
         return this.cleanUp(id);
+      case "PauseRequested":
+      case "UnpauseRequested":
+        return this.freeze(id, e as Intent<"PauseRequested" | "UnpauseRequested">);
       default:
         return;
     }
@@ -117,6 +120,8 @@ export class Reactor {
     const { signal, timeoutInSeconds } = intent.data;
     try {
       const client = await this.runtimes.client(id);
+      // Frozen processes cannot act on a signal: thaw a paused container first.
+      if ((await client.state()).status === "paused") await client.resume().catch(() => {});
       // The daemon runs the signal → timeout → SIGKILL sequence itself, so every signal is
       // journaled (as caused by the stop request) before it is sent.
       if (this.store.container(id)?.processes[id]?.status === "running") {
@@ -146,6 +151,19 @@ export class Reactor {
   private signalled(id: string, intent: StoredEvent, signal: string): void {
     if (this.store.container(id)?.processes[id]?.status !== "running") return;
     this.outcome(id, intent, { type: "SignalSent", data: { processId: id, signal } });
+  }
+
+  /** Pause or unpause; the outcome states what the container is now, and why if unchanged. */
+  private async freeze(id: string, intent: Intent<"PauseRequested" | "UnpauseRequested">): Promise<void> {
+    if (!this.pending(id, intent)) return;
+    const pausing = intent.type === "PauseRequested";
+    try {
+      const client = await this.runtimes.client(id);
+      await (pausing ? client.pause() : client.resume());
+      this.outcome(id, intent, { type: pausing ? "ContainerPaused" : "ContainerUnpaused", data: {} });
+    } catch (err) {
+      this.outcome(id, intent, { type: pausing ? "ContainerUnpaused" : "ContainerPaused", data: { error: errorInfo(err) } });
+    }
   }
 
   private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<void> {

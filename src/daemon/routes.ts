@@ -63,6 +63,13 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
   const lastError = (s: ContainerState) => (s.lastError ? BerthError.from(s.lastError) : undefined);
 
+  /** Pause and unpause settle in one effect: either the wanted status, or the error that kept it. */
+  const settled = async (id: string, wanted: ContainerState["status"], ctx: CallContext) => {
+    const state = await until(id, (s) => !s.pending.some((p) => p.type === "PauseRequested" || p.type === "UnpauseRequested"), `container ${id} to be ${wanted}`, ctx);
+    if (state.status !== wanted) throw lastError(state) ?? new BerthError("internalError", `container ${id} is ${state.status}, not ${wanted}`);
+    return state;
+  };
+
   return {
     ping: unary(() => ({ pong: true, pid: process.pid })),
 
@@ -141,6 +148,18 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         ctx.emit(exited);
       },
     },
+
+    pause: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", commandId: "string?" }, "pause");
+      await execute({ type: "pause", id: b.id }, b, ctx);
+      return settled(b.id, "paused", ctx);
+    }),
+
+    unpause: unary(async (body, ctx) => {
+      const b = requireFields(body, { id: "string", commandId: "string?" }, "unpause");
+      await execute({ type: "unpause", id: b.id }, b, ctx);
+      return settled(b.id, "running", ctx);
+    }),
 
     shutdown: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", commandId: "string?" }, "shutdown");

@@ -41,7 +41,13 @@ export type ContainerEvent =
   | { type: "ContainerShutdown"; data: Record<string, never> }
   | { type: "ContainerDeleted"; data: Record<string, never> }
   | { type: "ContainerLost"; data: { reason: string; exitCode: 255 } }
-  | { type: "RestartScheduled"; data: { attempt: number; delayMs: number } };
+  | { type: "RestartScheduled"; data: { attempt: number; delayMs: number } }
+  | { type: "PauseRequested"; data: Record<string, never> }
+  /** The container is frozen; `error` says why an unpause request failed and left it so. */
+  | { type: "ContainerPaused"; data: { error?: ErrorInfo } }
+  | { type: "UnpauseRequested"; data: Record<string, never> }
+  /** The container runs (not frozen); `error` says why a pause request failed and left it so. */
+  | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } };
 
 export type DaemonEvent = {
   type: "DaemonRecovered";
@@ -71,6 +77,10 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   ContainerDeleted: 1,
   ContainerLost: 1,
   RestartScheduled: 1,
+  PauseRequested: 1,
+  ContainerPaused: 1,
+  UnpauseRequested: 1,
+  ContainerUnpaused: 1,
   DaemonRecovered: 1,
 };
 
@@ -82,6 +92,8 @@ export const INTENT_OUTCOMES = {
   ProcessStartRequested: ["ProcessStarted", "ProcessStartFailed"],
   StopRequested: ["ContainerStopped"],
   ShutdownRequested: ["ContainerShutdown"],
+  PauseRequested: ["ContainerPaused", "ContainerUnpaused"],
+  UnpauseRequested: ["ContainerUnpaused", "ContainerPaused"],
 } as const satisfies Partial<Record<EventType, readonly EventType[]>>;
 
 export type IntentType = keyof typeof INTENT_OUTCOMES;

@@ -97,6 +97,15 @@ export class RuntimeClient {
     return last;
   }
 
+  /** Freezes every process of the container (cgroup freezer); `unpause` thaws them. */
+  pause(): Promise<unknown> {
+    return this.lifecycle("pause");
+  }
+
+  unpause(): Promise<unknown> {
+    return this.lifecycle("unpause");
+  }
+
   /** Releases the sandbox; the container can be bootstrapped again afterwards. */
   shutdown(): Promise<unknown> {
     return this.lifecycle("shutdown");

@@ -5,7 +5,7 @@ import type { ErrorInfo } from "../errors.js";
 import { assertNever } from "../errors.js";
 import { isIntent, type ContainerEvent, type IntentType, type ProcessExit, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
 
-export type ContainerStatus = "created" | "booting" | "booted" | "running" | "stopping" | "stopped" | "shuttingDown" | "deleted";
+export type ContainerStatus = "created" | "booting" | "booted" | "running" | "paused" | "stopping" | "stopped" | "shuttingDown" | "deleted";
 export type ProcessStatus = "created" | "starting" | "running" | "exited";
 
 export interface ProcessState {
@@ -91,6 +91,13 @@ export function evolve(state: ContainerState | undefined, event: StoredEvent<Con
       return lost(next, event.data.reason, event.time);
     case "RestartScheduled":
       return { ...next, restartCount: event.data.attempt };
+    case "PauseRequested":
+    case "UnpauseRequested":
+      return next;
+    case "ContainerPaused":
+      return { ...next, status: "paused", lastError: event.data.error ?? next.lastError };
+    case "ContainerUnpaused":
+      return { ...next, status: "running", lastError: event.data.error ?? next.lastError };
     default:
       return assertNever(event);
   }
@@ -145,6 +152,9 @@ function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): Pen
     case "ProcessStarted":
     case "ProcessStartFailed":
       return matching("ProcessStartRequested", event.data.processId);
+    case "ContainerPaused":
+    case "ContainerUnpaused":
+      return matching("PauseRequested").concat(matching("UnpauseRequested"));
     case "ContainerStopped":
     case "ContainerShutdown":
     case "ContainerLost":
@@ -209,4 +219,4 @@ function lost(state: ContainerState, reason: string, time: number): ContainerSta
 }
 
 /** Statuses in which a runtime service may own a sandbox for the container. */
-export const HAS_SANDBOX: readonly ContainerStatus[] = ["booting", "booted", "running", "stopping", "shuttingDown"];
+export const HAS_SANDBOX: readonly ContainerStatus[] = ["booting", "booted", "running", "paused", "stopping", "shuttingDown"];

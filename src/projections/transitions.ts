@@ -44,7 +44,14 @@ export function illegalTransition(state: ContainerState | undefined, event: Stor
     case "ContainerDeleted":
       return inStatus(ALLOWED.delete);
     case "ContainerLost":
-      return inStatus(["booted", "running", "stopping"]);
+      return inStatus(["booted", "running", "paused", "stopping"]);
+    case "PauseRequested":
+      return inStatus(ALLOWED.pause);
+    case "UnpauseRequested":
+      return inStatus(ALLOWED.unpause);
+    case "ContainerPaused":
+    case "ContainerUnpaused":
+      return pendingOf(live, "PauseRequested") || pendingOf(live, "UnpauseRequested") ? inStatus(["running", "paused"]) : `${event.type} without a pending pause or unpause`;
     case "RestartScheduled":
       return inStatus(["stopped"]);
   }

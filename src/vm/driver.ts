@@ -68,6 +68,9 @@ export interface Driver {
   /** Send a signal to one process; `signal` is a canonical name ("SIGTERM"). */
   signal(processId: string, signal: string): Promise<void>;
   statistics(): Promise<Statistics>;
+  /** Freeze every process of the sandbox (cgroup freezer), and thaw them again. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   /** Remove the sandbox (processes, cgroups, mounts). Idempotent; the prepared bundle stays. */
   teardown(): Promise<void>;
   /** Does the sandbox still exist, and in what state? */

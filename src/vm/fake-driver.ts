@@ -85,6 +85,18 @@ export class FakeDriver implements Driver {
     if (processId === this.id) for (const other of this.procs.values()) this.finish(other, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
   }
 
+  paused = false;
+
+  async pause(): Promise<void> {
+    this.calls.push("pause");
+    this.paused = true;
+  }
+
+  async resume(): Promise<void> {
+    this.calls.push("resume");
+    this.paused = false;
+  }
+
   async statistics(): Promise<Statistics> {
     const live = [...this.procs.values()].filter((p) => !p.exited).length;
     return { memoryUsageBytes: live * 1024 * 1024, memoryLimitBytes: null, cpuUsageUsec: this.clock * 1000, networkRxBytes: 0, networkTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, processCount: live };

@@ -71,6 +71,15 @@ export class ProcessDriver implements Driver {
     }
   }
 
+  /** Without a cgroup, SIGSTOP/SIGCONT to each process is the nearest thing to a freezer. */
+  async pause(): Promise<void> {
+    for (const t of this.procs.values()) if (!t.exited) process.kill(t.pid, "SIGSTOP");
+  }
+
+  async resume(): Promise<void> {
+    for (const t of this.procs.values()) if (!t.exited) process.kill(t.pid, "SIGCONT");
+  }
+
   async statistics(): Promise<Statistics> {
     let rss = 0;
     let ticks = 0;

@@ -154,6 +154,16 @@ export class RuncDriver implements Driver {
     }
   }
 
+  async pause(): Promise<void> {
+    const r = await runCommand(this.runc, [...this.globalArgs(), "pause", this.id]);
+    if (r.code !== 0) throw new BerthError("invalidState", `runc pause ${this.id} failed: ${r.stderr.trim()}`);
+  }
+
+  async resume(): Promise<void> {
+    const r = await runCommand(this.runc, [...this.globalArgs(), "resume", this.id]);
+    if (r.code !== 0) throw new BerthError("invalidState", `runc resume ${this.id} failed: ${r.stderr.trim()}`);
+  }
+
   async statistics(): Promise<Statistics> {
     const init = this.procs.get(this.id);
     return cgroupStatistics(this.cgroup, init && !init.exited ? init.pid : null);

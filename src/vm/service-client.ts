@@ -46,6 +46,14 @@ export class ServiceClient {
     return this.ipc.call("stop", opts, { timeoutMs: ((opts.timeoutInSeconds ?? 10) + 60) * 1000 });
   }
 
+  pause(): Promise<ServiceState> {
+    return this.ipc.call("pause");
+  }
+
+  resume(): Promise<ServiceState> {
+    return this.ipc.call("resume");
+  }
+
   statistics(): Promise<Statistics> {
     return this.ipc.call("statistics");
   }

@@ -21,7 +21,7 @@ export function random(seed: number) {
 }
 
 type Rng = ReturnType<typeof random>;
-const ACTIONS = ["create", "bootstrap", "start", "exec", "kill", "stop", "delete"] as const;
+const ACTIONS = ["create", "bootstrap", "start", "exec", "kill", "stop", "delete", "pause", "unpause"] as const;
 
 /** One client's random lifecycle calls; refusals are expected, only the journal's truth matters. */
 export async function storm(client: (id: string) => Promise<RuntimeClient>, ids: readonly string[], rng: Rng, calls: number, log: string[]): Promise<void> {
@@ -44,6 +44,8 @@ export async function storm(client: (id: string) => Promise<RuntimeClient>, ids:
         case "kill": await rc.kill(id, rng.pick(["SIGKILL", "SIGTERM"])); break;
         case "stop": await rc.stop({ timeoutInSeconds: rng.int(2) }); break;
         case "delete": await rc.delete({ force: rng.next() < 0.5 }); break;
+        case "pause": await rc.pause(); break;
+        case "unpause": await rc.unpause(); break;
       }
       log.push(`${id} ${action} ok`);
     } catch (err) {
@@ -80,9 +82,9 @@ export function checkInvariants(root: string, events: StoredEvent[], verified: {
   for (const state of Object.values(projection.containers)) {
     if (state.pending.length > 0) problems.push(`${state.id}: intents without outcome after recovery: ${state.pending.map((p) => `${p.type}@${p.position}`).join(", ")}`);
     const sandbox = runc.get(state.id);
-    if (state.status === "running" && sandbox !== "running") problems.push(`${state.id} is running in the journal but runc says ${sandbox ?? "absent"}`);
-    if (state.status !== "running" && sandbox !== undefined) problems.push(`${state.id} is ${state.status} in the journal but runc has it ${sandbox}`);
-    if (state.status === "running" || state.status === "booted") {
+    const expected = state.status === "running" || state.status === "paused" ? state.status : undefined;
+    if (sandbox !== expected) problems.push(`${state.id} is ${state.status} in the journal but runc has it ${sandbox ?? "absent"}`);
+    if (state.status === "running" || state.status === "paused" || state.status === "booted") {
       const probe = probeRuntime(root, state.id);
       if (!probe.alive || probe.endpoint.pid !== state.runtime?.pid) problems.push(`${state.id} is ${state.status} but its runtime service ${state.runtime?.pid} is not the live one (${JSON.stringify(probe)})`);
     }

@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
 import { Journal } from "../../src/events/journal.js";
-import { cleanupDaemon, runcList, tempRoot, waitFor, type DaemonProcess } from "./daemon.js";
+import { cleanupDaemon, runcList, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./daemon.js";
 
 export { runcList, tempRoot, waitFor };
 
@@ -69,34 +69,8 @@ export function berthLive(root: string, args: string[]): { child: ChildProcess; 
 }
 
 /** `berth daemon --root ROOT` as a child process, ready when it prints "serving". */
-export async function startCliDaemon(root: string): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await Promise.race([
-    waitFor("the daemon to serve", () => output.includes("serving"), 120_000),
-    exited.then(() => {
-      throw new Error(`the daemon exited: ${output}`);
-    }),
-  ]);
-  return {
-    root,
-    child,
-    output: () => output,
-    client: () => Promise.reject(new Error("use the CLI")),
-    ipc: () => Promise.reject(new Error("use the CLI")),
-    async kill9() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+export function startCliDaemon(root: string): Promise<DaemonProcess> {
+  return startDaemon(root, "runc", [bin, "daemon"]);
 }
 
 /** A root with a running daemon, always torn down (containers, runc state, directory). */

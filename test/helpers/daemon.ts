@@ -24,8 +24,9 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(root: string, driver = "runc"): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", main, "--root", root, "--driver", driver], { stdio: ["ignore", "pipe", "pipe"] });
+/** The daemon from source by default; `command` runs another entry (e.g. `berth daemon`). */
+export async function startDaemon(root: string, driver = "runc", command: string[] = ["--import", "tsx", main]): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [...command, "--root", root, "--driver", driver], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

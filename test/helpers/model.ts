@@ -45,6 +45,7 @@ export const history = {
     { type: "ProcessStartRequested", data: { processId: id } },
     { type: "ProcessStarted", data: { processId: id, pid: 200, startedAt: T0 + 5 } },
   ],
+  paused: (id = "c1"): ContainerEvent[] => [...history.running(id), { type: "PauseRequested", data: {} }, { type: "ContainerPaused", data: {} }],
   stopping: (id = "c1"): ContainerEvent[] => [...history.running(id), { type: "StopRequested", data: { signal: "SIGTERM", timeoutInSeconds: 1 } }],
   stopped: (id = "c1"): ContainerEvent[] => [
     ...history.stopping(id),

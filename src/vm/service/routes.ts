@@ -34,6 +34,8 @@ export function serviceRoutes(svc: RuntimeService, afterShutdown: () => void): R
     kill: { kind: "unary", handler: (b) => svc.kill(obj(b)), deadlineMs: HOUR },
     stop: { kind: "unary", handler: (b) => svc.stop(obj(b)), deadlineMs: 24 * HOUR },
     statistics: { kind: "unary", handler: () => svc.driver.statistics() },
+    pause: { kind: "unary", handler: () => svc.pause() },
+    resume: { kind: "unary", handler: () => svc.resume() },
     ack: { kind: "unary", handler: (b) => svc.ack(obj(b)) },
     shutdown: {
       kind: "unary",

@@ -9,7 +9,7 @@ import { ackExitRecord, readExitRecordsIn, writeExitRecord, type ExitRecord } fr
 import { LogWriter, matchesQuery, readLogs, type LogEntry, type LogQuery } from "../logs.js";
 import type { ContainerPaths } from "../paths.js";
 
-export type ServiceStatus = "booted" | "running" | "stopping" | "stopped";
+export type ServiceStatus = "booted" | "running" | "paused" | "stopping" | "stopped";
 
 interface Proc {
   processId: string;
@@ -206,6 +206,7 @@ export class RuntimeService {
     const timeout = body.timeoutInSeconds ?? this.config.stopTimeoutSeconds;
     if (typeof timeout !== "number" || !(timeout >= 0)) return Promise.reject(new BerthError("invalidArgument", "timeoutInSeconds must be a number >= 0"));
     return this.serial(async () => {
+      await this.thaw();
       if (this.status === "stopped") return this.state();
       const init = this.procs.get(this.id);
       if (init?.status === "running") {
@@ -226,6 +227,31 @@ export class RuntimeService {
     });
   }
 
+  pause(): Promise<ServiceState> {
+    return this.serial(async () => {
+      if (this.status !== "running") throw refuse("pause", this.id, this.status, "running");
+      await this.driver.pause();
+      this.status = "paused";
+      return this.state();
+    });
+  }
+
+  resume(): Promise<ServiceState> {
+    return this.serial(async () => {
+      if (this.status !== "paused") throw refuse("unpause", this.id, this.status, "paused");
+      await this.driver.resume();
+      this.status = "running";
+      return this.state();
+    });
+  }
+
+  /** Signals cannot reach frozen processes: thaw before stopping, killing or tearing down. */
+  private async thaw(): Promise<void> {
+    if (this.status !== "paused") return;
+    await this.driver.resume().catch(() => {});
+    this.status = "running";
+  }
+
   wait(processId: unknown): Promise<ExitRecord> {
     return this.proc(processId).recorded;
   }
@@ -244,6 +270,7 @@ export class RuntimeService {
   /** Releases everything, whatever the state: kills what runs, tears down, then the service exits. */
   shutdown(): Promise<ServiceState> {
     return this.serial(async () => {
+      await this.thaw();
       const init = this.procs.get(this.id);
       if (init?.status === "running") {
         await this.driver.signal(this.id, "SIGKILL").catch(() => {});

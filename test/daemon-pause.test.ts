@@ -1,0 +1,59 @@
+// pause / unpause (issue 6): the cgroup freezer through the daemon and the runtime service,
+// with the state machine's `paused` status (real runc).
+import { readFileSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { controllerDir } from "../src/vm/cgroup-stats.js";
+import { cgroupPath } from "../src/vm/paths.js";
+import { auditTransitions } from "../src/projections/transitions.js";
+import { cleanupDaemon, journalEvents, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+
+async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await call;
+  } catch (err) {
+    return err as { code: string; message: string };
+  }
+  throw new Error("the call was accepted");
+}
+
+const freezer = (root: string, id: string) => readFileSync(`${controllerDir("freezer", cgroupPath(root, id))}/freezer.state`, "utf8").trim();
+
+test("pause freezes the container, exec and kill are refused while paused, unpause thaws it, and a paused container stops", async () => {
+  const root = tempRoot();
+  let daemon: DaemonProcess | undefined;
+  try {
+    daemon = await startDaemon(root);
+    const rc = await daemon.client("p");
+    try {
+      await rc.createContainer({ init: { args: ["sleep", "1000"] } });
+      await rc.bootstrap();
+      await rc.startProcess("p");
+      await rc.pause();
+      assert.is((await rc.state()).status, "paused");
+      assert.is(freezer(root, "p"), "FROZEN");
+      const exec = await refusal(rc.createProcess("x", { args: ["true"] }));
+      assert.is(exec.code, "invalidState");
+      assert.match(exec.message, /container p is paused, expected booted or running/);
+      assert.is((await refusal(rc.kill("p", "SIGKILL"))).code, "invalidState");
+      assert.is((await refusal(rc.pause())).code, "invalidState");
+      await rc.unpause();
+      assert.is((await rc.state()).status, "running");
+      assert.is(freezer(root, "p"), "THAWED");
+      await rc.pause();
+      await rc.stop({ timeoutInSeconds: 1 });
+      const stopped = await rc.state();
+      assert.is(stopped.status, "stopped");
+      assert.is(stopped.exitCode, 137);
+    } finally {
+      rc.close();
+    }
+    const events = await journalEvents(root);
+    assert.equal(events.filter((e) => e.streamId === "container-p").map((e) => e.type).filter((t) => /Pause|Paused|Unpause/.test(t)), ["PauseRequested", "ContainerPaused", "UnpauseRequested", "ContainerUnpaused", "PauseRequested", "ContainerPaused"]);
+    assert.equal(auditTransitions(events), []);
+  } finally {
+    await cleanupDaemon(daemon, root);
+  }
+});
+
+test.run();
