@@ -202,16 +202,16 @@ export class Reactor {
     this.considerRestart(id);
   }
 
-  /** The service tears the sandbox down by itself once init is gone; wait for it to finish. */
+  /**
+   * The service tears the sandbox down by itself once init is gone. Its verbs run one at a time,
+   * so a stop queued behind that teardown returns exactly when it has finished.
+   */
   private async awaitTeardown(id: string): Promise<void> {
-    for (let i = 0; i < 600; i++) {
-      try {
-        const client = await this.runtimes.client(id);
-        if ((await client.state()).status === "stopped") return;
-      } catch {
-        return; // the service has exited: nothing is left to tear down
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      const client = await this.runtimes.client(id);
+      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
+    } catch {
+      // The service has exited: nothing is left to tear down.
     }
   }
 
