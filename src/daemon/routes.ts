@@ -3,8 +3,8 @@
 // The actor is the kernel's view of the peer, never something the client says about itself.
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateId } from "../commands/config.js";
-import { BerthError } from "../errors.js";
-import type { StoredEvent } from "../events/catalogue.js";
+import { BerthError, type ErrorInfo } from "../errors.js";
+import { isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
@@ -40,63 +40,63 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     return state;
   };
 
-  /** decide → append → effect, serialized per container; then the container's state. */
-  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext): Promise<ContainerState | undefined> => {
+  /** decide → append → effect, serialized per container. Returns the events the command appended. */
+  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext): Promise<StoredEvent[]> => {
     const commandId = typeof body.commandId === "string" ? body.commandId : undefined;
     const meta = { actor: ctx.peer, ...(commandId ? { commandId } : {}) };
-    await queue.run(command.id, async () => {
+    return queue.run(command.id, async () => {
       const result = store.command(command, meta);
       if (!result.duplicate) for (const event of result.events) await reactor.effect(event);
+      return result.events;
     });
-    return store.container(command.id);
   };
 
-  /** Waits until `check` holds, or throws the container's error when `failed` holds first. */
-  const until = (id: string, check: (s: ContainerState) => boolean, what: string, ctx: CallContext, failed?: (s: ContainerState) => BerthError | undefined, timeoutMs = OUTCOME_TIMEOUT_MS) =>
-    store.waitFor(() => {
-      const state = store.projection.containers[id];
-      if (!state) return undefined;
-      const error = failed?.(state);
-      if (error) throw error;
-      return check(state) ? state : undefined;
-    }, timeoutMs, what, ctx.signal);
-
-  const lastError = (s: ContainerState) => (s.lastError ? BerthError.from(s.lastError) : undefined);
-
-  /** Pause and unpause settle in one effect: either the wanted status, or the error that kept it. */
-  const settled = async (id: string, wanted: ContainerState["status"], ctx: CallContext) => {
-    const state = await until(id, (s) => !s.pending.some((p) => p.type === "PauseRequested" || p.type === "UnpauseRequested"), `container ${id} to be ${wanted}`, ctx);
-    if (state.status !== wanted) throw lastError(state) ?? new BerthError("internalError", `container ${id} is ${state.status}, not ${wanted}`);
-    return state;
+  /**
+   * Waits for the outcome of the intent a command appended (none: the command needed no effect)
+   * and returns it. Settling is monotonic, so no transient state can be missed; a container that
+   * is deleted meanwhile, or lost, is a typed error.
+   */
+  const outcome = async (id: string, events: StoredEvent[], ctx: CallContext, timeoutMs = OUTCOME_TIMEOUT_MS): Promise<StoredEvent | undefined> => {
+    const intent = events.find((e) => isIntent(e.type));
+    if (!intent) return undefined;
+    await store.waitFor(() => (store.projection.containers[id]?.pending.some((p) => p.eventId === intent.eventId) ? undefined : true), timeoutMs, `the outcome of ${intent.type} for ${id}`, ctx.signal);
+    const result = store.journal.readStream(`container-${id}`, intent.version + 1).find((e) => e.causationId === intent.eventId && e.type !== "SignalSent");
+    if (!result) throw new BerthError("interrupted", `${intent.type} for container ${id} was interrupted: the container was deleted or its runtime was lost`);
+    if (result.type === "ContainerLost") throw new BerthError("interrupted", `container ${id}'s runtime was lost: ${(result.data as { reason: string }).reason}`);
+    const error = (result.data as { error?: ErrorInfo }).error;
+    if (error) throw BerthError.from(error);
+    return result;
   };
+
+  /** The container's state after a command, for the reply. */
+  const current = (id: string) => store.container(id) ?? existing(id);
 
   return {
     ping: unary(() => ({ pong: true, pid: process.pid })),
 
     create: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", config: "object", commandId: "string?" }, "create");
-      return execute({ type: "create", id: b.id, config: b.config }, b, ctx);
+      await execute({ type: "create", id: b.id, config: b.config }, b, ctx);
+      return current(b.id);
     }),
 
     bootstrap: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", commandId: "string?" }, "bootstrap");
-      await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {} }, b, ctx);
-      return until(b.id, (s) => s.status === "booted" || s.status === "running", `container ${b.id} to boot`, ctx, (s) => (s.status === "created" ? lastError(s) : undefined));
+      await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {} }, b, ctx), ctx);
+      return current(b.id);
     }),
 
     startProcess: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", processId: "string?", commandId: "string?" }, "startProcess");
       const processId = b.processId ?? b.id;
-      await execute({ type: "startProcess", id: b.id, processId }, b, ctx);
-      return until(b.id, (s) => ["running", "exited"].includes(s.processes[processId]?.status ?? ""), `process ${processId} to start`, ctx, (s) => {
-        const error = s.processes[processId]?.error;
-        return error && s.processes[processId]?.status !== "running" ? BerthError.from(error) : undefined;
-      });
+      await outcome(b.id, await execute({ type: "startProcess", id: b.id, processId }, b, ctx), ctx);
+      return current(b.id);
     }),
 
     createProcess: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", processId: "string", spec: "object", commandId: "string?" }, "createProcess");
-      return execute({ type: "createProcess", id: b.id, processId: b.processId, spec: b.spec }, b, ctx);
+      await execute({ type: "createProcess", id: b.id, processId: b.processId, spec: b.spec }, b, ctx);
+      return current(b.id);
     }),
 
     state: unary((body) => existing(requireFields(body, { id: "string" }, "state").id)),
@@ -115,8 +115,8 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     stop: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", signal: "string?", timeoutInSeconds: "number?", commandId: "string?" }, "stop");
       const command: Command = { type: "stop", id: b.id, signal: b.signal, timeoutInSeconds: b.timeoutInSeconds };
-      await execute(command, b, ctx);
-      return until(b.id, (s) => s.status === "stopped" || s.status === "created", `container ${b.id} to stop`, ctx, undefined, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
+      await outcome(b.id, await execute(command, b, ctx), ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
+      return current(b.id);
     }),
 
     kill: unary(async (body, ctx) => {
@@ -128,7 +128,12 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       await execute({ type: "kill", id: b.id, processId, signal: signal.value }, b, ctx);
       if (signal.value !== "SIGKILL") return store.container(b.id);
       // As in Apple's service: a SIGKILL reply waits until the exit has been journaled.
-      return until(b.id, (s) => s.processes[processId]?.status === "exited" || s.processes[processId]?.pid !== pid, `process ${processId} to exit`, ctx);
+      await store.waitFor(() => {
+        const s = store.projection.containers[b.id];
+        const p = s?.processes[processId];
+        return !s || !p || p.status === "exited" || p.pid !== pid || !["running", "stopping", "paused"].includes(s.status) ? true : undefined;
+      }, OUTCOME_TIMEOUT_MS, `process ${processId} to exit`, ctx.signal);
+      return current(b.id);
     }),
 
     wait: {
@@ -151,28 +156,31 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     pause: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", commandId: "string?" }, "pause");
-      await execute({ type: "pause", id: b.id }, b, ctx);
-      return settled(b.id, "paused", ctx);
+      await outcome(b.id, await execute({ type: "pause", id: b.id }, b, ctx), ctx);
+      return current(b.id);
     }),
 
     unpause: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", commandId: "string?" }, "unpause");
-      await execute({ type: "unpause", id: b.id }, b, ctx);
-      return settled(b.id, "running", ctx);
+      await outcome(b.id, await execute({ type: "unpause", id: b.id }, b, ctx), ctx);
+      return current(b.id);
     }),
 
     shutdown: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", commandId: "string?" }, "shutdown");
-      await execute({ type: "shutdown", id: b.id }, b, ctx);
-      return until(b.id, (s) => s.status === "created", `container ${b.id} to shut down`, ctx);
+      await outcome(b.id, await execute({ type: "shutdown", id: b.id }, b, ctx), ctx);
+      return current(b.id);
     }),
 
     delete: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", force: "boolean?", commandId: "string?" }, "delete");
       const state = existing(b.id);
       if (b.force && !["created", "stopped"].includes(state.status)) {
-        if (state.status === "booted" || state.status === "running") await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx);
-        await until(b.id, (s) => s.status === "stopped" || s.status === "created", `container ${b.id} to stop before deletion`, ctx);
+        // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
+        await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
+        await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
+          if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
+        });
       }
       await execute({ type: "delete", id: b.id }, b, ctx);
       return { id: b.id, deleted: true };
