@@ -19,7 +19,7 @@ const { values } = parseArgs({ options: { events: { type: "string", default: "10
 const targetEvents = Number(values.events), live = Number(values.live), rounds = Number(values.rounds);
 const here = import.meta.dirname;
 const compiled = join(here, "..", "dist", "src", "daemon", "main.js");
-const daemonArgs = existsSync(compiled) ? [compiled] : ["--import", "tsx", join(here, "..", "src", "daemon", "main.ts")];
+const daemonArgs = ["--max-semi-space-size=32", ...(existsSync(compiled) ? [compiled] : ["--import", "tsx", join(here, "..", "src", "daemon", "main.ts")])];
 const root = mkdtempSync(join(tmpdir(), "berth-rec-"));
 const actor = { uid: 0, gid: 0, pid: process.pid };
 

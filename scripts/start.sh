@@ -21,7 +21,8 @@ else
   mkdir -p "$root"
   chmod 700 "$root"
   # setsid: the daemon outlives this script, its terminal and npm's process group.
-  setsid nohup node bin/berth.js daemon --root "$root" >"$root/daemon.log" 2>&1 </dev/null &
+  # A 32 MB young generation: replaying the journal allocates many short-lived objects.
+  setsid nohup node --max-semi-space-size=32 bin/berth.js daemon --root "$root" >"$root/daemon.log" 2>&1 </dev/null &
   echo $! >"$root/daemon.pid"
   for _ in $(seq 1 600); do
     grep -q serving "$root/daemon.log" 2>/dev/null && break

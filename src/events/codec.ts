@@ -2,7 +2,8 @@
 // on its own (design.md §4: shared structures mis-decode across readers and reconnects).
 import { Packr } from "msgpackr";
 
-const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number", mapsAsObjects: true });
+// variableMapSize: a projection snapshot holds a map entry per deleted container, far past 65535.
+const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number", mapsAsObjects: true, variableMapSize: true });
 
 export const encode = (value: unknown): Buffer => packr.pack(value);
 export const decode = <T = unknown>(bytes: Uint8Array): T => packr.unpack(bytes) as T;

@@ -15,6 +15,7 @@ export function registerUpcaster(type: EventType, from: number, upcaster: Upcast
 /** Applies upcasters one version at a time until the payload has the current shape. */
 export function upcast(type: string, schemaVersion: number, data: unknown): unknown {
   const current = SCHEMA_VERSIONS[type as EventType];
+  if (current === schemaVersion) return data; // the common case: nothing to translate
   if (current === undefined) throw new Error(`unknown event type ${type}`);
   let value = data;
   for (let v = schemaVersion; v < current; v++) {

@@ -57,14 +57,17 @@ export interface ContainerState {
 export function evolve(state: ContainerState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
   if (event.type === "ContainerCreated") return created(event);
   if (!state) throw new Error(`event ${event.type} at position ${event.position} precedes ContainerCreated in ${event.streamId}`);
-  const next = withIntents({ ...state, version: event.version, position: event.position }, event);
+  // One copy per event (folds run this millions of times); the cases change only this fresh
+  // copy, never `state`, so evolve stays pure.
+  const next: ContainerState = { ...state, version: event.version, position: event.position, pending: nextPending(state, event) };
   switch (event.type) {
     case "BootstrapRequested":
-      return { ...next, status: "booting" };
+      next.status = "booting";
+      return next;
     case "ContainerBooted":
-      return { ...next, status: "booted", runtime: event.data.runtime, lastError: undefined, processes: { [state.id]: freshInit(state) } };
+      return Object.assign(next, { status: "booted", runtime: event.data.runtime, lastError: undefined, processes: { [state.id]: freshInit(state) } });
     case "BootstrapFailed":
-      return { ...next, status: "created", lastError: event.data.error };
+      return Object.assign(next, { status: "created", lastError: event.data.error });
     case "ProcessCreated":
       return withProcess(next, event.data.processId, () => ({ id: event.data.processId, spec: event.data.spec, status: "created" }));
     case "ProcessStartRequested":
@@ -78,26 +81,28 @@ export function evolve(state: ContainerState | undefined, event: StoredEvent<Con
     case "ProcessExited":
       return exited(next, event.data);
     case "StopRequested":
-      return { ...next, status: "stopping", stopRequested: true };
+      return Object.assign(next, { status: "stopping", stopRequested: true });
     case "ContainerStopped":
-      return { ...next, status: "stopped", runtime: undefined, processes: neverStarted(next.processes) };
+      return Object.assign(next, { status: "stopped", runtime: undefined, processes: neverStarted(next.processes) });
     case "ShutdownRequested":
-      return { ...next, status: "shuttingDown" };
+      next.status = "shuttingDown";
+      return next;
     case "ContainerShutdown":
-      return { ...next, status: "created", runtime: undefined, pid: undefined, stopRequested: false, processes: { [state.id]: freshInit(state) } };
+      return Object.assign(next, { status: "created", runtime: undefined, pid: undefined, stopRequested: false, processes: { [state.id]: freshInit(state) } });
     case "ContainerDeleted":
-      return { ...next, status: "deleted", runtime: undefined };
+      return Object.assign(next, { status: "deleted", runtime: undefined });
     case "ContainerLost":
       return lost(next, event.data.reason, event.time);
     case "RestartScheduled":
-      return { ...next, restartCount: event.data.attempt };
+      next.restartCount = event.data.attempt;
+      return next;
     case "PauseRequested":
     case "UnpauseRequested":
       return next;
     case "ContainerPaused":
-      return { ...next, status: "paused", lastError: event.data.error ?? next.lastError };
+      return Object.assign(next, { status: "paused", lastError: event.data.error ?? next.lastError });
     case "ContainerUnpaused":
-      return { ...next, status: "running", lastError: event.data.error ?? next.lastError };
+      return Object.assign(next, { status: "running", lastError: event.data.error ?? next.lastError });
     default:
       return assertNever(event);
   }
@@ -130,16 +135,16 @@ function freshInit(state: ContainerState): ProcessState {
   return { id: state.id, spec: state.config.init, status: "created" };
 }
 
-/** Intents join the pending list; an outcome settles the intent it names as its causation. */
-function withIntents(state: ContainerState, event: StoredEvent<ContainerEvent>): ContainerState {
+/** Intents join the pending list; an outcome settles the intent(s) it answers. */
+function nextPending(state: ContainerState, event: StoredEvent<ContainerEvent>): PendingIntent[] {
   if (isIntent(event.type)) {
-    const processId = event.type === "ProcessStartRequested" ? (event.data as { processId: string }).processId : undefined;
     const intent: PendingIntent = { type: event.type, eventId: event.eventId, position: event.position };
-    if (processId !== undefined) intent.processId = processId;
-    return { ...state, pending: [...state.pending, intent] };
+    if (event.type === "ProcessStartRequested") intent.processId = event.data.processId;
+    return [...state.pending, intent];
   }
+  if (state.pending.length === 0) return state.pending;
   const settled = settles(state, event);
-  return settled.length === 0 ? state : { ...state, pending: state.pending.filter((p) => !settled.includes(p)) };
+  return settled.length === 0 ? state.pending : state.pending.filter((p) => !settled.includes(p));
 }
 
 function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): PendingIntent[] {
@@ -165,19 +170,22 @@ function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): Pen
   }
 }
 
-function withProcess(state: ContainerState, processId: string, update: (p: ProcessState | undefined) => ProcessState): ContainerState {
-  return { ...state, processes: { ...state.processes, [processId]: update(state.processes[processId]) } };
+function withProcess(next: ContainerState, processId: string, update: (p: ProcessState | undefined) => ProcessState): ContainerState {
+  next.processes = { ...next.processes, [processId]: update(next.processes[processId]) };
+  return next;
 }
+
+// The helpers below receive evolve's fresh copy, which they may change in place.
 
 function started(state: ContainerState, data: { processId: string; pid: number; startedAt: number }): ContainerState {
   const next = withProcess(state, data.processId, (p) => ({ ...p!, status: "running", pid: data.pid, startedAt: data.startedAt }));
   if (data.processId !== state.id) return next;
-  return { ...next, status: "running", pid: data.pid, startedAt: data.startedAt, finishedAt: undefined, exitCode: undefined, oomKilled: undefined, stopRequested: false };
+  return Object.assign(next, { status: "running", pid: data.pid, startedAt: data.startedAt, finishedAt: undefined, exitCode: undefined, oomKilled: undefined, stopRequested: false });
 }
 
 function startFailed(state: ContainerState, data: { processId: string; error: ErrorInfo; exitCode?: number }): ContainerState {
   if (data.processId === state.id) {
-    return { ...withProcess(state, data.processId, (p) => ({ ...p!, status: "created", error: data.error })), status: "booted", lastError: data.error };
+    return Object.assign(withProcess(state, data.processId, (p) => ({ ...p!, status: "created", error: data.error })), { status: "booted", lastError: data.error });
   }
   return withProcess(state, data.processId, (p) => ({ ...p!, status: "exited", error: data.error, exitCode: data.exitCode ?? 126 }));
 }
@@ -190,7 +198,7 @@ function exited(state: ContainerState, exit: ProcessExit): ContainerState {
   });
   if (exit.processId !== state.id) return next;
   // Init is gone, so the sandbox is going; ContainerStopped follows once it is torn down.
-  return { ...next, status: "stopping", exitCode: exit.exitCode, finishedAt: exit.exitedAt, oomKilled: exit.oomKilled };
+  return Object.assign(next, { status: "stopping", exitCode: exit.exitCode, finishedAt: exit.exitedAt, oomKilled: exit.oomKilled });
 }
 
 /** Processes still waiting to start when the sandbox goes never will. */
