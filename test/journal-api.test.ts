@@ -100,11 +100,11 @@ test("snapshots restore at their position, and stateAt time-travels", () =>
     assert.equal(stateAt(j, j.head().position, snap.state), full);
   }));
 
-test("a snapshot with more than 65,535 deleted containers round-trips", () =>
+test("a snapshot with more than 65,535 entries in one map round-trips", () =>
   withJournal((j) => {
     const deleted: Record<string, number> = {};
     for (let i = 0; i < 70_000; i++) deleted[`c${i}`] = 11;
-    j.saveSnapshot("projection", 5, { position: 5, containers: {}, deleted });
+    j.saveSnapshot("projection", 5, { position: 5, containers: {}, deleted } as never);
     assert.is(Object.keys(j.loadSnapshot<{ deleted: Record<string, number> }>("projection")!.state.deleted).length, 70_000);
   }));
 

@@ -62,6 +62,13 @@ test("editing an indexed column (the actor) without touching the body is caught"
     assert.match(result.ok ? "" : result.reason, /actor_uid/);
   }));
 
+test("changing a row's schema version (to read it through the wrong upcaster) is caught", () =>
+  withSample((j) => {
+    j.db.prepare("UPDATE events SET schema_version = 2 WHERE position = 6").run();
+    const result = j.verify();
+    assert.equal(result.ok ? 0 : result.position, 6);
+  }));
+
 test("deleting a row names the missing position", () =>
   withSample((j) => {
     j.db.prepare("DELETE FROM events WHERE position = 5").run();
@@ -114,13 +121,16 @@ test("import rejects a file whose chain is broken and leaves the target empty", 
     const file = join(dir, "export.berth");
     exportJournal(j, file);
     const bytes = readFileSync(file);
-    const mid = Math.floor(bytes.length / 2);
-    bytes.writeUInt8(bytes.readUInt8(mid) ^ 0x20, mid);
-    writeFileSync(file, bytes);
     const target = await Journal.open(join(dir, "target.db"));
     try {
-      assert.throws(() => importJournal(target, file), (e: { code?: string }) => e.code === "invalidArgument");
-      assert.is(target.head().position, 0);
+      // Every byte of the file matters: flip a sample of them, one at a time.
+      for (let at = 20; at < bytes.length; at += Math.ceil(bytes.length / 40)) {
+        const damaged = Buffer.from(bytes);
+        damaged.writeUInt8(damaged.readUInt8(at) ^ 0x20, at);
+        writeFileSync(file, damaged);
+        assert.throws(() => importJournal(target, file), (e: { code?: string }) => e.code === "invalidArgument", `a flip at byte ${at}`);
+        assert.is(target.head().position, 0);
+      }
     } finally {
       target.close();
     }

@@ -32,6 +32,8 @@ export class Daemon {
     private readonly queue: KeyedQueue,
     private readonly server: IpcServer,
     readonly recovered: RecoveryCounts,
+    /** How long loading the projection and recovering took, for the start-up line. */
+    readonly timings: { loadMs: number; recoverMs: number },
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -39,19 +41,22 @@ export class Daemon {
     mkdirSync(options.root, { recursive: true, mode: 0o700 });
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
+      const started = performance.now();
       const store = new Store(journal, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid });
+      const loaded = performance.now();
       const queue = new KeyedQueue();
       const runtimes = new Runtimes(options.root, store, queue);
       const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver });
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
-      store.snapshot();
+      const timings = { loadMs: Math.round(loaded - started), recoverMs: Math.round(performance.now() - loaded) };
+      store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
         routes: daemonRoutes({ root: options.root, store, queue, reactor, runtimes }),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered);
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings);
     } catch (err) {
       journal.close();
       throw err;

@@ -7,7 +7,7 @@ import { BerthError } from "../errors.js";
 import { containerStream, type Actor, type StoredEvent } from "../events/catalogue.js";
 import type { Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";
-import { apply, streamVersion, type Projection } from "../projections/index.js";
+import { apply, type Projection } from "../projections/index.js";
 
 export interface CommandMeta {
   commandId?: string;
@@ -35,7 +35,8 @@ export function dispatch(journal: Journal, projection: Projection, command: Comm
     throw BerthError.from(decision.error);
   }
   if (decision.events.length === 0) return { events: [], state: before, duplicate: false };
-  const version = streamVersion(projection, command.id);
+  // A container created again after a delete continues its old stream.
+  const version = before?.version ?? journal.streamVersion(containerStream(command.id));
   const result = journal.append(containerStream(command.id), decision.events, version > 0 ? version : "noStream", meta);
   if (result.duplicate) return { events: result.events, state: before, duplicate: true };
   for (const event of result.events) apply(projection, event);

@@ -12,7 +12,8 @@ export async function runDaemon(argv: string[]): Promise<void> {
   if (!isDriverName(values.driver)) throw new Error(`unknown driver ${values.driver}: expected runc, process or fake`);
   if (values.sync !== "full" && values.sync !== "normal") throw new Error(`--sync must be full or normal`);
   const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync });
-  console.log(`berth daemon ${process.pid} serving ${daemon.root}/berth.sock; recovered ${JSON.stringify(daemon.recovered)}`);
+  const { loadMs, recoverMs } = daemon.timings;
+  console.log(`berth daemon ${process.pid} serving ${daemon.root}/berth.sock; recovered ${JSON.stringify(daemon.recovered)} (projection loaded in ${loadMs} ms, recovery took ${recoverMs} ms)`);
   let closing = false;
   const stop = () => {
     if (closing) return;

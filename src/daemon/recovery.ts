@@ -13,13 +13,15 @@ import type { Store } from "./store.js";
 
 export type RecoveryCounts = EventOf<"DaemonRecovered">["data"];
 
-const WITH_RUNTIME = ["booted", "running", "stopping", "shuttingDown"];
+const WITH_RUNTIME = ["booted", "running", "paused", "stopping", "shuttingDown"];
 
 export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor, options: { root: string; driver: DriverName }): Promise<RecoveryCounts> {
   const counts: RecoveryCounts = { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 0 };
   const containers = () => Object.values(store.projection.containers);
 
-  for (const state of containers().filter((c) => WITH_RUNTIME.includes(c.status) && c.runtime)) {
+  // Containers are independent: reconcile them concurrently (appends are synchronous, so the
+  // journal still sees one whole event at a time), a bounded number at once.
+  await eachConcurrently(containers().filter((c) => WITH_RUNTIME.includes(c.status) && c.runtime), 16, async (state) => {
     const probe = probeRuntime(options.root, state.id);
     const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
     if (same) {
@@ -27,18 +29,18 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
       const client = await runtimes.client(state.id);
       for await (const record of client.exits(false)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
       await runtimes.watch(state.id);
-      continue;
+      return;
     }
     for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
     const now = store.container(state.id)!;
-    if (!["booted", "running", "stopping"].includes(now.status)) continue;
+    if (!["booted", "running", "paused", "stopping"].includes(now.status)) return;
     const leftover = await removeOrphanSandbox(options, now);
     const reason = probe.endpoint
       ? `runtime service pid ${probe.endpoint.pid} is gone${leftover ? `; its orphaned sandbox (init pid ${leftover}) was killed` : ""}, and no exit of init was recorded`
       : "the runtime service's identity file is missing and no exit of init was recorded";
     store.record(state.id, [{ type: "ContainerLost", data: { reason, exitCode: 255 } }]);
     counts.lost += 1;
-  }
+  });
 
   for (const state of containers()) {
     for (const intent of [...state.pending]) {
@@ -53,6 +55,14 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
 
   store.appendRaw(DAEMON_STREAM, [{ type: "DaemonRecovered", data: counts }], "any");
   return counts;
+}
+
+async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function findEvent(store: Store, state: ContainerState, position: number): StoredEvent | undefined {

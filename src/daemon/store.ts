@@ -7,7 +7,7 @@ import { BerthError } from "../errors.js";
 import { containerStream, type Actor, type BerthEvent, type StoredEvent } from "../events/catalogue.js";
 import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";
-import { apply, emptyProjection, foldInto, streamVersion, type Projection } from "../projections/index.js";
+import { apply, emptyProjection, foldInto, type Projection } from "../projections/index.js";
 import { dispatch, type CommandMeta, type Dispatched } from "./dispatch.js";
 
 export const SNAPSHOT_NAME = "projection";
@@ -22,6 +22,7 @@ export class Store {
   constructor(readonly journal: Journal, readonly daemonActor: Actor, private readonly snapshotEvery = 10_000) {
     const snapshot = journal.loadSnapshot<Projection>(SNAPSHOT_NAME);
     this.projection = foldInto(snapshot?.state ?? emptyProjection(), journal.readAll(snapshot?.position ?? 0));
+    this.sinceSnapshot = this.projection.position - (snapshot?.position ?? 0);
   }
 
   container(id: string): ContainerState | undefined {
@@ -40,7 +41,7 @@ export class Store {
    * in the same transaction: it is the position below which every intent has its outcome.
    */
   record(id: string, events: BerthEvent[], meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
-    const version = streamVersion(this.projection, id);
+    const version = this.projection.containers[id]?.version ?? this.journal.streamVersion(containerStream(id));
     return this.appendRaw(containerStream(id), events, version > 0 ? version : "noStream", meta);
   }
 
@@ -65,6 +66,11 @@ export class Store {
     for (const event of events) void this.changed.emit("applied", event);
     this.sinceSnapshot += events.length;
     if (this.sinceSnapshot >= this.snapshotEvery) this.snapshot();
+  }
+
+  /** Saves a snapshot if the projection has moved on by more than `events` since the last one. */
+  snapshotIfBehind(events: number): void {
+    if (this.sinceSnapshot > events) this.snapshot();
   }
 
   snapshot(): void {

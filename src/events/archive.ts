@@ -14,7 +14,6 @@ interface RowFrame {
   s: string;
   v: number;
   y: string;
-  sv: number;
   b: Buffer;
   h: Buffer;
 }
@@ -32,10 +31,10 @@ export function exportJournal(journal: Journal, file: string): { count: number; 
   try {
     writeSync(fd, MAGIC);
     writeFrame(fd, { format: "berth-journal", formatVersion: 1 });
-    const rows = journal.db.prepare("SELECT position, stream_id, version, type, schema_version, body, hash FROM events ORDER BY position").iterate() as IterableIterator<{
-      position: number; stream_id: string; version: number; type: string; schema_version: number; body: Buffer; hash: Buffer;
+    const rows = journal.db.prepare("SELECT position, stream_id, version, type, body, hash FROM events ORDER BY position").iterate() as IterableIterator<{
+      position: number; stream_id: string; version: number; type: string; body: Buffer; hash: Buffer;
     }>;
-    for (const r of rows) writeFrame(fd, { p: r.position, s: r.stream_id, v: r.version, y: r.type, sv: r.schema_version, b: r.body, h: r.hash } satisfies RowFrame);
+    for (const r of rows) writeFrame(fd, { p: r.position, s: r.stream_id, v: r.version, y: r.type, b: r.body, h: r.hash } satisfies RowFrame);
     const trailer: Trailer = { end: true, count: check.count, head: check.head };
     writeFrame(fd, trailer);
   } finally {
@@ -48,7 +47,12 @@ export function exportJournal(journal: Journal, file: string): { count: number; 
 export function importJournal(journal: Journal, file: string): { count: number; head: { position: number; hash: string } } {
   if (journal.head().position !== 0) throw new BerthError("invalidState", `import needs an empty journal; ${journal.path} already holds ${journal.head().position} events`);
   const frames = readFrames(readFileSync(file), file);
-  const header = frames.next().value as { format?: string } | undefined;
+  let header: { format?: string } | undefined;
+  try {
+    header = frames.next().value as { format?: string } | undefined;
+  } catch {
+    // handled below: an undecodable header is not a berth journal export
+  }
   if (header?.format !== "berth-journal") throw new BerthError("invalidArgument", `${file} is not a berth journal export`);
   const insert = journal.db.prepare(
     "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -67,14 +71,19 @@ export function importJournal(journal: Journal, file: string): { count: number; 
       const expected = chainHash(prev, { position: row.p, streamId: row.s, version: row.v, type: row.y, body: row.b });
       if (row.p !== count + 1 || !expected.equals(row.h)) throw new BerthError("invalidArgument", `${file}: the hash chain breaks at position ${row.p}`);
       const body = unpackBody(row.b);
-      insert.run(row.p, body.eventId, row.s, row.v, row.y, row.sv, body.time, body.commandId ?? null, body.actor?.uid ?? null, row.b, row.h);
+      insert.run(row.p, body.eventId, row.s, row.v, row.y, body.schemaVersion, body.time, body.commandId ?? null, body.actor?.uid ?? null, row.b, row.h);
       prev = expected;
       count += 1;
     }
     throw new BerthError("invalidArgument", `${file} is truncated: no trailer after ${count} events`);
   });
-  const result = run.immediate();
-  return result;
+  try {
+    return run.immediate();
+  } catch (err) {
+    // Any damage (a frame that does not decode, a field of the wrong type) rejects the file.
+    if (err instanceof BerthError) throw err;
+    throw new BerthError("invalidArgument", `${file} is damaged: ${(err as Error).message}`);
+  }
 }
 
 function writeFrame(fd: number, value: unknown): void {

@@ -166,7 +166,7 @@ export class Journal {
         const version = current + i + 1;
         const eventId = meta.eventIds?.[i] ?? newEventId();
         const schemaVersion = SCHEMA_VERSIONS[event.type];
-        const body = packBody({ ...meta, eventId, time, data: event.data });
+        const body = packBody({ ...meta, eventId, time, schemaVersion, data: event.data });
         const hash = chainHash(prevHash, { position, streamId, version, type: event.type, body });
         this.stmts.insert.run(position, eventId, streamId, version, event.type, schemaVersion, time, meta.commandId ?? null, meta.actor?.uid ?? null, body, hash);
         prevHash = hash;

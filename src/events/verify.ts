@@ -16,6 +16,7 @@ interface Row {
   version: number;
   type: string;
   time: number;
+  schema_version: number;
   command_id: string | null;
   actor_uid: number | null;
   body: Buffer;
@@ -58,6 +59,7 @@ function columnMismatch(row: Row): string | undefined {
   }
   if (body.eventId !== row.event_id) return "event_id";
   if (body.time !== row.time) return "time";
+  if (body.schemaVersion !== row.schema_version) return "schema_version";
   if ((body.commandId ?? null) !== row.command_id) return "command_id";
   if ((body.actor?.uid ?? null) !== row.actor_uid) return "actor_uid";
   return undefined;

@@ -1,8 +1,8 @@
 // The projection of every container: a pure fold of the whole journal, keyed by container id.
 // Snapshots store it with its position so a restart folds only the tail; stateAt() folds a
-// prefix of the journal for time travel. A deleted container leaves only its stream version
-// behind (so a later create of the same id appends at the right version): a long history of
-// deleted containers costs the projection, and its snapshots, almost nothing.
+// prefix of the journal for time travel. A deleted container leaves the projection entirely:
+// a long history of deleted containers costs neither memory nor snapshot size. (Its stream
+// version, needed when the id is created again, is the journal's to tell.)
 import { containerIdOf, type BerthEvent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import { evolve, type ContainerState, type ContainerStatus } from "./container.js";
 
@@ -11,24 +11,17 @@ export interface Projection {
   position: number;
   /** Live containers (anything not deleted), by id. */
   containers: Record<string, ContainerState>;
-  /** Stream version of each deleted container, by id. */
-  deleted: Record<string, number>;
 }
 
-export const emptyProjection = (): Projection => ({ position: 0, containers: {}, deleted: {} });
+export const emptyProjection = (): Projection => ({ position: 0, containers: {} });
 
 /** Folds one event in place (the daemon's hot path) and returns the projection. */
 export function apply(projection: Projection, event: StoredEvent<BerthEvent>): Projection {
   const id = containerIdOf(event.streamId);
   if (id !== undefined) {
     const next = evolve(projection.containers[id], event as StoredEvent<ContainerEvent>);
-    if (next.status === "deleted") {
-      delete projection.containers[id];
-      projection.deleted[id] = next.version;
-    } else {
-      projection.containers[id] = next;
-      if (event.type === "ContainerCreated") delete projection.deleted[id];
-    }
+    if (next.status === "deleted") delete projection.containers[id];
+    else projection.containers[id] = next;
   }
   projection.position = event.position;
   return projection;
@@ -45,10 +38,7 @@ export function foldInto(projection: Projection, events: Iterable<StoredEvent>):
   return projection;
 }
 
-/** The version a container's stream is at: what the next append must expect. */
-export function streamVersion(projection: Projection, id: string): number {
-  return projection.containers[id]?.version ?? projection.deleted[id] ?? 0;
-}
+
 
 export interface ListOptions {
   all?: boolean;

@@ -89,6 +89,6 @@ export function checkInvariants(root: string, events: StoredEvent[], verified: {
       if (!probe.alive || probe.endpoint.pid !== state.runtime?.pid) problems.push(`${state.id} is ${state.status} but its runtime service ${state.runtime?.pid} is not the live one (${JSON.stringify(probe)})`);
     }
   }
-  for (const id of runc.keys()) if (!projection.containers[id]) problems.push(`runc has ${id}, which the journal says is ${id in projection.deleted ? "deleted" : "never created"}`);
+  for (const id of runc.keys()) if (!projection.containers[id]) problems.push(`runc has ${id}, which the journal says is deleted or never created`);
   return problems;
 }
