@@ -75,6 +75,17 @@ async function firstStateMs(id: string): Promise<number> {
   }
 }
 
+async function daemonServing(): Promise<void> {
+  for (;;) {
+    try {
+      (await IpcClient.connect(join(root, "berth.sock"))).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 async function dropSnapshot(): Promise<void> {
   const journal = await Journal.open(join(root, "journal.db"), { exclusive: false });
   journal.db.prepare("DELETE FROM snapshots").run();
@@ -85,14 +96,7 @@ try {
   await writeHistory(targetEvents - live * 5);
   const { child, exited } = startDaemon();
   const ids = Array.from({ length: live }, (_, i) => `live-${i}`);
-  for (;;) {
-    try {
-      (await IpcClient.connect(join(root, "berth.sock"))).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await daemonServing();
   for (const id of ids) {
     const rc = await RuntimeClient.create({ id, socket: join(root, "berth.sock"), timeoutMs: 60_000 });
     await rc.createContainer({ init: { args: ["sleep"] } });
@@ -121,14 +125,7 @@ try {
   ]);
   // Release the live containers' runtime services.
   const { child: last, exited: lastExit } = startDaemon();
-  for (;;) {
-    try {
-      (await IpcClient.connect(join(root, "berth.sock"))).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await daemonServing();
   for (const id of ids) {
     const rc = await RuntimeClient.create({ id, socket: join(root, "berth.sock") });
     await rc.delete({ force: true }).catch(() => {});

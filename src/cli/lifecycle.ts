@@ -138,25 +138,16 @@ export async function rm(session: Session, flags: { force?: boolean }, ids: stri
   });
 }
 
-export async function bootstrap(session: Session, ids: string[]): Promise<number> {
+/** The verbs that take only container ids and call the route of the same name for each. */
+const eachContainer = (verb: "bootstrap" | "pause" | "unpause" | "shutdown") => async (session: Session, ids: string[]): Promise<number> => {
   checkIds(ids);
-  return eachId(ids, async (id) => void (await (await session.client(id)).bootstrap()));
-}
+  return eachId(ids, async (id) => void (await (await session.client(id))[verb]()));
+};
 
-export async function pause(session: Session, ids: string[]): Promise<number> {
-  checkIds(ids);
-  return eachId(ids, async (id) => void (await (await session.client(id)).pause()));
-}
-
-export async function unpause(session: Session, ids: string[]): Promise<number> {
-  checkIds(ids);
-  return eachId(ids, async (id) => void (await (await session.client(id)).unpause()));
-}
-
-export async function shutdown(session: Session, ids: string[]): Promise<number> {
-  checkIds(ids);
-  return eachId(ids, async (id) => void (await (await session.client(id)).shutdown()));
-}
+export const bootstrap = eachContainer("bootstrap");
+export const pause = eachContainer("pause");
+export const unpause = eachContainer("unpause");
+export const shutdown = eachContainer("shutdown");
 
 /** Prints each container's exit code; exits with the last one, as docker wait does. */
 export async function wait(session: Session, ids: string[]): Promise<number> {

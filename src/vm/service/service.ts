@@ -228,19 +228,19 @@ export class RuntimeService {
   }
 
   pause(): Promise<ServiceState> {
-    return this.serial(async () => {
-      if (this.status !== "running") throw refuse("pause", this.id, this.status, "running");
-      await this.driver.pause();
-      this.status = "paused";
-      return this.state();
-    });
+    return this.setFrozen(true);
   }
 
   resume(): Promise<ServiceState> {
+    return this.setFrozen(false);
+  }
+
+  private setFrozen(frozen: boolean): Promise<ServiceState> {
     return this.serial(async () => {
-      if (this.status !== "paused") throw refuse("unpause", this.id, this.status, "paused");
-      await this.driver.resume();
-      this.status = "running";
+      const from: ServiceStatus = frozen ? "running" : "paused";
+      if (this.status !== from) throw refuse(frozen ? "pause" : "unpause", this.id, this.status, from);
+      await (frozen ? this.driver.pause() : this.driver.resume());
+      this.status = frozen ? "paused" : "running";
       return this.state();
     });
   }
