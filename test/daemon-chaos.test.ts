@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Journal } from "../src/events/journal.js";
-import { checkInvariants, random, storm } from "./helpers/chaos.js";
+import { checkInvariants, storm } from "./helpers/chaos.js";
+import { random } from "./helpers/random.js";
 import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 
 const cycles = Number(process.env.BERTH_CHAOS_CYCLES ?? 50);

@@ -5,7 +5,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Journal } from "../src/events/journal.js";
 import type { RuntimeClient } from "../src/ipc/runtime-client.js";
-import { checkInvariants, random } from "./helpers/chaos.js";
+import { checkInvariants } from "./helpers/chaos.js";
+import { random } from "./helpers/random.js";
 import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 
 const ids = ["r0", "r1", "r2"];

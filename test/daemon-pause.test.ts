@@ -7,15 +7,7 @@ import { controllerDir } from "../src/vm/cgroup-stats.js";
 import { cgroupPath } from "../src/vm/paths.js";
 import { auditTransitions } from "../src/projections/transitions.js";
 import { cleanupDaemon, journalEvents, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await call;
-  } catch (err) {
-    return err as { code: string; message: string };
-  }
-  throw new Error("the call was accepted");
-}
+import { rejection } from "./helpers/errors.js";
 
 const freezer = (root: string, id: string) => readFileSync(`${controllerDir("freezer", cgroupPath(root, id))}/freezer.state`, "utf8").trim();
 
@@ -32,11 +24,11 @@ test("pause freezes the container, exec and kill are refused while paused, unpau
       await rc.pause();
       assert.is((await rc.state()).status, "paused");
       assert.is(freezer(root, "p"), "FROZEN");
-      const exec = await refusal(rc.createProcess("x", { args: ["true"] }));
+      const exec = await rejection(rc.createProcess("x", { args: ["true"] }));
       assert.is(exec.code, "invalidState");
       assert.match(exec.message, /container p is paused, expected booted or running/);
-      assert.is((await refusal(rc.kill("p", "SIGKILL"))).code, "invalidState");
-      assert.is((await refusal(rc.pause())).code, "invalidState");
+      assert.is((await rejection(rc.kill("p", "SIGKILL"))).code, "invalidState");
+      assert.is((await rejection(rc.pause())).code, "invalidState");
       await rc.unpause();
       assert.is((await rc.state()).status, "running");
       assert.is(freezer(root, "p"), "THAWED");

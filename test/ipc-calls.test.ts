@@ -10,6 +10,7 @@ import { IpcClient } from "../src/ipc/client.js";
 import { listen, type IpcServer, type Route } from "../src/ipc/server.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";
 import { tempDir } from "./helpers/tmp.js";
+import { rejection } from "./helpers/errors.js";
 
 /** Resolves with the abort reason when the handler's signal fires. */
 function aborted(signal: AbortSignal): Promise<BerthError> {
@@ -32,16 +33,6 @@ async function withServer(routes: Record<string, Route>, fn: (socket: string, se
     await server.close();
     dir.remove();
   }
-}
-
-async function rejects(p: Promise<unknown>): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, BerthError);
-    return err as BerthError;
-  }
-  throw new Error("expected a failure");
 }
 
 /** Waits (by yielding to the event loop) until the server has processed what is in its socket. */
@@ -101,11 +92,11 @@ test("a stream delivers its items in order and ends; a failing stream ends with 
       for await (const i of c.stream<number>("count", { n: 2000 })) items.push(i);
       assert.equal(items, Array.from({ length: 2000 }, (_, i) => i));
       const seen: unknown[] = [];
-      const err = await rejects((async () => { for await (const x of c.stream("broken")) seen.push(x); })());
+      const err = await rejection((async () => { for await (const x of c.stream("broken")) seen.push(x); })());
       assert.equal(seen, ["first"]);
       assert.is(err.code, "invalidState");
       assert.is(err.message, "cannot follow: container web is deleted");
-      const crash = await rejects((async () => { for await (const _ of c.stream("crash")) { /* none */ } })());
+      const crash = await rejection((async () => { for await (const _ of c.stream("crash")) { /* none */ } })());
       assert.is(crash.code, "internalError");
       assert.is(crash.message, "boom");
       assert.is(server.inFlight(), 0);
@@ -177,7 +168,7 @@ test("a client timeout rejects with timeout and tells the server, which aborts t
     const c = await IpcClient.connect(socket);
     try {
       // The server's own deadline (60 s) is far away: only the client's 100 ms timeout can end this call.
-      const err = await rejects(c.call("hang", {}, { timeoutMs: 100 }));
+      const err = await rejection(c.call("hang", {}, { timeoutMs: 100 }));
       assert.is(err.code, "timeout");
       assert.match(err.message, /hang got no reply within 100 ms/);
       const signal = await running.wait;
@@ -197,7 +188,7 @@ test("the server deadline answers timeout and aborts the handler even when the c
   await withServer(routes, async (socket, server) => {
     const c = await IpcClient.connect(socket, { timeoutMs: 60_000 });
     try {
-      const err = await rejects(c.call("hang"));
+      const err = await rejection(c.call("hang"));
       assert.is(err.code, "timeout");
       assert.match(err.message, /hang did not finish within its 100 ms deadline/);
       const signal = await running.wait;
@@ -247,7 +238,7 @@ test("a client that closes with a unary call in flight aborts that handler; othe
       const pending = a.call("hang");
       const signal = await running.wait;
       a.close();
-      assert.is((await rejects(pending)).code, "cancelled");
+      assert.is((await rejection(pending)).code, "cancelled");
       if (!signal.aborted) await aborted(signal);
       await settled(server, 0);
       assert.is(await b.call("ping"), "pong");
@@ -268,8 +259,8 @@ test("a server closing under a client fails its outstanding calls with interrupt
     const pending = c.call("hang");
     await running.wait;
     await server.close();
-    assert.is((await rejects(pending)).code, "interrupted");
-    assert.is((await rejects(c.call("hang"))).code, "interrupted");
+    assert.is((await rejection(pending)).code, "interrupted");
+    assert.is((await rejection(c.call("hang"))).code, "interrupted");
   } finally {
     c.close();
     await server.close();
@@ -286,10 +277,10 @@ test("handler failures that are not BerthErrors become internalError; results to
   await withServer(routes, async (socket) => {
     const c = await IpcClient.connect(socket);
     try {
-      const err = await rejects(c.call("oops"));
+      const err = await rejection(c.call("oops"));
       assert.is(err.code, "internalError");
       assert.is(err.message, "index out of range");
-      const big = await rejects(c.call("huge"));
+      const big = await rejection(c.call("huge"));
       assert.is(big.code, "internalError");
       assert.match(big.message, /over the frame limit of 1024/);
       assert.is(await c.call("ping"), "pong");
@@ -309,7 +300,7 @@ test("a handler that first reads ctx.signal after its deadline still sees it abo
   await withServer(routes, async (socket) => {
     const c = await IpcClient.connect(socket);
     try {
-      assert.is((await rejects(c.call("lazy"))).code, "timeout");
+      assert.is((await rejection(c.call("lazy"))).code, "timeout");
       release();
       const signal = await seen.wait;
       assert.ok(signal.aborted);
@@ -344,7 +335,7 @@ test("a client that stops reading a stream is dropped once the server has buffer
       assert.match(reason.message, /not reading/);
       assert.is(server.inFlight(), 0);
       let last = -1;
-      const err = await rejects((async () => { for await (const item of s) last = item.i; })());
+      const err = await rejection((async () => { for await (const item of s) last = item.i; })());
       assert.ok(last >= 0, "items received before the drop are still delivered, in order");
       assert.ok(err.code === "cancelled" || err.code === "interrupted", err.code);
     } finally {

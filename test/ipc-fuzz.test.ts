@@ -14,24 +14,13 @@ import { IpcClient } from "../src/ipc/client.js";
 import { newCodec } from "../src/ipc/frame.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";
 import { tempDir } from "./helpers/tmp.js";
+import { random } from "./helpers/random.js";
 
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20261128);
 const CONNECTIONS = 120;
 const FRAMES_PER_CONNECTION = 130; // ~15,600 frames, ~11,700 of them hostile, plus one fatal tail per connection
 const codec = newCodec();
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed with BERTH_FUZZ_SEED. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))) };
-}
 
 const frame = (body: Buffer) => {
   const h = Buffer.alloc(4);
@@ -70,7 +59,7 @@ function wouldAppend(body: Buffer): boolean {
   return decide(undefined, { type: "create", id: msg.body.id, config: msg.body.config }).ok;
 }
 
-function mutate(r: ReturnType<typeof prng>, base: Buffer): Buffer {
+function mutate(r: ReturnType<typeof random>, base: Buffer): Buffer {
   const b = Buffer.from(base);
   const edits = 1 + r.int(4);
   for (let i = 0; i < edits; i++) {
@@ -84,7 +73,7 @@ function mutate(r: ReturnType<typeof prng>, base: Buffer): Buffer {
   return b;
 }
 
-function connectionScript(r: ReturnType<typeof prng>, wrongTypes: unknown[], stats: Record<string, number>): Buffer[] {
+function connectionScript(r: ReturnType<typeof random>, wrongTypes: unknown[], stats: Record<string, number>): Buffer[] {
   const out: Buffer[] = [];
   if (r.next() < 0.8) out.push(frame(codec.pack({ t: "hello", v: 1 })));
   const encodedSeeds = seeds.map((s) => codec.pack(s));
@@ -184,12 +173,12 @@ test("10,000+ hostile frames over many connections: the server keeps serving, me
       const created = await client.call<{ position: number }>("create", { id: "fuzz-base", config: validConfig, commandId: "c-1" });
       assert.is(created.position, 1);
       // Warm up the paths the fuzz takes, so the baseline already includes their one-time costs.
-      const warm = prng(SEED ^ 0x5a5a);
+      const warm = random(SEED ^ 0x5a5a);
       const wrongTypes = fc.sample(fc.anything({ withBigInt: false, withTypedArray: true, withMap: false, withSet: false }), { seed: SEED, numRuns: 500 });
       await Promise.all(Array.from({ length: 10 }, () => play(socket, connectionScript(warm, wrongTypes, {}))));
       before = await client.call<Memory>("memory");
 
-      const r = prng(SEED);
+      const r = random(SEED);
       const stats: Record<string, number> = {};
       const scripts = Array.from({ length: CONNECTIONS }, () => connectionScript(r, wrongTypes, stats));
       // 12 connections at a time, so many are open at once.

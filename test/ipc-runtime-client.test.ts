@@ -8,6 +8,7 @@ import { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { listen } from "../src/ipc/server.js";
 import { stubDaemon } from "./helpers/ipc-stub.js";
 import { tempDir } from "./helpers/tmp.js";
+import { rejection } from "./helpers/errors.js";
 
 async function withStub(fn: (rc: RuntimeClient, stub: ReturnType<typeof stubDaemon>) => Promise<void>): Promise<void> {
   const dir = tempDir("berth-ipc-");
@@ -23,16 +24,6 @@ async function withStub(fn: (rc: RuntimeClient, stub: ReturnType<typeof stubDaem
     await server.close();
     dir.remove();
   }
-}
-
-async function rejects(p: Promise<unknown>): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, BerthError);
-    return err as BerthError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 test("the issue's RuntimeClient walk-through reaches every lifecycle route with the expected bodies", async () => {
@@ -90,18 +81,18 @@ test("wait on a running process streams progress and resolves with the exit once
 
 test("typed errors from handlers reach the caller as BerthError with code and message", async () => {
   await withStub(async (rc) => {
-    const missing = await rejects(rc.state());
+    const missing = await rejection(rc.state());
     assert.is(missing.code, "notFound");
     assert.is(missing.message, "no such container: web");
     await rc.createContainer({ init: { args: ["sh"] } });
-    const again = await rejects(rc.createContainer({ init: { args: ["sh"] } }));
+    const again = await rejection(rc.createContainer({ init: { args: ["sh"] } }));
     assert.is(again.code, "exists");
-    const noProc = await rejects(rc.kill("nope", "SIGKILL"));
+    const noProc = await rejection(rc.kill("nope", "SIGKILL"));
     assert.is(noProc.code, "notFound");
-    const badBody = await rejects(rc.ipc.call("createProcess", { id: "web", processId: 7, spec: {} }));
+    const badBody = await rejection(rc.ipc.call("createProcess", { id: "web", processId: 7, spec: {} }));
     assert.is(badBody.code, "invalidArgument");
     assert.match(badBody.message, /field "processId" must be string, got number 7/);
-    const unknown = await rejects(rc.ipc.call("teleport", { id: "web" }));
+    const unknown = await rejection(rc.ipc.call("teleport", { id: "web" }));
     assert.is(unknown.code, "unsupported");
     assert.match(unknown.message, /unknown route "teleport"/);
     // The connection survives every failure above.
@@ -125,7 +116,7 @@ test("list, events and logs round-trip over the same connection", async () => {
 test("RuntimeClient.create reports a missing server as notFound", async () => {
   const dir = tempDir("berth-ipc-");
   try {
-    const err = await rejects(RuntimeClient.create({ id: "web", socket: join(dir.path, "none.sock") }));
+    const err = await rejection(RuntimeClient.create({ id: "web", socket: join(dir.path, "none.sock") }));
     assert.is(err.code, "notFound");
     assert.match(err.message, /none\.sock/);
   } finally {

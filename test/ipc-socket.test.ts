@@ -9,18 +9,9 @@ import { IpcClient } from "../src/ipc/client.js";
 import { listen, type Route } from "../src/ipc/server.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";
 import { tempDir } from "./helpers/tmp.js";
+import { rejection } from "./helpers/errors.js";
 
 const routes: Record<string, Route> = { ping: { kind: "unary", handler: () => ({ pong: true, serverPid: process.pid }) } };
-
-async function rejects(p: Promise<unknown>): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, BerthError);
-    return err as BerthError;
-  }
-  throw new Error("expected a failure");
-}
 
 async function ping(socket: string): Promise<{ pong: boolean; serverPid: number }> {
   const c = await IpcClient.connect(socket);
@@ -41,7 +32,7 @@ test("a socket left by a SIGKILLed server is detected as stale and replaced", as
     assert.is((await ping(socket)).serverPid, pid);
     await child.kill("SIGKILL");
     assert.ok(statSync(socket).isSocket(), "the killed server could not remove its socket");
-    assert.is((await rejects(ping(socket))).code, "notFound");
+    assert.is((await rejection(ping(socket))).code, "notFound");
 
     const server = await listen({ socketPath: socket, routes });
     try {
@@ -63,7 +54,7 @@ test("a second server on a live socket fails with exists and the first keeps ser
   try {
     child = spawnChild(["server", socket]);
     const { pid } = await child.line<{ pid: number }>();
-    const err = await rejects(listen({ socketPath: socket, routes }));
+    const err = await rejection(listen({ socketPath: socket, routes }));
     assert.is(err.code, "exists");
     assert.match(err.message, /already listening on .*berth\.sock/);
     assert.is((await ping(socket)).serverPid, pid);
@@ -92,7 +83,7 @@ test("an existing directory that grants more than 0700 is refused rather than ch
   const open = join(dir.path, "shared");
   mkdirSync(open, { mode: 0o755 });
   try {
-    const err = await rejects(listen({ socketPath: join(open, "berth.sock"), routes }));
+    const err = await rejection(listen({ socketPath: join(open, "berth.sock"), routes }));
     assert.is(err.code, "invalidArgument");
     assert.match(err.message, /has mode 0755, expected at most 0700/);
     assert.is(statSync(open).mode & 0o777, 0o755);
@@ -108,7 +99,7 @@ test("a regular file at the socket path is never deleted", async () => {
   const socket = join(run, "berth.sock");
   writeFileSync(socket, "precious");
   try {
-    const err = await rejects(listen({ socketPath: socket, routes }));
+    const err = await rejection(listen({ socketPath: socket, routes }));
     assert.is(err.code, "exists");
     assert.match(err.message, /is not a socket/);
     assert.ok(statSync(socket).isFile());

@@ -14,5 +14,3 @@ export type Command =
   | { type: "unpause"; id: string };
 
 export type CommandType = Command["type"];
-
-export const COMMAND_TYPES: readonly CommandType[] = ["create", "bootstrap", "startProcess", "createProcess", "kill", "stop", "shutdown", "delete", "pause", "unpause"];

@@ -104,11 +104,6 @@ export function signalNumber(name: string): number {
   return num;
 }
 
-/** 128 + signal, as shells and docker report a signalled process. */
-export function exitCodeForSignal(name: string): number {
-  return 128 + signalNumber(name);
-}
-
 function isPlainRecordOfStrings(v: unknown): v is Record<string, string> {
   return !!v && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => typeof x === "string");
 }

@@ -5,7 +5,7 @@ import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
 import { probeRuntime, readExitRecords } from "../vm/runtime.js";
 import { DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
-import type { ContainerState } from "../projections/container.js";
+import { HAS_SANDBOX, type ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
 import { restartsWithDaemon } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -13,7 +13,6 @@ import type { Store } from "./store.js";
 
 export type RecoveryCounts = EventOf<"DaemonRecovered">["data"];
 
-const WITH_RUNTIME = ["booted", "running", "paused", "stopping", "shuttingDown"];
 
 export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor, options: { root: string; driver: DriverName }): Promise<RecoveryCounts> {
   const counts: RecoveryCounts = { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 0 };
@@ -21,7 +20,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
 
   // Containers are independent: reconcile them concurrently (appends are synchronous, so the
   // journal still sees one whole event at a time), a bounded number at once.
-  await eachConcurrently(containers().filter((c) => WITH_RUNTIME.includes(c.status) && c.runtime), 16, async (state) => {
+  await eachConcurrently(containers().filter((c) => HAS_SANDBOX.includes(c.status) && c.runtime), 16, async (state) => {
     const probe = probeRuntime(options.root, state.id);
     const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
     if (same) {

@@ -1,7 +1,7 @@
 // Connections to the containers' runtime services, and the exit watchers that turn the exits
 // they record into ProcessExited events exactly once. The dedupe key is (container, process,
 // pid, exitedAt); the runtime service's record is acknowledged only after the event commits.
-import { BerthError, toBerthError } from "../errors.js";
+import { BerthError } from "../errors.js";
 import type { ProcessExit } from "../events/catalogue.js";
 import type { ExitRecord } from "../vm/exits.js";
 import { probeRuntime } from "../vm/runtime.js";
@@ -109,8 +109,4 @@ export class Runtimes {
   closeAll(): void {
     for (const id of [...this.connected.keys()]) this.drop(id);
   }
-}
-
-export function describeError(err: unknown): string {
-  return toBerthError(err).message;
 }

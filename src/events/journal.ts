@@ -244,10 +244,6 @@ export class Journal {
     return this.db.prepare<[string], { position: number }>("SELECT position FROM checkpoints WHERE name = ?").get(name)?.position ?? 0;
   }
 
-  setCheckpoint(name: string, position: number): void {
-    this.stmts.setCheckpoint.run(name, position);
-  }
-
   saveSnapshot(name: string, position: number, state: unknown): void {
     this.db.prepare("INSERT INTO snapshots (name, position, body) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body").run(name, position, encode(state));
   }

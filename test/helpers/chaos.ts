@@ -6,21 +6,9 @@ import type { RuntimeClient } from "../../src/ipc/runtime-client.js";
 import { fold } from "../../src/projections/index.js";
 import { auditTransitions } from "../../src/projections/transitions.js";
 import { probeRuntime, runcRoot } from "../../src/vm/runtime.js";
+import { random, type Random } from "./random.js";
 
-/** mulberry32: small, seeded, good enough to pick actions. */
-export function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
-}
-
-type Rng = ReturnType<typeof random>;
+type Rng = Random;
 const ACTIONS = ["create", "bootstrap", "start", "exec", "kill", "stop", "delete", "pause", "unpause"] as const;
 
 /** One client's random lifecycle calls; refusals are expected, only the journal's truth matters. */
