@@ -1,6 +1,9 @@
 // Spawning and reaping the child roles of ipc-child.ts. Every child is tracked so a test's
 // finally block can kill whatever is still running.
 import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { buildSync } from "esbuild";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,9 +21,29 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+let bundled: string | undefined;
+
+/**
+ * A client for another uid runs from a bundle in a world-readable temporary directory: the
+ * checkout (and tsx in it) may sit under a directory that uid cannot enter.
+ */
+function otherUidClient(): string {
+  if (bundled) return bundled;
+  const dir = mkdtempSync(join(tmpdir(), "berth-ipc-client-"));
+  chmodSync(dir, 0o755);
+  const outfile = join(dir, "client.mjs");
+  buildSync({ entryPoints: [join(dirname(CHILD), "ipc-client-child.ts")], bundle: true, platform: "node", format: "esm", outfile, logLevel: "error" });
+  chmodSync(outfile, 0o644);
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return (bundled = outfile);
+}
+
 export function spawnChild(args: string[], opts: { uid?: number; gid?: number } = {}): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
-    cwd: ROOT,
+  const asOtherUid = opts.uid !== undefined && opts.uid !== process.getuid?.();
+  if (asOtherUid && args[0] !== "client") throw new Error("only the client role runs as another uid");
+  const argv = asOtherUid ? [otherUidClient(), ...args.slice(1)] : ["--import", "tsx", CHILD, ...args];
+  const proc = spawn(process.execPath, argv, {
+    cwd: asOtherUid ? "/" : ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
