@@ -1,0 +1,37 @@
+// Finds and loads one of berth's native addons (native/<name>/build/Release/<name>.node, built by
+// scripts/build-native.sh). The lookup is relative to this module, which sits at src/ under tsx,
+// at dist/src/ when compiled, and at dist/bundle/ when bundled: "..", "../.." cover all three.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BerthError } from "./errors.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const loaded = new Map<string, unknown>();
+
+export function addonCandidates(name: string): string[] {
+  const file = `native/${name}/build/Release/${name}.node`;
+  return [resolve(here, "..", file), resolve(here, "../..", file)];
+}
+
+/**
+ * Loads addon `name` from `explicitPath` or its default places, checking that it exports every
+ * function in `needs`. Throws internalError naming the fix; `why` tells what depends on it.
+ */
+export function loadAddon<T>(name: string, needs: (keyof T & string)[], why: string, explicitPath?: string): T {
+  const candidates = explicitPath ? [explicitPath] : addonCandidates(name);
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) throw new BerthError("internalError", `${name} addon not found (looked for ${candidates.join(", ")}); build it with scripts/build-native.sh. ${why}`);
+  let addon = loaded.get(path) as T | undefined;
+  if (!addon) {
+    try {
+      addon = createRequire(import.meta.url)(path) as T;
+    } catch (err) {
+      throw new BerthError("internalError", `cannot load the ${name} addon ${path}: ${(err as Error).message}; rebuild it with scripts/build-native.sh`);
+    }
+    for (const fn of needs) if (typeof addon[fn] !== "function") throw new BerthError("internalError", `${path} does not export ${fn}()`);
+    loaded.set(path, addon);
+  }
+  return addon;
+}

@@ -1,0 +1,30 @@
+// System calls Node lacks (native/hostcalls): mount and lazy umount for overlay rootfs, and dup2
+// for a pre-started runtime service that takes over a container's log. Loaded on first use, so
+// a host without the addon still runs everything that does not need it (rootfs falls back to a
+// copy, a service started fresh needs no dup2).
+import fs from "node:fs";
+import { loadAddon } from "../native-addon.js";
+
+export interface Hostcalls {
+  mount(source: string, target: string, fstype: string, data: string): void;
+  /** umount2(target, MNT_DETACH). */
+  umount(target: string): void;
+  dup2(oldFd: number, newFd: number): void;
+}
+
+export function hostcalls(): Hostcalls {
+  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount", "dup2"], "Overlay rootfs and pre-started runtime services need it", process.env.BERTH_HOSTCALLS_ADDON);
+}
+
+/** The mount points under `dir` (inclusive), deepest first, from /proc/self/mountinfo. */
+export function mountsUnder(dir: string): string[] {
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  const points = new Set<string>();
+  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    // Field 5 is the mount point, with spaces and backslashes octal-escaped.
+    const point = line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (point && (point === dir || point.startsWith(prefix))) points.add(point);
+  }
+  return [...points].sort((a, b) => b.length - a.length);
+}
+
