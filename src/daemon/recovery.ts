@@ -73,9 +73,9 @@ async function removeOrphanSandbox(options: { root: string; driver: DriverName }
   try {
     const driver = await createDriver((state.runtime?.driver as DriverName | undefined) ?? options.driver, { root: options.root, id: state.id, config: state.config });
     const probe = await driver.probe();
-    if (probe.status === "absent") return undefined;
+    // Even with no sandbox left, teardown releases what the dead service held (its rootfs mount).
     await driver.teardown();
-    return probe.initPid;
+    return probe.status === "absent" ? undefined : probe.initPid;
   } catch {
     return undefined;
   }

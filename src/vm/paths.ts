@@ -1,6 +1,5 @@
 // Where the VM layer keeps things under the berth root. One place, so the daemon, the runtime
 // service and the tests agree on every path without passing them around.
-import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 
 /** runc's state directory for this berth root (`runc --root X list` shows berth's containers only). */
@@ -25,6 +24,8 @@ export interface ContainerPaths {
   dir: string;
   bundle: string;
   rootfs: string;
+  /** The rootfs overlay's upper and work directories: the container's own changes. */
+  overlay: string;
   /** OCI process specs for exec'd processes, one file each. */
   processes: string;
   /** pid files written by `runc run` / `runc exec`. */
@@ -51,6 +52,7 @@ export function containerPaths(root: string, id: string): ContainerPaths {
     dir,
     bundle,
     rootfs: join(bundle, "rootfs"),
+    overlay: join(dir, "overlay"),
     processes: join(bundle, "processes"),
     pids: join(dir, "pids"),
     exits: join(dir, "exits"),
@@ -67,11 +69,19 @@ export function containerPaths(root: string, id: string): ContainerPaths {
 
 /**
  * The cgroup path runc uses for a container. cgroups are host-global while berth roots are
- * not (every test has its own root), so the root's hash keeps two roots' "web" apart.
+ * not (every test has its own root), so a hash of the root keeps two roots' "web" apart.
+ * FNV-1a rather than node:crypto: telling a few roots apart needs no cryptographic strength,
+ * and loading node:crypto costs every runtime service about 1.5 MB of memory.
  */
 export function cgroupPath(root: string, id: string): string {
-  const tag = createHash("sha256").update(resolve(root)).digest("hex").slice(0, 10);
-  return `/berth/${tag}-${id}`;
+  return `/berth/${fnv1a64(resolve(root))}-${id}`;
+}
+
+/** 64-bit FNV-1a of a string's UTF-16 code units, as 16 hex digits. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) hash = ((hash ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return hash.toString(16).padStart(16, "0");
 }
 
 /** The v1 controllers berth reads statistics from; each has its own hierarchy on these hosts. */

@@ -5,7 +5,8 @@ import { dirname, join } from "node:path";
 import type { RootfsSource } from "../commands/config.js";
 import { BerthError } from "../errors.js";
 import { runCommand } from "./host.js";
-import { imageRootfs, imagesDir } from "./paths.js";
+import { hostcalls, mountsUnder } from "./hostcalls.js";
+import { imageRootfs, imagesDir, type ContainerPaths } from "./paths.js";
 
 export const BUSYBOX_IMAGE = "busybox";
 const HOST_BUSYBOX = "/bin/busybox";
@@ -113,19 +114,51 @@ export async function copyTree(src: string, dst: string): Promise<void> {
   }
 }
 
-/** Gives the container its rootfs: a private copy of an image, kept across stop/start like docker's. */
-export async function prepareContainerRootfs(root: string, source: RootfsSource, containerRootfs: string): Promise<string> {
+/**
+ * Gives the container its rootfs, kept across stop/start like docker's: an overlay whose lower
+ * layer is the image and whose upper layer is the container's own (`<container>/overlay`), or,
+ * where overlayfs cannot be mounted (no addon, a filesystem that cannot hold an upper layer,
+ * a path overlayfs options cannot express), a private copy of the image. Either way no
+ * container ever writes into an image. Returns the directory to use as the OCI root.
+ */
+export async function prepareContainerRootfs(root: string, source: RootfsSource, paths: Pick<ContainerPaths, "rootfs" | "overlay">): Promise<string> {
   const { dir, shared } = await resolveRootfsSource(root, source);
   if (!shared) return dir;
-  if (fs.existsSync(join(containerRootfs, ".berth-ready"))) return containerRootfs;
-  fs.rmSync(containerRootfs, { recursive: true, force: true });
-  fs.mkdirSync(dirname(containerRootfs), { recursive: true });
-  const tmp = `${containerRootfs}.tmp`;
+  const target = paths.rootfs;
+  // Still mounted: an earlier service of this container was killed before its teardown.
+  if (mountsUnder(target).includes(target)) return target;
+  if (fs.existsSync(join(target, ".berth-ready"))) return target;
+  const overlay = mountOverlay(dir, target, paths.overlay);
+  if (overlay === true) return target;
+  console.error(`overlay rootfs unavailable for ${target} (${overlay}); using a private copy of the image`);
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
   await copyTree(dir, tmp);
   fs.writeFileSync(join(tmp, ".berth-ready"), "");
-  fs.renameSync(tmp, containerRootfs);
-  return containerRootfs;
+  fs.renameSync(tmp, target);
+  return target;
+}
+
+/** Mounts lower + `<overlay>/upper` at target; true, or why it could not. */
+function mountOverlay(lower: string, target: string, overlay: string): true | string {
+  const upper = join(overlay, "upper");
+  const work = join(overlay, "work");
+  // overlayfs options are comma-separated, and ':' separates lower layers.
+  if ([lower, upper, work].some((p) => /[,:\\]/.test(p))) return "a path holds ',', ':' or '\\'";
+  try {
+    for (const d of [upper, work, target]) fs.mkdirSync(d, { recursive: true });
+    hostcalls().mount("overlay", target, "overlay", `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+    return true;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Unmounts a container's rootfs overlay (and anything mounted below it). Idempotent. */
+export function releaseContainerRootfs(paths: Pick<ContainerPaths, "rootfs">): void {
+  for (const point of mountsUnder(paths.rootfs)) hostcalls().umount(point);
 }
 
 /** Resolves "uid", "uid:gid", "name" or "name:group" through the rootfs's /etc/passwd and /etc/group. */

@@ -12,7 +12,7 @@ import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, Sand
 import { findExecutable, runCommand } from "./host.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
 import { cgroupPath, containerPaths, runcRoot, type ContainerPaths } from "./paths.js";
-import { prepareContainerRootfs } from "./rootfs.js";
+import { prepareContainerRootfs, releaseContainerRootfs } from "./rootfs.js";
 
 const exists = (p: string) => fs.existsSync(p);
 
@@ -56,7 +56,7 @@ export class RuncDriver implements Driver {
   async prepare(): Promise<void> {
     if (!findExecutable("runc", exists)) throw new BerthError("unsupported", "runc was not found on PATH: install runc (apt-get install runc) or use the process driver");
     for (const d of [this.paths.bundle, this.paths.processes, this.paths.pids]) fs.mkdirSync(d, { recursive: true });
-    this.rootfs = await prepareContainerRootfs(this.root, this.config.rootfs, this.paths.rootfs);
+    this.rootfs = await prepareContainerRootfs(this.root, this.config.rootfs, this.paths);
     this.writeBundle(this.config.init);
   }
 
@@ -115,7 +115,8 @@ export class RuncDriver implements Driver {
     const exited: Promise<ProcessExit> = ended.then(({ code, signal, at }) => {
       tracked.exited = true;
       const exit = exitFrom(code, signal, false, at);
-      // The cgroup outlives init (run --keep), so its OOM counter is still readable here.
+      // With a memory limit the cgroup outlives init (run --keep), so its OOM counter is still
+      // readable here; without one it is gone and reads 0.
       exit.oomKilled = exit.signal === "SIGKILL" && readOomKillCount(this.cgroup) > oomBefore;
       return exit;
     });
@@ -125,9 +126,13 @@ export class RuncDriver implements Driver {
   async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
     if (!this.rootfs) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
     // A stopped container left by an earlier run (--keep) must go before the id can be reused.
-    if (exists(join(runcRoot(this.root), this.id))) await this.teardown();
+    await this.deleteContainer();
     this.writeBundle(spec);
-    return this.launch(this.id, ["run", "--keep", "--bundle", this.paths.bundle, this.id], sink);
+    // With a memory limit the cgroup must outlive init (--keep) so its OOM counter can be read
+    // after the exit; docker reports OOM kills only for such limits too. Without one, runc
+    // removes the container as init exits, which saves a `runc delete` on every teardown.
+    const keep = this.config.resources?.memoryBytes !== undefined ? ["--keep"] : [];
+    return this.launch(this.id, ["run", ...keep, "--bundle", this.paths.bundle, this.id], sink);
   }
 
   async exec(processId: string, spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
@@ -169,18 +174,24 @@ export class RuncDriver implements Driver {
     return cgroupStatistics(this.cgroup, init && !init.exited ? init.pid : null);
   }
 
-  async teardown(): Promise<void> {
-    if (exists(join(runcRoot(this.root), this.id))) {
-      const r = await runCommand(this.runc, [...this.globalArgs(), "delete", "--force", this.id]);
-      if (r.code !== 0 && exists(join(runcRoot(this.root), this.id))) {
-        throw new BerthError("internalError", `runc delete ${this.id} failed: ${r.stderr.trim()}`);
-      }
+  private async deleteContainer(): Promise<void> {
+    if (!exists(join(runcRoot(this.root), this.id))) return;
+    const r = await runCommand(this.runc, [...this.globalArgs(), "delete", "--force", this.id]);
+    if (r.code !== 0 && exists(join(runcRoot(this.root), this.id))) {
+      throw new BerthError("internalError", `runc delete ${this.id} failed: ${r.stderr.trim()}`);
     }
+  }
+
+  async teardown(): Promise<void> {
+    await this.deleteContainer();
     // Every process in the sandbox is dead now; a wrapper still running is stuck, not waiting.
     const stuck = [...this.procs.values()].filter((t) => !t.exited);
-    if (stuck.length === 0) return;
-    await new Promise((r) => setTimeout(r, WRAPPER_GRACE_MS));
-    for (const t of stuck) if (!t.exited) t.wrapper.kill("SIGKILL");
+    if (stuck.length > 0) {
+      await new Promise((r) => setTimeout(r, WRAPPER_GRACE_MS));
+      for (const t of stuck) if (!t.exited) t.wrapper.kill("SIGKILL");
+    }
+    // The overlay goes last: nothing in the sandbox can hold it any more.
+    releaseContainerRootfs(this.paths);
   }
 
   async probe(): Promise<SandboxProbe> {

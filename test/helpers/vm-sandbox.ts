@@ -8,6 +8,7 @@ import { validateConfig, type ContainerConfig } from "../../src/commands/config.
 import type { DriverName } from "../../src/vm/driver.js";
 import { cgroupDirs, probeRuntime, runcRoot, startRuntimeService, type RuntimeEndpoint } from "../../src/vm/runtime.js";
 import { ServiceClient } from "../../src/vm/service-client.js";
+import { unmountUnder } from "./tmp.js";
 
 /** A short root under /tmp: Unix socket paths are limited to 108 bytes. */
 export function tempRoot(): string {
@@ -85,6 +86,7 @@ export async function cleanup(root: string, ids: string[]): Promise<void> {
     /* no runc root */
   }
   for (const id of ids) for (const d of cgroupDirs(root, id)) fs.rmSync(d, { recursive: false, force: true });
+  unmountUnder(root);
   fs.rmSync(root, { recursive: true, force: true });
 }
 
