@@ -212,12 +212,13 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }): Command 
     .description("run the daemon in the foreground (SIGTERM stops it; containers keep running)")
     .option("--root <dir>", "berth root (overrides the global --root)")
     .addOption(new Option("--driver <driver>", "runtime driver").choices(["runc", "process", "fake"]).default("runc"))
-    .addOption(new Option("--sync <mode>", "journal durability: full survives power loss, normal may lose the last commits").choices(["full", "normal"]).default("full"));
+    .addOption(new Option("--sync <mode>", "journal durability: full survives power loss, normal may lose the last commits").choices(["full", "normal"]).default("full"))
+    .option("--warm-services <n>", "runtime services kept started and idle, so bootstraps skip Node's start-up (0 disables)", "1");
   withExamples(daemonCmd, ["berth daemon", "berth daemon --root /tmp/berth --sync normal"]);
-  daemonCmd.action(async (opts: { driver: string; sync: string }, self: Command) => {
+  daemonCmd.action(async (opts: { driver: string; sync: string; warmServices: string }, self: Command) => {
       const root = resolveRoot(self.optsWithGlobals<GlobalOptions>());
       const { runDaemon } = await import("../daemon/main.js");
-      await runDaemon(["--root", root, "--driver", opts.driver, "--sync", opts.sync]);
+      await runDaemon(["--root", root, "--driver", opts.driver, "--sync", opts.sync, "--warm-services", opts.warmServices]);
       // The daemon now serves until SIGTERM; do not report an exit code.
     });
   return program;

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
 import { listen, type IpcServer } from "../ipc/server.js";
 import type { DriverName } from "../vm/driver.js";
+import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
@@ -18,6 +19,8 @@ export interface DaemonOptions {
   sync?: SyncMode;
   /** Extra groups allowed to connect besides root. */
   allowGids?: number[];
+  /** Runtime services kept started and idle, so a bootstrap skips Node's start-up (default 1; 0 disables). */
+  warmServices?: number;
 }
 
 export const journalPath = (root: string) => join(root, "journal.db");
@@ -31,6 +34,7 @@ export class Daemon {
     private readonly reactor: Reactor,
     private readonly queue: KeyedQueue,
     private readonly server: IpcServer,
+    private readonly pool: ServicePool,
     readonly recovered: RecoveryCounts,
     /** How long loading the projection and recovering took, for the start-up line. */
     readonly timings: { loadMs: number; recoverMs: number },
@@ -46,7 +50,8 @@ export class Daemon {
       const loaded = performance.now();
       const queue = new KeyedQueue();
       const runtimes = new Runtimes(options.root, store, queue);
-      const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver });
+      const pool = new ServicePool(options.root, options.warmServices ?? 1);
+      const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver, pool });
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
       const timings = { loadMs: Math.round(loaded - started), recoverMs: Math.round(performance.now() - loaded) };
       store.snapshotIfBehind(1000); // so the next start replays little
@@ -56,7 +61,8 @@ export class Daemon {
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings);
+      pool.fill(); // after start-up, so the warm services never slow it down
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, pool, recovered, timings);
     } catch (err) {
       journal.close();
       throw err;
@@ -66,6 +72,7 @@ export class Daemon {
   /** A clean stop: containers keep running (their runtime services own them). */
   async close(): Promise<void> {
     await this.server.close();
+    this.pool.close();
     this.reactor.close();
     await this.queue.idle();
     this.runtimes.closeAll();

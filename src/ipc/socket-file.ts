@@ -1,8 +1,7 @@
 // The socket file's lifecycle: a private directory, a stale file from a crashed server replaced,
 // a live server never replaced, and on close only our own file removed.
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
-import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../errors.js";
 
@@ -96,8 +95,14 @@ export function removeIfOurs(path: string, identity: string | undefined): void {
  * name when the server closes, which would delete a successor's socket at the real path. The
  * temporary name also lets us set the mode before anyone can connect.
  */
+let bound = 0;
+
 export function temporaryName(socketPath: string): string {
-  const name = join(dirname(socketPath), `.${basename(socketPath).slice(0, 16)}.${randomBytes(4).toString("hex")}`);
+  // pid + a counter is unique among live processes, so no randomness is needed (node:crypto
+  // costs every runtime service about 1.5 MB of memory). A leftover of a dead process that had
+  // our pid can only be stale: remove it, or the bind would fail.
+  const name = join(dirname(socketPath), `.${basename(socketPath).slice(0, 16)}.${process.pid}.${(bound += 1)}`);
+  rmSync(name, { force: true });
   if (Buffer.byteLength(name) > 107 || Buffer.byteLength(socketPath) > 107) {
     throw new BerthError("invalidArgument", `socket path ${socketPath} is too long for a Unix socket (at most about 80 bytes)`);
   }

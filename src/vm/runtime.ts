@@ -1,9 +1,6 @@
 // Starting a container's runtime service. The service runs detached in its own session, with
 // its output in <container dir>/runtime.log, so it outlives whoever started it (the daemon).
-import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ContainerConfig } from "../commands/config.js";
 import { validateId } from "../commands/config.js";
 import { BerthError, isErrorCode, type ErrorInfo } from "../errors.js";
@@ -11,10 +8,12 @@ import type { DriverName } from "./driver.js";
 import { isDriverName } from "./driver.js";
 import { containerPaths } from "./paths.js";
 import { probeRuntime, type RuntimeEndpoint } from "./runtime-identity.js";
+import { ServiceProcess, type ServicePool } from "./service-pool.js";
 
 export { probeRuntime, readRuntimeEndpoint, readStartTime, type RuntimeEndpoint, type RuntimeProbe } from "./runtime-identity.js";
 export { readExitRecords, type ExitRecord } from "./exits.js";
 export { runcRoot, containerPaths, cgroupPath, cgroupDirs } from "./paths.js";
+export { ServicePool, serviceCommand } from "./service-pool.js";
 
 export interface StartRuntimeOptions {
   root: string;
@@ -24,30 +23,14 @@ export interface StartRuntimeOptions {
   dynamicEnv?: Record<string, string>;
   /** Bootstrap deadline; the busybox image is built on first use. Default 60 s. */
   timeoutMs?: number;
-}
-
-// V8 flags that trim the service's memory: it holds little and lives long.
-const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--stack-size=512"];
-
-/**
- * How the service entry is run:
- * 1. BERTH_SERVICE_ENTRY (a .js or .mjs file, e.g. an esbuild bundle) if set;
- * 2. compiled: this module is dist/src/vm/runtime.js, so service/main.js sits next to it: plain node;
- * 3. from source (tests, tsx): service/main.ts through `--import tsx`, which costs start-up time.
- */
-export function serviceCommand(): string[] {
-  const override = process.env.BERTH_SERVICE_ENTRY;
-  if (override) return [...SERVICE_NODE_FLAGS, override];
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith(".js")) return [...SERVICE_NODE_FLAGS, join(dirname(here), "service", "main.js")];
-  // Resolved here, not by the child: the service runs with cwd "/", where tsx cannot be found.
-  return [...SERVICE_NODE_FLAGS, "--import", import.meta.resolve("tsx"), join(dirname(here), "service", "main.ts")];
+  /** Warm services to claim from; without one (or when it is empty) a service is spawned. */
+  pool?: ServicePool;
 }
 
 /**
- * Spawns the runtime service for one container and waits until it has booted the sandbox
- * (bundle and rootfs ready; init not started) and its socket answers. Bootstrap failures come
- * back as the service's typed BerthError.
+ * Starts the runtime service for one container (a warm one from `pool` when it has one) and
+ * waits until it has booted the sandbox (bundle and rootfs ready; init not started) and its
+ * socket answers. Bootstrap failures come back as the service's typed BerthError.
  */
 export async function startRuntimeService(opts: StartRuntimeOptions): Promise<RuntimeEndpoint> {
   const id = validateId(opts.id);
@@ -63,42 +46,22 @@ export async function startRuntimeService(opts: StartRuntimeOptions): Promise<Ru
   fs.mkdirSync(paths.exits, { recursive: true });
   fs.rmSync(paths.runtimeJson, { force: true });
   fs.writeFileSync(paths.serviceConfig, JSON.stringify({ config: opts.config, driver, dynamicEnv: opts.dynamicEnv ?? {} }));
-  const log = fs.openSync(paths.serviceLog, "a");
-  let child;
-  try {
-    child = spawn(process.execPath, [...serviceCommand(), opts.root, opts.id], {
-      detached: true,
-      stdio: ["ignore", log, log, "pipe"],
-      cwd: "/",
-    });
-  } finally {
-    fs.closeSync(log);
-  }
-  const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-  const message = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new BerthError("timeout", `runtime service for ${opts.id} did not boot within ${opts.timeoutMs ?? 60_000} ms; see ${paths.serviceLog}`));
-    }, opts.timeoutMs ?? 60_000);
-    pipe.on("data", (b: Buffer) => (text += b.toString()));
-    pipe.on("end", () => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-    pipe.on("error", () => {});
-    child.once("error", (e) => {
-      clearTimeout(timer);
-      reject(new BerthError("internalError", `cannot spawn the runtime service: ${e.message}`));
-    });
+  const warm = opts.pool?.take();
+  const service = warm ?? ServiceProcess.spawn(opts.root, opts.id, paths.serviceLog);
+  if (warm) warm.claim(opts.id);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let timedOut = false;
+  const message = await service.nextLine(timeoutMs, () => {
+    timedOut = true;
+    service.child.kill("SIGKILL");
   });
-  pipe.destroy();
-  child.unref();
+  service.release();
   let reply: { ok: boolean; endpoint?: RuntimeEndpoint; error?: ErrorInfo };
   try {
-    reply = JSON.parse(message.trim().split("\n")[0] ?? "");
+    reply = JSON.parse(message ?? "");
   } catch {
-    const tail = fs.readFileSync(paths.serviceLog, "utf8").split("\n").slice(-6).join("\n").trim();
+    if (timedOut) throw new BerthError("timeout", `runtime service for ${opts.id} did not boot within ${timeoutMs} ms; see ${paths.serviceLog}`);
+    const tail = fs.existsSync(paths.serviceLog) ? fs.readFileSync(paths.serviceLog, "utf8").split("\n").slice(-6).join("\n").trim() : "";
     throw new BerthError("internalError", `runtime service for ${opts.id} exited before booting: ${tail || "no output"}`);
   }
   if (!reply.ok || !reply.endpoint) {

@@ -1,30 +1,58 @@
-// Entry of the runtime service process: `node main.js <root> <id>`. Started detached by
-// startRuntimeService (src/vm/runtime.ts), which reads one JSON line from fd 3: {ok:true} once
-// the sandbox is booted and the socket answers, or {ok:false,error} if bootstrap failed.
+// Entry of the runtime service process, started detached by src/vm/runtime.ts in one of two ways:
+//   `node main.js <root> <id>`  boots container <id> at once;
+//   `node main.js <root>`       starts warm (src/vm/service-pool.ts): it loads everything, says
+//                               {"ready":true} on fd 3 and waits there for a claim {"id":"..."},
+//                               so a bootstrap does not pay for Node's start-up. An idle warm
+//                               service exits when its pool (the daemon) closes fd 3 or dies.
+// Either way it answers one JSON line on fd 3 once the container is booted and its socket
+// answers, {ok:true,endpoint} or {ok:false,error}, then closes fd 3 and lives on by itself.
 // Imports are kept to what the service needs: Node start-up is most of its cost.
 import fs from "node:fs";
+import net from "node:net";
+import type { ContainerConfig } from "../../commands/config.js";
 import { toBerthError } from "../../errors.js";
 import { listen } from "../../ipc/server.js";
 import type { DriverName } from "../driver.js";
 import { createDriver } from "../drivers.js";
+import { hostcalls } from "../hostcalls.js";
 import { containerPaths } from "../paths.js";
 import { readStartTime, type RuntimeEndpoint } from "../runtime-identity.js";
 import { serviceRoutes } from "./routes.js";
 import { RuntimeService } from "./service.js";
-import type { ContainerConfig } from "../../commands/config.js";
+
+/** fd 3, the starter's pipe; absent when the service was started by hand. */
+const starter: net.Socket | null = (() => {
+  try {
+    fs.fstatSync(3);
+    return new net.Socket({ fd: 3, readable: true, writable: true });
+  } catch {
+    return null;
+  }
+})();
 
 function report(msg: unknown): void {
-  try {
-    fs.writeSync(3, `${JSON.stringify(msg)}\n`);
-    fs.closeSync(3);
-  } catch {
-    /* no readiness pipe (started by hand) or the starter is gone: nothing to tell */
-  }
+  // end() flushes the line, then closes fd 3: no runc child may inherit it.
+  starter?.end(`${JSON.stringify(msg)}\n`);
 }
 
-async function main(): Promise<void> {
-  const [root, id] = process.argv.slice(2);
-  if (!root || !id) throw new Error("usage: main.js <root> <id>");
+/** Waits for the pool's claim; exits quietly if the pool goes away first. */
+function claim(): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    const gone = () => process.exit(0);
+    starter!.on("data", (b: Buffer) => {
+      text += b.toString();
+      const newline = text.indexOf("\n");
+      if (newline < 0) return;
+      starter!.off("end", gone).off("close", gone).pause();
+      resolve((JSON.parse(text.slice(0, newline)) as { id: string }).id);
+    });
+    starter!.once("end", gone).once("close", gone);
+    starter!.write(`${JSON.stringify({ ready: true })}\n`);
+  });
+}
+
+async function boot(root: string, id: string): Promise<void> {
   const paths = containerPaths(root, id);
   const { config, driver: driverName, dynamicEnv } = JSON.parse(fs.readFileSync(paths.serviceConfig, "utf8")) as {
     config: ContainerConfig;
@@ -53,7 +81,7 @@ async function main(): Promise<void> {
   service.onFinished = finish;
   const uid = process.getuid?.() ?? 0;
   const server = await listen({ socketPath: paths.socket, routes: serviceRoutes(service, finish), allowUids: [...new Set([0, uid])],
-    // A bundled entry (bench, BERTH_SERVICE_ENTRY) cannot find the addon relative to itself.
+    // A bundled entry outside the checkout cannot find the addon relative to itself.
     ...(process.env.BERTH_PEERCRED_ADDON ? { peercredAddon: process.env.BERTH_PEERCRED_ADDON } : {}),
   });
   const endpoint: RuntimeEndpoint = { pid: process.pid, startTime: readStartTime(process.pid)!, socket: paths.socket, driver: driverName };
@@ -65,9 +93,32 @@ async function main(): Promise<void> {
   report({ ok: true, endpoint });
 }
 
+/** A claimed warm service writes its output to the container's runtime.log from here on. */
+function adoptContainerLog(root: string, id: string): void {
+  const log = fs.openSync(containerPaths(root, id).serviceLog, "a");
+  hostcalls().dup2(log, 1);
+  hostcalls().dup2(log, 2);
+  fs.closeSync(log);
+}
+
+async function main(): Promise<void> {
+  const [root, givenId] = process.argv.slice(2);
+  if (!root) throw new Error("usage: main.js <root> [<id>]");
+  let id = givenId;
+  if (!id) {
+    if (!starter) throw new Error("a warm service needs its pool's pipe on fd 3");
+    id = await claim();
+    adoptContainerLog(root, id);
+  }
+  console.log(`${new Date().toISOString()} runtime service ${process.pid} booting ${id} (${givenId ? "started for it" : "claimed warm"})`);
+  await boot(root, id);
+}
+
 main().catch((err) => {
   const e = toBerthError(err);
   console.error(`runtime service failed: ${e.code}: ${e.message}`);
   report({ ok: false, error: e.toJSON() });
-  process.exit(1);
+  // Exit once the report is flushed (or at once without a starter).
+  if (starter && !starter.destroyed) starter.once("close", () => process.exit(1));
+  else process.exit(1);
 });
