@@ -4,7 +4,9 @@
 // already started?"), so an intent performed twice (after a crash) never acts twice.
 import { rmSync } from "node:fs";
 import type { DriverName } from "../vm/driver.js";
-import { containerDir } from "../vm/paths.js";
+import type { ServicePool } from "../vm/service-pool.js";
+import { containerDir, containerPaths } from "../vm/paths.js";
+import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, startRuntimeService } from "../vm/runtime.js";
 import { toBerthError, type ErrorInfo } from "../errors.js";
 import type { ContainerEvent, ProcessExit, StoredEvent } from "../events/catalogue.js";
@@ -30,7 +32,7 @@ export class Reactor {
     private readonly store: Store,
     private readonly runtimes: Runtimes,
     private readonly queue: KeyedQueue,
-    private readonly options: { root: string; driver: DriverName },
+    private readonly options: { root: string; driver: DriverName; pool?: ServicePool },
   ) {
     runtimes.onExit = (id, exit) => this.afterExit(id, exit);
   }
@@ -77,7 +79,7 @@ export class Reactor {
       const probe = probeRuntime(this.options.root, id);
       const runtime = probe.alive
         ? probe.endpoint
-        : await startRuntimeService({ root: this.options.root, id, config: state.config, driver: this.options.driver, dynamicEnv: intent.data.dynamicEnv });
+        : await startRuntimeService({ root: this.options.root, id, config: state.config, driver: this.options.driver, dynamicEnv: intent.data.dynamicEnv, pool: this.options.pool });
       this.outcome(id, intent, { type: "ContainerBooted", data: { runtime } });
       await this.runtimes.watch(id);
     } catch (err) {
@@ -157,13 +159,25 @@ export class Reactor {
   private async freeze(id: string, intent: Intent<"PauseRequested" | "UnpauseRequested">): Promise<void> {
     if (!this.pending(id, intent)) return;
     const pausing = intent.type === "PauseRequested";
+    let paused = !pausing;
+    let error: ErrorInfo | undefined;
     try {
       const client = await this.runtimes.client(id);
-      await (pausing ? client.pause() : client.resume());
-      this.outcome(id, intent, { type: pausing ? "ContainerPaused" : "ContainerUnpaused", data: {} });
+      try {
+        await (pausing ? client.pause() : client.resume());
+        paused = pausing;
+      } catch (err) {
+        error = errorInfo(err);
+        // Performed again after a crash, the request may have taken effect before the daemon
+        // died (the service then refuses it as already done): journal what the service is.
+        const status = (await client.state()).status;
+        if (status === "paused" || status === "running") paused = status === "paused";
+      }
     } catch (err) {
-      this.outcome(id, intent, { type: pausing ? "ContainerUnpaused" : "ContainerPaused", data: { error: errorInfo(err) } });
+      error ??= errorInfo(err);
     }
+    const data = paused === pausing || !error ? {} : { error };
+    this.outcome(id, intent, { type: paused ? "ContainerPaused" : "ContainerUnpaused", data });
   }
 
   private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<void> {
@@ -188,6 +202,9 @@ export class Reactor {
   private async cleanUp(id: string): Promise<void> {
     this.cancelRestart(id);
     await this.releaseRuntime(id);
+    // A service killed before its teardown leaves the rootfs overlay mounted: unmount it, or the
+    // removal would recurse into the container's files and then fail on the mount point.
+    releaseContainerRootfs(containerPaths(this.options.root, id));
     rmSync(containerDir(this.options.root, id), { recursive: true, force: true });
   }
 
