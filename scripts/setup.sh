@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what berth needs on a fresh Debian machine (as root): runc and busybox-static from
-# Debian, the npm packages (better-sqlite3 builds from source, ~2 min), and the native addon.
+# Debian, the npm packages (better-sqlite3 builds from source, ~2 min), and the native addons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# The SO_PEERCRED addon the IPC server needs (a no-op when it is up to date).
+# The native addons (a no-op when up to date): SO_PEERCRED for the IPC server, and mount/dup2
+# for overlay root filesystems and warm runtime services.
 bash scripts/build-native.sh >&2
 
 # The compiled CLI and daemon (dist/): `npx berth` and the end-to-end tests run them.
