@@ -1,34 +1,24 @@
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { containerPaths } from "../src/vm/paths.js";
 import { probeRuntime, readExitRecords, type RuntimeEndpoint } from "../src/vm/runtime.js";
 import { ServiceClient } from "../src/vm/service-client.js";
-import { cleanup, pidAlive, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
-
-const parentScript = fileURLToPath(new URL("./helpers/vm-parent.ts", import.meta.url));
+import { cleanup, pidAlive, spawnParent, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
 
 test("the runtime service and its container survive a SIGKILLed parent; a late wait gets the exit", async () => {
   const root = tempRoot();
   const id = "orphan";
-  const parent = spawn(process.execPath, ["--import", "tsx", parentScript, root, id, JSON.stringify(["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3"])], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  let parent: ChildProcess | undefined;
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      parent.stdout!.on("data", (b: Buffer) => {
-        text += b.toString();
-        if (text.includes("\n")) resolve(text.split("\n")[0]!);
-      });
-      parent.once("exit", (code) => reject(new Error(`parent exited early (${code})`)));
-    });
+    const spawned = await spawnParent(root, id, ["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 3"]);
+    parent = spawned.parent;
+    const line = spawned.line;
     const endpoint = JSON.parse(line) as RuntimeEndpoint;
-    parent.kill("SIGKILL");
-    await waitFor("parent death", () => parent.exitCode !== null || parent.signalCode !== null);
+    spawned.parent.kill("SIGKILL");
+    await waitFor("parent death", () => spawned.parent.exitCode !== null || spawned.parent.signalCode !== null);
 
     assert.ok(probeRuntime(root, id).alive, "probe says alive by pid and start time");
     const c1 = await ServiceClient.connect(endpoint.socket);
@@ -58,7 +48,7 @@ test("the runtime service and its container survive a SIGKILLed parent; a late w
     assert.not.ok(probeRuntime(root, id).alive);
     assert.ok(readExitRecords(root, id)[0]!.ackedAt, "the record shows the ack");
   } finally {
-    if (parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
+    if (parent && parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
     await cleanup(root, [id]);
   }
 });

@@ -1,17 +1,14 @@
 // Warm runtime services (src/vm/service-pool.ts): a bootstrap claims one instead of starting
 // Node, the claimed service takes over the container's log and outlives the pool, and an idle
 // one never outlives its pool, whether the pool closes or its owner is SIGKILLed.
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { containerPaths } from "../src/vm/paths.js";
 import { probeRuntime, ServicePool, startRuntimeService, type RuntimeEndpoint } from "../src/vm/runtime.js";
 import { ServiceClient } from "../src/vm/service-client.js";
-import { boot, cleanup, config, execOutput, pidAlive, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
-
-const parentScript = fileURLToPath(new URL("./helpers/vm-parent.ts", import.meta.url));
+import { boot, cleanup, config, execOutput, pidAlive, spawnParent, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
 
 test("a bootstrap claims the warm service: same pid, the container runs, its runtime.log is the service's output", async () => {
   const root = tempRoot();
@@ -63,16 +60,11 @@ test("without a pool (or with an empty one) a service is started for the bootstr
 test("when the pool's owner is SIGKILLed, its claimed container keeps running and its idle service exits", async () => {
   const root = tempRoot();
   const id = "kept";
-  const parent = spawn(process.execPath, ["--import", "tsx", parentScript, root, id, JSON.stringify(["sleep", "100"]), "warm"], { stdio: ["ignore", "pipe", "inherit"] });
+  let parent: ChildProcess | undefined;
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      parent.stdout!.on("data", (b: Buffer) => {
-        text += b.toString();
-        if (text.includes("\n")) resolve(text.split("\n")[0]!);
-      });
-      parent.once("exit", (code) => reject(new Error(`parent exited early (${code})`)));
-    });
+    const spawned = await spawnParent(root, id, ["sleep", "100"], "warm");
+    parent = spawned.parent;
+    const line = spawned.line;
     const { endpoint, idlePids } = JSON.parse(line) as { endpoint: RuntimeEndpoint; idlePids: number[] };
     assert.is(idlePids.length, 1, "the pool refilled");
     assert.ok(pidAlive(idlePids[0]!));
@@ -83,7 +75,7 @@ test("when the pool's owner is SIGKILLed, its claimed container keeps running an
     assert.is((await client.state()).processes[id]!.status, "running");
     client.close();
   } finally {
-    if (parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
+    if (parent && parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
     await cleanup(root, [id]);
   }
 });

@@ -1,9 +1,10 @@
 // Test helpers for the VM layer: a throwaway berth root, a booted container with a connected
 // client, and a cleanup that leaves no service, runc container, cgroup or directory behind.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { validateConfig, type ContainerConfig } from "../../src/commands/config.js";
 import type { DriverName } from "../../src/vm/driver.js";
 import { cgroupDirs, probeRuntime, runcRoot, startRuntimeService, type RuntimeEndpoint } from "../../src/vm/runtime.js";
@@ -99,4 +100,22 @@ export async function execOutput(c: Booted, processId: string, args: string[]): 
   const { containerPaths } = await import("../../src/vm/paths.js");
   const entries = readLogs(containerPaths(c.root, c.id)).filter((e) => e.p === processId);
   return { exitCode: exit.exitCode, stdout: entries.filter((e) => e.s === "stdout").map((e) => e.line), stderr: entries.filter((e) => e.s === "stderr").map((e) => e.line) };
+}
+
+/**
+ * Runs helpers/vm-parent.ts (a stand-in daemon that starts a container's service and init) and
+ * resolves with the first line it prints; the test SIGKILLs the parent when it wants.
+ */
+export async function spawnParent(root: string, id: string, args: string[], mode?: "warm"): Promise<{ parent: ChildProcess; line: string }> {
+  const script = fileURLToPath(new URL("./vm-parent.ts", import.meta.url));
+  const parent = spawn(process.execPath, ["--import", "tsx", script, root, id, JSON.stringify(args), ...(mode ? [mode] : [])], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    parent.stdout!.on("data", (b: Buffer) => {
+      text += b.toString();
+      if (text.includes("\n")) resolve(text.split("\n")[0]!);
+    });
+    parent.once("exit", (code) => reject(new Error(`parent exited early (${code})`)));
+  });
+  return { parent, line };
 }
