@@ -1,7 +1,12 @@
-// `berth run --rm busybox /bin/true` through the real CLI (compiled, against a compiled daemon
+// `berth run --rm busybox /bin/true` through the real CLI (bundled, against a compiled daemon
 // with the runc driver), against raw `runc run` of the same rootfs, and against
 // `podman run --rm --rootfs` when podman is installed: interleaved in the same run, medians.
 // Target: <= 1.5x raw runc, and faster than podman.  Run: node --import tsx bench/cli-run.ts [runs]
+//
+// Two more rows say what a Node CLI can reach at best on this host: a bare `node -e 0` and
+// `berth --version`, spawned exactly like `berth run`. The floor, (node -e 0 + runc run) / runc
+// run, is the ratio of a CLI that cost nothing beyond starting Node and a daemon that cost
+// nothing beyond runc.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -21,10 +26,13 @@ const time = (fn: () => void): number => {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 };
 
-function berthRun(): void {
-  const r = spawnSync(process.execPath, [bin, "run", "--rm", "busybox", "/bin/true"], { env, stdio: ["ignore", "ignore", "pipe"] });
-  if (r.status !== 0) throw new Error(`berth run exited ${r.status}: ${r.stderr}`);
+/** Runs `node ARGS` the way every berth row is run, and fails on a non-zero exit. */
+function node(args: string[]): void {
+  const r = spawnSync(process.execPath, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`node ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
 }
+
+const berthRun = () => node([bin, "run", "--rm", "busybox", "/bin/true"]);
 
 /** A runc bundle whose rootfs is a copy of berth's busybox image. */
 function rawBundle(): string {
@@ -52,9 +60,16 @@ function podmanRun(podRoot: string, rootfs: string): void {
   if (r.status !== 0) throw new Error(`podman run exited ${r.status}: ${r.stderr}`);
 }
 
-if (!fs.existsSync(join(repo, "dist", "src", "cli", "main.js"))) {
+const compiled = join(repo, "dist", "src", "cli", "main.js");
+const bundled = join(repo, "dist", "bundle", "cli.mjs");
+if (!fs.existsSync(compiled)) {
   console.error("building dist/ (npm run build)");
   spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: repo, stdio: "inherit" });
+}
+// bin/berth.js runs the bundle only when it is newer than dist/.
+if (!fs.existsSync(bundled) || fs.statSync(bundled).mtimeMs < fs.statSync(compiled).mtimeMs) {
+  console.error("bundling dist/bundle/ (scripts/bundle.mjs)");
+  spawnSync(process.execPath, [join(repo, "scripts", "bundle.mjs")], { stdio: "inherit" });
 }
 const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
 try {
@@ -74,8 +89,10 @@ try {
   if (podman) fs.cpSync(join(bundle, "rootfs"), podRootfs, { recursive: true, verbatimSymlinks: true });
   if (podman) podmanRun(podRoot, podRootfs); // warm-up
 
-  const samples = { berth: [] as number[], runc: [] as number[], podman: [] as number[] };
+  const samples = { berth: [] as number[], runc: [] as number[], podman: [] as number[], node: [] as number[], version: [] as number[] };
   for (let i = 0; i < runs; i++) {
+    samples.node.push(time(() => node(["-e", "0"])));
+    samples.version.push(time(() => node([bin, "--version"])));
     samples.berth.push(time(berthRun));
     samples.runc.push(time(() => {
       const r = spawnSync("runc", ["--root", join(root, "raw-runc"), "run", "--bundle", bundle, `raw${i}`], { stdio: "ignore" });
@@ -85,10 +102,15 @@ try {
   }
   const b = median(samples.berth);
   const r = median(samples.runc);
+  const n = median(samples.node);
+  const v = median(samples.version);
   const rows: [string, string][] = [
     ["berth run --rm busybox /bin/true (CLI)", `${b.toFixed(1)} ms`],
     ["runc run /bin/true (raw)", `${r.toFixed(1)} ms`],
     ["ratio berth / runc", `${(b / r).toFixed(2)}x (target <= 1.5x)`],
+    ["node -e 0 (bare Node start, same spawn)", `${n.toFixed(1)} ms`],
+    ["berth --version (CLI start)", `${v.toFixed(1)} ms (+${(v - n).toFixed(1)} ms over node -e 0)`],
+    ["floor (node -e 0 + runc) / runc", `${((n + r) / r).toFixed(2)}x (the best a Node CLI can do here)`],
   ];
   if (podman) {
     const p = median(samples.podman);

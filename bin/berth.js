@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-// The `berth` command. Runs the compiled CLI (npm run build); in a checkout without dist/ it
-// falls back to the TypeScript sources through tsx, which is slower to start.
-import { existsSync } from "node:fs";
+// The `berth` command. Runs, in order of preference:
+// 1. dist/bundle/cli.mjs, the esbuild bundle (scripts/bundle.mjs): fastest to start;
+// 2. dist/src/cli/main.js, the tsc build (npm run build);
+// 3. the TypeScript sources through tsx, in a checkout without dist/ (slower to start).
+// tsc rewrites every output, so a bundle older than dist/src/cli/main.js predates the last
+// build (npm run build does not bundle) and is skipped rather than run stale.
+import { statSync } from "node:fs";
 
+const bundle = new URL("../dist/bundle/cli.mjs", import.meta.url);
 const compiled = new URL("../dist/src/cli/main.js", import.meta.url);
+const mtime = (url) => statSync(url, { throwIfNoEntry: false })?.mtimeMs;
+const bundled = mtime(bundle);
+const built = mtime(compiled);
 let cli;
-if (existsSync(compiled)) {
+if (bundled !== undefined && built !== undefined && bundled >= built) {
+  cli = await import(bundle.href);
+} else if (built !== undefined) {
   cli = await import(compiled.href);
 } else {
   const { register } = await import("tsx/esm/api");

@@ -31,3 +31,5 @@ bash scripts/build-native.sh >&2
 
 # The compiled CLI and daemon (dist/): `npx berth` and the end-to-end tests run them.
 npx tsc -p tsconfig.json >&2 || [ -f dist/src/cli/main.js ]
+# One-file bundles of the CLI and the runtime service (dist/bundle/): they start faster.
+node scripts/bundle.mjs >&2

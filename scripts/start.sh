@@ -11,6 +11,8 @@ bash scripts/setup.sh
 # tsc emits even when a file fails to type-check; only a missing CLI stops the demo.
 npx tsc -p tsconfig.json || echo "start: the build reported type errors (see above); continuing with what it emitted" >&2
 [ -f dist/src/cli/main.js ] || { echo "start: the build produced no dist/src/cli/main.js" >&2; exit 1; }
+# bin/berth.js skips a bundle older than the build it just made.
+node scripts/bundle.mjs
 
 berth() { node bin/berth.js "$@"; }
 root=$(node -e 'import("./dist/src/cli/context.js").then((m) => console.log(m.resolveRoot({})))')

@@ -1,9 +1,11 @@
 // What every command needs: the root, a connection to the daemon, and the mapping from
-// BerthErrors to docker's exit codes. Imports stay light so `berth run` starts fast.
+// BerthErrors to docker's exit codes. Imports stay light so `berth run` starts fast: the IPC
+// client (msgpackr, node:net, node:crypto) loads on the first connection, so `--version`,
+// `--help` and usage errors never read it.
 import { join } from "node:path";
 import { BerthError, toBerthError } from "../errors.js";
-import { IpcClient } from "../ipc/client.js";
-import { RuntimeClient } from "../ipc/runtime-client.js";
+import type { IpcClient } from "../ipc/client.js";
+import type { RuntimeClient } from "../ipc/runtime-client.js";
 
 /** Exit codes, as docker's: the daemon or berth failed / cannot invoke / not found / usage. */
 export const EXIT = { failure: 125, cannotInvoke: 126, notFound: 127, usage: 2 } as const;
@@ -39,9 +41,11 @@ export class Session {
   }
 
   ipc(): Promise<IpcClient> {
-    this.ipcPromise ??= IpcClient.connect(this.socket, { timeoutMs: CALL_TIMEOUT_MS }).catch((err) => {
-      throw withDaemonHint(toBerthError(err), this.root);
-    });
+    this.ipcPromise ??= import("../ipc/client.js")
+      .then(({ IpcClient }) => IpcClient.connect(this.socket, { timeoutMs: CALL_TIMEOUT_MS }))
+      .catch((err) => {
+        throw withDaemonHint(toBerthError(err), this.root);
+      });
     return this.ipcPromise;
   }
 
@@ -49,6 +53,7 @@ export class Session {
   async client(id: string): Promise<RuntimeClient> {
     let c = this.clients.get(id);
     if (!c) {
+      const { RuntimeClient } = await import("../ipc/runtime-client.js");
       c = await RuntimeClient.create({ id, socket: this.socket, timeoutMs: CALL_TIMEOUT_MS }).catch((err) => {
         throw withDaemonHint(toBerthError(err), this.root);
       });

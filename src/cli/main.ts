@@ -5,12 +5,12 @@
 import { CommanderError } from "commander";
 import { toBerthError } from "../errors.js";
 import { EXIT, errorLine, exitCodeForError } from "./context.js";
-import { buildProgram } from "./program.js";
+import { buildProgram, commandNamed } from "./program.js";
 
 /** Runs one command line. Resolves with the exit code, or undefined for `berth daemon` (it keeps serving). */
 export async function main(argv: string[]): Promise<number | undefined> {
   let code: number | undefined;
-  const program = buildProgram({ done: (c) => (code = c) });
+  const program = buildProgram({ done: (c) => (code = c) }, commandNamed(argv));
   try {
     await program.parseAsync(argv, { from: "user" });
     if (code === undefined && argv.length === 0) {

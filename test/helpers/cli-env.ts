@@ -1,5 +1,6 @@
-// Drives the real `berth` binary (bin/berth.js → dist/) against a real daemon started with
-// `berth daemon`, in a throwaway root. The CLI is compiled first when dist/ is older than src/.
+// Drives the real `berth` binary (bin/berth.js → dist/bundle/) against a real daemon started with
+// `berth daemon`, in a throwaway root. The CLI is compiled and bundled first when dist/ is older
+// than src/.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
@@ -19,19 +20,28 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Compiles the tree (npm run build) unless dist/ is newer than every source file. */
+/**
+ * Compiles the tree (npm run build) unless dist/ is newer than every source file, then bundles
+ * it (scripts/bundle.mjs) unless the bundle is newer than the build: bin/berth.js skips an older
+ * bundle, and the tests should drive what users run.
+ */
 export function ensureBuilt(): void {
   const main = join(repo, "dist", "src", "cli", "main.js");
-  if (fs.existsSync(main) && fs.statSync(main).mtimeMs >= Math.max(newestMtime(join(repo, "src")), newestMtime(join(repo, "migrations")))) return;
-  try {
-    execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: repo, stdio: "inherit" });
-  } catch {
-    // tsc still emits when some other file has a type error; the CLI's own tests judge the CLI.
-    if (!fs.existsSync(main)) throw new Error("npm run build produced no dist/src/cli/main.js");
+  if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < Math.max(newestMtime(join(repo, "src")), newestMtime(join(repo, "migrations")))) {
+    try {
+      execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: repo, stdio: "inherit" });
+    } catch {
+      // tsc still emits when some other file has a type error; the CLI's own tests judge the CLI.
+      if (!fs.existsSync(main)) throw new Error("npm run build produced no dist/src/cli/main.js");
+    }
+    // tsc does not touch unchanged outputs; mark the build as fresh.
+    const now = new Date();
+    fs.utimesSync(main, now, now);
   }
-  // tsc does not touch unchanged outputs; mark the build as fresh.
-  const now = new Date();
-  fs.utimesSync(main, now, now);
+  const bundle = join(repo, "dist", "bundle", "cli.mjs");
+  if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < fs.statSync(main).mtimeMs) {
+    execFileSync(process.execPath, [join(repo, "scripts", "bundle.mjs")], { stdio: "inherit" });
+  }
 }
 
 export interface Result {
