@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { median, report } from "./common.js";
+import { buildDist, median, report } from "./common.js";
 
 const runs = Number(process.argv[2] ?? 15);
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -60,17 +60,7 @@ function podmanRun(podRoot: string, rootfs: string): void {
   if (r.status !== 0) throw new Error(`podman run exited ${r.status}: ${r.stderr}`);
 }
 
-const compiled = join(repo, "dist", "src", "cli", "main.js");
-const bundled = join(repo, "dist", "bundle", "cli.mjs");
-if (!fs.existsSync(compiled)) {
-  console.error("building dist/ (npm run build)");
-  spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: repo, stdio: "inherit" });
-}
-// bin/berth.js runs the bundle only when it is newer than dist/.
-if (!fs.existsSync(bundled) || fs.statSync(bundled).mtimeMs < fs.statSync(compiled).mtimeMs) {
-  console.error("bundling dist/bundle/ (scripts/bundle.mjs)");
-  spawnSync(process.execPath, [join(repo, "scripts", "bundle.mjs")], { stdio: "inherit" });
-}
+buildDist();
 const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
 try {
   await new Promise<void>((resolve, reject) => {
@@ -93,6 +83,9 @@ try {
   for (let i = 0; i < runs; i++) {
     samples.node.push(time(() => node(["-e", "0"])));
     samples.version.push(time(() => node([bin, "--version"])));
+    // The daemon refills its warm runtime service a second after each take; give it time, so
+    // every berth run meets the daemon in its steady state (a warm service ready).
+    await new Promise((r) => setTimeout(r, 2000));
     samples.berth.push(time(berthRun));
     samples.runc.push(time(() => {
       const r = spawnSync("runc", ["--root", join(root, "raw-runc"), "run", "--bundle", bundle, `raw${i}`], { stdio: "ignore" });

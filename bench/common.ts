@@ -1,4 +1,17 @@
-// Small helpers shared by the benchmarks: medians and a readable report.
+// Small helpers shared by the benchmarks: medians, a readable report, and a fresh build.
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+
+/** Builds dist/ (tsc) and dist/bundle/ (scripts/bundle.mjs) from the current sources, so a bench never measures stale code. */
+export function buildDist(): void {
+  for (const [what, cmd, args] of [["tsc", "npx", ["tsc", "-p", "tsconfig.json"]], ["bundle", process.execPath, [join(repo, "scripts", "bundle.mjs")]]] as const) {
+    const r = spawnSync(cmd, [...args], { cwd: repo, stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`building dist/ failed at ${what} (exit ${r.status})`);
+  }
+}
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -11,28 +11,10 @@ import { validateConfig } from "../src/commands/config.js";
 import { imageRootfs } from "../src/vm/paths.js";
 import { containerPaths, probeRuntime, runcRoot, ServicePool, startRuntimeService } from "../src/vm/runtime.js";
 import { ServiceClient } from "../src/vm/service-client.js";
-import { median } from "./common.js";
+import { buildDist, median } from "./common.js";
 
 const runs = Number(process.argv[2] ?? 15);
 const root = fs.mkdtempSync(join(os.tmpdir(), "bvm-bench-"));
-
-/** Bundles the service entry into one file with esbuild (a tsx dependency), so no tsx at run time. */
-async function bundleService(): Promise<string | null> {
-  try {
-    const esbuild = (await import("esbuild")) as typeof import("esbuild");
-    const out = join(root, "service.mjs");
-    await esbuild.build({
-      entryPoints: [fileURLToPath(new URL("../src/vm/service/main.ts", import.meta.url))],
-      bundle: true, platform: "node", format: "esm", target: "node20", outfile: out,
-      external: ["msgpackr-extract"],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    return out;
-  } catch (err) {
-    console.error(`esbuild bundle unavailable (${(err as Error).message}); the service runs through tsx`);
-    return null;
-  }
-}
 
 const config = validateConfig({ init: { args: ["/bin/true"] }, network: "none" }, "b");
 if (!config.ok) throw new Error(config.error.message);
@@ -77,13 +59,9 @@ function rawOnce(bundle: string, i: number): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-const entry = await bundleService();
-if (entry) {
-  // A bundle outside the checkout cannot find the native addons relative to itself.
-  process.env.BERTH_SERVICE_ENTRY = entry;
-  process.env.BERTH_PEERCRED_ADDON = fileURLToPath(new URL("../native/peercred/build/Release/peercred.node", import.meta.url));
-  process.env.BERTH_HOSTCALLS_ADDON = fileURLToPath(new URL("../native/hostcalls/build/Release/hostcalls.node", import.meta.url));
-}
+// The service runs as the daemon runs it: the bundle in dist/bundle/, on plain node.
+buildDist();
+process.env.BERTH_SERVICE_ENTRY = fileURLToPath(new URL("../dist/bundle/service.mjs", import.meta.url));
 const pool = new ServicePool(root, 1);
 try {
   await berthOnce("b0"); // builds the busybox image; not measured
@@ -98,7 +76,7 @@ try {
     cold.push((await berthOnce(`c${i}`)).ms);
   }
   if (pool.size === 0) console.log("no warm pool (the hostcalls addon is missing): both berth rows are cold");
-  console.log(`service entry: ${entry ? "esbuild bundle (plain node)" : "tsx"}; ${runs} interleaved runs, medians`);
+  console.log(`service entry: dist/bundle/service.mjs; ${runs} interleaved runs, medians`);
   console.log(`berth boot→start→exit→teardown, warm service: ${median(warm).toFixed(1)} ms`);
   console.log(`berth boot→start→exit→teardown, cold service: ${median(cold).toFixed(1)} ms`);
   console.log(`raw runc run /bin/true:                       ${median(raw).toFixed(1)} ms`);

@@ -17,14 +17,21 @@ const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"
 /**
  * How the service entry is run:
  * 1. BERTH_SERVICE_ENTRY (a .js or .mjs file, e.g. an esbuild bundle) if set;
- * 2. compiled: this module is dist/src/vm/service-pool.js, so service/main.js sits next to it;
+ * 2. compiled: this module is dist/src/vm/service-pool.js; the bundle scripts/bundle.mjs wrote
+ *    (dist/bundle/service.mjs: one file, no msgpackr addon, faster to start) if it is at least
+ *    as new as this module, else service/main.js next to this module;
  * 3. from source (tests, tsx): service/main.ts through `--import tsx`, which costs start-up time.
  */
 export function serviceCommand(): string[] {
   const override = process.env.BERTH_SERVICE_ENTRY;
   if (override) return [...SERVICE_NODE_FLAGS, override];
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith(".js")) return [...SERVICE_NODE_FLAGS, join(dirname(here), "service", "main.js")];
+  if (here.endsWith(".js")) {
+    // A bundle older than this module predates the last tsc build (`npm run build` does not bundle).
+    const bundled = join(dirname(here), "..", "..", "bundle", "service.mjs");
+    const fresh = fs.existsSync(bundled) && fs.statSync(bundled).mtimeMs >= fs.statSync(here).mtimeMs;
+    return [...SERVICE_NODE_FLAGS, fresh ? bundled : join(dirname(here), "service", "main.js")];
+  }
   // Resolved here, not by the child: the service runs with cwd "/", where tsx cannot be found.
   return [...SERVICE_NODE_FLAGS, "--import", import.meta.resolve("tsx"), join(dirname(here), "service", "main.ts")];
 }
