@@ -15,20 +15,27 @@ export function addonCandidates(name: string): string[] {
   return [resolve(here, "..", file), resolve(here, "../..", file)];
 }
 
+export interface AddonUse {
+  /** What a person calls it ("peer-credential"). */
+  label: string;
+  /** What depends on it, said when it is missing. */
+  why: string;
+}
+
 /**
  * Loads addon `name` from `explicitPath` or its default places, checking that it exports every
- * function in `needs`. Throws internalError naming the fix; `why` tells what depends on it.
+ * function in `needs`. Throws internalError naming the fix.
  */
-export function loadAddon<T>(name: string, needs: (keyof T & string)[], why: string, explicitPath?: string): T {
+export function loadAddon<T>(name: string, needs: (keyof T & string)[], use: AddonUse, explicitPath?: string): T {
   const candidates = explicitPath ? [explicitPath] : addonCandidates(name);
   const path = candidates.find((p) => existsSync(p));
-  if (!path) throw new BerthError("internalError", `${name} addon not found (looked for ${candidates.join(", ")}); build it with scripts/build-native.sh. ${why}`);
+  if (!path) throw new BerthError("internalError", `${use.label} addon not found (looked for ${candidates.join(", ")}); build it with scripts/build-native.sh. ${use.why}`);
   let addon = loaded.get(path) as T | undefined;
   if (!addon) {
     try {
       addon = createRequire(import.meta.url)(path) as T;
     } catch (err) {
-      throw new BerthError("internalError", `cannot load the ${name} addon ${path}: ${(err as Error).message}; rebuild it with scripts/build-native.sh`);
+      throw new BerthError("internalError", `cannot load the ${use.label} addon ${path}: ${(err as Error).message}; rebuild it with scripts/build-native.sh`);
     }
     for (const fn of needs) if (typeof addon[fn] !== "function") throw new BerthError("internalError", `${path} does not export ${fn}()`);
     loaded.set(path, addon);

@@ -9,5 +9,5 @@ type Addon = { peercred(fd: number): Peer };
 /** Returns a function reading the peer of a connected socket fd, or throws internalError naming the fix. */
 export function loadPeercred(addonPath?: string): (fd: number) => Peer {
   const why = "The server refuses to start without it rather than trust client-supplied identities";
-  return loadAddon<Addon>("peercred", ["peercred"], why, addonPath).peercred;
+  return loadAddon<Addon>("peercred", ["peercred"], { label: "peer-credential", why }, addonPath).peercred;
 }

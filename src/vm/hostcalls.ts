@@ -13,7 +13,8 @@ export interface Hostcalls {
 }
 
 export function hostcalls(): Hostcalls {
-  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount", "dup2"], "Overlay rootfs and pre-started runtime services need it", process.env.BERTH_HOSTCALLS_ADDON);
+  const why = "Overlay root filesystems and warm runtime services need it";
+  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount", "dup2"], { label: "hostcalls (mount, dup2)", why }, process.env.BERTH_HOSTCALLS_ADDON);
 }
 
 /** The mount points under `dir` (inclusive), deepest first, from /proc/self/mountinfo. */
