@@ -11,6 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import type { ContainerConfig } from "../../commands/config.js";
 import { toBerthError } from "../../errors.js";
+import { loadPeercred } from "../../ipc/peercred.js";
 import { listen } from "../../ipc/server.js";
 import type { DriverName } from "../driver.js";
 import { createDriver } from "../drivers.js";
@@ -33,6 +34,16 @@ const starter: net.Socket | null = (() => {
 function report(msg: unknown): void {
   // end() flushes the line, then closes fd 3: no runc child may inherit it.
   starter?.end(`${JSON.stringify(msg)}\n`);
+}
+
+/**
+ * Loads, while warm, what a boot would otherwise load on the bootstrap's clock: the native
+ * addons (dup2 at the claim, SO_PEERCRED at listen) and the default (runc) driver's module.
+ */
+async function preload(): Promise<void> {
+  hostcalls();
+  loadPeercred(process.env.BERTH_PEERCRED_ADDON);
+  await import("../runc.js");
 }
 
 /** Waits for the pool's claim; exits quietly if the pool goes away first. */
@@ -107,6 +118,7 @@ async function main(): Promise<void> {
   let id = givenId;
   if (!id) {
     if (!starter) throw new Error("a warm service needs its pool's pipe on fd 3");
+    await preload();
     id = await claim();
     adoptContainerLog(root, id);
   }
