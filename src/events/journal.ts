@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { migrations } from "../../migrations/index.js";
 import { BerthError } from "../errors.js";
 import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type StoredEvent } from "./catalogue.js";
-import { decode, encode, packBody, unpackBody } from "./codec.js";
+import { commandEventId, decode, encode, packBody, unpackBody } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
@@ -120,7 +120,9 @@ export class Journal {
     this.kysely = new Kysely<JournalSchema>({ dialect: new TransactionalSqliteDialect(db) });
     this.stmts = {
       streamVersion: db.prepare<[string], { version: number }>("SELECT version FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"),
-      byCommand: db.prepare<[string], EventRow>("SELECT * FROM events WHERE command_id = ? ORDER BY position"),
+      byEventId: db.prepare<[string], EventRow & { command_id: string | null }>("SELECT * FROM events WHERE event_id = ?"),
+      // Served by the partial index of migrations/002: commands whose event ids are not derived.
+      byCommandOtherIds: db.prepare<[string], EventRow>("SELECT * FROM events WHERE command_id = ? AND substr(event_id, 1, 1) <> ':' ORDER BY position"),
       head: db.prepare<[], { position: number; hash: Buffer }>("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"),
       insert: db.prepare(
         "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -180,7 +182,7 @@ export class Journal {
   /** The body of `append`, run inside its BEGIN IMMEDIATE transaction. */
   private appendInTransaction(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: AppendMeta, options: AppendOptions): AppendResult {
     if (meta.commandId) {
-      const prior = this.stmts.byCommand.all(meta.commandId);
+      const prior = this.commandRows(meta.commandId);
       if (prior.length > 0) {
         const events = prior.map(toStoredEvent);
         return { events, version: events[events.length - 1]!.version, duplicate: true };
@@ -198,7 +200,7 @@ export class Journal {
       const event = events[i]!;
       position += 1;
       const version = current + i + 1;
-      const eventId = meta.eventIds?.[i] ?? newEventId();
+      const eventId = meta.eventIds?.[i] ?? (commandId ? commandEventId(commandId, i) : newEventId());
       const schemaVersion = SCHEMA_VERSIONS[event.type];
       // Fields listed one by one (an object spread of `meta` here cost ~10 µs per event).
       const body = packBody({ eventId, time, schemaVersion, data: event.data, commandId, correlationId, causationId, actor });
@@ -227,7 +229,22 @@ export class Journal {
 
   /** The events a command appended, if it was journaled (idempotent retries). */
   eventsForCommand(commandId: string): StoredEvent[] {
-    return this.stmts.byCommand.all(commandId).map(toStoredEvent);
+    return this.commandRows(commandId).map(toStoredEvent);
+  }
+
+  /**
+   * The rows a command appended. Its events have ids derived from the command id (codec.ts),
+   * so they are found through UNIQUE(event_id), one lookup per event; rows from before
+   * migrations/002, or appended with caller-supplied ids, through the command_id index.
+   */
+  private commandRows(commandId: string): EventRow[] {
+    const rows: EventRow[] = [];
+    for (let i = 0; ; i++) {
+      const row = this.stmts.byEventId.get(commandEventId(commandId, i));
+      if (!row || row.command_id !== commandId) break;
+      rows.push(row);
+    }
+    return rows.length > 0 ? rows : this.stmts.byCommandOtherIds.all(commandId);
   }
 
   readStream(streamId: string, fromVersion = 1): StoredEvent[] {
