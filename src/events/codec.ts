@@ -54,19 +54,29 @@ export function packBody(f: BodyFields): Buffer {
 }
 
 export function unpackBody(bytes: Uint8Array): BodyFields {
+  const out = {} as BodyFields;
+  out.schemaVersion = unpackBodyInto(bytes, out);
+  return out;
+}
+
+/**
+ * unpackBody's fields except the schema version, which it returns, set on `into` (an event
+ * being built) instead of on an object of their own: one object per event read, not two.
+ */
+export function unpackBodyInto(bytes: Uint8Array, into: Partial<BodyFields>): number {
   const b = decode<unknown[]>(bytes);
   if (!Array.isArray(b) || typeof b[1] !== "number" || typeof b[2] !== "number") throw new Error("not an event body");
-  let eventId: string;
-  if (typeof b[0] === "string") eventId = b[0];
-  else if (Number.isSafeInteger(b[0]) && (b[0] as number) >= 0 && typeof b[4] === "string") eventId = commandEventId(b[4], b[0] as number);
+  if (typeof b[0] === "string") into.eventId = b[0];
+  else if (Number.isSafeInteger(b[0]) && (b[0] as number) >= 0 && typeof b[4] === "string") into.eventId = commandEventId(b[4], b[0] as number);
   else throw new Error("not an event body");
-  const out: BodyFields = { eventId, time: b[1], schemaVersion: b[2], data: b[3] };
-  if (b[4] != null) out.commandId = b[4] as string;
-  if ((b[5] ?? b[4]) != null) out.correlationId = (b[5] ?? b[4]) as string;
-  if (b[6] != null) out.causationId = b[6] as string;
+  into.time = b[1];
+  into.data = b[3];
+  if (b[4] != null) into.commandId = b[4] as string;
+  if ((b[5] ?? b[4]) != null) into.correlationId = (b[5] ?? b[4]) as string;
+  if (b[6] != null) into.causationId = b[6] as string;
   if (b[7] != null) {
     const [uid, gid, pid] = b[7] as number[];
-    out.actor = { uid: uid!, gid: gid!, pid: pid! };
+    into.actor = { uid: uid!, gid: gid!, pid: pid! };
   }
-  return out;
+  return b[2];
 }

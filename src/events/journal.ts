@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { migrations } from "../../migrations/index.js";
 import { BerthError } from "../errors.js";
 import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type StoredEvent } from "./catalogue.js";
-import { commandEventId, decode, encode, packBody, unpackBody } from "./codec.js";
+import { commandEventId, decode, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
@@ -78,7 +78,7 @@ function describeExpected(expected: ExpectedVersion): string {
   return `version ${expected}`;
 }
 
-type RawRow = [position: number, stream_id: string, version: number, type: string, schema_version: number, body: Buffer];
+type RawRow = [position: number, stream_id: string, version: number, type: string, schema_version: number, hexBody: string];
 
 interface EventRow {
   position: number;
@@ -129,8 +129,10 @@ export class Journal {
       ),
       setCheckpoint: db.prepare("INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position"),
       readStream: db.prepare<[string, number], EventRow>("SELECT * FROM events WHERE stream_id = ? AND version >= ? ORDER BY version"),
-      // Only the columns a fold needs: fewer blobs to copy out of SQLite.
-      readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, body FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
+      // Only the columns a fold needs. The body comes out as hex text: better-sqlite3 gives each
+      // BLOB its own Buffer and backing store, which cost more to make and collect (~2 us a row
+      // measured) than a string plus Buffer.from(hex), which allocates from Node's shared pool.
+      readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, hex(body) FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
     };
     this.appendTx = db.transaction(this.appendInTransaction.bind(this));
   }
@@ -257,7 +259,7 @@ export class Journal {
     for (;;) {
       // Raw rows (arrays) skip building an object per row: this is the rebuild's hot path.
       const rows = this.stmts.readAfter.all(cursor, pageSize);
-      for (const [position, stream_id, version, type, schema_version, body] of rows) yield toStoredEvent({ position, stream_id, version, type, schema_version, body });
+      for (const [position, streamId, version, type, schemaVersion, hexBody] of rows) yield storedEvent(position, streamId, version, type, schemaVersion, Buffer.from(hexBody, "hex"));
       if (rows.length < pageSize) return;
       cursor = rows[rows.length - 1]![0];
     }
@@ -310,18 +312,20 @@ function checkExpected(streamId: string, expected: ExpectedVersion, current: num
 
 /** Decodes a stored row into an event of the current schema (upcasting old payloads). */
 export function toStoredEvent(row: EventRow): StoredEvent {
-  // Built field by field in one fixed order (no object spread): this runs once per event in
-  // every rebuild, and a stable shape keeps V8 on its fast path.
-  const body = unpackBody(row.body);
-  const event: Record<string, unknown> = { type: row.type, data: upcast(row.type, row.schema_version, body.data), eventId: body.eventId, time: body.time };
-  if (body.commandId !== undefined) event.commandId = body.commandId;
-  if (body.correlationId !== undefined) event.correlationId = body.correlationId;
-  if (body.causationId !== undefined) event.causationId = body.causationId;
-  if (body.actor !== undefined) event.actor = body.actor;
-  event.position = row.position;
-  event.streamId = row.stream_id;
-  event.version = row.version;
-  event.schemaVersion = SCHEMA_VERSIONS[row.type as EventType];
+  return storedEvent(row.position, row.stream_id, row.version, row.type, row.schema_version, row.body);
+}
+
+function storedEvent(position: number, streamId: string, version: number, type: string, schemaVersion: number, body: Uint8Array): StoredEvent {
+  // Built field by field in one fixed order (no object spread), with the body's fields set on
+  // the event itself rather than on an object of their own: this runs once per event in every
+  // rebuild, and a stable shape keeps V8 on its fast path. The order is appendedEvent's.
+  const event: Record<string, unknown> & Partial<BodyFields> = { type, data: undefined };
+  unpackBodyInto(body, event);
+  event.data = upcast(type, schemaVersion, event.data);
+  event.position = position;
+  event.streamId = streamId;
+  event.version = version;
+  event.schemaVersion = SCHEMA_VERSIONS[type as EventType];
   return event as unknown as StoredEvent;
 }
 
