@@ -87,9 +87,15 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
       next.status = "booting";
       return next;
     case "ContainerBooted":
-      return Object.assign(next, { status: "booted", runtime: event.data.runtime, lastError: undefined, processes: { [next.id]: freshInit(next) } });
+      next.status = "booted";
+      next.runtime = event.data.runtime;
+      next.lastError = undefined;
+      next.processes = { [next.id]: freshInit(next) };
+      return next;
     case "BootstrapFailed":
-      return Object.assign(next, { status: "created", lastError: event.data.error });
+      next.status = "created";
+      next.lastError = event.data.error;
+      return next;
     case "ProcessCreated":
       return withProcess(next, event.data.processId, { id: event.data.processId, spec: event.data.spec, status: "created" });
     case "ProcessStartRequested":
@@ -103,16 +109,28 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
     case "ProcessExited":
       return exited(next, event.data);
     case "StopRequested":
-      return Object.assign(next, { status: "stopping", stopRequested: true });
+      next.status = "stopping";
+      next.stopRequested = true;
+      return next;
     case "ContainerStopped":
-      return Object.assign(next, { status: "stopped", runtime: undefined, processes: neverStarted(next.processes) });
+      next.status = "stopped";
+      next.runtime = undefined;
+      next.processes = neverStarted(next.processes);
+      return next;
     case "ShutdownRequested":
       next.status = "shuttingDown";
       return next;
     case "ContainerShutdown":
-      return Object.assign(next, { status: "created", runtime: undefined, pid: undefined, stopRequested: false, processes: { [next.id]: freshInit(next) } });
+      next.status = "created";
+      next.runtime = undefined;
+      next.pid = undefined;
+      next.stopRequested = false;
+      next.processes = { [next.id]: freshInit(next) };
+      return next;
     case "ContainerDeleted":
-      return Object.assign(next, { status: "deleted", runtime: undefined });
+      next.status = "deleted";
+      next.runtime = undefined;
+      return next;
     case "ContainerLost":
       return lost(next, event.data.reason, event.time);
     case "RestartScheduled":
@@ -122,9 +140,13 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
     case "UnpauseRequested":
       return next;
     case "ContainerPaused":
-      return Object.assign(next, { status: "paused", lastError: event.data.error ?? next.lastError });
+      next.status = "paused";
+      next.lastError = event.data.error ?? next.lastError;
+      return next;
     case "ContainerUnpaused":
-      return Object.assign(next, { status: "running", lastError: event.data.error ?? next.lastError });
+      next.status = "running";
+      next.lastError = event.data.error ?? next.lastError;
+      return next;
     default:
       return assertNever(event);
   }
@@ -170,18 +192,16 @@ function nextPending(state: ContainerState, event: StoredEvent<ContainerEvent>):
 }
 
 function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): PendingIntent[] {
-  const matching = (type: IntentType, processId?: string) =>
-    state.pending.filter((p) => p.type === type && (processId === undefined || p.processId === processId));
   switch (event.type) {
     case "ContainerBooted":
     case "BootstrapFailed":
-      return matching("BootstrapRequested");
+      return matching(state.pending, "BootstrapRequested");
     case "ProcessStarted":
     case "ProcessStartFailed":
-      return matching("ProcessStartRequested", event.data.processId);
+      return matching(state.pending, "ProcessStartRequested", event.data.processId);
     case "ContainerPaused":
     case "ContainerUnpaused":
-      return matching("PauseRequested").concat(matching("UnpauseRequested"));
+      return matching(state.pending, "PauseRequested").concat(matching(state.pending, "UnpauseRequested"));
     case "ContainerStopped":
     case "ContainerShutdown":
     case "ContainerLost":
@@ -190,6 +210,13 @@ function settles(state: ContainerState, event: StoredEvent<ContainerEvent>): Pen
     default:
       return [];
   }
+}
+
+// A plain loop, not filter with a closure: this runs for most events of every fold.
+function matching(pending: PendingIntent[], type: IntentType, processId?: string): PendingIntent[] {
+  const out: PendingIntent[] = [];
+  for (const p of pending) if (p.type === type && (processId === undefined || p.processId === processId)) out.push(p);
+  return out;
 }
 
 /** Replaces one process (the processes map is copied, never changed: it may be shared). */
@@ -203,7 +230,14 @@ function withProcess(next: ContainerState, processId: string, process: ProcessSt
 function started(state: ContainerState, data: { processId: string; pid: number; startedAt: number }): ContainerState {
   const next = withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "running", pid: data.pid, startedAt: data.startedAt });
   if (data.processId !== state.id) return next;
-  return Object.assign(next, { status: "running", pid: data.pid, startedAt: data.startedAt, finishedAt: undefined, exitCode: undefined, oomKilled: undefined, stopRequested: false });
+  next.status = "running";
+  next.pid = data.pid;
+  next.startedAt = data.startedAt;
+  next.finishedAt = undefined;
+  next.exitCode = undefined;
+  next.oomKilled = undefined;
+  next.stopRequested = false;
+  return next;
 }
 
 function startFailed(state: ContainerState, data: { processId: string; error: ErrorInfo; exitCode?: number }): ContainerState {
@@ -219,13 +253,20 @@ function exited(state: ContainerState, exit: ProcessExit): ContainerState {
   const next = withProcess(state, exit.processId, done);
   if (exit.processId !== state.id) return next;
   // Init is gone, so the sandbox is going; ContainerStopped follows once it is torn down.
-  return Object.assign(next, { status: "stopping", exitCode: exit.exitCode, finishedAt: exit.exitedAt, oomKilled: exit.oomKilled });
+  next.status = "stopping";
+  next.exitCode = exit.exitCode;
+  next.finishedAt = exit.exitedAt;
+  next.oomKilled = exit.oomKilled;
+  return next;
 }
 
 /** Processes still waiting to start when the sandbox goes never will. */
 function neverStarted(processes: Record<string, ProcessState>): Record<string, ProcessState> {
   const out: Record<string, ProcessState> = {};
-  for (const [id, p] of Object.entries(processes)) out[id] = p.status === "starting" ? { ...p, status: "exited" } : p;
+  for (const id in processes) {
+    const p = processes[id]!;
+    out[id] = p.status === "starting" ? { ...p, status: "exited" } : p;
+  }
   return out;
 }
 
