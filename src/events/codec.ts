@@ -1,12 +1,26 @@
 // Plain msgpack for stored events: no shared record structures, so any reader decodes any row
 // on its own (design.md §4: shared structures mis-decode across readers and reconnects).
-import { Packr } from "msgpackr";
+import { Packr, Unpackr } from "msgpackr";
 
+const OPTIONS = { useRecords: false, moreTypes: false, int64AsType: "number", mapsAsObjects: true } as const;
 // variableMapSize: a projection snapshot holds a map entry per deleted container, far past 65535.
-const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: "number", mapsAsObjects: true, variableMapSize: true });
+const packr = new Packr({ ...OPTIONS, variableMapSize: true });
 
 export const encode = (value: unknown): Buffer => packr.pack(value);
 export const decode = <T = unknown>(bytes: Uint8Array): T => packr.unpack(bytes) as T;
+
+// Bodies read as hex (the rebuild's path, see Journal.readAll) are decoded through one reused
+// buffer: no Buffer per row, and no DataView, which msgpackr creates and caches on every new
+// buffer it reads. copyBuffers: a binary value must not point into the reused buffer.
+const scratchUnpackr = new Unpackr({ ...OPTIONS, copyBuffers: true });
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+function decodeHex<T = unknown>(hex: string): T {
+  const length = hex.length >>> 1;
+  if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
+  scratch.write(hex, 0, "hex");
+  return scratchUnpackr.unpack(scratch, length) as T;
+}
 
 /** The envelope fields and payload that an event's `body` holds: the bytes the hash chain covers. */
 export interface BodyFields {
@@ -62,9 +76,10 @@ export function unpackBody(bytes: Uint8Array): BodyFields {
 /**
  * unpackBody's fields except the schema version, which it returns, set on `into` (an event
  * being built) instead of on an object of their own: one object per event read, not two.
+ * `bytes` may be given as hex.
  */
-export function unpackBodyInto(bytes: Uint8Array, into: Partial<BodyFields>): number {
-  const b = decode<unknown[]>(bytes);
+export function unpackBodyInto(bytes: Uint8Array | string, into: Partial<BodyFields>): number {
+  const b = typeof bytes === "string" ? decodeHex<unknown[]>(bytes) : decode<unknown[]>(bytes);
   if (!Array.isArray(b) || typeof b[1] !== "number" || typeof b[2] !== "number") throw new Error("not an event body");
   if (typeof b[0] === "string") into.eventId = b[0];
   else if (Number.isSafeInteger(b[0]) && (b[0] as number) >= 0 && typeof b[4] === "string") into.eventId = commandEventId(b[4], b[0] as number);

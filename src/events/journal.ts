@@ -131,7 +131,7 @@ export class Journal {
       readStream: db.prepare<[string, number], EventRow>("SELECT * FROM events WHERE stream_id = ? AND version >= ? ORDER BY version"),
       // Only the columns a fold needs. The body comes out as hex text: better-sqlite3 gives each
       // BLOB its own Buffer and backing store, which cost more to make and collect (~2 us a row
-      // measured) than a string plus Buffer.from(hex), which allocates from Node's shared pool.
+      // measured) than a string decoded into one reused buffer (codec.ts).
       readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, hex(body) FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
     };
     this.appendTx = db.transaction(this.appendInTransaction.bind(this));
@@ -259,7 +259,7 @@ export class Journal {
     for (;;) {
       // Raw rows (arrays) skip building an object per row: this is the rebuild's hot path.
       const rows = this.stmts.readAfter.all(cursor, pageSize);
-      for (const [position, streamId, version, type, schemaVersion, hexBody] of rows) yield storedEvent(position, streamId, version, type, schemaVersion, Buffer.from(hexBody, "hex"));
+      for (const [position, streamId, version, type, schemaVersion, hexBody] of rows) yield storedEvent(position, streamId, version, type, schemaVersion, hexBody);
       if (rows.length < pageSize) return;
       cursor = rows[rows.length - 1]![0];
     }
@@ -315,7 +315,8 @@ export function toStoredEvent(row: EventRow): StoredEvent {
   return storedEvent(row.position, row.stream_id, row.version, row.type, row.schema_version, row.body);
 }
 
-function storedEvent(position: number, streamId: string, version: number, type: string, schemaVersion: number, body: Uint8Array): StoredEvent {
+/** `body` as bytes, or as hex (readAll). */
+function storedEvent(position: number, streamId: string, version: number, type: string, schemaVersion: number, body: Uint8Array | string): StoredEvent {
   // Built field by field in one fixed order (no object spread), with the body's fields set on
   // the event itself rather than on an object of their own: this runs once per event in every
   // rebuild, and a stable shape keeps V8 on its fast path. The order is appendedEvent's.
