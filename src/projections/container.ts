@@ -59,26 +59,30 @@ export function evolve(state: ContainerState | undefined, event: StoredEvent<Con
   if (!state) throw precedesCreate(event);
   // One shallow copy per event. `step` sets only the copy's own fields and replaces, never
   // changes, the objects they point to (processes, pending), so evolve stays pure.
-  return step({ ...state }, event);
+  return step({ ...state }, event, false);
 }
 
 /**
- * evolve without the copy: `state` itself is changed and returned (or replaced). Only for a
- * fold that owns every state it holds, one started from an empty or deep-cloned projection,
- * so that no one else holds a state that changes under them. A rebuild folds ~11 events per
- * container, and the copies were most of its fold time. model-property.test.ts checks that it
- * agrees with evolve at every step of random histories.
+ * evolve without the copies: `state` and its processes map are changed in place and `state`
+ * returned (or replaced). Only for a fold that owns every state it holds and the objects in
+ * them, one started from an empty, decoded or deep-cloned projection, so that no one else
+ * holds a state that changes under them. A rebuild folds ~11 events per container, and the
+ * copies were most of its fold time. model-property.test.ts checks that it agrees with evolve
+ * at every step of random histories.
  */
 export function evolveOwned(state: ContainerState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
   if (event.type === "ContainerCreated") return created(event);
   if (!state) throw precedesCreate(event);
-  return step(state, event);
+  return step(state, event, true);
 }
 
 const precedesCreate = (event: StoredEvent<ContainerEvent>) => new Error(`event ${event.type} at position ${event.position} precedes ContainerCreated in ${event.streamId}`);
 
-/** Applies one event to `next`, which the caller owns: a fresh copy (evolve) or an owned state. */
-function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, { type: "ContainerCreated" }>): ContainerState {
+/**
+ * Applies one event to `next`, which the caller owns: a fresh copy (evolve) or an owned state.
+ * `owned`: the processes map is the caller's too, and may be changed in place.
+ */
+function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, { type: "ContainerCreated" }>, owned: boolean): ContainerState {
   next.pending = nextPending(next, event);
   next.version = event.version;
   next.position = event.position;
@@ -97,17 +101,17 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
       next.lastError = event.data.error;
       return next;
     case "ProcessCreated":
-      return withProcess(next, event.data.processId, { id: event.data.processId, spec: event.data.spec, status: "created" });
+      return withProcess(next, event.data.processId, { id: event.data.processId, spec: event.data.spec, status: "created" }, owned);
     case "ProcessStartRequested":
-      return withProcess(next, event.data.processId, { ...next.processes[event.data.processId]!, status: "starting" });
+      return withProcess(next, event.data.processId, { ...next.processes[event.data.processId]!, status: "starting" }, owned);
     case "ProcessStarted":
-      return started(next, event.data);
+      return started(next, event.data, owned);
     case "ProcessStartFailed":
-      return startFailed(next, event.data);
+      return startFailed(next, event.data, owned);
     case "SignalSent":
-      return withProcess(next, event.data.processId, { ...next.processes[event.data.processId]!, lastSignal: event.data.signal });
+      return withProcess(next, event.data.processId, { ...next.processes[event.data.processId]!, lastSignal: event.data.signal }, owned);
     case "ProcessExited":
-      return exited(next, event.data);
+      return exited(next, event.data, owned);
     case "StopRequested":
       next.status = "stopping";
       next.stopRequested = true;
@@ -219,16 +223,17 @@ function matching(pending: PendingIntent[], type: IntentType, processId?: string
   return out;
 }
 
-/** Replaces one process (the processes map is copied, never changed: it may be shared). */
-function withProcess(next: ContainerState, processId: string, process: ProcessState): ContainerState {
-  next.processes = { ...next.processes, [processId]: process };
+/** Replaces one process. The processes map is copied unless `owned`: otherwise it may be shared. */
+function withProcess(next: ContainerState, processId: string, process: ProcessState, owned: boolean): ContainerState {
+  if (owned) next.processes[processId] = process;
+  else next.processes = { ...next.processes, [processId]: process };
   return next;
 }
 
 // The helpers below receive the state `step` owns, which they may change in place.
 
-function started(state: ContainerState, data: { processId: string; pid: number; startedAt: number }): ContainerState {
-  const next = withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "running", pid: data.pid, startedAt: data.startedAt });
+function started(state: ContainerState, data: { processId: string; pid: number; startedAt: number }, owned: boolean): ContainerState {
+  const next = withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "running", pid: data.pid, startedAt: data.startedAt }, owned);
   if (data.processId !== state.id) return next;
   next.status = "running";
   next.pid = data.pid;
@@ -240,17 +245,20 @@ function started(state: ContainerState, data: { processId: string; pid: number; 
   return next;
 }
 
-function startFailed(state: ContainerState, data: { processId: string; error: ErrorInfo; exitCode?: number }): ContainerState {
+function startFailed(state: ContainerState, data: { processId: string; error: ErrorInfo; exitCode?: number }, owned: boolean): ContainerState {
   if (data.processId === state.id) {
-    return Object.assign(withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "created", error: data.error }), { status: "booted", lastError: data.error });
+    const next = withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "created", error: data.error }, owned);
+    next.status = "booted";
+    next.lastError = data.error;
+    return next;
   }
-  return withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "exited", error: data.error, exitCode: data.exitCode ?? 126 });
+  return withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "exited", error: data.error, exitCode: data.exitCode ?? 126 }, owned);
 }
 
-function exited(state: ContainerState, exit: ProcessExit): ContainerState {
+function exited(state: ContainerState, exit: ProcessExit, owned: boolean): ContainerState {
   const done: ProcessState = { ...state.processes[exit.processId]!, status: "exited", pid: exit.pid, exitCode: exit.exitCode, exitedAt: exit.exitedAt, oomKilled: exit.oomKilled };
   if (exit.signal !== undefined) done.signal = exit.signal;
-  const next = withProcess(state, exit.processId, done);
+  const next = withProcess(state, exit.processId, done, owned);
   if (exit.processId !== state.id) return next;
   // Init is gone, so the sandbox is going; ContainerStopped follows once it is torn down.
   next.status = "stopping";
