@@ -1,7 +1,9 @@
 // Every migration, in order. A static list keeps migrations working from tsx and from dist/.
 import type { Migration } from "kysely";
 import * as m001 from "./001_journal.js";
+import * as m002 from "./002_command_event_ids.js";
 
 export const migrations: Record<string, Migration> = {
   "001_journal": m001,
+  "002_command_event_ids": m002,
 };

@@ -47,6 +47,19 @@ test("a retried command id appends nothing and returns the original events", () 
     assert.is(j.head().position, 2);
   }));
 
+test("a retry is found whether the command's event ids were derived or supplied (as before migration 002)", () =>
+  withJournal((j) => {
+    const derived = j.append("container-a", [sig("p"), sig("q")], "any", { commandId: "c-derived" });
+    assert.equal(derived.events.map((e) => e.eventId), [":0:c-derived", ":1:c-derived"]);
+    const supplied = j.append("container-a", [sig("p")], "any", { commandId: "c-supplied", eventIds: ["random-id-1"] });
+    assert.equal(j.append("container-a", [sig("p"), sig("q")], "any", { commandId: "c-derived" }).events, derived.events);
+    assert.equal(j.append("container-a", [sig("p")], "any", { commandId: "c-supplied" }).events, supplied.events);
+    assert.equal(j.eventsForCommand("c-derived"), derived.events);
+    assert.equal(j.eventsForCommand("c-supplied"), supplied.events);
+    assert.equal(j.eventsForCommand("c-unknown"), []);
+    assert.is(j.head().position, 3);
+  }));
+
 test("the envelope round-trips: ids, time, command, correlation, causation and actor", () =>
   withJournal((j) => {
     const meta = { commandId: "cmd", correlationId: "corr", causationId: "cause", actor: { uid: 0, gid: 0, pid: 77 }, time: T0, eventIds: ["ev-1"] };

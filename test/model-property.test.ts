@@ -6,9 +6,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Command } from "../src/commands/commands.js";
 import { decide } from "../src/commands/decide.js";
-import type { ContainerEvent } from "../src/events/catalogue.js";
-import { evolve, type ContainerState } from "../src/projections/container.js";
-import { initArgs, stored } from "./helpers/model.js";
+import type { ContainerEvent, EventType, StoredEvent } from "../src/events/catalogue.js";
+import { evolve, evolveOwned, type ContainerState } from "../src/projections/container.js";
+import { illegalTransition } from "../src/projections/transitions.js";
+import { configFor, initArgs, stored } from "./helpers/model.js";
 
 type P = "created" | "starting" | "running" | "exited";
 interface Ref { status: string; procs: Record<string, P>; pausing?: "pause" | "unpause" }
@@ -135,6 +136,66 @@ test("1,500 random command sequences agree with the reference model at every ste
   // Surface the model's own assertion for the shrunk counterexample, not just fast-check's summary.
   if (result.failed) throw result.errorInstance ?? new Error(`property failed: ${JSON.stringify(result.counterexample)}`);
   assert.is(result.numRuns, 1500);
+});
+
+// Every event the journal may hold, for the init and one exec'd process; a history is built by
+// picking, at each step, one of those that is legal next (transitions.ts), so every status and
+// every event type is reached.
+const EXEC = "x1";
+const candidates: ContainerEvent[] = [
+  { type: "ContainerCreated", data: { id: INIT, config: configFor(INIT) } },
+  { type: "BootstrapRequested", data: { dynamicEnv: { A: "1" } } },
+  { type: "ContainerBooted", data: { runtime: { pid: 1, startTime: 1, socket: "/s", driver: "fake" } } },
+  { type: "BootstrapFailed", data: { error: { code: "internalError", message: "boom" } } },
+  { type: "ProcessCreated", data: { processId: EXEC, spec: { ...initArgs, env: [], cwd: "/", user: { uid: 0, gid: 0 } } as never } },
+  ...[INIT, EXEC].flatMap((processId): ContainerEvent[] => [
+    { type: "ProcessStartRequested", data: { processId } },
+    { type: "ProcessStarted", data: { processId, pid: 42, startedAt: 7 } },
+    { type: "ProcessStartFailed", data: { processId, error: { code: "invalidArgument", message: "no" }, exitCode: 127 } },
+    { type: "SignalSent", data: { processId, signal: "SIGTERM" } },
+    { type: "ProcessExited", data: { processId, pid: 42, exitCode: 137, signal: "SIGKILL", exitedAt: 9, oomKilled: true } },
+    { type: "ProcessExited", data: { processId, pid: 42, exitCode: 0, exitedAt: 9, oomKilled: false } },
+  ]),
+  { type: "StopRequested", data: { signal: "SIGTERM", timeoutInSeconds: 1 } },
+  { type: "ContainerStopped", data: {} },
+  { type: "ShutdownRequested", data: {} },
+  { type: "ContainerShutdown", data: {} },
+  { type: "ContainerDeleted", data: {} },
+  { type: "ContainerLost", data: { reason: "gone", exitCode: 255 } },
+  { type: "RestartScheduled", data: { attempt: 2, delayMs: 10 } } as never,
+  { type: "PauseRequested", data: {} },
+  { type: "UnpauseRequested", data: {} },
+  { type: "ContainerPaused", data: {} },
+  { type: "ContainerUnpaused", data: { error: { code: "internalError", message: "freezer failed" } } },
+];
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+test("the rebuild's in-place fold agrees with evolve at every step, and evolve never changes its input", () => {
+  const seen = new Set<EventType>();
+  const result = fc.check(fc.property(fc.array(fc.nat(), { minLength: 20, maxLength: 200, size: "max" }), (picks) => {
+    let pure: ContainerState | undefined;
+    let owned: ContainerState | undefined;
+    picks.forEach((pick, i) => {
+      const legal = candidates.filter((e) => illegalTransition(pure, e as StoredEvent<ContainerEvent>) === undefined);
+      if (legal.length === 0) return;
+      const event = stored([legal[pick % legal.length]!], INIT, i)[0]!;
+      seen.add(event.type);
+      pure = evolve(pure, event);
+      owned = evolveOwned(owned, event);
+      assert.equal(owned, pure, `after ${event.type} at step ${i}`);
+      // Frozen, the next evolve throws if it changes its input (modules run in strict mode).
+      deepFreeze(pure);
+    });
+  }), { numRuns: 400, seed: Number(process.env.BERTH_SEED ?? 20261128) });
+  if (result.failed) throw result.errorInstance ?? new Error(`property failed: ${JSON.stringify(result.counterexample)}`);
+  assert.equal([...seen].sort(), [...new Set(candidates.map((e) => e.type))].sort(), "every event type was folded");
 });
 
 test.run();

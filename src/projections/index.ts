@@ -4,7 +4,7 @@
 // a long history of deleted containers costs neither memory nor snapshot size. (Its stream
 // version, needed when the id is created again, is the journal's to tell.)
 import { containerIdOf, type BerthEvent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
-import { evolve, type ContainerState, type ContainerStatus } from "./container.js";
+import { evolve, evolveOwned, type ContainerState, type ContainerStatus } from "./container.js";
 
 export interface Projection {
   /** Global position of the last event folded in. */
@@ -15,11 +15,23 @@ export interface Projection {
 
 export const emptyProjection = (): Projection => ({ position: 0, containers: {} });
 
-/** Folds one event in place (the daemon's hot path) and returns the projection. */
+/**
+ * Folds one event into the projection (the daemon's hot path) and returns the projection. The
+ * container's state is replaced by a new one, never changed: callers may still hold the old.
+ */
 export function apply(projection: Projection, event: StoredEvent<BerthEvent>): Projection {
+  return applyWith(evolve, projection, event);
+}
+
+/** apply for a fold that owns the projection and every state in it: states change in place. */
+function applyOwned(projection: Projection, event: StoredEvent<BerthEvent>): Projection {
+  return applyWith(evolveOwned, projection, event);
+}
+
+function applyWith(step: typeof evolve, projection: Projection, event: StoredEvent<BerthEvent>): Projection {
   const id = containerIdOf(event.streamId);
   if (id !== undefined) {
-    const next = evolve(projection.containers[id], event as StoredEvent<ContainerEvent>);
+    const next = step(projection.containers[id], event as StoredEvent<ContainerEvent>);
     if (next.status === "deleted") delete projection.containers[id];
     else projection.containers[id] = next;
   }
@@ -32,13 +44,15 @@ export function fold(events: Iterable<StoredEvent>, from: Projection = emptyProj
   return foldInto(structuredClone(from), events);
 }
 
-/** Folds `events` into `projection` in place (the daemon's start-up path: no copy). */
+/**
+ * Folds `events` into `projection` in place (the daemon's start-up path: no copy). It takes
+ * ownership: the states in `projection` are changed in place, so pass a projection no one
+ * else holds (a fresh one, a decoded snapshot, a clone).
+ */
 export function foldInto(projection: Projection, events: Iterable<StoredEvent>): Projection {
-  for (const event of events) apply(projection, event);
+  for (const event of events) applyOwned(projection, event);
   return projection;
 }
-
-
 
 export interface ListOptions {
   all?: boolean;
@@ -63,7 +77,7 @@ export function stateAt(source: EventSource, position: number, snapshot?: Projec
   const projection = structuredClone(start);
   for (const event of source.readAll(start.position)) {
     if (event.position > position) break;
-    apply(projection, event);
+    applyOwned(projection, event);
   }
   return projection;
 }
