@@ -23,7 +23,13 @@ const cfg = config.value;
 /** VmRSS (resident now) or VmHWM (the peak so far) of a process, in kB. */
 const memOf = (pid: number, field: "VmRSS" | "VmHWM") => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
 
-async function berthOnce(id: string, pool?: ServicePool): Promise<{ ms: number; rssKb: number; peakKb: number }> {
+/** Memory only this process holds (Private_Clean + Private_Dirty): what one more container costs. */
+function privateKb(pid: number): number {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  return ["Private_Clean", "Private_Dirty"].reduce((sum, f) => sum + Number(new RegExp(`${f}:\\s+(\\d+)`).exec(rollup)?.[1] ?? 0), 0);
+}
+
+async function berthOnce(id: string, pool?: ServicePool): Promise<{ ms: number; rssKb: number; peakKb: number; privKb: number }> {
   // The pool refills a second after each take; wait for it so every run starts the same way.
   await pool?.ready();
   const t0 = process.hrtime.bigint();
@@ -34,11 +40,12 @@ async function berthOnce(id: string, pool?: ServicePool): Promise<{ ms: number; 
   const exit = await c.wait(id);
   if (exit.exitCode !== 0) throw new Error(`/bin/true exited ${exit.exitCode}`);
   const peakKb = memOf(ep.pid, "VmHWM"); // after init ran: spawning it touches more of node
+  const privKb = privateKb(ep.pid);
   await c.shutdown();
   c.close();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   while (probeRuntime(root, id).alive) await new Promise((r) => setTimeout(r, 5));
-  return { ms, rssKb, peakKb };
+  return { ms, rssKb, peakKb, privKb };
 }
 
 /** The same config.json as berth's container, over a plain copy of the image (berth's overlay is gone after teardown). */
@@ -69,12 +76,13 @@ try {
   await berthOnce("b0"); // builds the busybox image; not measured
   pool.fill();
   const bundle = rawBundle(containerPaths(root, "b0").bundle);
-  const warm: number[] = [], cold: number[] = [], raw: number[] = [], rss: number[] = [], peak: number[] = [];
+  const warm: number[] = [], cold: number[] = [], raw: number[] = [], rss: number[] = [], peak: number[] = [], priv: number[] = [];
   for (let i = 1; i <= runs; i++) {
     const w = await berthOnce(`w${i}`, pool);
     warm.push(w.ms);
     rss.push(w.rssKb);
     peak.push(w.peakKb);
+    priv.push(w.privKb);
     raw.push(rawOnce(bundle, i));
     cold.push((await berthOnce(`c${i}`)).ms);
   }
@@ -87,6 +95,7 @@ try {
   console.log(`ratio cold / raw: ${(median(cold) / median(raw)).toFixed(2)}x`);
   console.log(`runtime service RSS once booted: median ${(median(rss) / 1024).toFixed(1)} MB (target <= 45 MB)`);
   console.log(`runtime service peak RSS (VmHWM) after init ran: median ${(median(peak) / 1024).toFixed(1)} MB`);
+  console.log(`runtime service private memory after init ran (not shared with other node processes): median ${(median(priv) / 1024).toFixed(1)} MB`);
 } finally {
   pool.close();
   spawnSync("runc", ["--root", runcRoot(root), "list"], { stdio: "ignore" });
