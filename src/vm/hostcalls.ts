@@ -29,3 +29,8 @@ export function mountsUnder(dir: string): string[] {
   return [...points].sort((a, b) => b.length - a.length);
 }
 
+
+/** Unmounts everything mounted at or under `dir` (deepest first, lazily). Idempotent. */
+export function unmountUnder(dir: string): void {
+  for (const point of mountsUnder(dir)) hostcalls().umount(point);
+}

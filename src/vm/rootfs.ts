@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import type { RootfsSource } from "../commands/config.js";
 import { BerthError } from "../errors.js";
 import { runCommand } from "./host.js";
-import { hostcalls, mountsUnder } from "./hostcalls.js";
+import { hostcalls, mountsUnder, unmountUnder } from "./hostcalls.js";
 import { imageRootfs, imagesDir, type ContainerPaths } from "./paths.js";
 
 export const BUSYBOX_IMAGE = "busybox";
@@ -158,7 +158,7 @@ function mountOverlay(lower: string, target: string, overlay: string): true | st
 
 /** Unmounts a container's rootfs overlay (and anything mounted below it). Idempotent. */
 export function releaseContainerRootfs(paths: Pick<ContainerPaths, "rootfs">): void {
-  for (const point of mountsUnder(paths.rootfs)) hostcalls().umount(point);
+  unmountUnder(paths.rootfs);
 }
 
 /** Resolves "uid", "uid:gid", "name" or "name:group" through the rootfs's /etc/passwd and /etc/group. */

@@ -51,7 +51,7 @@ export async function startRuntimeService(opts: StartRuntimeOptions): Promise<Ru
   if (warm) warm.claim(opts.id);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let timedOut = false;
-  const message = await service.nextLine(timeoutMs, () => {
+  const message = await service.bootAnswer(timeoutMs, () => {
     timedOut = true;
     service.child.kill("SIGKILL");
   });

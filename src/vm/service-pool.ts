@@ -36,31 +36,39 @@ export function serviceCommand(): string[] {
   return [...SERVICE_NODE_FLAGS, "--import", import.meta.resolve("tsx"), join(dirname(here), "service", "main.ts")];
 }
 
-/** One service process and its starter pipe (fd 3 on its side), which carries JSON lines. */
+const READY_LINE = '{"ready":true}';
+
+/**
+ * One service process and its starter pipe (fd 3 on its side). The service says at most two
+ * lines on it: the ready line (warm services only) and its answer to the boot.
+ */
 export class ServiceProcess {
-  private buffered = "";
-  private readonly lines: string[] = [];
-  private waiting: ((line: string | null) => void) | null = null;
+  /** Resolves once a warm service is loaded and waiting for a claim, or has exited. */
+  readonly ready: Promise<void>;
+  /** The service's answer to its boot, or null if it closed the pipe (exited) first. */
+  private readonly answer: Promise<string | null>;
   private ended = false;
-  /** Set once a warm service has said it is loaded and waiting for a claim. */
-  ready = false;
-  private readyListeners: (() => void)[] = [];
 
   private constructor(readonly child: ChildProcess, private readonly pipe: Socket) {
+    let markReady!: () => void;
+    let answered!: (line: string | null) => void;
+    this.ready = new Promise((r) => (markReady = r));
+    this.answer = new Promise((r) => (answered = r));
+    let buffered = "";
     pipe.on("data", (b: Buffer) => {
-      this.buffered += b.toString();
-      for (let nl = this.buffered.indexOf("\n"); nl >= 0; nl = this.buffered.indexOf("\n")) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        if (!this.ready && line === '{"ready":true}') this.markReady();
-        else this.deliver(line);
+      buffered += b.toString();
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line === READY_LINE) markReady();
+        else answered(line);
       }
     });
     pipe.on("error", () => {});
     pipe.on("close", () => {
       this.ended = true;
-      this.deliver(null);
-      this.markReady(); // a dead service is not worth waiting for either
+      answered(null);
+      markReady(); // a dead service is not worth waiting for either
     });
   }
 
@@ -84,43 +92,21 @@ export class ServiceProcess {
     return !this.ended && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  private markReady(): void {
-    this.ready = true;
-    for (const fn of this.readyListeners.splice(0)) fn();
-  }
-
-  whenReady(): Promise<void> {
-    return this.ready ? Promise.resolve() : new Promise((r) => this.readyListeners.push(r));
-  }
-
-  private deliver(line: string | null): void {
-    if (line !== null) this.lines.push(line);
-    const w = this.waiting;
-    if (w && (this.lines.length > 0 || this.ended)) {
-      this.waiting = null;
-      w(this.lines.shift() ?? null);
-    }
-  }
-
   /** Hands a warm service its container. */
   claim(id: string): void {
     this.pipe.write(`${JSON.stringify({ id })}\n`);
   }
 
-  /** The next line the service says, or null if it closed the pipe (exited) first. */
-  nextLine(timeoutMs: number, onTimeout: () => void): Promise<string | null> {
-    if (this.lines.length > 0 || this.ended) return Promise.resolve(this.lines.shift() ?? null);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting = null;
+  /** The service's answer to its boot; null if it exited first or `timeoutMs` passed (then `onTimeout` runs). */
+  bootAnswer(timeoutMs: number, onTimeout: () => void): Promise<string | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => {
         onTimeout();
         resolve(null);
       }, timeoutMs);
-      this.waiting = (line) => {
-        clearTimeout(timer);
-        resolve(line);
-      };
     });
+    return Promise.race([this.answer, late]).finally(() => clearTimeout(timer));
   }
 
   /** Lets the service live on without us: the pipe closes and nothing keeps our loop busy. */
@@ -187,7 +173,7 @@ export class ServicePool {
       this.refill.ref(); // somebody is waiting for it now
       await new Promise<void>((r) => this.refilled.push(r));
     }
-    await Promise.all(this.idle.map((s) => s.whenReady()));
+    await Promise.all(this.idle.map((s) => s.ready));
   }
 
   /** The pids of the idle services (for diagnostics and tests). */

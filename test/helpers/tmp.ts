@@ -2,16 +2,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostcalls, mountsUnder } from "../../src/vm/hostcalls.js";
-
-/** Unmounts whatever is left mounted under dir (a container's rootfs overlay, if its service was killed). */
-export function unmountUnder(dir: string): void {
-  for (const point of mountsUnder(dir)) hostcalls().umount(point);
-}
+import { unmountUnder } from "../../src/vm/hostcalls.js";
 
 export function tempDir(prefix = "berth-test-"): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => {
+    // A container's rootfs overlay is left mounted if its service was killed.
     unmountUnder(path);
     rmSync(path, { recursive: true, force: true });
   } };

@@ -9,7 +9,7 @@ import { validateConfig, type ContainerConfig } from "../../src/commands/config.
 import type { DriverName } from "../../src/vm/driver.js";
 import { cgroupDirs, probeRuntime, runcRoot, startRuntimeService, type RuntimeEndpoint } from "../../src/vm/runtime.js";
 import { ServiceClient } from "../../src/vm/service-client.js";
-import { unmountUnder } from "./tmp.js";
+import { unmountUnder } from "../../src/vm/hostcalls.js";
 
 /** A short root under /tmp: Unix socket paths are limited to 108 bytes. */
 export function tempRoot(): string {
