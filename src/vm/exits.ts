@@ -3,6 +3,7 @@
 // exit survives a daemon that was down, and a runtime service that died after recording it.
 import fs from "node:fs";
 import { join } from "node:path";
+import { isoTime } from "../iso-time.js";
 import { containerPaths } from "./paths.js";
 
 export interface ExitRecord {
@@ -68,12 +69,12 @@ export function readExitRecordsIn(exitsDir: string): ExitRecord[] {
 }
 
 /** Marks a record acknowledged (rewritten atomically); returns false when there is no such record. */
-export function ackExitRecord(exitsDir: string, processId: string, pid: number, at = new Date()): boolean {
+export function ackExitRecord(exitsDir: string, processId: string, pid: number, atMs = Date.now()): boolean {
   let found = false;
   for (const rec of readDir(exitsDir)) {
     if (rec.processId !== processId || rec.pid !== pid) continue;
     found = true;
-    if (!rec.ackedAt) writeAtomically(join(exitsDir, fileName(rec)), `${JSON.stringify({ ...rec, ackedAt: at.toISOString() })}\n`);
+    if (!rec.ackedAt) writeAtomically(join(exitsDir, fileName(rec)), `${JSON.stringify({ ...rec, ackedAt: isoTime(atMs) })}\n`);
   }
   return found;
 }

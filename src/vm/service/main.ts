@@ -12,6 +12,7 @@ import net from "node:net";
 import { join } from "node:path";
 import type { ContainerConfig } from "../../commands/config.js";
 import { toBerthError } from "../../errors.js";
+import { isoTime } from "../../iso-time.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader, newCodec, PROTOCOL_VERSION } from "../../ipc/frame.js";
 import { listen } from "../../ipc/server.js";
 import type { DriverName } from "../driver.js";
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
     id = await claim();
     adoptContainerLog(root, id);
   }
-  console.log(`${new Date().toISOString()} runtime service ${process.pid} booting ${id} (${givenId ? "started for it" : "claimed warm"})`);
+  console.log(`${isoTime(Date.now())} runtime service ${process.pid} booting ${id} (${givenId ? "started for it" : "claimed warm"})`);
   await boot(root, id);
 }
 

@@ -3,6 +3,7 @@
 // A single state machine guards the transitions; the verbs that change it run one at a time.
 import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig, type ProcessSpec } from "../../commands/config.js";
 import { BerthError } from "../../errors.js";
+import { isoTime } from "../../iso-time.js";
 import type { Route } from "../../ipc/server.js";
 import type { Driver, ProcessExit } from "../driver.js";
 import { ackExitRecord, readExitRecordsIn, writeExitRecord, type ExitRecord } from "../exits.js";
@@ -157,7 +158,7 @@ export class RuntimeService {
       pid: p.pid!,
       exitCode: exit.exitCode,
       signal: exit.signal,
-      exitedAt: new Date(exit.exitedAt).toISOString(),
+      exitedAt: isoTime(exit.exitedAt),
       oomKilled: exit.oomKilled,
     };
     try {
