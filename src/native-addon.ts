@@ -2,7 +2,6 @@
 // scripts/build-native.sh). The lookup is relative to this module, which sits at src/ under tsx,
 // at dist/src/ when compiled, and at dist/bundle/ when bundled: "..", "../.." cover all three.
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BerthError } from "./errors.js";
@@ -33,7 +32,11 @@ export function loadAddon<T>(name: string, needs: (keyof T & string)[], use: Add
   let addon = loaded.get(path) as T | undefined;
   if (!addon) {
     try {
-      addon = createRequire(import.meta.url)(path) as T;
+      // process.dlopen is what require() does for a .node file, without loading the module
+      // system's `module` builtin (and with it the ESM loader) into every runtime service.
+      const module = { exports: {} as T };
+      process.dlopen(module, path);
+      addon = module.exports;
     } catch (err) {
       throw new BerthError("internalError", `cannot load the ${use.label} addon ${path}: ${(err as Error).message}; rebuild it with scripts/build-native.sh`);
     }

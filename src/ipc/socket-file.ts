@@ -1,9 +1,10 @@
 // The socket file's lifecycle: a private directory, a stale file from a crashed server replaced,
 // a live server never replaced, and on close only our own file removed.
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../errors.js";
+import { removeFile } from "../remove-file.js";
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
@@ -102,7 +103,7 @@ export function temporaryName(socketPath: string): string {
   // costs every runtime service about 1.5 MB of memory). A leftover of a dead process that had
   // our pid can only be stale: remove it, or the bind would fail.
   const name = join(dirname(socketPath), `.${basename(socketPath).slice(0, 16)}.${process.pid}.${(bound += 1)}`);
-  rmSync(name, { force: true });
+  removeFile(name);
   if (Buffer.byteLength(name) > 107 || Buffer.byteLength(socketPath) > 107) {
     throw new BerthError("invalidArgument", `socket path ${socketPath} is too long for a Unix socket (at most about 80 bytes)`);
   }

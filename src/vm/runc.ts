@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
 import { BerthError } from "../errors.js";
+import { removeFile } from "../remove-file.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
 import { exitFrom, superviseChild } from "./child.js";
 import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
@@ -90,7 +91,7 @@ export class RuncDriver implements Driver {
   /** Spawns `runc run|exec` and waits for its pid file: the process has started, or failed to. */
   private async launch(processId: string, args: string[], sink: OutputSink): Promise<SandboxProcess> {
     const pidFile = join(this.paths.pids, `${processId}.pid`);
-    fs.rmSync(pidFile, { force: true });
+    removeFile(pidFile);
     const oomBefore = readOomKillCount(this.cgroup);
     const logStart = this.logSize();
     const child = spawn(this.runc, [...this.globalArgs(), ...args.slice(0, 1), "--pid-file", pidFile, ...args.slice(1)], {

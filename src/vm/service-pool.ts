@@ -16,10 +16,10 @@ const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"
 
 /**
  * How the service entry is run:
- * 1. BERTH_SERVICE_ENTRY (a .js or .mjs file, e.g. an esbuild bundle) if set;
+ * 1. BERTH_SERVICE_ENTRY (a .js, .mjs or .cjs file, e.g. an esbuild bundle) if set;
  * 2. compiled: this module is dist/src/vm/service-pool.js; the bundle scripts/bundle.mjs wrote
- *    (dist/bundle/service.mjs: one file, no msgpackr addon, faster to start) if it is at least
- *    as new as this module, else service/main.js next to this module;
+ *    (dist/bundle/service.cjs: one CommonJS file, no msgpackr addon, faster to start, smaller)
+ *    if it is at least as new as this module, else service/main.js next to this module;
  * 3. from source (tests, tsx): service/main.ts through `--import tsx`, which costs start-up time.
  */
 export function serviceCommand(): string[] {
@@ -28,7 +28,7 @@ export function serviceCommand(): string[] {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".js")) {
     // A bundle older than this module predates the last tsc build (`npm run build` does not bundle).
-    const bundled = join(dirname(here), "..", "..", "bundle", "service.mjs");
+    const bundled = join(dirname(here), "..", "..", "bundle", "service.cjs");
     const fresh = fs.existsSync(bundled) && fs.statSync(bundled).mtimeMs >= fs.statSync(here).mtimeMs;
     return [...SERVICE_NODE_FLAGS, fresh ? bundled : join(dirname(here), "service", "main.js")];
   }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { ContainerConfig } from "../../commands/config.js";
 import { toBerthError } from "../../errors.js";
 import { isoTime } from "../../iso-time.js";
+import { removeFile } from "../../remove-file.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader, newCodec, PROTOCOL_VERSION } from "../../ipc/frame.js";
 import { listen } from "../../ipc/server.js";
 import type { DriverName } from "../driver.js";
@@ -56,7 +57,14 @@ async function preload(root: string): Promise<void> {
     await pingOnce(join(dir, "s.sock"));
     await server.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    // Not fs.rmSync, which would load its recursive remover for good (src/remove-file.ts),
+    // unless a failed listen() left more than the socket behind.
+    try {
+      removeFile(join(dir, "s.sock"));
+      fs.rmdirSync(dir);
+    } catch {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
