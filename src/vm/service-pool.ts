@@ -12,7 +12,9 @@ import { hostcalls } from "./hostcalls.js";
 
 // V8 flags that trim the service's memory: it holds little and lives long.
 // --lite-mode: no optimising compiler; the service mostly waits, and it saves about 0.4 MB.
-const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--stack-size=512", "--lite-mode"];
+// --expose-gc: the service runs one full collection once a started process has settled
+// (collectWhenSettled in service/main.ts).
+const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--stack-size=512", "--lite-mode", "--expose-gc"];
 
 /**
  * How the service entry is run:

@@ -56,6 +56,8 @@ export class RuntimeService {
   private tornDown = false;
   /** Called when the service has nothing left to do (sandbox gone, final exit acknowledged). */
   onFinished: () => void = () => {};
+  /** Called each time an init or exec process has started. */
+  onProcessStarted: () => void = () => {};
 
   constructor(
     readonly id: string,
@@ -147,6 +149,7 @@ export class RuntimeService {
   private track(p: Proc, pid: number, exited: Promise<ProcessExit>): void {
     p.status = "running";
     p.pid = pid;
+    this.onProcessStarted();
     void exited.then((exit) => this.onExit(p, exit));
   }
 
