@@ -12,8 +12,8 @@ import { hostcalls } from "./hostcalls.js";
 
 // V8 flags that trim the service's memory: it holds little and lives long.
 // --lite-mode: no optimising compiler; the service mostly waits, and it saves about 0.4 MB.
-// --expose-gc: the service runs one full collection once a started process has settled
-// (collectWhenSettled in service/main.ts).
+// --expose-gc: the service runs a full collection before a warm one says ready, and once a
+// started process has settled (service/main.ts).
 const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--stack-size=512", "--lite-mode", "--expose-gc"];
 
 /**
