@@ -12,9 +12,11 @@ import { hostcalls } from "./hostcalls.js";
 
 // V8 flags that trim the service's memory: it holds little and lives long.
 // --lite-mode: no optimising compiler; the service mostly waits, and it saves about 0.4 MB.
+// --no-expose-wasm: lite mode turns WebAssembly off anyway; saying so spares every
+// runtime.log the warning "disabling flag --expose_wasm due to conflicting flags".
 // --expose-gc: the service runs a full collection before a warm one says ready, and once a
 // started process has settled (service/main.ts).
-const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--stack-size=512", "--lite-mode", "--expose-gc"];
+const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64", "--stack-size=512", "--lite-mode", "--no-expose-wasm", "--expose-gc"];
 
 /**
  * How the service entry is run:
