@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Installs what is missing and builds dist/ and dist/bundle/ (it fails if no CLI was built).
 bash scripts/setup.sh
-# tsc emits even when a file fails to type-check; only a missing CLI stops the demo.
-npx tsc -p tsconfig.json || echo "start: the build reported type errors (see above); continuing with what it emitted" >&2
-[ -f dist/src/cli/main.js ] || { echo "start: the build produced no dist/src/cli/main.js" >&2; exit 1; }
-# bin/berth.js skips a bundle older than the build it just made.
-node scripts/bundle.mjs
 
 berth() { node bin/berth.js "$@"; }
 root=$(node -e 'import("./dist/src/cli/context.js").then((m) => console.log(m.resolveRoot({})))')
