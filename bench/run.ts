@@ -36,6 +36,11 @@ function privateKb(pid: number): number {
   return ["Private_Clean", "Private_Dirty"].reduce((sum, f) => sum + Number(new RegExp(`${f}:\\s+(\\d+)`).exec(rollup)?.[1] ?? 0), 0);
 }
 
+/** Resolves once the service of `id` has exited (it does so after its shutdown reply). */
+async function serviceGone(id: string): Promise<void> {
+  while (probeRuntime(root, id).alive) await new Promise((r) => setTimeout(r, 5));
+}
+
 async function berthOnce(id: string, pool?: ServicePool): Promise<{ ms: number; rssKb: number; peakKb: number; privKb: number }> {
   // The pool refills a second after each take; wait for it so every run starts the same way.
   await pool?.ready();
@@ -51,7 +56,7 @@ async function berthOnce(id: string, pool?: ServicePool): Promise<{ ms: number; 
   await c.shutdown();
   c.close();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  while (probeRuntime(root, id).alive) await new Promise((r) => setTimeout(r, 5));
+  await serviceGone(id);
   return { ms, rssKb, peakKb, privKb };
 }
 
@@ -71,7 +76,7 @@ async function runningOnce(id: string, pool: ServicePool): Promise<{ rssKb: numb
     await c.wait(id);
     await c.shutdown();
     c.close();
-    while (probeRuntime(root, id).alive) await new Promise((r) => setTimeout(r, 5));
+    await serviceGone(id);
   }
 }
 
