@@ -48,14 +48,20 @@ static int get_string(napi_env env, napi_value value, char* buf, size_t size) {
   return 1;
 }
 
-static napi_value Mount(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 4) {
-    napi_throw_type_error(env, "EINVAL", "mount(source, target, fstype, data): four strings expected");
-    return NULL;
+/** Reads exactly `want` arguments into argv; returns 0 (with a pending exception naming `usage`) if fewer came. */
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value* argv, const char* usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < want) {
+    napi_throw_type_error(env, "EINVAL", usage);
+    return 0;
   }
+  return 1;
+}
+
+static napi_value Mount(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv, "mount(source, target, fstype, data): four strings expected")) return NULL;
   static char source[4096], target[4096], fstype[64], data[16384];
   if (!get_string(env, argv[0], source, sizeof(source)) || !get_string(env, argv[1], target, sizeof(target)) ||
       !get_string(env, argv[2], fstype, sizeof(fstype)) || !get_string(env, argv[3], data, sizeof(data)))
@@ -65,13 +71,8 @@ static napi_value Mount(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Umount(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1) {
-    napi_throw_type_error(env, "EINVAL", "umount(target): a path expected");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, "umount(target): a path expected")) return NULL;
   static char target[4096];
   if (!get_string(env, argv[0], target, sizeof(target))) return NULL;
   if (umount2(target, MNT_DETACH) != 0) return throw_errno(env, "umount2", target);
@@ -79,12 +80,12 @@ static napi_value Umount(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Dup2(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  static const char usage[] = "dup2(oldfd, newfd): two integers expected";
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (!get_args(env, info, 2, argv, usage)) return NULL;
   int32_t from, to;
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &from) != napi_ok || napi_get_value_int32(env, argv[1], &to) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "dup2(oldfd, newfd): two integers expected");
+  if (napi_get_value_int32(env, argv[0], &from) != napi_ok || napi_get_value_int32(env, argv[1], &to) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", usage);
     return NULL;
   }
   if (dup2(from, to) < 0) return throw_errno(env, "dup2", "fd");
