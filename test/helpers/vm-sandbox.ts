@@ -88,7 +88,9 @@ export async function cleanup(root: string, ids: string[]): Promise<void> {
   }
   for (const id of ids) for (const d of cgroupDirs(root, id)) fs.rmSync(d, { recursive: false, force: true });
   unmountUnder(root);
-  fs.rmSync(root, { recursive: true, force: true });
+  // A runtime service that is exiting (a warm one whose pool just closed) may still write its
+  // last log line into the root while it is removed: retry the removal rather than fail on ENOTEMPTY.
+  fs.rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
 /** Runs a process in a running container and returns its exit and its output lines. */
