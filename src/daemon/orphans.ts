@@ -14,6 +14,7 @@ import { HAS_SANDBOX } from "../projections/container.js";
 import type { Projection } from "../projections/index.js";
 import { hostInventory, killMonitor, removeContainerDir, removeCgroups, removeRuncContainer, unmountAll, type HostInventory } from "../vm/host-inventory.js";
 import { containerDir } from "../vm/paths.js";
+import type { KeyedQueue } from "./keyed-queue.js";
 import type { Store } from "./store.js";
 
 /** runc states in which a container still has (or is about to have) processes. */
@@ -110,17 +111,26 @@ export async function removeOrphan(root: string, orphan: Orphan): Promise<void> 
   else if (!orphan.known) removeCgroups(root, orphan.id);
 }
 
-/** Prunes the orphans there now (only those in `keys`, when given) and journals each removal. */
-export async function pruneOrphans(store: Store, root: string, meta: { correlationId?: string; actor?: Actor }, keys?: string[]): Promise<{ removed: Orphan[] }> {
+/**
+ * Prunes the orphans there now (only those in `keys`, when given) and journals each removal.
+ * Each runs on its container's queue and is looked for again there: a delete's own clean-up, or
+ * a bootstrap, that was in flight has finished by then, and what it left is no orphan.
+ */
+export async function pruneOrphans(store: Store, root: string, queue: KeyedQueue, meta: { correlationId?: string; actor?: Actor }, keys?: string[]): Promise<{ removed: Orphan[] }> {
   const open = await journaledOrphans(store);
   const removed: Orphan[] = [];
-  for (const { orphan, key } of await currentOrphans(store, root)) {
-    if (keys && !keys.includes(key)) continue;
-    // Found since the start-up scan: journal it first, so every removal names a found orphan.
-    if (!open.has(key)) store.appendRaw(DAEMON_STREAM, [{ type: "OrphanFound", data: { orphan, key } }], "any", meta);
-    await removeOrphan(root, orphan);
-    store.appendRaw(DAEMON_STREAM, [{ type: "OrphanRemoved", data: { key, id: orphan.id, how: "pruned" } }], "any", meta);
-    removed.push(orphan);
+  for (const candidate of await currentOrphans(store, root)) {
+    if (keys && !keys.includes(candidate.key)) continue;
+    await queue.run(candidate.orphan.id, async () => {
+      const now = (await currentOrphans(store, root)).find((o) => o.orphan.id === candidate.orphan.id);
+      if (!now || (keys && !keys.includes(now.key))) return; // gone, or no longer what was confirmed
+      const { orphan, key } = now;
+      // Found since the start-up scan: journal it first, so every removal names a found orphan.
+      if (!open.has(key)) store.appendRaw(DAEMON_STREAM, [{ type: "OrphanFound", data: { orphan, key } }], "any", meta);
+      await removeOrphan(root, orphan);
+      store.appendRaw(DAEMON_STREAM, [{ type: "OrphanRemoved", data: { key, id: orphan.id, how: "pruned" } }], "any", meta);
+      removed.push(orphan);
+    });
   }
   return { removed };
 }

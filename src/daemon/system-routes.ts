@@ -99,7 +99,7 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
       const b = requireFields(body ?? {}, { orphans: "boolean?", keys: "string[]?", commandId: "string?" }, "prune");
       const correlationId = b.commandId ?? randomUUID();
       const containers = await pruneStopped(deps, correlationId, ctx);
-      const orphans = b.orphans ? (await pruneOrphans(store, root, { correlationId, actor: ctx.peer }, b.keys)).removed : [];
+      const orphans = b.orphans ? (await pruneOrphans(store, root, deps.queue, { correlationId, actor: ctx.peer }, b.keys)).removed : [];
       return { containers, orphans };
     }),
   };
