@@ -5,7 +5,10 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { findOrphans, orphanKey } from "../src/daemon/orphans.js";
 import type { Orphan } from "../src/events/catalogue.js";
+import type { ContainerState } from "../src/projections/container.js";
+import type { HostInventory } from "../src/vm/host-inventory.js";
 import { mountsUnder } from "../src/vm/hostcalls.js";
 import { probeRuntime } from "../src/vm/runtime.js";
 import { berth, ensureBuilt, startCliDaemon } from "./helpers/cli-env.js";
@@ -88,6 +91,25 @@ test("what the journal does not know is journaled as orphans at start, once; pru
   } finally {
     await cleanupDaemon(daemon, root);
   }
+});
+
+test("the scan's rule: the journal's sandboxes are recovery's; a stopped container's live parts are orphans, its files are not", () => {
+  const state = (status: string) => ({ status }) as unknown as ContainerState;
+  const projection = { position: 9, containers: { up: state("running"), old: state("stopped"), idle: state("stopped") } };
+  const host: HostInventory = {
+    runc: [{ id: "up", status: "running", pid: 10 }, { id: "old", status: "running", pid: 11 }, { id: "idle", status: "stopped", pid: 0 }, { id: "stray", status: "stopped", pid: 0 }],
+    directories: ["up", "old", "idle", "gone"],
+    monitors: { up: { pid: 20, startTime: 1 }, old: { pid: 21, startTime: 2 } },
+    mounts: { up: ["/r/containers/up/bundle/rootfs"], old: ["/r/containers/old/bundle/rootfs"] },
+  };
+  const orphans = findOrphans("/r", projection as never, host);
+  assert.equal(orphans, [
+    { id: "gone", known: false, mounts: [], directory: "/r/containers/gone" },
+    { id: "old", known: true, mounts: ["/r/containers/old/bundle/rootfs"], runc: { status: "running", pid: 11 }, monitor: { pid: 21, startTime: 2 } },
+    { id: "stray", known: false, mounts: [], runc: { status: "stopped", pid: 0 } },
+  ]);
+  assert.is(orphanKey(orphans[1]!), "old|known|runc:running:11|monitor:21:2|mounts:/r/containers/old/bundle/rootfs");
+  assert.is.not(orphanKey(orphans[1]!), orphanKey({ ...orphans[1]!, monitor: { pid: 21, startTime: 3 } }), "another process is another orphan");
 });
 
 test.run();
