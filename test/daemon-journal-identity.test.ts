@@ -8,7 +8,18 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { BerthError } from "../src/errors.js";
 import { berth, withDaemon } from "./helpers/cli-env.js";
+import { Journal } from "../src/events/journal.js";
 import { pidAlive, runcList } from "./helpers/daemon.js";
+
+/** Every event of a journal file, read without its WAL (there must be none left to need). */
+async function journalEvents(file: string) {
+  const journal = await Journal.open(file, { readonly: true });
+  try {
+    return [...journal.readAll()];
+  } finally {
+    journal.close();
+  }
+}
 
 type Damage = (journal: string) => void;
 
@@ -74,6 +85,16 @@ async function refusesAndTells(damage: Damage, what: RegExp, kind: "replaced" | 
     assert.match(info.stdout, /status: REFUSING COMMANDS: journal .* was/);
     assert.match(info.stdout, what);
     assert.match(daemon.output(), what, "the daemon's log says it too");
+
+    // The file the daemon opened is complete on its own: its WAL was checkpointed into it.
+    const kept = kind === "replaced" ? `${journal}.moved` : join(root, "kept.db");
+    if (kind === "deleted") {
+      const fd = /copy (\/proc\/\d+\/fd\/\d+) to keep that file/.exec(daemon.output());
+      assert.ok(fd, `the log names the daemon's descriptor of the deleted file: ${daemon.output()}`);
+      fs.copyFileSync(fd![1]!, kept);
+    }
+    const events = await journalEvents(kept);
+    assert.ok(events.some((e) => e.type === "ProcessStarted" && e.streamId === "container-keep"), "the kept file holds the container's history");
 
     // The container itself was never touched.
     assert.equal(runcList(root), ["keep"]);

@@ -13,7 +13,7 @@ import { daemonRoutes } from "./routes.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
 import { scanOrphans } from "./orphans.js";
-import { guardRoutes, logJournalFault, systemRoutes } from "./system-routes.js";
+import { guardRoutes, onJournalFault, systemRoutes } from "./system-routes.js";
 
 export interface DaemonOptions {
   root: string;
@@ -56,7 +56,7 @@ export class Daemon {
       const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver, pool });
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
       await scanOrphans(store, options.root); // after recovery: what is left is what the journal does not know
-      logJournalFault(journal);
+      onJournalFault(journal);
       const timings = { loadMs: Math.round(loaded - started), recoverMs: Math.round(performance.now() - loaded) };
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({

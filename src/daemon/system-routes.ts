@@ -2,6 +2,7 @@
 // the journal file was deleted or replaced under the daemon (src/events/identity.ts): commands
 // are refused with the fault, read-only routes answer from memory, their replies marked stale.
 import { randomUUID } from "node:crypto";
+import { readdirSync, readlinkSync } from "node:fs";
 import type { Command } from "../commands/commands.js";
 import { BerthError } from "../errors.js";
 import type { JournalFault } from "../events/identity.js";
@@ -21,9 +22,46 @@ const READ_ONLY = new Set(["ping", "state", "list", "statistics", "wait", "event
 /** A reply from memory after the journal was lost says so (the CLI prints a warning). */
 export type Stale<T> = T & { stale?: JournalFault };
 
-/** Logs the fault once, when first seen. */
-export function logJournalFault(journal: Journal, log: (line: string) => void = (l) => console.error(l)): void {
-  if (journal.identity) journal.identity.onFault = (fault) => log(`berth daemon: ${new JournalGone(fault).message}`);
+/**
+ * When the fault is first seen: checkpoint the WAL into the file the daemon opened and truncate
+ * the WAL, so that file is complete on its own (restoring it is one `mv`), and a stale
+ * `journal.db-wal` at the path can never be replayed into whatever file is there now. Then log
+ * what happened and how to get the journal back.
+ */
+export function onJournalFault(journal: Journal, log: (line: string) => void = (l) => console.error(l)): void {
+  if (!journal.identity) return;
+  journal.identity.onFault = (fault) => {
+    let sealed = "";
+    try {
+      journal.db.pragma("wal_checkpoint(TRUNCATE)");
+      sealed = "; its commits were checkpointed into the file it opened, which is complete on its own";
+    } catch (err) {
+      sealed = `; checkpointing the file it opened failed: ${(err as Error).message}`;
+    }
+    const fd = fault.kind === "deleted" ? openFdOf(fault.path) : undefined;
+    const restore = fd !== undefined ? `; before stopping the daemon, copy /proc/${process.pid}/fd/${fd} to keep that file` : "";
+    log(`berth daemon: ${new JournalGone(fault).message}${sealed}${restore}`);
+  };
+}
+
+/** The daemon's descriptor of a deleted file (its only way back: /proc/<pid>/fd/<n>). */
+function openFdOf(path: string): number | undefined {
+  try {
+    for (const fd of readdirSync("/proc/self/fd")) {
+      if (readlinkSafe(`/proc/self/fd/${fd}`) === `${path} (deleted)`) return Number(fd);
+    }
+  } catch {
+    // No /proc: nothing to point at.
+  }
+  return undefined;
+}
+
+function readlinkSafe(link: string): string | undefined {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Wraps every route: commands check the journal's identity first, `state` and `list` mark staleness. */
