@@ -19,9 +19,6 @@ import type { Store } from "./store.js";
 /** Routes that only read the daemon's memory or the host: they keep answering after a fault. */
 const READ_ONLY = new Set(["ping", "state", "list", "statistics", "wait", "events", "logs", "info", "orphans"]);
 
-/** A reply from memory after the journal was lost says so (the CLI prints a warning). */
-export type Stale<T> = T & { stale?: JournalFault };
-
 /**
  * When the fault is first seen: checkpoint the WAL into the file the daemon opened and truncate
  * the WAL, so that file is complete on its own (restoring it is one `mv`), and a stale
