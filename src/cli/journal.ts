@@ -11,6 +11,7 @@ import { stateAt } from "../projections/index.js";
 import { journalFile } from "./context.js";
 import { iso, parseFormat, parseTime, table } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
+import { daemonJournalFault, faultLine } from "./system.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -27,6 +28,13 @@ async function openReadonly(root: string): Promise<Journal> {
 /** Exit 0 with the head hash, or exit 1 naming the first bad position. */
 export async function verify(root: string, flags: { format?: string }): Promise<number> {
   const format = parseFormat(flags.format);
+  // A daemon whose journal file was deleted or replaced knows more than the file at the path.
+  const lost = await daemonJournalFault(root);
+  if (lost) {
+    if (format === "json") out(JSON.stringify({ ok: false, daemon: lost }));
+    else process.stderr.write(`journal verify failed: the daemon (pid ${lost.pid}) refuses commands: ${faultLine(lost.fault)}\n`);
+    return 1;
+  }
   const journal = await openReadonly(root);
   try {
     const result = journal.verify();

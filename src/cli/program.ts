@@ -80,6 +80,7 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
   const query = () => import("./query.js");
   const audit = () => import("./audit.js");
   const journal = () => import("./journal.js");
+  const system = () => import("./system.js");
 
   // ── containers ────────────────────────────────────────────────────────────────────────────
   declare("run", () => {
@@ -254,6 +255,22 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
       async (_s, o, c) => (await journal()).replay(c.args[0]!, o),
     );
     act(jcmd("stats", "event counts by type, file size and head position", { format: true, examples: ["berth journal stats"] }), async (s, o) => (await journal()).stats(s.root, o));
+  });
+
+  declare("system", () => {
+    const sys = withExamples(program.command("system").description("the daemon's status, and pruning"), ["berth system info", "berth system prune -f", "berth system prune --orphans"]);
+    const scmd = (name: string, description: string, opts: { format?: boolean; examples: string[] }) => {
+      const cmd = sys.command(name).description(description).option("--root <dir>", "berth root (overrides the global --root)");
+      if (opts.format) cmd.addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"));
+      return withExamples(cmd, opts.examples);
+    };
+    act(scmd("info", "the daemon's status: its journal (or what happened to it), containers and orphans", { format: true, examples: ["berth system info", "berth system info --format json"] }), async (s, o) => (await system()).info(s, o));
+    act(
+      scmd("prune", "remove stopped containers; with --orphans also kill and remove what the journal does not know", { examples: ["berth system prune", "berth system prune -f", "berth system prune --orphans -f"] })
+        .option("-f, --force", "do not ask for confirmation")
+        .option("--orphans", "also kill and remove orphans: runc containers, runtime services, mounts and directories under the root that the journal does not know"),
+      async (s, o) => (await system()).prune(s, o),
+    );
   });
 
   // ── images and the daemon ─────────────────────────────────────────────────────────────────

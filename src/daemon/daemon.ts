@@ -12,6 +12,8 @@ import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
+import { scanOrphans } from "./orphans.js";
+import { guardRoutes, onJournalFault, systemRoutes } from "./system-routes.js";
 
 export interface DaemonOptions {
   root: string;
@@ -53,11 +55,13 @@ export class Daemon {
       const pool = new ServicePool(options.root, options.warmServices ?? 1);
       const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver, pool });
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
+      await scanOrphans(store, options.root); // after recovery: what is left is what the journal does not know
+      onJournalFault(journal);
       const timings = { loadMs: Math.round(loaded - started), recoverMs: Math.round(performance.now() - loaded) };
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: daemonRoutes({ root: options.root, store, queue, reactor, runtimes }),
+        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

@@ -45,9 +45,10 @@ export class Store {
     return this.appendRaw(containerStream(id), events, version > 0 ? version : "noStream", meta);
   }
 
-  appendRaw(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
+  /** The daemon's own events; `meta.actor` names a client that asked for them (system prune). */
+  appendRaw(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: AppendMeta = {}): StoredEvent[] {
     const next = this.nextCheckpoint(events);
-    const result = this.journal.append(streamId, events, expected, { ...meta, actor: this.daemonActor }, { checkpoint: { name: REACTOR_CHECKPOINT, position: next } });
+    const result = this.journal.append(streamId, events, expected, { actor: this.daemonActor, ...meta }, { checkpoint: { name: REACTOR_CHECKPOINT, position: next } });
     for (const event of result.events) apply(this.projection, event);
     this.applied(result.events);
     return result.events;

@@ -49,10 +49,25 @@ export type ContainerEvent =
   /** The container runs (not frozen); `error` says why a pause request failed and left it so. */
   | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } };
 
-export type DaemonEvent = {
-  type: "DaemonRecovered";
-  data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number };
-};
+/** Something under the root that the journal does not know (src/daemon/orphans.ts). */
+export interface Orphan {
+  /** The container id it belongs to (a directory name under containers/, or runc's id). */
+  id: string;
+  /** The id is a container the journal knows (then only its stray parts are orphans). */
+  known: boolean;
+  runc?: { status: string; pid: number };
+  monitor?: { pid: number; startTime: number };
+  mounts: string[];
+  /** The container directory, when the journal does not know the container at all. */
+  directory?: string;
+}
+
+export type DaemonEvent =
+  | { type: "DaemonRecovered"; data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number } }
+  /** The start-up scan found it; `key` names exactly what was found, so an unchanged orphan is journaled once. */
+  | { type: "OrphanFound"; data: { orphan: Orphan; key: string } }
+  /** `system prune --orphans` killed and removed it (`pruned`), or a later scan no longer found it (`vanished`). */
+  | { type: "OrphanRemoved"; data: { key: string; id: string; how: "pruned" | "vanished" } };
 
 export type BerthEvent = ContainerEvent | DaemonEvent;
 export type EventType = BerthEvent["type"];
@@ -82,6 +97,8 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   UnpauseRequested: 1,
   ContainerUnpaused: 1,
   DaemonRecovered: 1,
+  OrphanFound: 1,
+  OrphanRemoved: 1,
 };
 
 export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];

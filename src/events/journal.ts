@@ -11,6 +11,7 @@ import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type Stor
 import { commandEventId, decode, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
+import { JournalIdentity } from "./identity.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
 import type { JournalSchema } from "./schema.js";
 import { upcast } from "./upcast.js";
@@ -113,6 +114,8 @@ export class Journal {
   private readonly stmts;
   /** Built once: better-sqlite3's transaction() allocates four wrappers per call. */
   private readonly appendTx;
+  /** The file a writer opened (device, inode): appends stop once the path holds another (identity.ts). */
+  readonly identity: JournalIdentity | undefined;
 
   private constructor(readonly path: string, db: Database.Database, lock: JournalLock | undefined) {
     this.db = db;
@@ -135,6 +138,7 @@ export class Journal {
       readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, hex(body) FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
     };
     this.appendTx = db.transaction(this.appendInTransaction.bind(this));
+    this.identity = db.readonly ? undefined : JournalIdentity.capture(path);
   }
 
   static async open(path: string, options: OpenOptions = {}): Promise<Journal> {
@@ -167,6 +171,7 @@ export class Journal {
    * A command id that was already journaled returns the original events and appends nothing.
    */
   append(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: AppendMeta = {}, options: AppendOptions = {}): AppendResult {
+    this.identity?.assert();
     let result: AppendResult;
     try {
       result = this.appendTx.immediate(streamId, events, expected, meta, options);
