@@ -91,5 +91,7 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return e.data.error ? `still running: pause failed: ${e.data.error.message}` : "unpaused";
     case "DaemonRecovered":
       return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
+    case "JournalLossAccepted":
+      return `journal loss accepted: acknowledged positions ${e.data.from}..${e.data.to} are gone (the journal ended at ${e.data.head})`;
   }
 }

@@ -49,10 +49,22 @@ export type ContainerEvent =
   /** The container runs (not frozen); `error` says why a pause request failed and left it so. */
   | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } };
 
-export type DaemonEvent = {
-  type: "DaemonRecovered";
-  data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number };
-};
+/**
+ * Acknowledged positions `from`..`to` are not in the journal (or hold other events than were
+ * acknowledged), as witnesses outside the file prove (docs/journal.md, Lost tails). `head` is
+ * where the journal ended when the loss was found; `evidence` names the witnesses.
+ */
+export interface JournalLoss {
+  from: number;
+  to: number;
+  head: number;
+  evidence: string[];
+}
+
+export type DaemonEvent =
+  | { type: "DaemonRecovered"; data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number } }
+  /** The daemon was started with --accept-journal-loss over a journal that lost acknowledged events. */
+  | { type: "JournalLossAccepted"; data: JournalLoss };
 
 export type BerthEvent = ContainerEvent | DaemonEvent;
 export type EventType = BerthEvent["type"];
@@ -82,6 +94,7 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   UnpauseRequested: 1,
   ContainerUnpaused: 1,
   DaemonRecovered: 1,
+  JournalLossAccepted: 1,
 };
 
 export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];

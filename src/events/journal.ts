@@ -8,9 +8,10 @@ import { randomBytes } from "node:crypto";
 import { migrations } from "../../migrations/index.js";
 import { BerthError } from "../errors.js";
 import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type StoredEvent } from "./catalogue.js";
-import { commandEventId, decode, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
+import { commandEventId, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
+import { openSnapshot, snapshotDigest, type SnapshotRow } from "./snapshot.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
 import type { JournalSchema } from "./schema.js";
 import { upcast } from "./upcast.js";
@@ -42,6 +43,12 @@ export interface AppendMeta {
 export interface AppendOptions {
   /** Advance a consumer's checkpoint in the same transaction as the append. */
   checkpoint?: { name: string; position: number };
+  /**
+   * Positions start above this one (and above every position ever written). Set by the daemon
+   * when it journals an accepted loss: the lost positions were seen by witnesses outside the
+   * file, so they are never handed out again (see docs/journal.md, Lost tails).
+   */
+  above?: number;
 }
 
 export interface AppendResult {
@@ -124,6 +131,10 @@ export class Journal {
       // Served by the partial index of migrations/002: commands whose event ids are not derived.
       byCommandOtherIds: db.prepare<[string], EventRow>("SELECT * FROM events WHERE command_id = ? AND substr(event_id, 1, 1) <> ':' ORDER BY position"),
       head: db.prepare<[], { position: number; hash: Buffer }>("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"),
+      hashAt: db.prepare<[number], { hash: Buffer }>("SELECT hash FROM events WHERE position = ?"),
+      // AUTOINCREMENT's memory of the highest position ever written (rows deleted from the end
+      // leave it behind); positions are computed here, since the hash covers the position.
+      sequence: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
       insert: db.prepare(
         "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       ),
@@ -194,7 +205,8 @@ export class Journal {
     checkExpected(streamId, expected, current);
     const head = this.stmts.head.get() ?? { position: 0, hash: GENESIS_HASH };
     let prevHash: Uint8Array = head.hash;
-    let position = head.position;
+    // Never head+1 blindly: a position once written (or witnessed) is never handed out again.
+    let position = Math.max(head.position, this.stmts.sequence.get()?.seq ?? 0, options.above ?? 0);
     const time = meta.time ?? Date.now();
     const { commandId, correlationId, causationId, actor } = meta;
     const stored: StoredEvent[] = [];
@@ -289,13 +301,45 @@ export class Journal {
     return this.db.prepare<[string], { position: number }>("SELECT position FROM checkpoints WHERE name = ?").get(name)?.position ?? 0;
   }
 
-  saveSnapshot(name: string, position: number, state: unknown): void {
-    this.db.prepare("INSERT INTO snapshots (name, position, body) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body").run(name, position, encode(state));
+  /** The chain hash at a position (the genesis hash at 0), or undefined when there is no such row. */
+  hashAt(position: number): Buffer | undefined {
+    return position === 0 ? GENESIS_HASH : this.stmts.hashAt.get(position)?.hash;
   }
 
-  loadSnapshot<T>(name: string): { position: number; state: T } | undefined {
-    const row = this.db.prepare<[string], { position: number; body: Buffer }>("SELECT position, body FROM snapshots WHERE name = ?").get(name);
-    return row ? { position: row.position, state: decode<T>(row.body) } : undefined;
+  /** The highest position ever written to this file (SQLite's AUTOINCREMENT sequence). */
+  sequence(): number {
+    return this.stmts.sequence.get()?.seq ?? 0;
+  }
+
+  /** Saves `state` as of `position` with the chain hash there and a digest (snapshot.ts). */
+  saveSnapshot(name: string, position: number, state: unknown): void {
+    const hash = this.hashAt(position);
+    if (!hash) throw new BerthError("invalidArgument", `cannot snapshot at position ${position}: the journal has no event there`);
+    const body = encode(state);
+    this.db
+      .prepare("INSERT INTO snapshots (name, position, body, hash, digest) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body, hash = excluded.hash, digest = excluded.digest")
+      .run(name, position, body, hash, snapshotDigest(name, position, hash, body));
+  }
+
+  /**
+   * A snapshot that passes the load checks of snapshot.ts, or undefined. A snapshot that fails
+   * them is not used; `onReject` hears why (the caller then replays the journal in full).
+   */
+  loadSnapshot<T>(name: string, onReject?: (reason: string) => void): { position: number; hash: string; state: T } | undefined {
+    const row = this.snapshotRows(name)[0];
+    if (!row) return undefined;
+    const opened = openSnapshot<T>(row, this.hashAt(row.position), this.head().position);
+    if (opened.ok) return opened;
+    onReject?.(opened.reason);
+    return undefined;
+  }
+
+  /** Stored snapshot rows (all, or the one named), unchecked: for verify. */
+  snapshotRows(name?: string): SnapshotRow[] {
+    // A read-only open does not migrate: a journal from before migrations/003 has no such columns.
+    const witnessed = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('snapshots') WHERE name = 'digest'").get() !== undefined;
+    const columns = `SELECT name, position, body, ${witnessed ? "hash, digest" : "NULL AS hash, NULL AS digest"} FROM snapshots`;
+    return name === undefined ? this.db.prepare<[], SnapshotRow>(`${columns} ORDER BY position, name`).all() : this.db.prepare<[string], SnapshotRow>(`${columns} WHERE name = ?`).all(name);
   }
 }
 
