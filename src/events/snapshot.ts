@@ -40,6 +40,7 @@ export function snapshotDigest(name: string, position: number, chainHash: Uint8A
  */
 export function openSnapshot<T>(row: SnapshotRow, chainHashAt: Uint8Array | undefined, head: number): OpenedSnapshot<T> {
   const at = `snapshot ${JSON.stringify(row.name)} (position ${row.position})`;
+  if (!Buffer.isBuffer(row.body)) return { ok: false, reason: `${at}: its body is not a blob` };
   if (!row.hash || !row.digest) return { ok: false, reason: `${at} records no chain hash or digest (written before migration 003)` };
   if (!snapshotDigest(row.name, row.position, row.hash, row.body).equals(row.digest)) return { ok: false, reason: `${at}: its digest does not match its bytes` };
   if (row.position > head) return { ok: false, reason: `${at} is past the journal's head position ${head}` };
