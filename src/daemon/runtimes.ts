@@ -89,13 +89,14 @@ export class Runtimes {
    */
   private witness(id: string, exit: ProcessExit, position: number | undefined): void {
     const exitsDir = containerPaths(this.root, id).exits;
-    if (position === undefined || hasExitAck(exitsDir, exit)) return;
+    if (position === undefined || !this.store.container(id) || hasExitAck(exitsDir, exit)) return;
     const hash = this.store.journal.hashAt(position);
     if (!hash) return;
     try {
       writeExitAck(exitsDir, { processId: exit.processId, pid: exit.pid, exitedAt: exit.exitedAt, position, hash: hash.toString("hex") });
     } catch (err) {
       // The exit is journaled; only the witness is missing, which costs the loss check one proof.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // the container's directory is gone
       console.error(`berth daemon: cannot write the ack of ${id}/${exit.processId}: ${(err as Error).message}`);
     }
   }

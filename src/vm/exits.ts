@@ -98,9 +98,11 @@ export function ackExitRecord(exitsDir: string, processId: string, pid: number, 
   return found;
 }
 
-/** Writes the daemon's ack of a journaled exit beside its record (atomically, fsynced). */
+/**
+ * Writes the daemon's ack of a journaled exit beside its record (atomically, fsynced). The
+ * directory is not created: no record there (a container removed since) means nothing to ack.
+ */
 export function writeExitAck(exitsDir: string, ack: ExitAck): void {
-  fs.mkdirSync(exitsDir, { recursive: true });
   writeAtomically(join(exitsDir, `${baseName(ack)}${ACK_SUFFIX}`), `${JSON.stringify(ack)}\n`);
 }
 
