@@ -69,6 +69,13 @@ test("a snapshot replaced by garbage: the daemon says why, replays the journal i
   withRoot(async (root, daemon) => {
     daemon.current = await startCliDaemon(root);
     assert.is((await berth(root, ["run", "--name", "gone", "busybox", "sh", "-c", "exit 4"])).code, 4);
+    ok(await berth(root, ["run", "-d", "--name", "live", "busybox", "sleep", "1000"]), "run -d");
+    assert.is((await berth(root, ["exec", "live", "sh", "-c", "exit 2"])).code, 2);
+    await daemon.current.stop();
+    // An honest snapshot (a running container, an exec'd process, a stopped one) is used as it is.
+    ok(await berth(root, ["journal", "verify"]), "verify of the clean stop's snapshot");
+    daemon.current = await startCliDaemon(root);
+    assert.not.match(daemon.current.output(), /warning/);
     await daemon.current.stop();
     // 0xc1 is the one byte msgpack never uses: this body cannot decode.
     withDb(root, (db) => db.prepare("UPDATE snapshots SET body = ?").run(Buffer.concat([Buffer.from([0xc1]), randomBytes(200)])));

@@ -11,9 +11,12 @@ import type { Journal } from "../events/journal.js";
 import { openSnapshot } from "../events/snapshot.js";
 import { emptyProjection, foldInto, type Projection } from "./index.js";
 
-/** The first path at which two decoded values differ (an absent key equals undefined), or undefined. */
+/**
+ * The first path at which two values differ, or undefined. An absent key equals undefined, and
+ * undefined equals null: msgpack keeps an undefined in an object but makes it nil in an array.
+ */
 export function firstDifference(a: unknown, b: unknown, path = ""): string | undefined {
-  if (Object.is(a, b)) return undefined;
+  if (Object.is(a, b) || (a == null && b == null)) return undefined;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return path || "(the whole value)";
   if (Array.isArray(a) && a.length !== (b as unknown[]).length) return `${path}.length`;
   const ra = a as Record<string, unknown>;
