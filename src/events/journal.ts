@@ -11,7 +11,7 @@ import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type Stor
 import { commandEventId, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
-import { openSnapshot, snapshotDigest, type SnapshotRow } from "./snapshot.js";
+import { openSnapshot, readSnapshotRows, writeSnapshotRow, type SnapshotRow } from "./snapshot.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
 import type { JournalSchema } from "./schema.js";
 import { upcast } from "./upcast.js";
@@ -43,11 +43,7 @@ export interface AppendMeta {
 export interface AppendOptions {
   /** Advance a consumer's checkpoint in the same transaction as the append. */
   checkpoint?: { name: string; position: number };
-  /**
-   * Positions start above this one (and above every position ever written). Set by the daemon
-   * when it journals an accepted loss: the lost positions were seen by witnesses outside the
-   * file, so they are never handed out again (see docs/journal.md, Lost tails).
-   */
+  /** Positions start above this one: the daemon's accepted loss (docs/journal.md, Lost tails). */
   above?: number;
 }
 
@@ -315,31 +311,20 @@ export class Journal {
   saveSnapshot(name: string, position: number, state: unknown): void {
     const hash = this.hashAt(position);
     if (!hash) throw new BerthError("invalidArgument", `cannot snapshot at position ${position}: the journal has no event there`);
-    const body = encode(state);
-    this.db
-      .prepare("INSERT INTO snapshots (name, position, body, hash, digest) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body, hash = excluded.hash, digest = excluded.digest")
-      .run(name, position, body, hash, snapshotDigest(name, position, hash, body));
+    writeSnapshotRow(this.db, name, position, hash, encode(state));
   }
 
-  /**
-   * A snapshot that passes the load checks of snapshot.ts, or undefined. A snapshot that fails
-   * them is not used; `onReject` hears why (the caller then replays the journal in full).
-   */
+  /** A snapshot that passes snapshot.ts's load checks, or undefined; `onReject` hears why one did not. */
   loadSnapshot<T>(name: string, onReject?: (reason: string) => void): { position: number; hash: string; state: T } | undefined {
-    const row = this.snapshotRows(name)[0];
-    if (!row) return undefined;
-    const opened = openSnapshot<T>(row, this.hashAt(row.position), this.head().position);
-    if (opened.ok) return opened;
-    onReject?.(opened.reason);
-    return undefined;
+    const row = readSnapshotRows(this.db, name)[0];
+    const opened = row && openSnapshot<T>(row, this.hashAt(row.position), this.head().position);
+    if (opened && !opened.ok) onReject?.(opened.reason);
+    return opened?.ok ? opened : undefined;
   }
 
   /** Stored snapshot rows (all, or the one named), unchecked: for verify. */
   snapshotRows(name?: string): SnapshotRow[] {
-    // A read-only open does not migrate: a journal from before migrations/003 has no such columns.
-    const witnessed = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('snapshots') WHERE name = 'digest'").get() !== undefined;
-    const columns = `SELECT name, position, body, ${witnessed ? "hash, digest" : "NULL AS hash, NULL AS digest"} FROM snapshots`;
-    return name === undefined ? this.db.prepare<[], SnapshotRow>(`${columns} ORDER BY position, name`).all() : this.db.prepare<[string], SnapshotRow>(`${columns} WHERE name = ?`).all(name);
+    return readSnapshotRows(this.db, name);
   }
 }
 
