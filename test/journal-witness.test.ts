@@ -7,6 +7,9 @@ import type { ContainerEvent } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
 import { snapshotDigest } from "../src/events/snapshot.js";
 import { findJournalLoss } from "../src/events/witness.js";
+import { fold } from "../src/projections/index.js";
+import { checkSnapshotStreams, verifySnapshots } from "../src/projections/snapshot-check.js";
+import { history } from "./helpers/model.js";
 import { tempDir } from "./helpers/tmp.js";
 
 async function withJournal(fn: (journal: Journal) => Promise<void> | void) {
@@ -77,6 +80,28 @@ test("a witness whose position now holds another event proves the journal was re
     assert.is(findJournalLoss(j, [{ position: 5, hash, source: "ack" }]), undefined);
     const loss = findJournalLoss(j, [{ position: 5, hash: "00".repeat(32), source: "ack" }]);
     assert.match(loss?.evidence[0] ?? "", /ack acknowledges position 5, which now holds another event/);
+  }));
+
+test("a snapshot that leaves a live container out passes the daemon's check; verify's re-fold names it", () =>
+  withJournal((j) => {
+    j.append("container-a", history.stopped("a"), "noStream");
+    j.append("container-b", history.stopped("b"), "noStream");
+    const honest = fold(j.readAll());
+    const position = j.head().position;
+    j.saveSnapshot("projection", position, honest);
+    assert.equal(verifySnapshots(j), []);
+    assert.is(checkSnapshotStreams(j, honest, position), undefined);
+
+    const forged = structuredClone(honest);
+    forged.containers.a!.config.init.args = ["cat", "/etc/shadow"];
+    assert.match(checkSnapshotStreams(j, forged, position) ?? "", /container a differs from the journal's fold of its stream at containers\.a\.config\.init\.args/);
+
+    const hiding = structuredClone(honest);
+    delete hiding.containers.b;
+    assert.is(checkSnapshotStreams(j, hiding, position), undefined, "the daemon's cheap check does not see a container left out");
+    j.saveSnapshot("projection", position, hiding);
+    const [problem] = verifySnapshots(j);
+    assert.match(problem?.reason ?? "", /snapshot "projection" \(position \d+\) differs from the journal's fold at containers\.b/);
   }));
 
 test.run();
