@@ -166,4 +166,26 @@ test("a journal restored to an older copy: refused naming the positions, accepte
     assert.match(accepted.stdout, new RegExp(`accepted loss at position ${loss!.position}: acknowledged ${lost} are gone`));
   }));
 
+test("a WAL cut after kill -9 drops an acknowledged exit: the next start is refused, naming the positions", () =>
+  withRoot(async (root, daemon) => {
+    daemon.current = await startCliDaemon(root);
+    ok(await berth(root, ["create", "--name", "early", "busybox", "true"]), "create");
+    await daemon.current.stop(); // a clean stop checkpoints the WAL into the file
+    const oldHead = (await journalEvents(root)).at(-1)!.position;
+    daemon.current = await startCliDaemon(root);
+    assert.is((await berth(root, ["run", "--name", "short", "busybox", "sh", "-c", "exit 3"])).code, 3);
+    await daemon.current.kill9();
+    const exits = join(root, "containers", "short", "exits");
+    const [ackFile] = fs.readdirSync(exits).filter((n) => n.endsWith(".ack"));
+    const ack = JSON.parse(fs.readFileSync(join(exits, ackFile!), "utf8")) as { position: number };
+    // Everything since the clean stop is in the WAL; cut it back to its header.
+    fs.truncateSync(join(root, "journal.db-wal"), 32);
+    const refused = await failedStart(root);
+    assert.is(refused.code, 125, refused.output);
+    assert.match(refused.output, new RegExp(`the journal lost acknowledged events: positions ${oldHead + 1}..${ack.position} \\(the journal ends at ${oldHead}\\)`));
+    const verify = await berth(root, ["journal", "verify"]);
+    assert.is(verify.code, 1);
+    assert.match(verify.stderr, new RegExp(`positions ${oldHead + 1}..${ack.position}`));
+  }));
+
 test.run();
