@@ -97,6 +97,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return `orphan found: ${describeOrphan(e.data.orphan)}`;
     case "OrphanRemoved":
       return `orphan ${e.data.id} ${e.data.how === "pruned" ? "killed and removed by system prune" : "no longer found"}`;
+    case "JournalLossAccepted":
+      return `journal loss accepted: acknowledged positions ${e.data.from}..${e.data.to} are gone (the journal ended at ${e.data.head})`;
   }
 }
 

@@ -22,7 +22,7 @@ matches it. Regenerate with:
 | 127 | the command was not found in the container (\`run\`, \`exec\`) |
 | other | the container's or process's own exit code (\`run\`, \`start -a\`, \`exec\`, \`wait\`); a signalled process gives 128 + the signal number |
 
-\`berth journal verify\` exits 1 when the chain is broken. Signals are accepted as names
+\`berth journal verify\` exits 1 when the chain is broken, when exit acks prove a lost tail, or when a snapshot is not the journal's fold. Signals are accepted as names
 (\`SIGTERM\`, \`TERM\`, \`term\`) or numbers (\`15\`) everywhere. Times are RFC 3339, Unix seconds,
 or a duration ago (\`10m\`, \`1h30m\`); \`events\` also takes \`@POSITION\`.
 

@@ -3,11 +3,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
+import { describeLoss } from "../events/witness.js";
 import { listen, type IpcServer } from "../ipc/server.js";
 import type { DriverName } from "../vm/driver.js";
 import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
+import { checkJournalLoss } from "./journal-loss.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
 import { Runtimes } from "./runtimes.js";
@@ -23,6 +25,8 @@ export interface DaemonOptions {
   allowGids?: number[];
   /** Runtime services kept started and idle, so a bootstrap skips Node's start-up (default 1; 0 disables). */
   warmServices?: number;
+  /** Start although witnesses prove the journal lost acknowledged events, and journal the loss. */
+  acceptJournalLoss?: boolean;
 }
 
 export const journalPath = (root: string) => join(root, "journal.db");
@@ -40,6 +44,8 @@ export class Daemon {
     readonly recovered: RecoveryCounts,
     /** How long loading the projection and recovering took, for the start-up line. */
     readonly timings: { loadMs: number; recoverMs: number },
+    /** What start-up found wrong and got past: a discarded snapshot, an accepted journal loss. */
+    readonly warnings: string[] = [],
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -48,7 +54,9 @@ export class Daemon {
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
       const started = performance.now();
-      const store = new Store(journal, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid });
+      const actor = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid };
+      const loss = checkJournalLoss(journal, options.root, options.acceptJournalLoss === true, actor);
+      const store = new Store(journal, actor);
       const loaded = performance.now();
       const queue = new KeyedQueue();
       const runtimes = new Runtimes(options.root, store, queue);
@@ -66,7 +74,8 @@ export class Daemon {
         allowGids: options.allowGids ?? [],
       });
       pool.fill(); // after start-up, so the warm services never slow it down
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, pool, recovered, timings);
+      const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : [])];
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, pool, recovered, timings, warnings);
     } catch (err) {
       journal.close();
       throw err;

@@ -62,12 +62,26 @@ export interface Orphan {
   directory?: string;
 }
 
+/**
+ * Acknowledged positions `from`..`to` are not in the journal (or hold other events than were
+ * acknowledged), as witnesses outside the file prove (docs/journal.md, Lost tails). `head` is
+ * where the journal ended when the loss was found; `evidence` names the witnesses.
+ */
+export interface JournalLoss {
+  from: number;
+  to: number;
+  head: number;
+  evidence: string[];
+}
+
 export type DaemonEvent =
   | { type: "DaemonRecovered"; data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number } }
   /** The start-up scan found it; `key` names exactly what was found, so an unchanged orphan is journaled once. */
   | { type: "OrphanFound"; data: { orphan: Orphan; key: string } }
   /** `system prune --orphans` killed and removed it (`pruned`), or a later scan no longer found it (`vanished`). */
-  | { type: "OrphanRemoved"; data: { key: string; id: string; how: "pruned" | "vanished" } };
+  | { type: "OrphanRemoved"; data: { key: string; id: string; how: "pruned" | "vanished" } }
+  /** The daemon was started with --accept-journal-loss over a journal that lost acknowledged events. */
+  | { type: "JournalLossAccepted"; data: JournalLoss };
 
 export type BerthEvent = ContainerEvent | DaemonEvent;
 export type EventType = BerthEvent["type"];
@@ -99,6 +113,7 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   DaemonRecovered: 1,
   OrphanFound: 1,
   OrphanRemoved: 1,
+  JournalLossAccepted: 1,
 };
 
 export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];
