@@ -38,8 +38,12 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     await daemon.kill9();
     loseJournal(root);
 
-    // Start on an empty journal: the scan journals and logs every leftover.
-    daemon = await startCliDaemon(root);
+    // The exits acknowledged in the lost journal prove the loss: a plain start is refused.
+    const refused = await startCliDaemon(root).then(() => "started", (err: Error) => err.message);
+    assert.match(refused, /the journal lost acknowledged events/);
+
+    // Accepting the loss starts on an empty journal: the scan journals and logs every leftover.
+    daemon = await startCliDaemon(root, ["--accept-journal-loss"]);
     const orphans = await found(root);
     assert.equal(orphans.map((o) => o.id), ["done", "ghost"]);
     const ghost = orphans.find((o) => o.id === "ghost")!;

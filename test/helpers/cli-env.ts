@@ -79,8 +79,8 @@ export function berthLive(root: string, args: string[]): { child: ChildProcess; 
 }
 
 /** `berth daemon --root ROOT` as a child process, ready when it prints "serving". */
-export function startCliDaemon(root: string): Promise<DaemonProcess> {
-  return startDaemon(root, "runc", [bin, "daemon"]);
+export function startCliDaemon(root: string, flags: string[] = []): Promise<DaemonProcess> {
+  return startDaemon(root, "runc", [bin, "daemon", ...flags]);
 }
 
 /** A root with a running daemon, always torn down (containers, runc state, directory). */
