@@ -1,9 +1,10 @@
-// berth daemon: owns <root>/journal.db exclusively and serves <root>/berth.sock. Start-up is
-// open journal → load snapshot and fold the tail → recover → serve.
-import { mkdirSync } from "node:fs";
+// berth daemon: owns <root>/journal.db exclusively and serves <root>/run/berth.sock. Start-up is
+// check the root → open journal → load snapshot and fold the tail → recover → serve.
 import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
 import { listen, type IpcServer } from "../ipc/server.js";
+import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
+import { journalPath, socketPath } from "../root-layout.js";
 import type { DriverName } from "../vm/driver.js";
 import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -23,8 +24,7 @@ export interface DaemonOptions {
   warmServices?: number;
 }
 
-export const journalPath = (root: string) => join(root, "journal.db");
-export const socketPath = (root: string) => join(root, "berth.sock");
+export { journalPath, socketPath };
 
 export class Daemon {
   private constructor(
@@ -42,7 +42,7 @@ export class Daemon {
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const driver = options.driver ?? "runc";
-    mkdirSync(options.root, { recursive: true, mode: 0o700 });
+    await prepareRoot(options.root);
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
       const started = performance.now();
@@ -79,6 +79,18 @@ export class Daemon {
     this.store.snapshot();
     this.store.journal.close();
   }
+}
+
+/**
+ * Everything that can refuse a start is checked before the journal is opened, so a refused start
+ * appends nothing (no DaemonRecovered): the root, the socket's private directory, the socket
+ * path's length and a live server already on it.
+ */
+async function prepareRoot(root: string): Promise<void> {
+  preparePrivateRoot(root);
+  prepareDirectory(socketPath(root), 0o700);
+  checkSocketPathLength(socketPath(root));
+  await claimSocketPath(socketPath(root));
 }
 
 /** /var/lib/berth for root, $XDG_STATE_HOME/berth otherwise; BERTH_ROOT overrides both. */
