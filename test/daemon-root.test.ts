@@ -57,6 +57,7 @@ test("a missing root is created 0700; one made with mkdir -p (0755) is accepted,
     assert.is(mode(socketDir(root)), 0o700);
     assert.is(fs.statSync(socketDir(root)).uid, process.getuid!());
     assert.ok(fs.statSync(socketPath(root)).isSocket());
+    for (const file of ["journal.db", "journal.db-wal", "journal.db-shm"]) assert.is(mode(join(root, file)), 0o600, `${file} is private in a 0755 root`);
     const r = await berth(root, ["run", "--rm", "busybox", "echo", "hello"]);
     assert.is(r.code, 0, r.stderr);
     assert.is(r.stdout, "hello\n");

@@ -1,5 +1,6 @@
 // berth daemon: owns <root>/journal.db exclusively and serves <root>/run/berth.sock. Start-up is
 // check the root → open journal → load snapshot and fold the tail → recover → serve.
+import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
 import { listen, type IpcServer } from "../ipc/server.js";
@@ -42,9 +43,11 @@ export class Daemon {
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const driver = options.driver ?? "runc";
-    await prepareRoot(options.root);
+    prepareRoot(options.root);
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
+      // After the journal's lock (a second daemon is told that one owns it), before any append.
+      await claimSocketPath(socketPath(options.root));
       const started = performance.now();
       const store = new Store(journal, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid });
       const loaded = performance.now();
@@ -82,15 +85,29 @@ export class Daemon {
 }
 
 /**
- * Everything that can refuse a start is checked before the journal is opened, so a refused start
- * appends nothing (no DaemonRecovered): the root, the socket's private directory, the socket
- * path's length and a live server already on it.
+ * Everything that can refuse a start is checked before anything is journaled, so a refused start
+ * appends nothing (no DaemonRecovered): here, before the journal is opened, the root, the
+ * socket's private directory and the socket path's length; a live server on the socket is
+ * probed once the journal's lock is held.
  */
-async function prepareRoot(root: string): Promise<void> {
+function prepareRoot(root: string): void {
   preparePrivateRoot(root);
   prepareDirectory(socketPath(root), 0o700);
   checkSocketPathLength(socketPath(root));
-  await claimSocketPath(socketPath(root));
+  privateJournal(journalPath(root));
+}
+
+/**
+ * The journal holds every container's config and env, and the root may be 0755: the file is
+ * made 0600 before SQLite opens it (an empty file is a new database), and SQLite gives its -wal
+ * and -shm files the mode of the database file.
+ */
+function privateJournal(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
+  // A journal from before this rule, and the -wal and -shm a crash left beside it.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
 }
 
 /** /var/lib/berth for root, $XDG_STATE_HOME/berth otherwise; BERTH_ROOT overrides both. */
