@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { decideBindMount } from "../src/commands/mounts.js";
 import { BerthError } from "../src/errors.js";
 import { berth, tempRoot, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents } from "./helpers/daemon.js";
@@ -112,5 +113,15 @@ test("a read-only parent of the root is allowed, and the root inside it is an em
       assert.is(r.stdout, "host file\nroot-hidden\nread-only\n");
       assert.not.ok(fs.existsSync(join(scratch, "new")));
     })));
+
+test("the rule itself: a sibling sharing the root's name prefix is neither inside nor a parent; a read-only parent masks the root's place", () => {
+  const m = (source: string, readOnly = false) => ({ source, destination: "/x", readOnly });
+  assert.equal(decideBindMount(m("/var/lib/berth2"), "/var/lib/berth2", "/var/lib/berth"), { ok: true });
+  assert.equal(decideBindMount(m("/var/lib/berth/../b"), "/var/lib/b", "/var/lib/berth"), { ok: true });
+  assert.equal(decideBindMount(m("/var", true), "/var", "/var/lib/berth"), { ok: true, mask: "/x/lib/berth" });
+  assert.equal(decideBindMount(m("/", true), "/", "/var/lib/berth"), { ok: true, mask: "/x/var/lib/berth" });
+  assert.is(decideBindMount(m("/var/lib/berth/images", true), "/var/lib/berth/images", "/var/lib/berth").ok, false);
+  assert.is(decideBindMount(m("/var"), "/var", "/var/lib/berth").ok, false);
+});
 
 test.run();

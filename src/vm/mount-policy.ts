@@ -15,7 +15,9 @@ export function realHostPath(path: string): string {
     return realpathSync(absolute);
   } catch (err) {
     const parent = dirname(absolute);
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT" || parent === absolute) throw err;
+    // Missing (or under a file): the mount itself will fail, but what it names is still checked.
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code !== "ENOENT" && code !== "ENOTDIR") || parent === absolute) throw err;
     return join(realHostPath(parent), basename(absolute));
   }
 }
