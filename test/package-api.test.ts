@@ -11,6 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 import { repo } from "./helpers/cli-env.js";
+import { socketPath } from "../src/root-layout.js";
 
 const run = promisify(execFile);
 const pkg = JSON.parse(fs.readFileSync(join(repo, "package.json"), "utf8")) as { name: string; version: string };
@@ -40,7 +41,7 @@ test("a scratch project imports berth by name and runs the README's program agai
     assert.ok(fs.lstatSync(join(dir, "node_modules", pkg.name)).isSymbolicLink(), "file: links the checkout instead of copying or rebuilding it");
     fs.writeFileSync(join(dir, "program.mjs"), readmeProgram());
     daemon = await startDaemon(root);
-    const { stdout } = await run(process.execPath, ["program.mjs"], { cwd: dir, env: { ...process.env, BERTH_SOCKET: join(root, "berth.sock") } });
+    const { stdout } = await run(process.execPath, ["program.mjs"], { cwd: dir, env: { ...process.env, BERTH_SOCKET: socketPath(root) } });
     assert.is(stdout.trim(), "3 stopped");
     const gone = await (await daemon.client("hello")).state().then(() => "still there", (err: { code?: string }) => err.code);
     assert.is(gone, "notFound", "the program deleted its container");

@@ -1,10 +1,12 @@
-// berth daemon: owns <root>/journal.db exclusively and serves <root>/berth.sock. Start-up is
-// open journal → load snapshot and fold the tail → recover → serve.
-import { mkdirSync } from "node:fs";
+// berth daemon: owns <root>/journal.db exclusively and serves <root>/run/berth.sock. Start-up is
+// check the root → open journal → load snapshot and fold the tail → recover → serve.
+import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
 import { describeLoss } from "../events/witness.js";
 import { listen, type IpcServer } from "../ipc/server.js";
+import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
+import { journalPath, socketPath } from "../root-layout.js";
 import type { DriverName } from "../vm/driver.js";
 import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";
@@ -29,8 +31,7 @@ export interface DaemonOptions {
   acceptJournalLoss?: boolean;
 }
 
-export const journalPath = (root: string) => join(root, "journal.db");
-export const socketPath = (root: string) => join(root, "berth.sock");
+export { journalPath, socketPath };
 
 export class Daemon {
   private constructor(
@@ -50,9 +51,11 @@ export class Daemon {
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const driver = options.driver ?? "runc";
-    mkdirSync(options.root, { recursive: true, mode: 0o700 });
+    prepareRoot(options.root);
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
+      // After the journal's lock (a second daemon is told that one owns it), before any append.
+      await claimSocketPath(socketPath(options.root));
       const started = performance.now();
       const actor = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid };
       const loss = checkJournalLoss(journal, options.root, options.acceptJournalLoss === true, actor);
@@ -91,6 +94,32 @@ export class Daemon {
     this.runtimes.closeAll();
     this.store.snapshot();
     this.store.journal.close();
+  }
+}
+
+/**
+ * Everything that can refuse a start is checked before anything is journaled, so a refused start
+ * appends nothing (no DaemonRecovered): here, before the journal is opened, the root, the
+ * socket's private directory and the socket path's length; a live server on the socket is
+ * probed once the journal's lock is held.
+ */
+function prepareRoot(root: string): void {
+  preparePrivateRoot(root);
+  prepareDirectory(socketPath(root), 0o700);
+  checkSocketPathLength(socketPath(root));
+  privateJournal(journalPath(root));
+}
+
+/**
+ * The journal holds every container's config and env, and the root may be 0755: the file is
+ * made 0600 before SQLite opens it (an empty file is a new database), and SQLite gives its -wal
+ * and -shm files the mode of the database file.
+ */
+function privateJournal(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
+  // A journal from before this rule, and the -wal and -shm a crash left beside it.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
 }
 

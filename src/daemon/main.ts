@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { toBerthError } from "../errors.js";
 import { isDriverName } from "../vm/driver.js";
-import { Daemon, defaultRoot } from "./daemon.js";
+import { Daemon, defaultRoot, socketPath } from "./daemon.js";
 
 export async function runDaemon(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" }, "warm-services": { type: "string", default: "1" }, "accept-journal-loss": { type: "boolean", default: false } } });
@@ -16,7 +16,7 @@ export async function runDaemon(argv: string[]): Promise<void> {
   const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync, warmServices, acceptJournalLoss: values["accept-journal-loss"] });
   for (const warning of daemon.warnings) console.error(`berth daemon: warning: ${warning}`);
   const { loadMs, recoverMs } = daemon.timings;
-  console.log(`berth daemon ${process.pid} serving ${daemon.root}/berth.sock; recovered ${JSON.stringify(daemon.recovered)} (projection loaded in ${loadMs} ms, recovery took ${recoverMs} ms)`);
+  console.log(`berth daemon ${process.pid} serving ${socketPath(daemon.root)}; recovered ${JSON.stringify(daemon.recovered)} (projection loaded in ${loadMs} ms, recovery took ${recoverMs} ms)`);
   let closing = false;
   const stop = () => {
     if (closing) return;

@@ -2,7 +2,7 @@
 // container's queue (decide → append → effect), then waits for the outcome to be journaled.
 // The actor is the kernel's view of the peer, never something the client says about itself.
 import type { Command } from "../commands/commands.js";
-import { normaliseSignal, validateId } from "../commands/config.js";
+import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
 import { isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
@@ -11,6 +11,7 @@ import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
 import { readLogs } from "../vm/logs.js";
+import { checkBindMounts } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -76,6 +77,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     create: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", config: "object", commandId: "string?" }, "create");
+      refuseRootMounts(b.config, b.id, deps.root);
       await execute({ type: "create", id: b.id, config: b.config }, b, ctx);
       return current(b.id);
     }),
@@ -228,6 +230,16 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       },
     },
   };
+}
+
+/**
+ * Bind mounts that would expose the berth root are refused before anything is journaled; the
+ * check needs the host (symlinks) and the root, so it runs here and not in the pure decider.
+ * A config that fails validation is left for the decider to report.
+ */
+function refuseRootMounts(config: unknown, id: string, root: string): void {
+  const valid = validateConfig(config, id);
+  if (valid.ok) checkBindMounts(valid.value.mounts, root);
 }
 
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {
