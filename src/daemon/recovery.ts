@@ -28,12 +28,20 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
       const client = await runtimes.client(state.id);
       for await (const record of client.exits(false)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
       await runtimes.watch(state.id);
+      // The daemon may have died between init's ProcessExited and ContainerStopped.
+      await reactor.completeStop(state.id);
       return;
     }
     for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
     const now = store.container(state.id)!;
     if (!["booted", "running", "paused", "stopping"].includes(now.status)) return;
     const leftover = await removeOrphanSandbox(options, now);
+    if (now.processes[now.id]?.status === "exited") {
+      // Init's exit is known (journaled, now or before the crash): the stop is completed from
+      // it, as the live path would (a pending stop intent finishes it below, with its causation).
+      await reactor.completeStop(state.id);
+      return;
+    }
     const reason = probe.endpoint
       ? `runtime service pid ${probe.endpoint.pid} is gone${leftover ? `; its orphaned sandbox (init pid ${leftover}) was killed` : ""}, and no exit of init was recorded`
       : "the runtime service's identity file is missing and no exit of init was recorded";
@@ -51,6 +59,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
   }
 
   for (const state of containers().filter(restartsWithDaemon)) await reactor.restart(state.id);
+  await settleInterruptedRuns(store, reactor);
 
   store.appendRaw(DAEMON_STREAM, [{ type: "DaemonRecovered", data: counts }], "any");
   return counts;
@@ -62,6 +71,23 @@ async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) =>
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * No container is left holding a runtime service and a mounted rootfs with no process because
+ * the `berth run` that booted it died with the daemon: such a sandbox is shut down (the
+ * container stays, created, as docker's does). Then every `--rm` container that is not running
+ * is removed, as docker's daemon does at start.
+ */
+async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<void> {
+  for (const state of Object.values(store.projection.containers)) {
+    if (state.status !== "booted" || state.pending.length > 0 || state.processes[state.id]?.status !== "created") continue;
+    const boot = store.journal.readStream(`container-${state.id}`).filter((e) => e.type === "BootstrapRequested").pop() as EventOf<"BootstrapRequested"> | undefined;
+    if (boot?.data.run !== true) continue;
+    const { events } = store.command({ type: "shutdown", id: state.id }, { actor: store.daemonActor, causationId: (boot as StoredEvent).eventId });
+    for (const event of events) await reactor.effect(event);
+  }
+  for (const state of Object.values(store.projection.containers)) await reactor.autoRemove(state.id);
 }
 
 function findEvent(store: Store, state: ContainerState, position: number): StoredEvent | undefined {

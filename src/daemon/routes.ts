@@ -4,11 +4,11 @@
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
-import { isIntent, type StoredEvent } from "../events/catalogue.js";
+import { isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
-import type { ContainerState } from "../projections/container.js";
+import { foldContainer, type ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
 import { readLogs } from "../vm/logs.js";
 import { containerPaths } from "../vm/paths.js";
@@ -81,8 +81,8 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     }),
 
     bootstrap: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", commandId: "string?" }, "bootstrap");
-      await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {} }, b, ctx), ctx);
+      const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", run: "boolean?", commandId: "string?" }, "bootstrap");
+      await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {}, run: b.run === true }, b, ctx), ctx);
       return current(b.id);
     }),
 
@@ -143,12 +143,19 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const processId = b.processId ?? b.id;
         const state = existing(b.id);
         if (!state.processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${b.id}`);
-        const exited = await store.waitFor(() => {
-          const s = store.projection.containers[b.id];
-          const p = s?.processes[processId];
-          if (!s || s.status === "deleted") throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
+        const exitOf = (s: ContainerState) => {
+          const p = s.processes[processId];
           if (processId === b.id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
           return p?.status === "exited" ? exitStatus(p.exitCode, p.exitedAt, p.signal, p.oomKilled) : undefined;
+        };
+        const exited = await store.waitFor(() => {
+          const s = store.projection.containers[b.id];
+          if (s && s.status !== "deleted") return exitOf(s);
+          // Deleted (an --rm container is, right after it stops): its state just before the delete.
+          const before = stateBeforeDelete(store, b.id, state.version);
+          const exit = before && exitOf(before);
+          if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
+          return exit;
         }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal);
         ctx.emit(exited);
       },
@@ -228,6 +235,13 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       },
     },
   };
+}
+
+/** A container's state just before the first delete after stream version `after`, from the journal. */
+function stateBeforeDelete(store: Store, id: string, after: number): ContainerState | undefined {
+  const events = store.journal.readStream(`container-${id}`) as StoredEvent<ContainerEvent>[];
+  const end = events.findIndex((e) => e.type === "ContainerDeleted" && e.version > after);
+  return end < 0 ? undefined : foldContainer(events.slice(0, end));
 }
 
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {
