@@ -7,7 +7,7 @@ import type { DriverName } from "../vm/driver.js";
 import type { ServicePool } from "../vm/service-pool.js";
 import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
-import { probeRuntime, readExitRecords, startRuntimeService } from "../vm/runtime.js";
+import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
 import { toBerthError, type ErrorInfo } from "../errors.js";
 import type { ContainerEvent, ProcessExit, StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -76,6 +76,8 @@ export class Reactor {
     if (!this.pending(id, intent)) return;
     const state = this.store.container(id)!;
     try {
+      // A service the dead daemon started for this intent may still be booting: adopt it.
+      await settleStartingService(this.options.root, id);
       const probe = probeRuntime(this.options.root, id);
       const runtime = probe.alive
         ? probe.endpoint

@@ -18,23 +18,36 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
   const counts: RecoveryCounts = { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 0 };
   const containers = () => Object.values(store.projection.containers);
 
+  /** Journals the exits a live service recorded, and follows it. False if it went away meanwhile. */
+  const adopt = async (id: string): Promise<boolean> => {
+    try {
+      const client = await runtimes.client(id);
+      for await (const record of client.exits(false)) if (await runtimes.journalExit(id, record)) counts.exitsRecovered += 1;
+      await runtimes.watch(id);
+    } catch {
+      // It finished its teardown and exited just now (its init's exit was acknowledged before
+      // the crash): its exit records tell the rest.
+      runtimes.drop(id);
+      return false;
+    }
+    counts.adopted += 1;
+    return true;
+  };
+
   // Containers are independent: reconcile them concurrently (appends are synchronous, so the
   // journal still sees one whole event at a time), a bounded number at once.
   await eachConcurrently(containers().filter((c) => HAS_SANDBOX.includes(c.status) && c.runtime), 16, async (state) => {
     const probe = probeRuntime(options.root, state.id);
     const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
-    if (same) {
-      counts.adopted += 1;
-      const client = await runtimes.client(state.id);
-      for await (const record of client.exits(false)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
-      await runtimes.watch(state.id);
+    if (same && (await adopt(state.id))) {
       // The daemon may have died between init's ProcessExited and ContainerStopped.
       await reactor.completeStop(state.id);
       return;
     }
     for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
-    const now = store.container(state.id)!;
-    if (!["booted", "running", "paused", "stopping"].includes(now.status)) return;
+    const now = store.container(state.id);
+    // Gone or settled already: a recovered exit completed the stop (and maybe its --rm).
+    if (!now || !["booted", "running", "paused", "stopping"].includes(now.status)) return;
     const leftover = await removeOrphanSandbox(options, now);
     if (now.processes[now.id]?.status === "exited") {
       // Init's exit is known (journaled, now or before the crash): the stop is completed from
