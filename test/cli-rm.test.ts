@@ -41,6 +41,17 @@ test("run -d --rm: the daemon removes the container when it exits, and history s
     assert.not.ok(fs.existsSync(containerDir(root, "r1")));
   }));
 
+test("rm -f of a running --rm container is the client's delete, and succeeds", () =>
+  withDaemon(async (root, daemon) => {
+    assert.is((await berth(root, ["run", "-d", "--rm", "--name", "f1", "busybox", "sleep", "1000"])).code, 0);
+    const rm = await berth(root, ["rm", "-f", "f1"]);
+    assert.is(rm.code, 0, rm.stderr);
+    const deleted = (await streamOf(root, "f1")).at(-1)!;
+    assert.is(deleted.type, "ContainerDeleted");
+    assert.ok(deleted.commandId !== undefined && deleted.actor?.pid !== daemon.child.pid, "the client's own delete");
+    assert.equal(runcList(root), []);
+  }));
+
 test("--rm with a restart policy is refused as docker refuses it, by the CLI and by the daemon", () =>
   withDaemon(async (root, daemon) => {
     const head = await journalHead(root);

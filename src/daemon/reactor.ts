@@ -26,6 +26,8 @@ const errorInfo = (err: unknown): ErrorInfo => {
 
 export class Reactor {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Containers a client is deleting (with force: stop, then delete): no auto-remove in between. */
+  private readonly clientDeletes = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -245,7 +247,7 @@ export class Reactor {
    */
   async autoRemove(id: string): Promise<void> {
     const state = this.store.container(id);
-    if (!state || state.config.autoRemove !== true || state.pending.length > 0) return;
+    if (!state || state.config.autoRemove !== true || state.pending.length > 0 || this.clientDeletes.has(id)) return;
     if (!["created", "booted", "stopped"].includes(state.status)) return;
     if (state.status === "booted" && state.processes[id]?.status !== "created") return;
     const createdBy = this.store.journal.readStream(`container-${id}`).filter((e) => e.type === "ContainerCreated").pop();
@@ -267,6 +269,18 @@ export class Reactor {
       await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
     } catch {
       // The service has exited: nothing is left to tear down.
+    }
+  }
+
+  /** Runs a client's delete of `id`; an auto-remove its stop would cause is left to it. */
+  async whileDeleting<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    this.clientDeletes.set(id, (this.clientDeletes.get(id) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = this.clientDeletes.get(id)! - 1;
+      if (n > 0) this.clientDeletes.set(id, n);
+      else this.clientDeletes.delete(id);
     }
   }
 

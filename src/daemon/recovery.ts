@@ -97,7 +97,8 @@ async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<vo
     if (state.status !== "booted" || state.pending.length > 0 || state.processes[state.id]?.status !== "created") continue;
     const boot = store.journal.readStream(`container-${state.id}`).filter((e) => e.type === "BootstrapRequested").pop() as EventOf<"BootstrapRequested"> | undefined;
     if (boot?.data.run !== true) continue;
-    const { events } = store.command({ type: "shutdown", id: state.id }, { actor: store.daemonActor, causationId: (boot as StoredEvent).eventId });
+    const cause = boot as StoredEvent;
+    const { events } = store.command({ type: "shutdown", id: state.id }, { actor: store.daemonActor, causationId: cause.eventId, correlationId: cause.correlationId ?? cause.eventId });
     for (const event of events) await reactor.effect(event);
   }
   for (const state of Object.values(store.projection.containers)) await reactor.autoRemove(state.id);

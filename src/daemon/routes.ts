@@ -182,15 +182,18 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     delete: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", force: "boolean?", commandId: "string?" }, "delete");
       const state = existing(b.id);
-      if (b.force && !["created", "stopped"].includes(state.status)) {
-        // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
-        await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
-        await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
-          if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
-        });
-      }
-      await execute({ type: "delete", id: b.id }, b, ctx);
-      return { id: b.id, deleted: true };
+      // The client's delete is the one journaled: its stop is not followed by an --rm auto-remove.
+      return reactor.whileDeleting(b.id, async () => {
+        if (b.force && !["created", "stopped"].includes(state.status)) {
+          // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
+          await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
+          await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
+            if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
+          });
+        }
+        await execute({ type: "delete", id: b.id }, b, ctx);
+        return { id: b.id, deleted: true };
+      });
     }),
 
     events: {
