@@ -91,11 +91,12 @@ test(`${cycles} cycles of storms and kill -9 leave a journal that matches realit
     const autoRemoved = lastEvents.filter((e) => e.type === "ContainerDeleted" && e.causationId).length;
     assert.ok(waits > 0 && autoRemoved > 0, `the storms waited for execs (${waits}) and auto-removed containers (${autoRemoved})`);
     const execExits = lastEvents.filter((e) => e.type === "ProcessExited" && /-e\d$/.test((e.data as { processId: string }).processId)).length;
-    console.log(`chaos: ${acks.length} acknowledged calls (${waits} exec waits, ${execExits} exec exits), ${autoRemoved} auto-removes, ${stopsAfterCrash(lastEvents)} stops completed after a crash, ${lastEvents.filter((e) => e.type === "ContainerLost").length} ContainerLost`);
+    console.log(`chaos (seed ${seed}): ${acks.length} acknowledged calls (${waits} exec waits, ${execExits} exec exits), ${autoRemoved} auto-removes, ${stopsAfterCrash(lastEvents)} stops completed after a crash, ${lastEvents.filter((e) => e.type === "ContainerLost").length} ContainerLost`);
     const recoveries = lastEvents.filter((e) => e.type === "DaemonRecovered").map((e) => e.data as { adopted: number; intentsResolved: number; exitsRecovered: number });
     assert.is(recoveries.length, cycles + 1);
     console.log(`chaos: ${lastEvents.length} events; recoveries adopted ${sum(recoveries, "adopted")}, resolved ${sum(recoveries, "intentsResolved")} intents, recovered ${sum(recoveries, "exitsRecovered")} exits`);
     if (cycles >= 20) assert.ok(sum(recoveries, "adopted") > 0 && sum(recoveries, "intentsResolved") > 0, "some kills landed between an intent and its outcome");
+    if (cycles >= 20) assert.ok(stopsAfterCrash(lastEvents) > 0, "some kills landed between an init's ProcessExited and its ContainerStopped");
   } finally {
     await cleanupDaemon(daemon, root);
   }
