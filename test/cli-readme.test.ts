@@ -50,7 +50,7 @@ test("npm start brings berth up, says hello from a container, shows its history,
     assert.match(r.output, /^hello from berth$/m);
     assert.match(r.output, /created from image busybox: echo hello from berth/);
     assert.match(r.output, /init exited with code 0/);
-    assert.match(r.output, /deleted\n/);
+    assert.match(r.output, /deleted by the daemon \(--rm, caused by the create request [\w-]+\)\n/);
     assert.match(r.output, /Stop it with: kill \d+/);
     assert.ok(daemonPid && pidAlive(daemonPid), "the daemon keeps running");
     // A second start finds the daemon already serving.

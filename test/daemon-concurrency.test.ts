@@ -60,7 +60,7 @@ test("twenty racing clients never drive the journal into a forbidden transition"
     assert.ok([...outcomes.keys()].some((k) => !k.endsWith(":ok")), "some calls lost their race");
     const journal = await Journal.open(join(root, "journal.db"), { readonly: true });
     try {
-      const problems = checkInvariants(root, [...journal.readAll()], journal.verify());
+      const problems = await checkInvariants(root, [...journal.readAll()], journal.verify());
       assert.equal(problems, [], `${problems.join("; ")}\noutcomes: ${JSON.stringify([...outcomes])}`);
     } finally {
       journal.close();

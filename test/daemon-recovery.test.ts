@@ -3,7 +3,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ContainerState } from "../src/projections/container.js";
 import { auditTransitions } from "../src/projections/transitions.js";
-import { probeRuntime } from "../src/vm/runtime.js";
+import { join } from "node:path";
+import { Journal } from "../src/events/journal.js";
+import { toProcessExit } from "../src/daemon/runtimes.js";
+import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
+import { ServiceClient } from "../src/vm/service-client.js";
 import { cleanupDaemon, journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./helpers/daemon.js";
 
 async function run(daemon: DaemonProcess, id: string, args: string[]): Promise<void> {
@@ -111,6 +115,60 @@ test("a runtime service killed with its sandbox while the daemon is down is Cont
     await cleanupDaemon(daemon, root);
   }
 });
+
+/**
+ * Leaves what a daemon that died right after journaling init's exit leaves. With the daemon
+ * down, init is killed and its service records the exit; the test then does what the daemon's
+ * exit watcher does, journal ProcessExited from that record and (with `ack`) acknowledge it, so
+ * the service finishes its teardown and exits. Only the ContainerStopped is missing.
+ */
+async function crashAfterExitJournaled(root: string, daemon: DaemonProcess, id: string, ack: boolean): Promise<void> {
+  const { pid } = await stateOf(daemon, id);
+  await daemon.kill9();
+  const service = probeRuntime(root, id).endpoint!.pid;
+  process.kill(pid!, "SIGKILL");
+  const record = await waitFor("init's exit record", () => readExitRecords(root, id).find((r) => r.processId === id));
+  const journal = await Journal.open(join(root, "journal.db"));
+  try {
+    journal.append(`container-${id}`, [{ type: "ProcessExited", data: toProcessExit(record) }], journal.streamVersion(`container-${id}`), { actor: { uid: 0, gid: 0, pid: process.pid } });
+  } finally {
+    journal.close();
+  }
+  if (!ack) return;
+  const client = await ServiceClient.connect(probeRuntime(root, id).endpoint!.socket);
+  try {
+    await client.ack(id, record.pid);
+  } finally {
+    client.close();
+  }
+  await waitFor("the service to finish", () => !pidAlive(service));
+}
+
+for (const ack of [true, false]) {
+  test(`a daemon killed between init's ProcessExited and ContainerStopped: recovery stops it with the real code (service ${ack ? "gone" : "alive"})`, async () => {
+    const root = tempRoot();
+    let daemon: DaemonProcess | undefined;
+    try {
+      daemon = await startDaemon(root);
+      await run(daemon, "ended", ["sleep", "1000"]);
+      await crashAfterExitJournaled(root, daemon, "ended", ack);
+      daemon = await startDaemon(root);
+      const after = await stateOf(daemon, "ended");
+      assert.is(after.status, "stopped");
+      assert.is(after.exitCode, 137);
+      const events = await journalEvents(root);
+      assert.equal(events.filter((e) => e.type === "ContainerLost"), [], "no ContainerLost: the exit is in the journal");
+      const own = events.filter((e) => e.streamId === "container-ended").map((e) => e.type);
+      assert.equal(own.slice(-2), ["ProcessExited", "ContainerStopped"]);
+      assert.is(own.filter((t) => t === "ProcessExited").length, 1, "the exit is journaled once");
+      assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: ack ? 0 : 1, exitsRecovered: 0, lost: 0, intentsResolved: 0 });
+      assert.equal(runcList(root), []);
+      assert.equal(auditTransitions(events), []);
+    } finally {
+      await cleanupDaemon(daemon, root);
+    }
+  });
+}
 
 test("a second daemon on the same root is refused with a clear error, and the first keeps serving", async () => {
   const root = tempRoot();

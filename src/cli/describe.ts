@@ -47,7 +47,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
     case "ContainerCreated": {
       const c = e.data.config;
       const source = "image" in c.rootfs ? `image ${c.rootfs.image}` : `rootfs ${c.rootfs.path}`;
-      return `created from ${source}: ${shellQuote(c.init.args)}${c.restart.name !== "no" ? ` (restart ${c.restart.name})` : ""}`;
+      const extra = c.restart.name !== "no" ? ` (restart ${c.restart.name})` : c.autoRemove === true ? " (--rm)" : "";
+      return `created from ${source}: ${shellQuote(c.init.args)}${extra}`;
     }
     case "BootstrapRequested":
       return "bootstrap requested";
@@ -78,7 +79,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
     case "ContainerShutdown":
       return "shut down: sandbox released";
     case "ContainerDeleted":
-      return "deleted";
+      // An auto-remove is the daemon's own command, caused by the create that asked for --rm.
+      return e.causationId ? `deleted by the daemon (--rm, caused by the create request ${e.correlationId ?? e.causationId})` : "deleted";
     case "ContainerLost":
       return `runtime lost: ${e.data.reason} (exit ${e.data.exitCode})`;
     case "RestartScheduled":

@@ -2,6 +2,7 @@
 // shutdown. Each is a thin sequence of daemon routes; the daemon's decider says what is allowed.
 import { randomBytes } from "node:crypto";
 import { BerthError, toBerthError } from "../errors.js";
+import type { ExitStatus, RuntimeClient } from "../ipc/runtime-client.js";
 import type { ContainerState } from "../projections/container.js";
 import { attach } from "./attach.js";
 import { checkIds, containerConfig, processEnv, signalFlag, type ContainerFlags } from "./container-options.js";
@@ -15,33 +16,54 @@ export interface RunFlags extends ContainerFlags {
   interactive?: boolean;
 }
 
-/** create + bootstrap + start; attached, it exits with the container's exit code. */
+/**
+ * create + bootstrap + start; attached, it exits with the container's exit code. `--rm` is the
+ * container's own config (autoRemove): the daemon deletes it when it stops, even if this CLI is
+ * gone by then; attached, the CLI exits only once that delete has committed.
+ */
 export async function run(session: Session, flags: RunFlags, rest: string[]): Promise<number> {
-  if (flags.rm && flags.detach) throw new BerthError("unsupported", "--rm with -d is not supported yet: the daemon cannot remove a container when it exits by itself; use `berth rm` afterwards");
   const { id, config } = containerConfig(flags, rest);
+  if (flags.rm) config.autoRemove = true;
   const client = await session.client(id);
-  await client.createContainer(config);
-  let code: number = EXIT.failure;
+  const created = await client.createContainer(config) as ContainerState;
+  let exit: ExitStatus;
   try {
-    await client.bootstrap();
-    await client.startProcess(id);
+    await client.bootstrap({ run: true });
     if (flags.detach) {
+      await client.startProcess(id);
       out(id);
       return 0;
     }
-    const exit = await attach(client, id, {
-      onDetach: () => process.exit(0),
-    });
-    code = exit.exitCode;
-    return code;
+    exit = await attach(client, id, { start: () => client.startProcess(id), onDetach: () => process.exit(0) });
   } catch (err) {
-    // Report here, so --rm still cleans up after a command that could not start.
+    // Report here: the daemon removes an --rm container that could not boot or start itself.
     const e = toBerthError(err);
     process.stderr.write(`${errorLine(e)}\n`);
-    code = exitCodeForError(e);
-    return code;
-  } finally {
-    if (flags.rm) await client.delete({ force: true }).catch((err) => process.stderr.write(`berth: cannot remove ${id}: ${toBerthError(err).message}\n`));
+    if (flags.rm) await removed(client, id, created.position, true);
+    return exitCodeForError(e);
+  }
+  if (flags.rm) await removed(client, id, created.position, false);
+  return exit.exitCode;
+}
+
+/**
+ * Waits until the daemon has journaled the container's ContainerDeleted (after `after`, its
+ * creation). With `fallback` (a start that failed, where the daemon may not have stopped it),
+ * the CLI deletes it itself when the daemon has not.
+ */
+async function removed(client: RuntimeClient, id: string, after: number, fallback: boolean): Promise<void> {
+  try {
+    if (fallback) {
+      const state = await client.state().catch(() => undefined);
+      if (state && state.status !== "deleted") await client.delete({ force: true }).catch((err) => {
+        if (toBerthError(err).code !== "notFound") throw err;
+      });
+      return;
+    }
+    const stream = client.ipc.stream<{ type: string }>("events", { container: id, types: ["ContainerDeleted"], after, follow: true });
+    for await (const event of stream) if (event.type === "ContainerDeleted") return stream.cancel();
+  } catch (err) {
+    process.stderr.write(`berth: cannot confirm the removal of ${id}: ${toBerthError(err).message}\n`);
   }
 }
 

@@ -88,7 +88,7 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
       containerFlags(command("run", "create, bootstrap and start a container; attached, exit with its exit code", {
         examples: ["berth run --rm busybox sh -c 'echo out; echo err >&2; exit 3'", "berth run -d --name w busybox sleep 1000", "berth run --rm -e GREETING=hi -m 64m --cpus 0.5 busybox env", "berth run --rm --rootfs /srv/rootfs /bin/true"],
       }))
-        .option("--rm", "remove the container when it exits")
+        .option("--rm", "the daemon removes the container once it stops (also with -d)")
         .option("-d, --detach", "run in the background and print the id")
         .option("-i, --interactive", "keep stdin open (accepted; stdin is not forwarded yet)")
         .argument("[image]", "image name (busybox is built in), or the command when --rootfs is given")

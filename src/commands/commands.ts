@@ -3,7 +3,7 @@
 
 export type Command =
   | { type: "create"; id: string; config: unknown }
-  | { type: "bootstrap"; id: string; dynamicEnv?: unknown }
+  | { type: "bootstrap"; id: string; dynamicEnv?: unknown; run?: boolean }
   | { type: "startProcess"; id: string; processId: string }
   | { type: "createProcess"; id: string; processId: string; spec: unknown }
   | { type: "kill"; id: string; processId: string; signal: unknown }

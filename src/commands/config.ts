@@ -54,6 +54,8 @@ export interface ContainerConfig {
   stopTimeoutSeconds: number;
   labels: Record<string, string>;
   restart: RestartPolicy;
+  /** `--rm`: the daemon deletes the container once it has stopped (configs journaled before it lack it: false). */
+  autoRemove: boolean;
 }
 
 /** What a client may send: everything but the init args is optional and defaulted. */
@@ -224,6 +226,10 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
   if (restart.name === "on-failure" && restart.maxRetries !== undefined && (!Number.isInteger(restart.maxRetries) || restart.maxRetries < 0)) {
     return bad("on-failure max retries must be a non-negative integer");
   }
+  const autoRemove = c.autoRemove ?? false;
+  if (typeof autoRemove !== "boolean") return bad(`autoRemove must be a boolean, got ${JSON.stringify(autoRemove)}`);
+  // As docker: a container removed when it stops cannot also be restarted when it stops.
+  if (autoRemove && restart.name !== "no") return bad(`Conflicting options: --restart and --rm (restart policy "${restart.name}" with autoRemove): a container removed when it stops cannot be restarted`);
 
   return ok({
     rootfs: source,
@@ -237,6 +243,7 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     stopTimeoutSeconds,
     labels: { ...labels },
     restart: restart.name === "on-failure" && restart.maxRetries !== undefined ? { name: "on-failure", maxRetries: restart.maxRetries } : ({ name: restart.name } as RestartPolicy),
+    autoRemove,
   });
 }
 

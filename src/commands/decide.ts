@@ -74,7 +74,9 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
       if (typeof env !== "object" || Array.isArray(env) || !Object.values(env as object).every((v) => typeof v === "string")) {
         return reject("invalidArgument", "dynamicEnv must map names to strings");
       }
-      return accept([{ type: "BootstrapRequested", data: { dynamicEnv: { ...(env as Record<string, string>) } } }]);
+      const data: { dynamicEnv: Record<string, string>; run?: boolean } = { dynamicEnv: { ...(env as Record<string, string>) } };
+      if (command.run === true) data.run = true;
+      return accept([{ type: "BootstrapRequested", data }]);
     }
     case "startProcess":
       return decideStart(state, command);

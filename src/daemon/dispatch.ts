@@ -12,6 +12,8 @@ import { apply, type Projection } from "../projections/index.js";
 export interface CommandMeta {
   commandId?: string;
   correlationId?: string;
+  /** The event that caused the command, when the daemon issues it itself (an auto-remove). */
+  causationId?: string;
   actor?: Actor;
   time?: number;
 }

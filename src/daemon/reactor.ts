@@ -7,7 +7,7 @@ import type { DriverName } from "../vm/driver.js";
 import type { ServicePool } from "../vm/service-pool.js";
 import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
-import { probeRuntime, readExitRecords, startRuntimeService } from "../vm/runtime.js";
+import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
 import { toBerthError, type ErrorInfo } from "../errors.js";
 import type { ContainerEvent, ProcessExit, StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -26,6 +26,8 @@ const errorInfo = (err: unknown): ErrorInfo => {
 
 export class Reactor {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Containers a client is deleting (with force: stop, then delete): no auto-remove in between. */
+  private readonly clientDeletes = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -76,6 +78,8 @@ export class Reactor {
     if (!this.pending(id, intent)) return;
     const state = this.store.container(id)!;
     try {
+      // A service the dead daemon started for this intent may still be booting: adopt it.
+      await settleStartingService(this.options.root, id);
       const probe = probeRuntime(this.options.root, id);
       const runtime = probe.alive
         ? probe.endpoint
@@ -84,6 +88,7 @@ export class Reactor {
       await this.runtimes.watch(id);
     } catch (err) {
       this.outcome(id, intent, { type: "BootstrapFailed", data: { error: errorInfo(err) } });
+      await this.autoRemove(id);
     }
   }
 
@@ -102,6 +107,7 @@ export class Reactor {
       this.outcome(id, intent, { type: "ProcessStarted", data: { processId, pid: pid!, startedAt: Date.now() } });
     } catch (err) {
       this.outcome(id, intent, { type: "ProcessStartFailed", data: { processId, error: errorInfo(err) } });
+      if (processId === id) await this.autoRemove(id);
     }
   }
 
@@ -145,9 +151,10 @@ export class Reactor {
     const state = this.store.container(id)!;
     if (state.processes[id]?.status === "running") {
       this.store.record(id, [{ type: "ContainerLost", data: { reason: "the runtime service vanished during stop without recording the exit of init", exitCode: 255 } }], { causationId: intent.eventId });
-      return;
+    } else {
+      this.outcome(id, intent, { type: "ContainerStopped", data: {} });
     }
-    this.outcome(id, intent, { type: "ContainerStopped", data: {} });
+    await this.autoRemove(id);
   }
 
   private signalled(id: string, intent: StoredEvent, signal: string): void {
@@ -210,13 +217,46 @@ export class Reactor {
 
   /** Runs on the container's queue after an exit is journaled. */
   private async afterExit(id: string, exit: ProcessExit): Promise<void> {
+    if (exit.processId === id) await this.completeStop(id);
+  }
+
+  /**
+   * Finishes a container whose init exit is journaled but whose stop is not: live, right after
+   * the exit; at recovery, when the daemon died between the two. Idempotent.
+   */
+  async completeStop(id: string): Promise<void> {
     const state = this.store.container(id);
-    if (exit.processId !== id || !state || state.status !== "stopping") return;
+    if (!state || state.status !== "stopping" || state.processes[id]?.status !== "exited") return;
     // A user stop finishes with its own ContainerStopped; here init ended by itself.
     if (state.pending.some((p) => p.type === "StopRequested")) return;
     await this.awaitTeardown(id);
     this.store.record(id, [{ type: "ContainerStopped", data: {} }]);
+    await this.afterStop(id);
+  }
+
+  /** What follows a stop: the restart policy, or the auto-remove (the two never combine). */
+  async afterStop(id: string): Promise<void> {
     this.considerRestart(id);
+    await this.autoRemove(id);
+  }
+
+  /**
+   * `--rm`: a container whose config asks for it is deleted by the daemon once it has stopped
+   * (or could not boot or start). The delete goes through the decider as the daemon, caused by
+   * the ContainerCreated that carried the request and correlated with its command.
+   */
+  async autoRemove(id: string): Promise<void> {
+    const state = this.store.container(id);
+    if (!state || state.config.autoRemove !== true || state.pending.length > 0 || this.clientDeletes.has(id)) return;
+    if (!["created", "booted", "stopped"].includes(state.status)) return;
+    if (state.status === "booted" && state.processes[id]?.status !== "created") return;
+    const createdBy = this.store.journal.readStream(`container-${id}`).filter((e) => e.type === "ContainerCreated").pop();
+    const meta = { actor: this.store.daemonActor, ...(createdBy ? { causationId: createdBy.eventId, correlationId: createdBy.correlationId ?? createdBy.eventId } : {}) };
+    const steps = state.status === "booted" ? (["shutdown", "delete"] as const) : (["delete"] as const);
+    for (const type of steps) {
+      const { events } = this.store.command({ type, id }, meta);
+      for (const event of events) await this.effect(event);
+    }
   }
 
   /**
@@ -229,6 +269,18 @@ export class Reactor {
       await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
     } catch {
       // The service has exited: nothing is left to tear down.
+    }
+  }
+
+  /** Runs a client's delete of `id`; an auto-remove its stop would cause is left to it. */
+  async whileDeleting<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    this.clientDeletes.set(id, (this.clientDeletes.get(id) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = this.clientDeletes.get(id)! - 1;
+      if (n > 0) this.clientDeletes.set(id, n);
+      else this.clientDeletes.delete(id);
     }
   }
 

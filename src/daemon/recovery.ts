@@ -18,22 +18,43 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
   const counts: RecoveryCounts = { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 0 };
   const containers = () => Object.values(store.projection.containers);
 
+  /** Journals the exits a live service recorded, and follows it. False if it went away meanwhile. */
+  const adopt = async (id: string): Promise<boolean> => {
+    try {
+      const client = await runtimes.client(id);
+      for await (const record of client.exits(false)) if (await runtimes.journalExit(id, record)) counts.exitsRecovered += 1;
+      await runtimes.watch(id);
+    } catch {
+      // It finished its teardown and exited just now (its init's exit was acknowledged before
+      // the crash): its exit records tell the rest.
+      runtimes.drop(id);
+      return false;
+    }
+    counts.adopted += 1;
+    return true;
+  };
+
   // Containers are independent: reconcile them concurrently (appends are synchronous, so the
   // journal still sees one whole event at a time), a bounded number at once.
   await eachConcurrently(containers().filter((c) => HAS_SANDBOX.includes(c.status) && c.runtime), 16, async (state) => {
     const probe = probeRuntime(options.root, state.id);
     const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
-    if (same) {
-      counts.adopted += 1;
-      const client = await runtimes.client(state.id);
-      for await (const record of client.exits(false)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
-      await runtimes.watch(state.id);
+    if (same && (await adopt(state.id))) {
+      // The daemon may have died between init's ProcessExited and ContainerStopped.
+      await reactor.completeStop(state.id);
       return;
     }
     for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
-    const now = store.container(state.id)!;
-    if (!["booted", "running", "paused", "stopping"].includes(now.status)) return;
+    const now = store.container(state.id);
+    // Gone or settled already: a recovered exit completed the stop (and maybe its --rm).
+    if (!now || !["booted", "running", "paused", "stopping"].includes(now.status)) return;
     const leftover = await removeOrphanSandbox(options, now);
+    if (now.processes[now.id]?.status === "exited") {
+      // Init's exit is known (journaled, now or before the crash): the stop is completed from
+      // it, as the live path would (a pending stop intent finishes it below, with its causation).
+      await reactor.completeStop(state.id);
+      return;
+    }
     const reason = probe.endpoint
       ? `runtime service pid ${probe.endpoint.pid} is gone${leftover ? `; its orphaned sandbox (init pid ${leftover}) was killed` : ""}, and no exit of init was recorded`
       : "the runtime service's identity file is missing and no exit of init was recorded";
@@ -51,6 +72,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
   }
 
   for (const state of containers().filter(restartsWithDaemon)) await reactor.restart(state.id);
+  await settleInterruptedRuns(store, reactor);
 
   store.appendRaw(DAEMON_STREAM, [{ type: "DaemonRecovered", data: counts }], "any");
   return counts;
@@ -62,6 +84,24 @@ async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) =>
     while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * No container is left holding a runtime service and a mounted rootfs with no process because
+ * the `berth run` that booted it died with the daemon: such a sandbox is shut down (the
+ * container stays, created, as docker's does). Then every `--rm` container that is not running
+ * is removed, as docker's daemon does at start.
+ */
+async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<void> {
+  for (const state of Object.values(store.projection.containers)) {
+    if (state.status !== "booted" || state.pending.length > 0 || state.processes[state.id]?.status !== "created") continue;
+    const boot = store.journal.readStream(`container-${state.id}`).filter((e) => e.type === "BootstrapRequested").pop() as EventOf<"BootstrapRequested"> | undefined;
+    if (boot?.data.run !== true) continue;
+    const cause = boot as StoredEvent;
+    const { events } = store.command({ type: "shutdown", id: state.id }, { actor: store.daemonActor, causationId: cause.eventId, correlationId: cause.correlationId ?? cause.eventId });
+    for (const event of events) await reactor.effect(event);
+  }
+  for (const state of Object.values(store.projection.containers)) await reactor.autoRemove(state.id);
 }
 
 function findEvent(store: Store, state: ContainerState, position: number): StoredEvent | undefined {

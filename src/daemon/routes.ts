@@ -4,11 +4,11 @@
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
-import { isIntent, type StoredEvent } from "../events/catalogue.js";
+import { isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
-import type { ContainerState } from "../projections/container.js";
+import { foldContainer, type ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
 import { readLogs } from "../vm/logs.js";
 import { checkBindMounts } from "../vm/mount-policy.js";
@@ -83,8 +83,8 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     }),
 
     bootstrap: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", commandId: "string?" }, "bootstrap");
-      await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {} }, b, ctx), ctx);
+      const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", run: "boolean?", commandId: "string?" }, "bootstrap");
+      await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {}, run: b.run === true }, b, ctx), ctx);
       return current(b.id);
     }),
 
@@ -145,12 +145,19 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const processId = b.processId ?? b.id;
         const state = existing(b.id);
         if (!state.processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${b.id}`);
-        const exited = await store.waitFor(() => {
-          const s = store.projection.containers[b.id];
-          const p = s?.processes[processId];
-          if (!s || s.status === "deleted") throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
+        const exitOf = (s: ContainerState) => {
+          const p = s.processes[processId];
           if (processId === b.id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
           return p?.status === "exited" ? exitStatus(p.exitCode, p.exitedAt, p.signal, p.oomKilled) : undefined;
+        };
+        const exited = await store.waitFor(() => {
+          const s = store.projection.containers[b.id];
+          if (s && s.status !== "deleted") return exitOf(s);
+          // Deleted (an --rm container is, right after it stops): its state just before the delete.
+          const before = stateBeforeDelete(store, b.id, state.version);
+          const exit = before && exitOf(before);
+          if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
+          return exit;
         }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal);
         ctx.emit(exited);
       },
@@ -177,15 +184,18 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     delete: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", force: "boolean?", commandId: "string?" }, "delete");
       const state = existing(b.id);
-      if (b.force && !["created", "stopped"].includes(state.status)) {
-        // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
-        await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
-        await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
-          if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
-        });
-      }
-      await execute({ type: "delete", id: b.id }, b, ctx);
-      return { id: b.id, deleted: true };
+      // The client's delete is the one journaled: its stop is not followed by an --rm auto-remove.
+      return reactor.whileDeleting(b.id, async () => {
+        if (b.force && !["created", "stopped"].includes(state.status)) {
+          // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
+          await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
+          await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
+            if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
+          });
+        }
+        await execute({ type: "delete", id: b.id }, b, ctx);
+        return { id: b.id, deleted: true };
+      });
     }),
 
     events: {
@@ -240,6 +250,13 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 function refuseRootMounts(config: unknown, id: string, root: string): void {
   const valid = validateConfig(config, id);
   if (valid.ok) checkBindMounts(valid.value.mounts, root);
+}
+
+/** A container's state just before the first delete after stream version `after`, from the journal. */
+function stateBeforeDelete(store: Store, id: string, after: number): ContainerState | undefined {
+  const events = store.journal.readStream(`container-${id}`) as StoredEvent<ContainerEvent>[];
+  const end = events.findIndex((e) => e.type === "ContainerDeleted" && e.version > after);
+  return end < 0 ? undefined : foldContainer(events.slice(0, end));
 }
 
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {

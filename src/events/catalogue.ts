@@ -26,7 +26,8 @@ export interface ProcessExit {
 
 export type ContainerEvent =
   | { type: "ContainerCreated"; data: { id: string; config: ContainerConfig } }
-  | { type: "BootstrapRequested"; data: { dynamicEnv: Record<string, string> } }
+  // run: the bootstrap is the first half of a `berth run` (absent before it was recorded).
+  | { type: "BootstrapRequested"; data: { dynamicEnv: Record<string, string>; run?: boolean } }
   | { type: "ContainerBooted"; data: { runtime: RuntimeEndpoint } }
   | { type: "BootstrapFailed"; data: { error: ErrorInfo } }
   | { type: "ProcessCreated"; data: { processId: string; spec: ProcessSpec } }

@@ -38,8 +38,12 @@ export class RuntimeClient {
     return new RuntimeClient(opts.id, ipc);
   }
 
+  /** The commandId of the last lifecycle call sent, so a caller can find it in the journal. */
+  lastCommandId: string | undefined;
+
   private lifecycle<T>(route: string, fields: Record<string, unknown> = {}, timeoutMs?: number): Promise<T> {
     const body = { id: this.id, ...fields, commandId: randomUUID() };
+    this.lastCommandId = body.commandId;
     return this.ipc.call<T>(route, body, timeoutMs !== undefined ? { timeoutMs } : {});
   }
 
@@ -48,8 +52,9 @@ export class RuntimeClient {
     return this.lifecycle("create", { config });
   }
 
-  bootstrap(opts: { dynamicEnv?: Record<string, string> } = {}): Promise<unknown> {
-    return this.lifecycle("bootstrap", opts.dynamicEnv ? { dynamicEnv: opts.dynamicEnv } : {});
+  /** `run`: this bootstrap is part of a run, so a daemon crash before the start releases the sandbox. */
+  bootstrap(opts: { dynamicEnv?: Record<string, string>; run?: boolean } = {}): Promise<unknown> {
+    return this.lifecycle("bootstrap", { ...(opts.dynamicEnv ? { dynamicEnv: opts.dynamicEnv } : {}), ...(opts.run ? { run: true } : {}) });
   }
 
   /** Starts the init process (processId === container id) or a registered exec process. */

@@ -1,13 +1,14 @@
 // Starting a container's runtime service. The service runs detached in its own session, with
 // its output in <container dir>/runtime.log, so it outlives whoever started it (the daemon).
 import fs from "node:fs";
+import { join } from "node:path";
 import type { ContainerConfig } from "../commands/config.js";
 import { validateId } from "../commands/config.js";
 import { BerthError, isErrorCode, type ErrorInfo } from "../errors.js";
 import type { DriverName } from "./driver.js";
 import { isDriverName } from "./driver.js";
 import { containerPaths } from "./paths.js";
-import { probeRuntime, type RuntimeEndpoint } from "./runtime-identity.js";
+import { probeRuntime, readStartTime, type RuntimeEndpoint } from "./runtime-identity.js";
 import { ServiceProcess, type ServicePool } from "./service-pool.js";
 
 export { probeRuntime, readRuntimeEndpoint, readStartTime, type RuntimeEndpoint, type RuntimeProbe } from "./runtime-identity.js";
@@ -25,6 +26,46 @@ export interface StartRuntimeOptions {
   timeoutMs?: number;
   /** Warm services to claim from; without one (or when it is empty) a service is spawned. */
   pool?: ServicePool;
+}
+
+/** A service a bootstrap has started and not yet heard from: the starter may die meanwhile. */
+const startingFile = (root: string, id: string) => join(containerPaths(root, id).dir, "starting.json");
+
+/**
+ * Waits for a service that an earlier bootstrap started (by a daemon that died before its
+ * answer) to finish booting, or to die, so a bootstrap performed again adopts it instead of
+ * starting a second service beside it. One that does neither within `timeoutMs` is killed.
+ */
+export async function settleStartingService(root: string, id: string, timeoutMs = 60_000): Promise<void> {
+  let starting: { pid: number; startTime: number | null };
+  try {
+    starting = JSON.parse(fs.readFileSync(startingFile(root, id), "utf8"));
+  } catch {
+    return; // no bootstrap was cut short
+  }
+  const running = () => starting.startTime !== null && readStartTime(starting.pid) === starting.startTime && !isZombie(starting.pid);
+  const deadline = Date.now() + timeoutMs;
+  while (running() && !probeRuntime(root, id).alive) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(starting.pid, "SIGKILL");
+      } catch {
+        // it exited just now
+      }
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  fs.rmSync(startingFile(root, id), { force: true });
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] === "Z";
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -49,6 +90,8 @@ export async function startRuntimeService(opts: StartRuntimeOptions): Promise<Ru
   const warm = opts.pool?.take();
   const service = warm ?? ServiceProcess.spawn(opts.root, opts.id, paths.serviceLog);
   if (warm) warm.claim(opts.id);
+  const pid = service.child.pid!;
+  fs.writeFileSync(startingFile(opts.root, opts.id), JSON.stringify({ pid, startTime: readStartTime(pid) }));
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let timedOut = false;
   const message = await service.bootAnswer(timeoutMs, () => {
@@ -56,6 +99,7 @@ export async function startRuntimeService(opts: StartRuntimeOptions): Promise<Ru
     service.child.kill("SIGKILL");
   });
   service.release();
+  fs.rmSync(startingFile(opts.root, opts.id), { force: true });
   let reply: { ok: boolean; endpoint?: RuntimeEndpoint; error?: ErrorInfo };
   try {
     reply = JSON.parse(message ?? "");

@@ -53,6 +53,8 @@ export class RuntimeService {
   private readonly exitListeners = new Set<(r: ExitRecord) => void>();
   private lock: Promise<unknown> = Promise.resolve();
   private initAcked = false;
+  private resolveInitRecorded!: (r: ExitRecord) => void;
+  private readonly initRecorded = new Promise<ExitRecord>((r) => (this.resolveInitRecorded = r));
   private tornDown = false;
   /** Called when the service has nothing left to do (sandbox gone, final exit acknowledged). */
   onFinished: () => void = () => {};
@@ -172,6 +174,7 @@ export class RuntimeService {
     p.status = "exited";
     p.exit = rec;
     p.resolveRecorded(rec);
+    if (p.processId === this.id) this.resolveInitRecorded(rec);
     for (const fn of this.exitListeners) fn(rec);
     if (p.processId === this.id && this.status === "running") {
       // init ended by itself: the sandbox is finished; release it without waiting for a stop.
@@ -310,10 +313,12 @@ export class RuntimeService {
     });
   }
 
-  /** Is init finished (so `logs --follow` can end)? */
+  /**
+   * Is init finished (so `logs --follow` can end)? Also for a follow opened before init starts
+   * (`run` opens it first, so that no line is missed).
+   */
   initDone(): Promise<unknown> {
-    const init = this.procs.get(this.id);
-    return init ? init.recorded : new Promise(() => {});
+    return this.initRecorded;
   }
 
   close(): void {
