@@ -29,9 +29,7 @@ export async function run(session: Session, flags: RunFlags, rest: string[]): Pr
       out(id);
       return 0;
     }
-    const exit = await attach(client, id, {
-      onDetach: () => process.exit(0),
-    });
+    const exit = await attach(client, id);
     code = exit.exitCode;
     return code;
   } catch (err) {

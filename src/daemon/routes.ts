@@ -10,7 +10,7 @@ import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
-import { readLogs } from "../vm/logs.js";
+import { logEntries } from "../vm/logs.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -199,7 +199,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           // Read the head first: the query sees at least everything up to it.
           const seen = Math.min(store.journal.head().position, b.upTo ?? Infinity);
           const page: StoredEvent[] = await store.journal.query({ ...filter, after });
-          for (const event of page) ctx.emit(event);
+          for (const event of page) await ctx.emit(event);
           if (page.length > 0) after = page[page.length - 1]!.position;
           if (page.length === filter.limit) continue;
           after = Math.max(after, seen);
@@ -221,10 +221,12 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         if (b.follow && probeRuntime(deps.root, state.id).alive) {
           const stream = (await deps.runtimes.client(state.id)).logs({ ...query, follow: true });
           ctx.signal.addEventListener("abort", () => stream.cancel(), { once: true });
-          for await (const entry of stream) ctx.emit(entry);
+          // Awaiting each emit pauses this read while the client is behind, and this client's
+          // own flow control then pushes back on the service (docs/ipc.md, flow control).
+          for await (const entry of stream) await ctx.emit(entry);
           return;
         }
-        for (const entry of readLogs(containerPaths(deps.root, state.id), query)) ctx.emit(entry);
+        for (const entry of logEntries(containerPaths(deps.root, state.id), query)) await ctx.emit(entry);
       },
     },
   };

@@ -21,8 +21,9 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Items a stream may hold unread before the connection stops reading from the socket. */
+/** Items, or frame bytes, a stream may hold unread before the connection stops reading from the socket. */
 const STREAM_HIGH_WATER = 1024;
+const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
 
 function fromWire(error: unknown, fallback: string): BerthError {
   if (isPlainObject(error) && isErrorCode(error.code) && typeof error.message === "string") return new BerthError(error.code, error.message);
@@ -41,7 +42,9 @@ function connectError(socketPath: string, err: NodeJS.ErrnoException): BerthErro
 
 export class ClientStream<T> implements AsyncIterable<T> {
   private items: T[] = [];
+  private sizes: number[] = [];
   private head = 0;
+  private bytes = 0;
   private error: BerthError | undefined;
   private ended = false;
   private waiter: { resolve(r: IteratorResult<T>): void; reject(e: BerthError): void } | undefined;
@@ -53,13 +56,22 @@ export class ClientStream<T> implements AsyncIterable<T> {
     return this.items.length - this.head;
   }
 
-  push(item: T): void {
+  /** Frame bytes of the unread items (for flow control). */
+  get backlogBytes(): number {
+    return this.bytes;
+  }
+
+  push(item: T, size = 0): void {
     if (this.ended) return;
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
       w.resolve({ value: item, done: false });
-    } else this.items.push(item);
+    } else {
+      this.items.push(item);
+      this.sizes.push(size);
+      this.bytes += size;
+    }
   }
 
   end(error?: BerthError): void {
@@ -77,6 +89,8 @@ export class ClientStream<T> implements AsyncIterable<T> {
     if (this.ended) return;
     this.hooks.cancel();
     this.items = [];
+    this.sizes = [];
+    this.bytes = 0;
     this.head = 0;
     this.end();
   }
@@ -85,9 +99,12 @@ export class ClientStream<T> implements AsyncIterable<T> {
     return {
       next: () => {
         if (this.head < this.items.length) {
+          this.bytes -= this.sizes[this.head]!;
           const value = this.items[this.head++]!;
           if (this.head === this.items.length) {
             this.items = [];
+            this.sizes = [];
+            this.bytes = 0;
             this.head = 0;
             this.hooks.drained();
           }
@@ -168,7 +185,7 @@ export class IpcClient {
               }
               return true;
             }
-            client.onMessage(msg);
+            client.onMessage(msg, body.length);
             return !client.closedWith;
           });
         } catch (err) {
@@ -184,7 +201,7 @@ export class IpcClient {
     if (!this.closedWith) this.socket.write(encodeFrame(this.codec, frame));
   }
 
-  private onMessage(msg: Record<string, unknown>): void {
+  private onMessage(msg: Record<string, unknown>, size: number): void {
     const id = msg.id as number;
     switch (msg.t) {
       case "res": {
@@ -199,8 +216,8 @@ export class IpcClient {
       case "item": {
         const s = this.streams.get(id);
         if (!s) return;
-        s.push(msg.item);
-        if (s.backlog >= STREAM_HIGH_WATER && !this.paused) {
+        s.push(msg.item, size);
+        if ((s.backlog >= STREAM_HIGH_WATER || s.backlogBytes >= STREAM_HIGH_WATER_BYTES) && !this.paused) {
           // Let the kernel's buffers push back on the server instead of queueing without bound here.
           this.paused = true;
           this.socket.pause();
@@ -298,7 +315,7 @@ export class IpcClient {
 
   private maybeResume(): void {
     if (!this.paused) return;
-    for (const s of this.streams.values()) if (s.backlog >= STREAM_HIGH_WATER / 4) return;
+    for (const s of this.streams.values()) if (s.backlog >= STREAM_HIGH_WATER / 4 || s.backlogBytes >= STREAM_HIGH_WATER_BYTES / 4) return;
     this.paused = false;
     this.socket.resume();
   }
