@@ -57,7 +57,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: daemonRoutes({ root: options.root, store, queue, reactor, runtimes }),
+        routes: daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

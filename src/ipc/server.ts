@@ -73,6 +73,8 @@ export interface IpcServer {
   /** Calls currently in flight over all connections (a freed call is no longer counted). */
   inFlight(): number;
   connections(): number;
+  /** Bytes queued for clients over all connections, not yet taken by the kernel. */
+  queuedBytes(): number;
 }
 
 const DEFAULT_DEADLINE_MS = 30_000;
@@ -442,6 +444,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
     socketPath: opts.socketPath,
     inFlight: () => [...conns].reduce((n, c) => n + c.calls.size, 0),
     connections: () => conns.size,
+    queuedBytes: () => [...conns].reduce((n, c) => n + c.socket.writableLength, 0),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -108,6 +108,8 @@ const READ_CHUNK_BYTES = 256 * 1024;
 class FileCursor {
   private fd: number | undefined;
   private offset = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  /** The bytes read and not yet parsed are pending[start..]; pending is a view of buf. */
   private pending: Buffer = Buffer.alloc(0);
   private start = 0;
   private head: LogEntry | undefined;
@@ -149,20 +151,29 @@ class FileCursor {
     return e;
   }
 
-  /** Reads the next chunk after the unparsed rest; false when there is nothing more now. */
+  /**
+   * Reads the next chunk after the unparsed rest; false when there is nothing more now. One
+   * buffer is reused (the rest moved to its front, grown only for a line longer than it), so a
+   * long read allocates nothing per chunk for the GC to catch up with.
+   */
   private fill(): boolean {
     if (this.fd === undefined) this.open();
     if (this.fd === undefined) return false;
-    const want = this.limit === undefined ? READ_CHUNK_BYTES : Math.min(READ_CHUNK_BYTES, this.limit - this.offset);
-    if (want <= 0) return false;
-    const chunk = Buffer.allocUnsafe(want);
-    const n = fs.readSync(this.fd, chunk, 0, want, this.offset);
-    if (n === 0) return false;
+    const rest = this.pending.length - this.start;
+    if (this.buf.length - rest < READ_CHUNK_BYTES / 2) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, READ_CHUNK_BYTES));
+      this.pending.copy(bigger, 0, this.start);
+      this.buf = bigger;
+    } else {
+      this.pending.copy(this.buf, 0, this.start);
+    }
+    const room = this.buf.length - rest;
+    const want = this.limit === undefined ? room : Math.min(room, this.limit - this.offset);
+    const n = want <= 0 ? 0 : fs.readSync(this.fd, this.buf, rest, want, this.offset);
     this.offset += n;
-    const rest = this.pending.subarray(this.start);
-    this.pending = rest.length === 0 ? chunk.subarray(0, n) : Buffer.concat([rest, chunk.subarray(0, n)]);
+    this.pending = this.buf.subarray(0, rest + n);
     this.start = 0;
-    return true;
+    return n > 0;
   }
 
   close(): void {
