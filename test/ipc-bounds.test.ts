@@ -116,6 +116,15 @@ test("clients that never read their replies: the total queue is capped, and afte
 test("3,000 simultaneous connects: each is accepted or refused with a frame, none fails at connect", () =>
   withFakeDaemon(async (d) => {
     const socket = d.root + "/berth.sock";
+    // Keep the daemon's event loop busy while the connects arrive, as a loaded daemon is: 200
+    // pipelined `list` calls with ~1 MB replies, read and discarded. The connects then wait in
+    // the listen backlog, which must hold them all.
+    const ipc = await d.ipc();
+    const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`l${i}`, "x".repeat(10_000)]));
+    for (let i = 0; i < 12; i++) await ipc.call("create", { id: `b${i}`, config: { init: { args: ["sleep", "1"] }, labels } });
+    ipc.close();
+    const busy = await raw(socket);
+    for (let i = 0; i < 200; i++) busy.send({ t: "req", id: i + 1, route: "list", body: { all: true } });
     const results = await Promise.all(Array.from({ length: 3000 }, () => IpcClient.connect(socket, { timeoutMs: 120_000 }).then((c) => c, (err) => toBerthError(err))));
     const accepted = results.filter((r) => r instanceof IpcClient) as IpcClient[];
     const refused = results.filter((r) => !(r instanceof IpcClient) && r.code === "invalidState" && /too many connections/.test(r.message));
@@ -125,6 +134,7 @@ test("3,000 simultaneous connects: each is accepted or refused with a frame, non
     assert.is(accepted.length + refused.length, 3000);
     assert.ok(accepted.length >= 1000, `${accepted.length} accepted`);
     for (const c of accepted) c.close();
+    busy.socket.destroy();
     const fresh = await IpcClient.connect(socket);
     assert.is((await fresh.call<{ pong: boolean }>("ping")).pong, true);
     fresh.close();
