@@ -58,11 +58,14 @@ interface Measured {
   bytes: number;
   growth: number;
   peakCli: number;
+  /** Each process's own peak growth, in MiB (their peaks need not coincide). */
+  breakdown: string;
 }
 
 /** Runs `berth ARGS`, hashing its stdout and sampling the RSS of the CLI and the root's processes. */
-function measure(args: string[], cliFloor: number): Promise<Measured> {
-  const before = sum(berthPids());
+function measure(args: string[], cliFloor: number, daemonPid: number): Promise<Measured> {
+  const beforeByPid = new Map(berthPids().map((p) => [p, rssOf(p)]));
+  const before = [...beforeByPid.values()].reduce((a, b) => a + b, 0);
   const hash = createHash("sha256");
   let bytes = 0;
   const t0 = performance.now();
@@ -74,6 +77,7 @@ function measure(args: string[], cliFloor: number): Promise<Measured> {
   let peak = 0;
   let peakCli = 0;
   const perPid = new Map<number, number>();
+  let breakdown = "";
   const timer = setInterval(() => {
     const cli = rssOf(child.pid!);
     peakCli = Math.max(peakCli, cli);
@@ -81,15 +85,20 @@ function measure(args: string[], cliFloor: number): Promise<Measured> {
     for (const pid of berthPids()) {
       const r = rssOf(pid);
       total += r;
-      if (process.env.BENCH_VERBOSE) perPid.set(pid, Math.max(perPid.get(pid) ?? 0, r));
+      perPid.set(pid, Math.max(perPid.get(pid) ?? 0, r));
     }
     peak = Math.max(peak, total);
   }, 20);
   return new Promise((resolve) => {
     child.on("close", (code) => {
       clearInterval(timer);
-      if (process.env.BENCH_VERBOSE) console.log(args[0], [...perPid].map(([p, r]) => `${p}: ${fmt(r / MIB)} MiB ${fs.existsSync(`/proc/${p}`) ? fs.readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 80) : ""}`));
-      resolve({ ms: performance.now() - t0, code, sha: hash.digest("hex"), bytes, growth: peak - before - cliFloor, peakCli });
+      const parts = [`CLI +${fmt((peakCli - cliFloor) / MIB)}`];
+      for (const [pid, peakRss] of perPid) {
+        const was = beforeByPid.get(pid) ?? 0;
+        parts.push(`${pid === daemonPid ? "daemon" : "service"} +${fmt((peakRss - was) / MIB)} (${fmt(was / MIB)} → ${fmt(peakRss / MIB)})`);
+      }
+      breakdown = parts.join(", ");
+      resolve({ ms: performance.now() - t0, code, sha: hash.digest("hex"), bytes, growth: peak - before - cliFloor, peakCli, breakdown });
     });
   });
 }
@@ -118,14 +127,15 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000)); // let the warm service finish starting
     const want = expected();
     const cmd = `L=$(head -c 65535 /dev/zero | tr '\\0' a); yes "$L" | head -n ${lines}; printf end; exit 7`;
-    const run = await measure(["run", "--name", "big", "busybox", "sh", "-c", cmd], cliFloor);
-    const logs = await measure(["logs", "big"], cliFloor);
+    const run = await measure(["run", "--name", "big", "busybox", "sh", "-c", cmd], cliFloor, daemon.pid!);
+    const logs = await measure(["logs", "big"], cliFloor, daemon.pid!);
     spawnSync(process.execPath, [bin, "rm", "-f", "big"], { env, stdio: "ignore" });
     const row = (m: Measured, code: number): [string, string][] => [
       ["  exit code", `${m.code} (expected ${code})`],
       ["  bytes, sha256", `${fmt(m.bytes / MIB)} MiB, ${m.sha === want ? "identical to the host's" : `DIFFERENT (${m.sha})`}`],
       ["  time", `${fmt(m.ms / 1000)} s, ${fmt(m.bytes / MIB / (m.ms / 1000))} MiB/s`],
-      ["  summed RSS growth", `${fmt(m.growth / MIB)} MiB (target < 64 MB); the CLI peaked at ${fmt(m.peakCli / MIB)} MiB`],
+      ["  summed RSS growth", `${fmt(m.growth / MIB)} MiB (target < 64 MB)`],
+      ["  per process", m.breakdown],
     ];
     report(`large output, ${mib} MiB of 64 KiB lines (CLI floor ${fmt(cliFloor / MIB)} MiB)`, [
       ["attached run", ""], ...row(run, 7),

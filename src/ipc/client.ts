@@ -24,6 +24,7 @@ interface Pending {
 /** Items, or frame bytes, a stream may hold unread before the connection stops reading from the socket. */
 const STREAM_HIGH_WATER = 1024;
 const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 
 function fromWire(error: unknown, fallback: string): BerthError {
   if (isPlainObject(error) && isErrorCode(error.code) && typeof error.message === "string") return new BerthError(error.code, error.message);
@@ -138,7 +139,13 @@ export class IpcClient {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const reader = new FrameReader(opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     return new Promise<IpcClient>((resolve, reject) => {
-      const socket = createConnection(socketPath);
+      // One read buffer for the connection's life: a fresh 64 KiB buffer per read would be garbage
+      // the GC collects only after tens of megabytes, while a large stream flows (FrameReader copies
+      // what it must keep).
+      let onData: (chunk: Buffer) => void = () => {};
+      const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      const onread = { buffer: readBuffer, callback: (n: number) => (onData(readBuffer.subarray(0, n)), true) };
+      const socket = createConnection({ path: socketPath, onread });
       const client = new IpcClient(socket, timeoutMs);
       let settled = false;
       let fatalSeen: BerthError | undefined;
@@ -161,7 +168,7 @@ export class IpcClient {
         settle(fatalSeen ?? new BerthError("interrupted", `${socketPath} closed the connection during the handshake`));
         client.shutdown(new BerthError("interrupted", `the connection to ${socketPath} closed`));
       });
-      socket.on("data", (chunk: Buffer) => {
+      onData = (chunk: Buffer) => {
         try {
           reader.push(chunk, (body) => {
             let msg: unknown;
@@ -187,13 +194,13 @@ export class IpcClient {
             }
             client.onMessage(msg, body.length);
             return !client.closedWith;
-          });
+          }, true);
         } catch (err) {
           const e = err instanceof FrameTooLarge ? new BerthError("internalError", `the server sent an oversized frame: ${err.message}`) : (err as BerthError);
           settle(e);
           client.shutdown(e);
         }
-      });
+      };
     });
   }
 

@@ -100,7 +100,7 @@ export function requireFields<S extends FieldSpec>(body: unknown, spec: S, what 
       throw new BerthError("invalidArgument", `${what} is missing field "${name}" (expected ${kind})`);
     }
     if (!matches(kind, value)) {
-      throw new BerthError("invalidArgument", `${what} field "${name}" must be ${KIND_TEXT[kind]}, got ${describe(value)}`);
+      throw new BerthError("invalidArgument", `${what} field "${name}" must be ${kind}, got ${describe(value)} (${kind}: ${KIND_TEXT[kind]})`);
     }
   }
   return body as Fields<S>;

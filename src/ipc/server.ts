@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
 import { BerthError, toBerthError, type ErrorInfo } from "../errors.js";
 import {
-  DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
+  DEFAULT_MAX_FRAME_BYTES, FramePool, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
   type Peer, type ServerFrame,
 } from "./frame.js";
 import { loadPeercred } from "./peercred.js";
@@ -134,6 +134,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   const sockets = new Set<Socket>();
   /** Connections with bytes queued at their last write: the only ones the total must sum. */
   const backlogged = new Set<Conn>();
+  const pool = new FramePool();
 
   prepareDirectory(opts.socketPath, opts.dirMode ?? 0o700);
   await claimSocketPath(opts.socketPath);
@@ -141,8 +142,9 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   function send(conn: Conn, frame: ServerFrame): void {
     if (conn.closed) return;
     let bytes: Buffer;
+    let release: ((err?: Error | null) => void) | undefined;
     try {
-      bytes = encodeFrame(conn.codec, frame);
+      ({ bytes, release } = pool.encode(conn.codec, frame));
     } catch (err) {
       // A handler result msgpack cannot carry (e.g. a huge BigInt): the caller still gets an answer.
       if (frame.t !== "res" && frame.t !== "item") return;
@@ -151,6 +153,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       if (frame.t === "item") finish(conn, conn.calls.get(frame.id), undefined);
     }
     if (bytes.length - 4 > maxFrameBytes) {
+      release?.();
       if (frame.t === "res" || frame.t === "item") {
         const error = { code: "internalError" as const, message: `the ${frame.t === "res" ? "result" : "item"} is ${bytes.length - 4} bytes, over the frame limit of ${maxFrameBytes}` };
         send(conn, frame.t === "res" ? { t: "res", id: frame.id, error } : { t: "end", id: frame.id, error });
@@ -158,7 +161,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       }
       return;
     }
-    conn.socket.write(bytes);
+    conn.socket.write(bytes, release);
     if (conn.socket.writableLength === 0) return;
     if (conn.socket.writableLength > maxBuffered) {
       return overflow(conn, `connection dropped: more than ${maxBuffered} bytes queued for a client that is not reading`);
