@@ -191,18 +191,23 @@ const sizeOf = (file: string) => fs.statSync(file, { throwIfNoEntry: false })?.s
  */
 export class LogReader {
   private readonly cursors: FileCursor[] = [];
+  /** --tail: lines to drop before the first one shown. */
   private skip = 0;
+  private readonly lines = new LineCounter();
 
   constructor(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog">, private readonly q: LogQuery = {}, opts: { follow?: boolean } = {}) {
     const files = [...(q.stdout !== false ? [paths.stdoutLog] : []), ...(q.stderr !== false ? [paths.stderrLog] : [])];
     const limits = files.map((f) => (opts.follow ? undefined : sizeOf(f)));
     if (q.tail !== undefined) {
-      // --tail N: count what is there now in a first pass, then skip all but the last N.
-      const counter = files.map((f) => new FileCursor(f, sizeOf(f)));
-      let count = 0;
-      for (const c of counter) for (let e; (e = c.take()); ) if (matchesQuery(e, q)) count++;
-      counter.forEach((c) => c.close());
-      this.skip = Math.max(0, count - q.tail);
+      // --tail N: count the lines there now in a first pass, then skip all but the last N.
+      // A line split into partial entries counts once, as the process wrote it.
+      const counter = new LineCounter();
+      for (const f of files) {
+        const c = new FileCursor(f, sizeOf(f));
+        for (let e; (e = c.take()); ) counter.line(e, matchesQuery(e, q));
+        c.close();
+      }
+      this.skip = Math.max(0, counter.counted() - q.tail);
     }
     files.forEach((f, i) => this.cursors.push(new FileCursor(f, limits[i])));
   }
@@ -216,17 +221,42 @@ export class LogReader {
       }
       const e = best?.take();
       if (!e) return undefined;
-      if (!matchesQuery(e, this.q)) continue;
-      if (this.skip > 0) {
-        this.skip--;
-        continue;
-      }
+      const matches = matchesQuery(e, this.q);
+      const line = this.lines.index(e, matches);
+      if (!matches) continue;
+      if (line < this.skip) continue;
       return e;
     }
   }
 
   close(): void {
     for (const c of this.cursors) c.close();
+  }
+}
+
+/** Numbers the lines of both streams as they were written: an entry after a partial one continues its line. */
+class LineCounter {
+  private next = 0;
+  private readonly current: Record<string, number> = {};
+  private readonly open: Record<string, boolean> = {};
+
+  /** Lines numbered so far. */
+  counted(): number {
+    return this.next;
+  }
+
+  /** Follows the entry; numbers the line it starts when `numbered` (entries a query filters out are not). */
+  line(e: LogEntry, numbered: boolean): number | undefined {
+    const starts = !this.open[e.s];
+    this.open[e.s] = e.partial === true;
+    if (!starts || !numbered) return undefined;
+    this.current[e.s] = this.next++;
+    return this.current[e.s];
+  }
+
+  /** The number of the line the entry belongs to. */
+  index(e: LogEntry, numbered: boolean): number {
+    return this.line(e, numbered) ?? this.current[e.s] ?? 0;
   }
 }
 
