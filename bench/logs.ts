@@ -49,6 +49,14 @@ function berthPids(): number[] {
   return pids;
 }
 
+const isContainerService = (pid: number): boolean => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("big");
+  } catch {
+    return false;
+  }
+};
+
 const sum = (pids: Iterable<number>) => [...pids].reduce((n, p) => n + rssOf(p), 0);
 
 interface Measured {
@@ -83,6 +91,8 @@ function measure(args: string[], cliFloor: number, daemonPid: number): Promise<M
     peakCli = Math.max(peakCli, cli);
     let total = cli;
     for (const pid of berthPids()) {
+      // A service started meanwhile without a container id is the pool's next warm one: off the path.
+      if (!beforeByPid.has(pid) && !isContainerService(pid)) continue;
       const r = rssOf(pid);
       total += r;
       perPid.set(pid, Math.max(perPid.get(pid) ?? 0, r));

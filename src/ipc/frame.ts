@@ -2,7 +2,7 @@
 // value. Both ends build their own codec per connection, because msgpackr's shared record
 // structures mis-decode when a peer reconnects (design §4); records are off, so every frame
 // stands alone.
-import { Packr } from "msgpackr";
+import { Packr, RESET_BUFFER_MODE } from "msgpackr";
 import type { ErrorInfo } from "../errors.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -40,7 +40,17 @@ export function newCodec(): Packr {
 
 /** Encodes one value as a complete frame (header included) in a single buffer, so one write sends it. */
 export function encodeFrame(codec: Packr, value: unknown): Buffer {
-  return encodeBody(codec.pack(value));
+  return encodeBody(packTransient(codec, value));
+}
+
+/**
+ * Packs a value whose bytes the caller copies at once. msgpackr packs into one module-wide
+ * buffer and, so that earlier results stay valid, starts each pack after the last one, taking a
+ * new buffer when it is full: a stream of 16 KiB frames would allocate its whole volume. With
+ * RESET_BUFFER_MODE the next pack starts where this one did, after every result still in use.
+ */
+function packTransient(codec: Packr, value: unknown): Buffer {
+  return codec.pack(value, RESET_BUFFER_MODE);
 }
 
 /**
@@ -60,7 +70,7 @@ export class FramePool {
 
   /** Encodes `value` as a frame; `release` (when set) must be called once the bytes have been written. */
   encode(codec: Packr, value: unknown): { bytes: Buffer; release: ((err?: Error | null) => void) | undefined } {
-    const body = codec.pack(value);
+    const body = packTransient(codec, value);
     const size = HEADER_BYTES + body.length;
     if (size < POOL_MIN || size > POOL_MAX) return { bytes: encodeBody(body), release: undefined };
     const cls = 2 ** Math.ceil(Math.log2(size));

@@ -297,33 +297,36 @@ export interface FollowHooks {
  * so neither the container nor this process queues output for it.
  */
 export async function followLogs(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog">, q: LogQuery, hooks: FollowHooks): Promise<void> {
+  // One doorbell for the whole stream (a write, the end, or the abort): a listener or a
+  // Promise.race per wait would pile up on the long-lived signal and promise over a long log.
   let finished = false;
-  void hooks.done.then(() => (finished = true), () => (finished = true));
+  let rung = false;
+  let wake = () => {};
+  const ring = () => {
+    rung = true;
+    wake();
+  };
+  const off = hooks.onWrite(ring);
+  hooks.signal.addEventListener("abort", ring, { once: true });
+  void hooks.done.then(() => ((finished = true), ring()), () => ((finished = true), ring()));
   const reader = new LogReader(paths, q, { follow: true });
   try {
     for (;;) {
       // Read `finished` before the pass: once it is true, the pass has seen every entry.
       const last = finished;
-      let ring: () => void = () => {};
-      const bell = new Promise<void>((resolve) => (ring = resolve));
-      const off = hooks.onWrite(ring);
-      try {
-        for (let e; (e = reader.next()); ) {
-          const sent = hooks.emit(e);
-          if (sent) await sent;
-          if (hooks.signal.aborted) return;
-        }
-        if (last || hooks.signal.aborted) return;
-        await Promise.race([bell, hooks.done.catch(() => undefined), aborted(hooks.signal)]);
-      } finally {
-        off();
+      rung = false;
+      for (let e; (e = reader.next()); ) {
+        const sent = hooks.emit(e);
+        if (sent) await sent;
+        if (hooks.signal.aborted) return;
       }
+      if (last || hooks.signal.aborted) return;
+      if (!rung) await new Promise<void>((resolve) => (wake = resolve));
+      wake = () => {};
     }
   } finally {
+    off();
+    hooks.signal.removeEventListener("abort", ring);
     reader.close();
   }
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return signal.aborted ? Promise.resolve() : new Promise((r) => signal.addEventListener("abort", () => r(), { once: true }));
 }
