@@ -152,6 +152,7 @@ async function main(): Promise<void> {
       ["logs", ""], ...row(logs, 0),
     ]);
   } finally {
+    spawnSync(process.execPath, [bin, "rm", "-f", "big"], { env, stdio: "ignore", timeout: 60_000 }); // also after a failure
     daemon.kill("SIGTERM");
     await new Promise((r) => daemon.on("close", r));
     for (const pid of berthPids()) process.kill(pid, "SIGTERM"); // this root's warm service, by pid
