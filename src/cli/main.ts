@@ -13,9 +13,10 @@ export { exitWhenDrained };
 
 /** Runs one command line. Resolves with the exit code, or undefined for `berth daemon` (it keeps serving). */
 export async function main(argv: string[]): Promise<number | undefined> {
-  guardPipes();
+  const named = commandNamed(argv);
+  guardPipes(named === "daemon" ? "ignore" : "exit");
   let code: number | undefined;
-  const program = buildProgram({ done: (c) => (code = c) }, commandNamed(argv));
+  const program = buildProgram({ done: (c) => (code = c) }, named);
   try {
     await program.parseAsync(argv, { from: "user" });
     if (code === undefined && argv.length === 0) {

@@ -10,15 +10,18 @@ const streams = () => [process.stdout, process.stderr];
 
 let guarded = false;
 
-/** Installs the closed-pipe handlers on stdout and stderr (once per process). */
-export function guardPipes(): void {
+/**
+ * Installs the closed-pipe handlers on stdout and stderr (once per process). A command exits 0
+ * when its reader is gone: nothing more can be shown, and that is no failure of berth. `berth
+ * daemon` passes "ignore": a supervisor that stops reading its output must not stop the daemon.
+ */
+export function guardPipes(onClosed: "exit" | "ignore" = "exit"): void {
   if (guarded) return;
   guarded = true;
   for (const stream of streams()) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
-      // The reader is gone: nothing more can be shown, and that is not a failure of berth.
-      if (err.code === "EPIPE" || err.code === "ECONNRESET") process.exit(0);
-      throw err;
+      if (err.code !== "EPIPE" && err.code !== "ECONNRESET") throw err;
+      if (onClosed === "exit") process.exit(0);
     });
   }
 }
