@@ -13,6 +13,7 @@ import { dispatch } from "../src/daemon/dispatch.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { emptyProjection } from "../src/projections/index.js";
+import { socketPath } from "../src/root-layout.js";
 import { fmt, median, report } from "./common.js";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "1000000" }, live: { type: "string", default: "100" }, rounds: { type: "string", default: "3" } } });
@@ -60,7 +61,7 @@ async function firstStateMs(id: string): Promise<number> {
   const { child, exited } = startDaemon();
   for (;;) {
     try {
-      const ipc = await IpcClient.connect(join(root, "berth.sock"), { timeoutMs: 60_000 });
+      const ipc = await IpcClient.connect(socketPath(root), { timeoutMs: 60_000 });
       const state = await ipc.call<{ status: string }>("state", { id });
       const ms = performance.now() - start;
       ipc.close();
@@ -78,7 +79,7 @@ async function firstStateMs(id: string): Promise<number> {
 async function daemonServing(): Promise<void> {
   for (;;) {
     try {
-      (await IpcClient.connect(join(root, "berth.sock"))).close();
+      (await IpcClient.connect(socketPath(root))).close();
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 20));
@@ -98,7 +99,7 @@ try {
   const ids = Array.from({ length: live }, (_, i) => `live-${i}`);
   await daemonServing();
   for (const id of ids) {
-    const rc = await RuntimeClient.create({ id, socket: join(root, "berth.sock"), timeoutMs: 60_000 });
+    const rc = await RuntimeClient.create({ id, socket: socketPath(root), timeoutMs: 60_000 });
     await rc.createContainer({ init: { args: ["sleep"] } });
     await rc.bootstrap();
     await rc.startProcess(id);
@@ -127,7 +128,7 @@ try {
   const { child: last, exited: lastExit } = startDaemon();
   await daemonServing();
   for (const id of ids) {
-    const rc = await RuntimeClient.create({ id, socket: join(root, "berth.sock") });
+    const rc = await RuntimeClient.create({ id, socket: socketPath(root) });
     await rc.delete({ force: true }).catch(() => {});
     rc.close();
   }

@@ -2,8 +2,10 @@
 import type { Migration } from "kysely";
 import * as m001 from "./001_journal.js";
 import * as m002 from "./002_command_event_ids.js";
+import * as m003 from "./003_snapshot_witness.js";
 
 export const migrations: Record<string, Migration> = {
   "001_journal": m001,
   "002_command_event_ids": m002,
+  "003_snapshot_witness": m003,
 };

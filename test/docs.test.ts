@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { ALLOWED } from "../src/commands/decide.js";
 import { EVENT_TYPES, SCHEMA_VERSIONS } from "../src/events/catalogue.js";
 
 const docs = (name: string) => readFileSync(join(import.meta.dirname, "..", "docs", name), "utf8");
@@ -16,6 +17,15 @@ test("docs/events.md lists every event type with its current schema version", ()
   }
   const documented = [...catalogue.matchAll(/^\| `([A-Za-z]+)` \| \d+ \|/gm)].map((m) => m[1]);
   assert.equal(documented.filter((t) => !EVENT_TYPES.includes(t as never)), [], "no documented event that does not exist");
+});
+
+test("docs/architecture.md's lifecycle table allows each command in the statuses decide allows", () => {
+  const rows = docs("architecture.md").split("\n").filter((line) => /^\| [a-zA-Z]+ \|/.test(line));
+  const table = new Map(rows.map((row) => {
+    const [command, allowed] = row.split("|").slice(1, 3).map((cell) => cell.trim());
+    return [command!, allowed!.startsWith("(") ? [] : allowed!.split(", ")];
+  }));
+  for (const [command, statuses] of Object.entries(ALLOWED)) assert.equal(table.get(command), [...statuses], `${command}'s row`);
 });
 
 test.run();

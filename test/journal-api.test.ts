@@ -117,6 +117,7 @@ test("a snapshot with more than 65,535 entries in one map round-trips", () =>
   withJournal((j) => {
     const deleted: Record<string, number> = {};
     for (let i = 0; i < 70_000; i++) deleted[`c${i}`] = 11;
+    j.append("container-a", [sig("p"), sig("p"), sig("p"), sig("p"), sig("p")], "any");
     j.saveSnapshot("projection", 5, { position: 5, containers: {}, deleted } as never);
     assert.is(Object.keys(j.loadSnapshot<{ deleted: Record<string, number> }>("projection")!.state.deleted).length, 70_000);
   }));

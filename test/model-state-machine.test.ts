@@ -1,4 +1,4 @@
-// Acceptance 2.1: every command in every state of design.md §3, through the real command path
+// Acceptance 2.1: every command in every state of the lifecycle table (docs/architecture.md), through the real command path
 // (decide → SQLite journal). A rejected command leaves the journal file byte-for-byte unchanged.
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";

@@ -49,7 +49,7 @@ export function containerFlags(cmd: Command): Command {
     .option("--cpus <n>", "CPU quota in cores, e.g. 0.5")
     .option("--pids-limit <n>", "maximum number of processes")
     .option("--read-only", "mount the root filesystem read-only")
-    .option("-v, --volume <src:dst[:ro]>", "bind mount a host path (repeatable)", collect, [])
+    .option("-v, --volume <src:dst[:ro]>", "bind mount a host path: /abs, ./rel or ../rel (repeatable)", collect, [])
     .option("--network <mode>", "none or host", "none")
     .option("--restart <policy>", "no, on-failure[:max], always or unless-stopped", "no")
     .option("--stop-signal <sig>", "signal `stop` sends first (name or number)", "SIGTERM")
@@ -105,7 +105,18 @@ function volume(spec: string): Mount {
     throw bad(`invalid volume "${spec}": expected SRC:DST or SRC:DST:ro`);
   }
   if (!dst.startsWith("/")) throw bad(`invalid volume "${spec}": the destination must be an absolute path`);
-  return { source: resolve(src), destination: dst, readOnly: mode === "ro" };
+  return { source: hostSource(src, spec), destination: dst, readOnly: mode === "ro" };
+}
+
+/**
+ * As docker 23+ and podman: `/abs` is a host path, `./x` and `../x` (and `.`, `..`) are resolved
+ * against the caller's working directory, and anything else would name a volume. The daemon gets
+ * the normalised absolute path, which is what it journals and `inspect` shows.
+ */
+function hostSource(src: string, spec: string): string {
+  if (src.startsWith("/")) return resolve(src);
+  if (src === "." || src === ".." || src.startsWith("./") || src.startsWith("../")) return resolve(process.cwd(), src);
+  throw bad(`invalid volume "${spec}": "${src}" would be a named volume, which berth does not support yet; give a host path, absolute or starting with ./ or ../`);
 }
 
 export const newContainerId = () => randomBytes(6).toString("hex");

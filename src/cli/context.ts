@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { BerthError, toBerthError } from "../errors.js";
 import type { IpcClient } from "../ipc/client.js";
 import type { RuntimeClient } from "../ipc/runtime-client.js";
+import { journalPath, socketPath } from "../root-layout.js";
 
 /** Exit codes, as docker's: the daemon or berth failed / cannot invoke / not found / usage. */
 export const EXIT = { failure: 125, cannotInvoke: 126, notFound: 127, usage: 2 } as const;
@@ -23,8 +24,9 @@ export function resolveRoot(opts: GlobalOptions, env: NodeJS.ProcessEnv = proces
   return join(env.XDG_STATE_HOME ?? join(env.HOME ?? "/tmp", ".local", "state"), "berth");
 }
 
-export const daemonSocket = (root: string) => join(root, "berth.sock");
-export const journalFile = (root: string) => join(root, "journal.db");
+/** The daemon's socket and journal: src/root-layout.ts, shared with the daemon. */
+export const daemonSocket = socketPath;
+export const journalFile = journalPath;
 
 // Lifecycle replies can wait for runc and for stop timeouts; the daemon applies its own deadlines.
 const CALL_TIMEOUT_MS = 180_000;

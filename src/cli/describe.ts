@@ -1,6 +1,6 @@
 // How events read to a person: one line of key data for `berth events`, one sentence for
 // `berth history`. Pure functions of the stored event.
-import type { StoredEvent } from "../events/catalogue.js";
+import type { Orphan, StoredEvent } from "../events/catalogue.js";
 import { containerIdOf } from "../events/catalogue.js";
 import { iso, shellQuote, truncate } from "./format.js";
 
@@ -24,6 +24,8 @@ export function keyData(e: StoredEvent): string {
       return `process=${e.data.processId} error=${JSON.stringify(`${e.data.error.code}: ${e.data.error.message}`)}`;
     case "ProcessExited":
       return `process=${e.data.processId} pid=${e.data.pid} exitCode=${e.data.exitCode}${e.data.signal ? ` signal=${e.data.signal}` : ""}${e.data.oomKilled ? " oomKilled" : ""}`;
+    case "OrphanFound":
+      return `id=${e.data.orphan.id} found=${JSON.stringify(orphanParts(e.data.orphan))}`;
     default:
       return Object.entries(d)
         .map(([k, v]) => `${k}=${typeof v === "string" ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
@@ -91,5 +93,25 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return e.data.error ? `still running: pause failed: ${e.data.error.message}` : "unpaused";
     case "DaemonRecovered":
       return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
+    case "OrphanFound":
+      return `orphan found: ${describeOrphan(e.data.orphan)}`;
+    case "OrphanRemoved":
+      return `orphan ${e.data.id} ${e.data.how === "pruned" ? "killed and removed by system prune" : "no longer found"}`;
+    case "JournalLossAccepted":
+      return `journal loss accepted: acknowledged positions ${e.data.from}..${e.data.to} are gone (the journal ended at ${e.data.head})`;
   }
+}
+
+/** "web: runc container (running, pid 12), runtime service pid 34, 1 mount, its directory". */
+export function describeOrphan(o: Orphan): string {
+  return `${o.id}${o.known ? " (a container the journal knows as stopped or created)" : " (a container the journal does not know)"}: ${orphanParts(o)}`;
+}
+
+function orphanParts(o: Orphan): string {
+  const parts: string[] = [];
+  if (o.runc) parts.push(`runc container (${o.runc.status}${o.runc.pid ? `, pid ${o.runc.pid}` : ""})`);
+  if (o.monitor) parts.push(`runtime service pid ${o.monitor.pid}`);
+  if (o.mounts.length) parts.push(o.mounts.length === 1 ? `mount ${o.mounts[0]}` : `${o.mounts.length} mounts under ${o.directory ?? o.id}`);
+  if (o.directory) parts.push(`directory ${o.directory}`);
+  return parts.join(", ");
 }

@@ -6,11 +6,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJournal, importJournal } from "../events/archive.js";
 import { Journal } from "../events/journal.js";
+import type { VerifyResult } from "../events/verify.js";
+import { describeLoss, findJournalLoss } from "../events/witness.js";
+import { rootWitnesses } from "../daemon/journal-loss.js";
+import { verifySnapshots } from "../projections/snapshot-check.js";
 import { BerthError } from "../errors.js";
 import { stateAt } from "../projections/index.js";
 import { journalFile } from "./context.js";
 import { iso, parseFormat, parseTime, table } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
+import { daemonJournalFault, faultLine } from "./system.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -24,19 +29,41 @@ async function openReadonly(root: string): Promise<Journal> {
   return Journal.open(file, { readonly: true });
 }
 
-/** Exit 0 with the head hash, or exit 1 naming the first bad position. */
+/**
+ * Exit 0 with the head hash, or exit 1 naming the first bad position: of the chain, of a loss
+ * the witnesses under the root prove (exit acks), or of a snapshot that is not the fold.
+ */
 export async function verify(root: string, flags: { format?: string }): Promise<number> {
   const format = parseFormat(flags.format);
+  // A daemon whose journal file was deleted or replaced knows more than the file at the path.
+  const lost = await daemonJournalFault(root);
+  if (lost) {
+    if (format === "json") out(JSON.stringify({ ok: false, daemon: lost }));
+    else process.stderr.write(`journal verify failed: the daemon (pid ${lost.pid}) refuses commands: ${faultLine(lost.fault)}\n`);
+    return 1;
+  }
   const journal = await openReadonly(root);
   try {
-    const result = journal.verify();
+    const result = checkAll(journal, root);
     if (format === "json") out(JSON.stringify(result));
-    else if (result.ok) out(`journal ok: ${result.count} events, head position ${result.head.position}, hash ${result.head.hash}`);
-    else process.stderr.write(`journal verify failed at position ${result.position}: ${result.reason}\n`);
+    else if (result.ok) {
+      out(`journal ok: ${result.count} events, head position ${result.head.position}, hash ${result.head.hash}`);
+      for (const l of result.losses ?? []) out(`accepted loss at position ${l.position}: acknowledged positions ${l.from}..${l.to} are gone`);
+    } else process.stderr.write(`journal verify failed at position ${result.position}: ${result.reason}\n`);
     return result.ok ? 0 : 1;
   } finally {
     journal.close();
   }
+}
+
+function checkAll(journal: Journal, root: string): VerifyResult & { snapshot?: string } {
+  const chain = journal.verify();
+  if (!chain.ok) return chain;
+  const loss = findJournalLoss(journal, rootWitnesses(root));
+  if (loss) return { ok: false, position: loss.from, reason: describeLoss(loss) };
+  const [bad] = verifySnapshots(journal);
+  if (bad) return { ok: false, position: bad.position, reason: bad.reason, snapshot: bad.name };
+  return chain;
 }
 
 export async function exportTo(root: string, file: string): Promise<number> {

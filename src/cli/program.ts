@@ -80,6 +80,7 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
   const query = () => import("./query.js");
   const audit = () => import("./audit.js");
   const journal = () => import("./journal.js");
+  const system = () => import("./system.js");
 
   // ── containers ────────────────────────────────────────────────────────────────────────────
   declare("run", () => {
@@ -243,7 +244,7 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
       if (opts.format) cmd.addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"));
       return withExamples(cmd, opts.examples);
     };
-    act(jcmd("verify", "recompute the hash chain: exit 0 with the head hash, or 1 naming the first bad position", { format: true, examples: ["berth journal verify"] }), async (s, o) => (await journal()).verify(s.root, o));
+    act(jcmd("verify", "recompute the hash chain, check it against the exit acks under the root, and compare every snapshot with a re-fold: exit 0 with the head hash, or 1 naming the first bad position", { format: true, examples: ["berth journal verify"] }), async (s, o) => (await journal()).verify(s.root, o));
     act(jcmd("export", "write the whole journal to FILE", { examples: ["berth journal export /tmp/j.berth"] }).argument("<file>", "output file"), async (s, _o, c) => (await journal()).exportTo(s.root, c.args[0]!));
     act(jcmd("import", "load an exported FILE into a fresh root (its journal must be empty)", { examples: ["berth --root /tmp/copy journal import /tmp/j.berth"] }).argument("<file>", "exported file"), async (s, _o, c) => (await journal()).importFrom(s.root, c.args[0]!));
     act(
@@ -254,6 +255,22 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
       async (_s, o, c) => (await journal()).replay(c.args[0]!, o),
     );
     act(jcmd("stats", "event counts by type, file size and head position", { format: true, examples: ["berth journal stats"] }), async (s, o) => (await journal()).stats(s.root, o));
+  });
+
+  declare("system", () => {
+    const sys = withExamples(program.command("system").description("the daemon's status, and pruning"), ["berth system info", "berth system prune -f", "berth system prune --orphans"]);
+    const scmd = (name: string, description: string, opts: { format?: boolean; examples: string[] }) => {
+      const cmd = sys.command(name).description(description).option("--root <dir>", "berth root (overrides the global --root)");
+      if (opts.format) cmd.addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"));
+      return withExamples(cmd, opts.examples);
+    };
+    act(scmd("info", "the daemon's status: its journal (or what happened to it), containers and orphans", { format: true, examples: ["berth system info", "berth system info --format json"] }), async (s, o) => (await system()).info(s, o));
+    act(
+      scmd("prune", "remove stopped containers; with --orphans also kill and remove what the journal does not know", { examples: ["berth system prune", "berth system prune -f", "berth system prune --orphans -f"] })
+        .option("-f, --force", "do not ask for confirmation")
+        .option("--orphans", "also kill and remove orphans: runc containers, runtime services, mounts and directories under the root that the journal does not know"),
+      async (s, o) => (await system()).prune(s, o),
+    );
   });
 
   // ── images and the daemon ─────────────────────────────────────────────────────────────────
@@ -277,12 +294,13 @@ export function buildProgram(hooks: ProgramHooks = { done: () => {} }, only?: st
       .option("--root <dir>", "berth root (overrides the global --root)")
       .addOption(new Option("--driver <driver>", "runtime driver").choices(["runc", "process", "fake"]).default("runc"))
       .addOption(new Option("--sync <mode>", "journal durability: full survives power loss, normal may lose the last commits").choices(["full", "normal"]).default("full"))
-      .option("--warm-services <n>", "runtime services kept started and idle, so bootstraps skip Node's start-up (0 disables)", "1");
+      .option("--warm-services <n>", "runtime services kept started and idle, so bootstraps skip Node's start-up (0 disables)", "1")
+      .option("--accept-journal-loss", "start although exit acks prove the journal lost acknowledged events; journals the loss (see docs/journal.md)");
     withExamples(daemonCmd, ["berth daemon", "berth daemon --root /tmp/berth --sync normal"]);
-    daemonCmd.action(async (opts: { driver: string; sync: string; warmServices: string }, self: Command) => {
+    daemonCmd.action(async (opts: { driver: string; sync: string; warmServices: string; acceptJournalLoss?: boolean }, self: Command) => {
       const root = resolveRoot(self.optsWithGlobals<GlobalOptions>());
       const { runDaemon } = await import("../daemon/main.js");
-      await runDaemon(["--root", root, "--driver", opts.driver, "--sync", opts.sync, "--warm-services", opts.warmServices]);
+      await runDaemon(["--root", root, "--driver", opts.driver, "--sync", opts.sync, "--warm-services", opts.warmServices, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : [])]);
       // The daemon now serves until SIGTERM; do not report an exit code.
     });
   });

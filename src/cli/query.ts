@@ -9,6 +9,7 @@ import { EXIT, errorLine, type Session } from "./context.js";
 import { ago, humanBytes, parseFormat, parseTime, shellQuote, table, truncate } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
 import { write } from "./output.js";
+import { warnIfStale } from "./system.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -59,7 +60,9 @@ export async function inspect(session: Session, ids: string[]): Promise<number> 
   let code = 0;
   for (const id of ids) {
     try {
-      found.push(inspectOf(await (await session.client(id)).state<ContainerState>()));
+      const state = await (await session.client(id)).state<ContainerState>();
+      warnIfStale([state]);
+      found.push(inspectOf(state));
     } catch (err) {
       process.stderr.write(`${errorLine(toBerthError(err))}\n`);
       code = EXIT.failure;
@@ -85,6 +88,7 @@ export async function ls(session: Session, flags: LsFlags): Promise<number> {
   });
   const ipc = await session.ipc();
   let list = await ipc.call<ContainerState[]>("list", { all: flags.all === true || filters.some((f) => f.key === "status") });
+  warnIfStale(list);
   for (const f of filters) {
     list = list.filter((c) => {
       if (f.key === "status") return c.status === f.value || (f.value === "exited" && c.status === "stopped");

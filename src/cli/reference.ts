@@ -22,12 +22,27 @@ matches it. Regenerate with:
 | 127 | the command was not found in the container (\`run\`, \`exec\`) |
 | other | the container's or process's own exit code (\`run\`, \`start -a\`, \`exec\`, \`wait\`); a signalled process gives 128 + the signal number |
 
-\`berth journal verify\` exits 1 when the chain is broken. Signals are accepted as names
+\`berth journal verify\` exits 1 when the chain is broken, when exit acks prove a lost tail, or when a snapshot is not the journal's fold. Signals are accepted as names
 (\`SIGTERM\`, \`TERM\`, \`term\`) or numbers (\`15\`) everywhere. Times are RFC 3339, Unix seconds,
 or a duration ago (\`10m\`, \`1h30m\`); \`events\` also takes \`@POSITION\`.
 
 The root is \`--root DIR\`, else \`$BERTH_ROOT\`, else \`/var/lib/berth\` (root) or
 \`$XDG_STATE_HOME/berth\`.
+
+## Bind mounts (\`-v SRC:DST[:ro]\`)
+
+- \`SRC\` is a host path: absolute, or starting with \`./\` or \`../\`, resolved against the CLI's
+  working directory (as docker 23+ and podman do). The resolved absolute path is what is
+  journaled and what \`inspect\` shows. A bare name (\`-v data:/data\`) would be a named volume,
+  which berth does not have yet: it is refused (\`invalidArgument\`).
+- The daemon refuses a source that is not absolute, and any source that would expose the berth
+  root, after resolving symlinks on the host: the root itself and anything inside it, in any mode
+  (even read-only, a container could reach the daemon's socket and read every container's
+  config); and any directory that contains the root (\`/\` included) mounted read-write.
+- A directory that contains the root may be mounted read-only (\`-v /:/host:ro\`); the root then
+  shows inside the container as an empty read-only directory.
+- The check runs at create, so a refused mount is never journaled, and again when the sandbox's
+  bundle is written (a symlink may have been re-pointed since).
 `;
 
 function walk(cmd: Command, path: string[], out: string[]): void {

@@ -147,6 +147,24 @@ export function validateProcessSpec(input: unknown, what = "process"): Validated
   return ok(spec);
 }
 
+/**
+ * Bind mounts. The daemon resolves nothing against its own working directory, so a source must
+ * be absolute (the CLI resolves ./ and ../ against the caller's); a bare name would be a named
+ * volume, which berth does not have yet. The berth root is checked where it is known, with the
+ * host's symlinks resolved (src/vm/mount-policy.ts).
+ */
+function validateMounts(input: unknown): Validated<Mount[]> {
+  if (!Array.isArray(input)) return bad("mounts must be a list");
+  const mounts: Mount[] = [];
+  for (const [i, m] of (input as Partial<Mount>[]).entries()) {
+    if (!m || typeof m !== "object") return bad(`mounts[${i}] must be an object`);
+    if (!isAbsolute(m.source)) return bad(`mounts[${i}].source must be an absolute host path without "..", got ${JSON.stringify(m.source)}: the daemon resolves nothing against its own directory, and named volumes are not supported yet`);
+    if (!isAbsolute(m.destination)) return bad(`mounts[${i}].destination must be an absolute path without "..", got ${JSON.stringify(m.destination)}`);
+    mounts.push({ source: m.source, destination: m.destination, readOnly: m.readOnly === true });
+  }
+  return ok(mounts);
+}
+
 const RESTART_NAMES = ["no", "on-failure", "always", "unless-stopped"];
 
 export function validateConfig(input: unknown, id: string): Validated<ContainerConfig> {
@@ -187,11 +205,8 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     resources.pids = r.pids as number;
   }
 
-  const mounts: Mount[] = [];
-  for (const m of (c.mounts ?? []) as Mount[]) {
-    if (!m || !isAbsolute(m.source) || !isAbsolute(m.destination)) return bad("mounts need absolute source and destination paths without \"..\"");
-    mounts.push({ source: m.source, destination: m.destination, readOnly: m.readOnly === true });
-  }
+  const mounts = validateMounts(c.mounts ?? []);
+  if (!mounts.ok) return mounts;
 
   const network = c.network ?? "none";
   if (network !== "none" && network !== "host") return bad(`network must be "none" or "host", got ${JSON.stringify(network)}`);
@@ -216,7 +231,7 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     hostname,
     resources,
     readOnlyRootfs: c.readOnlyRootfs === true,
-    mounts,
+    mounts: mounts.value,
     network,
     stopSignal: stopSignal.value,
     stopTimeoutSeconds,

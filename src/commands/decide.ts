@@ -1,4 +1,4 @@
-// decide(state, command): the lifecycle state machine of design.md §3 as a pure function.
+// decide(state, command): the lifecycle state machine of docs/architecture.md as a pure function.
 // It validates the command against the current projection and returns the events to append,
 // or a typed error. It performs no I/O and reads no clock: a rejected command appends nothing.
 import { assertNever, type ErrorCode, type ErrorInfo } from "../errors.js";
@@ -12,7 +12,7 @@ export type Decision = { ok: true; events: ContainerEvent[] } | { ok: false; err
 const accept = (events: ContainerEvent[]): Decision => ({ ok: true, events });
 const reject = (code: ErrorCode, message: string): Decision => ({ ok: false, error: { code, message } });
 
-/** Which statuses each command may run in (the table of design.md §3). */
+/** Which statuses each command may run in: the table in docs/architecture.md (test/docs.test.ts compares). */
 export const ALLOWED: Record<Command["type"], readonly ContainerStatus[]> = {
   create: [],
   bootstrap: ["created"],

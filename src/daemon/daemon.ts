@@ -1,17 +1,23 @@
-// berth daemon: owns <root>/journal.db exclusively and serves <root>/berth.sock. Start-up is
-// open journal → load snapshot and fold the tail → recover → serve.
-import { mkdirSync } from "node:fs";
+// berth daemon: owns <root>/journal.db exclusively and serves <root>/run/berth.sock. Start-up is
+// check the root → open journal → load snapshot and fold the tail → recover → serve.
+import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
+import { describeLoss } from "../events/witness.js";
 import { listen, type IpcServer } from "../ipc/server.js";
+import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
+import { journalPath, socketPath } from "../root-layout.js";
 import type { DriverName } from "../vm/driver.js";
 import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
+import { checkJournalLoss } from "./journal-loss.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
+import { scanOrphans } from "./orphans.js";
+import { guardRoutes, onJournalFault, systemRoutes } from "./system-routes.js";
 
 export interface DaemonOptions {
   root: string;
@@ -21,10 +27,11 @@ export interface DaemonOptions {
   allowGids?: number[];
   /** Runtime services kept started and idle, so a bootstrap skips Node's start-up (default 1; 0 disables). */
   warmServices?: number;
+  /** Start although witnesses prove the journal lost acknowledged events, and journal the loss. */
+  acceptJournalLoss?: boolean;
 }
 
-export const journalPath = (root: string) => join(root, "journal.db");
-export const socketPath = (root: string) => join(root, "berth.sock");
+export { journalPath, socketPath };
 
 export class Daemon {
   private constructor(
@@ -38,31 +45,40 @@ export class Daemon {
     readonly recovered: RecoveryCounts,
     /** How long loading the projection and recovering took, for the start-up line. */
     readonly timings: { loadMs: number; recoverMs: number },
+    /** What start-up found wrong and got past: a discarded snapshot, an accepted journal loss. */
+    readonly warnings: string[] = [],
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const driver = options.driver ?? "runc";
-    mkdirSync(options.root, { recursive: true, mode: 0o700 });
+    prepareRoot(options.root);
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
+      // After the journal's lock (a second daemon is told that one owns it), before any append.
+      await claimSocketPath(socketPath(options.root));
       const started = performance.now();
-      const store = new Store(journal, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid });
+      const actor = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, pid: process.pid };
+      const loss = checkJournalLoss(journal, options.root, options.acceptJournalLoss === true, actor);
+      const store = new Store(journal, actor);
       const loaded = performance.now();
       const queue = new KeyedQueue();
       const runtimes = new Runtimes(options.root, store, queue);
       const pool = new ServicePool(options.root, options.warmServices ?? 1);
       const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver, pool });
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
+      await scanOrphans(store, options.root); // after recovery: what is left is what the journal does not know
+      onJournalFault(journal);
       const timings = { loadMs: Math.round(loaded - started), recoverMs: Math.round(performance.now() - loaded) };
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }),
+        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });
       pool.fill(); // after start-up, so the warm services never slow it down
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, pool, recovered, timings);
+      const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : [])];
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, pool, recovered, timings, warnings);
     } catch (err) {
       journal.close();
       throw err;
@@ -78,6 +94,32 @@ export class Daemon {
     this.runtimes.closeAll();
     this.store.snapshot();
     this.store.journal.close();
+  }
+}
+
+/**
+ * Everything that can refuse a start is checked before anything is journaled, so a refused start
+ * appends nothing (no DaemonRecovered): here, before the journal is opened, the root, the
+ * socket's private directory and the socket path's length; a live server on the socket is
+ * probed once the journal's lock is held.
+ */
+function prepareRoot(root: string): void {
+  preparePrivateRoot(root);
+  prepareDirectory(socketPath(root), 0o700);
+  checkSocketPathLength(socketPath(root));
+  privateJournal(journalPath(root));
+}
+
+/**
+ * The journal holds every container's config and env, and the root may be 0755: the file is
+ * made 0600 before SQLite opens it (an empty file is a new database), and SQLite gives its -wal
+ * and -shm files the mode of the database file.
+ */
+function privateJournal(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
+  // A journal from before this rule, and the -wal and -shm a crash left beside it.
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
 }
 

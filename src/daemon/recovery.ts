@@ -1,4 +1,4 @@
-// Recovery at daemon start (design.md §2): the projection is already loaded (snapshot + tail);
+// Recovery at daemon start (its order and guarantees: docs/recovery.md): the projection is already loaded (snapshot + tail);
 // now reconcile it with reality, container by container, then resolve every intent that has
 // no outcome, and journal one DaemonRecovered event with the counts.
 import { createDriver } from "../vm/drivers.js";

@@ -4,7 +4,7 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import type { Command } from "../commands/commands.js";
-import { normaliseSignal, validateId } from "../commands/config.js";
+import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
 import { isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
@@ -12,6 +12,7 @@ import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
 import { logEntries } from "../vm/logs.js";
+import { checkBindMounts } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -82,6 +83,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     create: unary(async (body, ctx) => {
       const b = bodyOf("create", body);
+      refuseRootMounts(b.config, b.id, deps.root);
       await execute({ type: "create", id: b.id, config: b.config }, b, ctx);
       return current(b.id);
     }),
@@ -247,6 +249,16 @@ function debugMemory() {
   v8.setFlagsFromString("--expose-gc");
   (vm.runInNewContext("gc") as () => void)();
   return process.memoryUsage();
+}
+
+/**
+ * Bind mounts that would expose the berth root are refused before anything is journaled; the
+ * check needs the host (symlinks) and the root, so it runs here and not in the pure decider.
+ * A config that fails validation is left for the decider to report.
+ */
+function refuseRootMounts(config: unknown, id: string, root: string): void {
+  const valid = validateConfig(config, id);
+  if (valid.ok) checkBindMounts(valid.value.mounts, root);
 }
 
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {

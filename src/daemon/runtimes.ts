@@ -1,9 +1,11 @@
 // Connections to the containers' runtime services, and the exit watchers that turn the exits
 // they record into ProcessExited events exactly once. The dedupe key is (container, process,
-// pid, exitedAt); the runtime service's record is acknowledged only after the event commits.
+// pid, exitedAt); the runtime service's record is acknowledged only after the event commits,
+// and the daemon writes its own ack file beside it, a witness of the event's position.
 import { BerthError } from "../errors.js";
 import type { ProcessExit } from "../events/catalogue.js";
-import type { ExitRecord } from "../vm/exits.js";
+import { hasExitAck, writeExitAck, type ExitRecord } from "../vm/exits.js";
+import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import { ServiceClient } from "../vm/service-client.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -24,7 +26,8 @@ interface Watched {
 
 export class Runtimes {
   private readonly connected = new Map<string, Watched>();
-  private readonly journaledExits = new Map<string, Set<string>>();
+  /** Per container: exit key → position of its ProcessExited event. */
+  private readonly journaledExits = new Map<string, Map<string, number>>();
   /** Called (on the container's queue) after an exit has been journaled. */
   onExit: (id: string, exit: ProcessExit) => Promise<void> = async () => {};
 
@@ -70,23 +73,41 @@ export class Runtimes {
     // Only the exit of a process this boot started (an old boot's record is history already).
     const belongs = process !== undefined && (process.status === "starting" || (process.status === "running" && process.pid === exit.pid));
     if (!seen.has(key) && belongs) {
-      this.store.record(id, [{ type: "ProcessExited", data: exit }]);
+      seen.set(key, this.store.record(id, [{ type: "ProcessExited", data: exit }])[0]!.position);
       fresh = true;
     }
-    seen.add(key);
+    this.witness(id, exit, seen.get(key));
     const client = this.connected.get(id)?.client;
     if (client) await client.ack(exit.processId, exit.pid).catch(() => {});
     if (fresh) await this.onExit(id, exit);
     return fresh;
   }
 
-  /** Exit keys already in the journal for this container (read once, then kept up to date). */
-  private seen(id: string): Set<string> {
+  /**
+   * Writes the ack file of a journaled exit (once): the position and chain hash of its event.
+   * Also after a crash between the commit and the write, since the position is known here.
+   */
+  private witness(id: string, exit: ProcessExit, position: number | undefined): void {
+    const exitsDir = containerPaths(this.root, id).exits;
+    if (position === undefined || !this.store.container(id) || hasExitAck(exitsDir, exit)) return;
+    const hash = this.store.journal.hashAt(position);
+    if (!hash) return;
+    try {
+      writeExitAck(exitsDir, { processId: exit.processId, pid: exit.pid, exitedAt: exit.exitedAt, position, hash: hash.toString("hex") });
+    } catch (err) {
+      // The exit is journaled; only the witness is missing, which costs the loss check one proof.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // the container's directory is gone
+      console.error(`berth daemon: cannot write the ack of ${id}/${exit.processId}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Exit keys already in the journal for this container, with their positions (read once, then kept up to date). */
+  private seen(id: string): Map<string, number> {
     let keys = this.journaledExits.get(id);
     if (!keys) {
-      keys = new Set();
+      keys = new Map();
       for (const e of this.store.journal.readStream(`container-${id}`)) {
-        if (e.type === "ProcessExited") keys.add(exitKey(e.data.processId, e.data.pid, e.data.exitedAt));
+        if (e.type === "ProcessExited") keys.set(exitKey(e.data.processId, e.data.pid, e.data.exitedAt), e.position);
       }
       this.journaledExits.set(id, keys);
     }

@@ -26,6 +26,10 @@ export const ROUTE_SCHEMAS = {
   delete: { ...lifecycle, force: "boolean?" },
   events: { after: "count?", upTo: "count?", since: "time?", until: "time?", container: "id?", types: "string[]?", actorUid: "count?", follow: "boolean?" },
   logs: { id: "id", follow: "boolean?", since: "time?", tail: "count?", stdout: "boolean?", stderr: "boolean?" },
+  // src/daemon/system-routes.ts
+  info: {},
+  orphans: {},
+  prune: { orphans: "boolean?", keys: "string[]?", commandId: "string?" },
 } as const satisfies Record<string, FieldSpec>;
 
 export type RouteName = keyof typeof ROUTE_SCHEMAS;

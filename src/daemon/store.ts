@@ -8,6 +8,7 @@ import { containerStream, type Actor, type BerthEvent, type StoredEvent } from "
 import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";
 import { apply, emptyProjection, foldInto, type Projection } from "../projections/index.js";
+import { checkSnapshotStreams } from "../projections/snapshot-check.js";
 import { dispatch, type CommandMeta, type Dispatched } from "./dispatch.js";
 
 export const SNAPSHOT_NAME = "projection";
@@ -18,9 +19,19 @@ export class Store {
   private readonly changed = new Emittery<{ applied: StoredEvent }>();
   /** Appended events since the last snapshot; snapshots are taken every `snapshotEvery`. */
   private sinceSnapshot = 0;
+  /** Why the stored snapshot was not used (the journal was then folded from the start). */
+  readonly snapshotDiscarded?: string;
+  private replacedDiscarded = false;
 
   constructor(readonly journal: Journal, readonly daemonActor: Actor, private readonly snapshotEvery = 10_000) {
-    const snapshot = journal.loadSnapshot<Projection>(SNAPSHOT_NAME);
+    let discarded: string | undefined;
+    let snapshot = journal.loadSnapshot<Projection>(SNAPSHOT_NAME, (reason) => (discarded = reason));
+    const problem = snapshot && checkSnapshotStreams(journal, snapshot.state, snapshot.position);
+    if (problem) {
+      discarded = `snapshot ${JSON.stringify(SNAPSHOT_NAME)} (position ${snapshot!.position}): ${problem}`;
+      snapshot = undefined;
+    }
+    this.snapshotDiscarded = discarded;
     this.projection = foldInto(snapshot?.state ?? emptyProjection(), journal.readAll(snapshot?.position ?? 0));
     this.sinceSnapshot = this.projection.position - (snapshot?.position ?? 0);
   }
@@ -45,9 +56,10 @@ export class Store {
     return this.appendRaw(containerStream(id), events, version > 0 ? version : "noStream", meta);
   }
 
-  appendRaw(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
+  /** The daemon's own events; `meta.actor` names a client that asked for them (system prune). */
+  appendRaw(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: AppendMeta = {}): StoredEvent[] {
     const next = this.nextCheckpoint(events);
-    const result = this.journal.append(streamId, events, expected, { ...meta, actor: this.daemonActor }, { checkpoint: { name: REACTOR_CHECKPOINT, position: next } });
+    const result = this.journal.append(streamId, events, expected, { actor: this.daemonActor, ...meta }, { checkpoint: { name: REACTOR_CHECKPOINT, position: next } });
     for (const event of result.events) apply(this.projection, event);
     this.applied(result.events);
     return result.events;
@@ -70,12 +82,14 @@ export class Store {
 
   /** Saves a snapshot if the projection has moved on by more than `events` since the last one. */
   snapshotIfBehind(events: number): void {
-    if (this.sinceSnapshot > events) this.snapshot();
+    // A discarded snapshot is replaced at the first chance, however little has changed.
+    if (this.sinceSnapshot > events || (this.snapshotDiscarded !== undefined && !this.replacedDiscarded)) this.snapshot();
   }
 
   snapshot(): void {
     this.journal.saveSnapshot(SNAPSHOT_NAME, this.projection.position, this.projection);
     this.sinceSnapshot = 0;
+    this.replacedDiscarded = true;
   }
 
   onApplied(listener: (event: StoredEvent) => void): () => void {

@@ -49,10 +49,39 @@ export type ContainerEvent =
   /** The container runs (not frozen); `error` says why a pause request failed and left it so. */
   | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } };
 
-export type DaemonEvent = {
-  type: "DaemonRecovered";
-  data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number };
-};
+/** Something under the root that the journal does not know (src/daemon/orphans.ts). */
+export interface Orphan {
+  /** The container id it belongs to (a directory name under containers/, or runc's id). */
+  id: string;
+  /** The id is a container the journal knows (then only its stray parts are orphans). */
+  known: boolean;
+  runc?: { status: string; pid: number };
+  monitor?: { pid: number; startTime: number };
+  mounts: string[];
+  /** The container directory, when the journal does not know the container at all. */
+  directory?: string;
+}
+
+/**
+ * Acknowledged positions `from`..`to` are not in the journal (or hold other events than were
+ * acknowledged), as witnesses outside the file prove (docs/journal.md, Lost tails). `head` is
+ * where the journal ended when the loss was found; `evidence` names the witnesses.
+ */
+export interface JournalLoss {
+  from: number;
+  to: number;
+  head: number;
+  evidence: string[];
+}
+
+export type DaemonEvent =
+  | { type: "DaemonRecovered"; data: { adopted: number; exitsRecovered: number; lost: number; intentsResolved: number } }
+  /** The start-up scan found it; `key` names exactly what was found, so an unchanged orphan is journaled once. */
+  | { type: "OrphanFound"; data: { orphan: Orphan; key: string } }
+  /** `system prune --orphans` killed and removed it (`pruned`), or a later scan no longer found it (`vanished`). */
+  | { type: "OrphanRemoved"; data: { key: string; id: string; how: "pruned" | "vanished" } }
+  /** The daemon was started with --accept-journal-loss over a journal that lost acknowledged events. */
+  | { type: "JournalLossAccepted"; data: JournalLoss };
 
 export type BerthEvent = ContainerEvent | DaemonEvent;
 export type EventType = BerthEvent["type"];
@@ -82,6 +111,9 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   UnpauseRequested: 1,
   ContainerUnpaused: 1,
   DaemonRecovered: 1,
+  OrphanFound: 1,
+  OrphanRemoved: 1,
+  JournalLossAccepted: 1,
 };
 
 export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];

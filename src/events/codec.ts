@@ -1,5 +1,5 @@
 // Plain msgpack for stored events: no shared record structures, so any reader decodes any row
-// on its own (design.md §4: shared structures mis-decode across readers and reconnects).
+// on its own (docs/journal.md; shared structures mis-decode across readers and reconnects).
 import { Packr, Unpackr } from "msgpackr";
 
 const OPTIONS = { useRecords: false, moreTypes: false, int64AsType: "number", mapsAsObjects: true } as const;

@@ -8,9 +8,11 @@ import { randomBytes } from "node:crypto";
 import { migrations } from "../../migrations/index.js";
 import { BerthError } from "../errors.js";
 import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type EventType, type StoredEvent } from "./catalogue.js";
-import { commandEventId, decode, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
+import { commandEventId, encode, packBody, unpackBodyInto, type BodyFields } from "./codec.js";
 import { verifyChain, type VerifyResult } from "./verify.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
+import { JournalIdentity } from "./identity.js";
+import { openSnapshot, readSnapshotRows, writeSnapshotRow, type SnapshotRow } from "./snapshot.js";
 import { acquireJournalLock, type JournalLock } from "./lock.js";
 import type { JournalSchema } from "./schema.js";
 import { upcast } from "./upcast.js";
@@ -42,6 +44,8 @@ export interface AppendMeta {
 export interface AppendOptions {
   /** Advance a consumer's checkpoint in the same transaction as the append. */
   checkpoint?: { name: string; position: number };
+  /** Positions start above this one: the daemon's accepted loss (docs/journal.md, Lost tails). */
+  above?: number;
 }
 
 export interface AppendResult {
@@ -113,6 +117,8 @@ export class Journal {
   private readonly stmts;
   /** Built once: better-sqlite3's transaction() allocates four wrappers per call. */
   private readonly appendTx;
+  /** The file a writer opened (device, inode): appends stop once the path holds another (identity.ts). */
+  readonly identity: JournalIdentity | undefined;
 
   private constructor(readonly path: string, db: Database.Database, lock: JournalLock | undefined) {
     this.db = db;
@@ -124,6 +130,10 @@ export class Journal {
       // Served by the partial index of migrations/002: commands whose event ids are not derived.
       byCommandOtherIds: db.prepare<[string], EventRow>("SELECT * FROM events WHERE command_id = ? AND substr(event_id, 1, 1) <> ':' ORDER BY position"),
       head: db.prepare<[], { position: number; hash: Buffer }>("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"),
+      hashAt: db.prepare<[number], { hash: Buffer }>("SELECT hash FROM events WHERE position = ?"),
+      // AUTOINCREMENT's memory of the highest position ever written (rows deleted from the end
+      // leave it behind); positions are computed here, since the hash covers the position.
+      sequence: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
       insert: db.prepare(
         "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       ),
@@ -135,6 +145,7 @@ export class Journal {
       readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, hex(body) FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
     };
     this.appendTx = db.transaction(this.appendInTransaction.bind(this));
+    this.identity = db.readonly ? undefined : JournalIdentity.capture(path);
   }
 
   static async open(path: string, options: OpenOptions = {}): Promise<Journal> {
@@ -167,6 +178,7 @@ export class Journal {
    * A command id that was already journaled returns the original events and appends nothing.
    */
   append(streamId: string, events: BerthEvent[], expected: ExpectedVersion, meta: AppendMeta = {}, options: AppendOptions = {}): AppendResult {
+    this.identity?.assert();
     let result: AppendResult;
     try {
       result = this.appendTx.immediate(streamId, events, expected, meta, options);
@@ -194,7 +206,8 @@ export class Journal {
     checkExpected(streamId, expected, current);
     const head = this.stmts.head.get() ?? { position: 0, hash: GENESIS_HASH };
     let prevHash: Uint8Array = head.hash;
-    let position = head.position;
+    // Never head+1 blindly: a position once written (or witnessed) is never handed out again.
+    let position = Math.max(head.position, this.stmts.sequence.get()?.seq ?? 0, options.above ?? 0);
     const time = meta.time ?? Date.now();
     const { commandId, correlationId, causationId, actor } = meta;
     const stored: StoredEvent[] = [];
@@ -289,13 +302,34 @@ export class Journal {
     return this.db.prepare<[string], { position: number }>("SELECT position FROM checkpoints WHERE name = ?").get(name)?.position ?? 0;
   }
 
-  saveSnapshot(name: string, position: number, state: unknown): void {
-    this.db.prepare("INSERT INTO snapshots (name, position, body) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body").run(name, position, encode(state));
+  /** The chain hash at a position (the genesis hash at 0), or undefined when there is no such row. */
+  hashAt(position: number): Buffer | undefined {
+    return position === 0 ? GENESIS_HASH : this.stmts.hashAt.get(position)?.hash;
   }
 
-  loadSnapshot<T>(name: string): { position: number; state: T } | undefined {
-    const row = this.db.prepare<[string], { position: number; body: Buffer }>("SELECT position, body FROM snapshots WHERE name = ?").get(name);
-    return row ? { position: row.position, state: decode<T>(row.body) } : undefined;
+  /** The highest position ever written to this file (SQLite's AUTOINCREMENT sequence). */
+  sequence(): number {
+    return this.stmts.sequence.get()?.seq ?? 0;
+  }
+
+  /** Saves `state` as of `position` with the chain hash there and a digest (snapshot.ts). */
+  saveSnapshot(name: string, position: number, state: unknown): void {
+    const hash = this.hashAt(position);
+    if (!hash) throw new BerthError("invalidArgument", `cannot snapshot at position ${position}: the journal has no event there`);
+    writeSnapshotRow(this.db, name, position, hash, encode(state));
+  }
+
+  /** A snapshot that passes snapshot.ts's load checks, or undefined; `onReject` hears why one did not. */
+  loadSnapshot<T>(name: string, onReject?: (reason: string) => void): { position: number; hash: string; state: T } | undefined {
+    const row = readSnapshotRows(this.db, name)[0];
+    const opened = row && openSnapshot<T>(row, this.hashAt(row.position), this.head().position);
+    if (opened && !opened.ok) onReject?.(opened.reason);
+    return opened?.ok ? opened : undefined;
+  }
+
+  /** Stored snapshot rows (all, or the one named), unchecked: for verify. */
+  snapshotRows(name?: string): SnapshotRow[] {
+    return readSnapshotRows(this.db, name);
   }
 }
 

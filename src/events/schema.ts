@@ -26,6 +26,10 @@ export interface SnapshotsTable {
   name: string;
   position: number;
   body: Buffer;
+  /** The chain hash at `position` (null in rows from before migrations/003). */
+  hash: Buffer | null;
+  /** SHA-256 of name, position, hash and body (snapshot.ts). */
+  digest: Buffer | null;
 }
 
 export interface JournalSchema {

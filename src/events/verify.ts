@@ -1,13 +1,24 @@
 // Tamper evidence: recompute the hash chain from the first row and check that positions are
 // contiguous, that the indexed columns agree with the hashed body, and that the recorded head
-// matches the last row (so a deleted tail is caught too).
+// matches the last row (so a deleted tail is caught too). The one gap allowed is the one an
+// accepted loss names: a JournalLossAccepted right after the lost positions, hashed into the
+// chain like any event (docs/journal.md, Lost tails).
 import type Database from "better-sqlite3";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import { unpackBody, type BodyFields } from "./codec.js";
 
+/** A loss journaled by `berth daemon --accept-journal-loss`: the event's position and what it names. */
+export interface AcceptedLoss {
+  position: number;
+  from: number;
+  to: number;
+}
+
 export type VerifyResult =
-  | { ok: true; count: number; head: { position: number; hash: string } }
+  | { ok: true; count: number; head: { position: number; hash: string }; losses?: AcceptedLoss[] }
   | { ok: false; position: number; reason: string };
+
+export const LOSS_EVENT = "JournalLossAccepted";
 
 interface Row {
   position: number;
@@ -27,8 +38,11 @@ export function verifyChain(db: Database.Database): VerifyResult {
   let prev: Uint8Array = GENESIS_HASH;
   let expectedPosition = 1;
   let count = 0;
+  const losses: AcceptedLoss[] = [];
   for (const row of db.prepare("SELECT * FROM events ORDER BY position").iterate() as IterableIterator<Row>) {
-    if (row.position !== expectedPosition) {
+    const loss = row.type === LOSS_EVENT ? lossRange(row) : undefined;
+    if (loss) losses.push({ position: row.position, ...loss });
+    if (row.position !== expectedPosition && !(loss && loss.from <= expectedPosition && loss.to === row.position - 1)) {
       return { ok: false, position: expectedPosition, reason: `position ${expectedPosition} is missing (next row is ${row.position})` };
     }
     const hash = chainHash(prev, { position: row.position, streamId: row.stream_id, version: row.version, type: row.type, body: row.body });
@@ -38,7 +52,7 @@ export function verifyChain(db: Database.Database): VerifyResult {
     const mismatch = columnMismatch(row);
     if (mismatch) return { ok: false, position: row.position, reason: `column ${mismatch} disagrees with the hashed body` };
     prev = hash;
-    expectedPosition += 1;
+    expectedPosition = row.position + 1;
     count += 1;
   }
   // AUTOINCREMENT's sequence remembers the highest position ever used, so a deleted tail shows.
@@ -47,7 +61,18 @@ export function verifyChain(db: Database.Database): VerifyResult {
   if ((sequence?.seq ?? 0) !== last) {
     return { ok: false, position: last + 1, reason: `positions up to ${sequence?.seq ?? 0} were written but the chain ends at ${last}: rows were removed from the end` };
   }
-  return { ok: true, count, head: { position: last, hash: Buffer.from(prev).toString("hex") } };
+  const head = { position: last, hash: Buffer.from(prev).toString("hex") };
+  return losses.length > 0 ? { ok: true, count, head, losses } : { ok: true, count, head };
+}
+
+/** The positions a loss event names, if its body says so (the chain check judges the bytes). */
+function lossRange(row: Row): { from: number; to: number } | undefined {
+  try {
+    const data = unpackBody(row.body).data as { from?: unknown; to?: unknown };
+    return Number.isSafeInteger(data.from) && Number.isSafeInteger(data.to) ? { from: data.from as number, to: data.to as number } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function columnMismatch(row: Row): string | undefined {

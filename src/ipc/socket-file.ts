@@ -8,9 +8,38 @@ import { removeFile } from "../remove-file.js";
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
+const uid = () => process.getuid?.() ?? 0;
+
+/**
+ * The daemon's root: created 0700 when missing (with any missing parents). An existing root may
+ * be 0755 (`mkdir -p`), since nothing private sits directly in it, but it must be ours and not
+ * writable by group or others: whoever can write it could swap the journal or the socket
+ * directory. It is refused with the command that fixes it, never chmod-ed behind the user's back.
+ */
+export function preparePrivateRoot(root: string): void {
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new BerthError("invalidArgument", `cannot create the berth root ${root}: ${(err as Error).message}`);
+  }
+  const st = statSync(root);
+  if (!st.isDirectory()) throw new BerthError("invalidArgument", `the berth root ${root} is not a directory`);
+  if (st.uid !== uid()) {
+    throw new BerthError("invalidArgument", `the berth root ${root} is owned by uid ${st.uid}, expected ${uid()} (the daemon's): fix it with \`chown ${uid()} ${root}\``);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new BerthError(
+      "invalidArgument",
+      `the berth root ${root} has mode ${octal(st.mode)}: it is writable by ${st.mode & 0o020 ? "its group" : "others"}, who could replace the journal or the socket; ` +
+        `fix it with \`chmod go-w ${root}\``,
+    );
+  }
+}
+
 /**
  * Creates the socket's directory with `dirMode` if missing. An existing directory is never
- * chmod-ed (it may be shared, like /tmp): it is refused if it grants more than `dirMode`.
+ * chmod-ed (it may be shared, like /tmp): it is refused if it grants more than `dirMode`, or if
+ * someone else owns it (they could swap the socket for their own).
  */
 export function prepareDirectory(socketPath: string, dirMode: number): void {
   const dir = dirname(socketPath);
@@ -25,8 +54,11 @@ export function prepareDirectory(socketPath: string, dirMode: number): void {
     throw new BerthError(
       "invalidArgument",
       `socket directory ${dir} has mode ${octal(st.mode)}, expected at most ${octal(dirMode)}: ` +
-        "put the socket in a private directory (berth creates one if the path does not exist)",
+        `put the socket in a private directory (berth creates one if the path does not exist), or \`chmod ${octal(dirMode)} ${dir}\``,
     );
+  }
+  if (st.uid !== uid()) {
+    throw new BerthError("invalidArgument", `socket directory ${dir} is owned by uid ${st.uid}, expected ${uid()}: the socket needs a directory of its own server's user`);
   }
 }
 
@@ -98,15 +130,22 @@ export function removeIfOurs(path: string, identity: string | undefined): void {
  */
 let bound = 0;
 
+const temporaryPath = (socketPath: string, n: number) => join(dirname(socketPath), `.${basename(socketPath).slice(0, 16)}.${process.pid}.${n}`);
+
+/** sun_path holds 107 bytes, for the real path and for the temporary name we bind first. */
+export function checkSocketPathLength(socketPath: string): void {
+  if (Buffer.byteLength(temporaryPath(socketPath, bound + 1)) > 107 || Buffer.byteLength(socketPath) > 107) {
+    throw new BerthError("invalidArgument", `socket path ${socketPath} is too long for a Unix socket (at most about 80 bytes)`);
+  }
+}
+
 export function temporaryName(socketPath: string): string {
   // pid + a counter is unique among live processes, so no randomness is needed (node:crypto
   // costs every runtime service about 1.5 MB of memory). A leftover of a dead process that had
   // our pid can only be stale: remove it, or the bind would fail.
-  const name = join(dirname(socketPath), `.${basename(socketPath).slice(0, 16)}.${process.pid}.${(bound += 1)}`);
+  checkSocketPathLength(socketPath);
+  const name = temporaryPath(socketPath, (bound += 1));
   removeFile(name);
-  if (Buffer.byteLength(name) > 107 || Buffer.byteLength(socketPath) > 107) {
-    throw new BerthError("invalidArgument", `socket path ${socketPath} is too long for a Unix socket (at most about 80 bytes)`);
-  }
   return name;
 }
 

@@ -1,4 +1,4 @@
-// Which journaled events are legal in which state: the state machine of design.md §3 read
+// Which journaled events are legal in which state: the state machine of docs/architecture.md read
 // backwards. The decider guards what clients ask; this guards what the journal says, so audits
 // and tests can prove a journal never holds a transition the machine forbids.
 import { ALLOWED } from "../commands/decide.js";

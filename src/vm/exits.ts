@@ -1,6 +1,10 @@
 // Exit records: one small JSON file per exit under <root>/containers/<id>/exits/, written
 // atomically (temp file, fsync, rename) before the exit is reported to anyone. They are how an
 // exit survives a daemon that was down, and a runtime service that died after recording it.
+// Beside each record the daemon writes its own ack file once the exit is journaled: the
+// position and chain hash of the event that acknowledged it, a witness outside the journal
+// that shows a lost tail (src/events/witness.ts). The ack is berth's, not the runtime
+// service's, so it stays when another keeper's exit files replace these records.
 import fs from "node:fs";
 import { join } from "node:path";
 import { isoTime } from "../iso-time.js";
@@ -19,9 +23,24 @@ export interface ExitRecord {
   ackedAt?: string;
 }
 
-function fileName(rec: Pick<ExitRecord, "processId" | "pid" | "exitedAt">): string {
-  return `${Date.parse(rec.exitedAt)}-${rec.pid}-${rec.processId}.json`;
+/** What the daemon's ack file holds. */
+export interface ExitAck {
+  processId: string;
+  pid: number;
+  /** Milliseconds since the epoch, as in the ProcessExited event. */
+  exitedAt: number;
+  /** Position and chain hash (hex) of the ProcessExited event that journaled the exit. */
+  position: number;
+  hash: string;
 }
+
+const baseName = (rec: { processId: string; pid: number; exitedAt: number }) => `${rec.exitedAt}-${rec.pid}-${rec.processId}`;
+
+function fileName(rec: Pick<ExitRecord, "processId" | "pid" | "exitedAt">): string {
+  return `${baseName({ ...rec, exitedAt: Date.parse(rec.exitedAt) })}.json`;
+}
+
+const ACK_SUFFIX = ".ack";
 
 function writeAtomically(file: string, data: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -77,4 +96,48 @@ export function ackExitRecord(exitsDir: string, processId: string, pid: number, 
     if (!rec.ackedAt) writeAtomically(join(exitsDir, fileName(rec)), `${JSON.stringify({ ...rec, ackedAt: isoTime(atMs) })}\n`);
   }
   return found;
+}
+
+/**
+ * Writes the daemon's ack of a journaled exit beside its record (atomically, fsynced). The
+ * directory is not created: no record there (a container removed since) means nothing to ack.
+ */
+export function writeExitAck(exitsDir: string, ack: ExitAck): void {
+  writeAtomically(join(exitsDir, `${baseName(ack)}${ACK_SUFFIX}`), `${JSON.stringify(ack)}\n`);
+}
+
+export function hasExitAck(exitsDir: string, rec: { processId: string; pid: number; exitedAt: number }): boolean {
+  return fs.existsSync(join(exitsDir, `${baseName(rec)}${ACK_SUFFIX}`));
+}
+
+/** Every ack under the root's container directories, with its file (for messages). */
+export function readExitAcks(root: string): (ExitAck & { file: string })[] {
+  const containers = join(root, "containers");
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(containers);
+  } catch {
+    return [];
+  }
+  const out: (ExitAck & { file: string })[] = [];
+  for (const id of ids) {
+    const dir = containerPaths(root, id).exits;
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!name.endsWith(ACK_SUFFIX)) continue;
+      const file = join(dir, name);
+      try {
+        const ack = JSON.parse(fs.readFileSync(file, "utf8")) as ExitAck;
+        if (Number.isSafeInteger(ack.position) && ack.position > 0) out.push({ ...ack, file });
+      } catch {
+        /* renamed into place whole: an unreadable file is not one of ours */
+      }
+    }
+  }
+  return out;
 }

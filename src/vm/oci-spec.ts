@@ -76,7 +76,11 @@ export function ociProcess(spec: ProcessSpec, rootfs: string, network: Container
   };
 }
 
-export function ociSpec(config: ContainerConfig, init: ProcessSpec, rootfs: string, cgroupsPath: string): Record<string, unknown> {
+/**
+ * `masks`: container paths hidden under an empty read-only tmpfs, where a read-only bind mount of
+ * a parent of the berth root would show the root (src/commands/mounts.ts).
+ */
+export function ociSpec(config: ContainerConfig, init: ProcessSpec, rootfs: string, cgroupsPath: string, masks: readonly string[] = []): Record<string, unknown> {
   const resources: Record<string, unknown> = { devices: [{ allow: false, access: "rwm" }] };
   const r = config.resources;
   // swap = limit: a limited container must not escape its limit into swap.
@@ -92,6 +96,10 @@ export function ociSpec(config: ContainerConfig, init: ProcessSpec, rootfs: stri
   for (const m of config.mounts) {
     if (!fs.existsSync(m.source)) throw new BerthError("invalidArgument", `mount source ${m.source} does not exist`);
     mounts.push({ destination: m.destination, type: "bind", source: m.source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
+  }
+  // After the binds, so each mask lands on top of the bind that exposed the root.
+  for (const destination of masks) {
+    mounts.push({ destination, type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid", "nodev", "noexec", "size=4k", "mode=0755"] });
   }
 
   return {

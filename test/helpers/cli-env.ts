@@ -51,9 +51,9 @@ export interface Result {
 }
 
 /** Runs `berth ARGS` with BERTH_ROOT=root and resolves with its exit code and output. */
-export function berth(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Result> {
+export function berth(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_ROOT: root, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_ROOT: root, ...opts.env }, stdio: ["ignore", "pipe", "pipe"], cwd: opts.cwd });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -79,8 +79,8 @@ export function berthLive(root: string, args: string[]): { child: ChildProcess; 
 }
 
 /** `berth daemon --root ROOT` as a child process, ready when it prints "serving". */
-export function startCliDaemon(root: string): Promise<DaemonProcess> {
-  return startDaemon(root, "runc", [bin, "daemon"]);
+export function startCliDaemon(root: string, flags: string[] = []): Promise<DaemonProcess> {
+  return startDaemon(root, "runc", [bin, "daemon", ...flags]);
 }
 
 /** A root with a running daemon, always torn down (containers, runc state, directory). */

@@ -7,6 +7,7 @@ import { IpcClient } from "../../src/ipc/client.js";
 import { RuntimeClient } from "../../src/ipc/runtime-client.js";
 import type { StoredEvent } from "../../src/events/catalogue.js";
 import { Journal } from "../../src/events/journal.js";
+import { socketPath } from "../../src/root-layout.js";
 import { cleanup, pidAlive, runcList, tempRoot, waitFor } from "./vm-sandbox.js";
 
 export { pidAlive, runcList, tempRoot, waitFor };
@@ -30,14 +31,16 @@ export async function startDaemon(root: string, driver = "runc", command: string
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let gone = false;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve(void (gone = true))));
   await Promise.race([
-    waitFor("the daemon to serve", () => output.includes("serving"), 120_000),
+    // Polling stops when the daemon exits too, or a refused start would keep the test process alive.
+    waitFor("the daemon to serve", () => output.includes("serving") || gone, 120_000),
     exited.then(() => {
       throw new Error(`the daemon exited: ${output}`);
     }),
   ]);
-  const socket = join(root, "berth.sock");
+  const socket = socketPath(root);
   return {
     root,
     child,

@@ -87,8 +87,24 @@ export async function cleanup(root: string, ids: string[]): Promise<void> {
     /* no runc root */
   }
   for (const id of ids) for (const d of cgroupDirs(root, id)) fs.rmSync(d, { recursive: false, force: true });
-  unmountUnder(root);
-  fs.rmSync(root, { recursive: true, force: true });
+  await removeRoot(root);
+}
+
+/**
+ * A warm runtime service still starting when its daemon stopped exits only once it reads the
+ * end of its pipe, and may create its `.warm-PID` directory meanwhile: retry on ENOTEMPTY.
+ */
+async function removeRoot(root: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    unmountUnder(root);
+    try {
+      fs.rmSync(root, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOTEMPTY" || attempt >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Runs a process in a running container and returns its exit and its output lines. */

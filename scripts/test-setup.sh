@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs, when missing, the programs only the tests run (scripts/setup.sh covers what berth
+# itself runs); with --bench, also the peers the benchmarks compare against. scripts/test.sh
+# calls it; test/setup-installs.test.ts checks the list against the sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source scripts/needs.sh
+need mount mount   # test/journal-api.test.ts: a full disk, on a small tmpfs
+need umount mount
+need sh dash       # bench/cli-run.ts
+if [ "${1:-}" = --bench ]; then
+  need podman podman # bench/cli-run.ts compares with it when present
+fi
+install_needs
