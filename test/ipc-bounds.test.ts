@@ -13,6 +13,7 @@ import { toBerthError } from "../src/errors.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { encodeFrame, FrameReader, newCodec } from "../src/ipc/frame.js";
 import { auditTransitions } from "../src/projections/transitions.js";
+import { socketPath } from "../src/root-layout.js";
 import { cleanupDaemon, journalEvents, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 
 const MIB = 1024 * 1024;
@@ -78,7 +79,7 @@ test("clients that never read their replies: the total queue is capped, and afte
 
       // 8 clients × 12 list calls, never read: ~12 MB each stays under the 16 MiB per-connection
       // limit, but ~96 MB together is over the 64 MiB total, so the furthest behind are dropped.
-      const clients = await Promise.all(Array.from({ length: 8 }, () => raw(d.root + "/berth.sock")));
+      const clients = await Promise.all(Array.from({ length: 8 }, () => raw(socketPath(d.root))));
       for (const c of clients) {
         c.socket.pause();
         for (let i = 0; i < 12; i++) c.send({ t: "req", id: i + 1, route: "list", body: { all: true } });
@@ -115,7 +116,7 @@ test("clients that never read their replies: the total queue is capped, and afte
 
 test("3,000 simultaneous connects: each is accepted or refused with a frame, none fails at connect", () =>
   withFakeDaemon(async (d) => {
-    const socket = d.root + "/berth.sock";
+    const socket = socketPath(d.root);
     // Keep the daemon's event loop busy while the connects arrive, as a loaded daemon is: 200
     // pipelined `list` calls with ~1 MB replies, read and discarded. The connects then wait in
     // the listen backlog, which must hold them all.
@@ -142,7 +143,7 @@ test("3,000 simultaneous connects: each is accepted or refused with a frame, non
 
 test("a request id already in flight on the connection is refused with invalidArgument; the first call carries on", () =>
   withFakeDaemon(async (d) => {
-    const c = await raw(d.root + "/berth.sock");
+    const c = await raw(socketPath(d.root));
     try {
       c.send({ t: "req", id: 7, route: "events", body: { follow: true } });
       c.send({ t: "req", id: 7, route: "events", body: { follow: true } });
