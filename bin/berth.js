@@ -23,4 +23,5 @@ if (bundled !== undefined && built !== undefined && bundled >= built) {
   cli = await import(new URL("../src/cli/main.ts", import.meta.url).href);
 }
 const code = await cli.main(process.argv.slice(2));
-if (code !== undefined) process.exit(code);
+// Not process.exit: output still queued for a pipe would be lost.
+if (code !== undefined) await cli.exitWhenDrained(code);

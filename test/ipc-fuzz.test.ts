@@ -12,6 +12,10 @@ import { decide } from "../src/commands/decide.js";
 import { Journal } from "../src/events/journal.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { newCodec } from "../src/ipc/frame.js";
+import { ROUTE_SCHEMAS, type RouteName } from "../src/daemon/schemas.js";
+import { toBerthError } from "../src/errors.js";
+import type { FieldKind, FieldSpec } from "../src/ipc/fields.js";
+import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";
 import { tempDir } from "./helpers/tmp.js";
 import { random } from "./helpers/random.js";
@@ -230,6 +234,85 @@ test("10,000+ hostile frames over many connections: the server keeps serving, me
   } finally {
     await reap(child);
     dir.remove();
+  }
+});
+
+/** A valid value of each kind, for the fields a case does not break. */
+const VALID: Record<FieldKind, unknown> = {
+  string: "c-1", id: "fz", number: 1, integer: 1, count: 1, time: 1, seconds: 1, signal: "SIGTERM", boolean: true,
+  object: { init: { args: ["sh"] } }, array: [], "string[]": ["ContainerCreated"], "record<string>": { A: "1" },
+};
+
+/** Hostile values, each with the kinds for which it is in fact valid (the case is then skipped). */
+const HOSTILE: [string, unknown, FieldKind[]][] = [
+  ["-1", -1, ["number", "integer"]],
+  ["NaN", Number.NaN, []],
+  ["Infinity", Number.POSITIVE_INFINITY, []],
+  ["1.5", 1.5, ["number", "time", "seconds"]],
+  ["a 1 MiB string", "x".repeat(1024 * 1024), []],
+  ["BigInt 2^64-1", 2n ** 64n - 1n, []],
+  ["BigInt -2^63", -(2n ** 63n), []],
+  ["a string", "abc", ["string", "signal", "id"]],
+  ["a path", "../etc", ["string", "signal"]],
+  ["true", true, ["boolean"]],
+  ["null", null, []],
+  ["an array", [1, 2], ["array"]],
+  ["a map", { a: 1 }, ["object"]],
+  ["binary", new Uint8Array(8), []],
+];
+
+test("every field of every daemon route: wrong types, negatives, NaN, huge strings and BigInt each get invalidArgument, and the daemon stays up", async () => {
+  const root = tempRoot();
+  let daemon: DaemonProcess | undefined;
+  process.env.BERTH_DEBUG_ROUTES = "1";
+  try {
+    daemon = await startDaemon(root, "fake");
+    const client = await daemon.ipc();
+    try {
+      const wrong: string[] = [];
+      let cases = 0;
+      const expectInvalid = async (route: RouteName, body: unknown, what: string) => {
+        cases++;
+        const stream = ["wait", "events", "logs"].includes(route);
+        let code: string;
+        try {
+          if (stream) for await (const _ of client.stream(route, body)) break;
+          else await client.call(route, body);
+          code = "ok";
+        } catch (err) {
+          const e = toBerthError(err);
+          // The client refusing to encode would be no answer from the daemon at all.
+          code = /cannot encode/.test(e.message) ? `not sent (${e.message})` : e.code;
+        }
+        if (code !== "invalidArgument") wrong.push(`${route} ${what}: ${code}`);
+      };
+      for (const route of Object.keys(ROUTE_SCHEMAS) as RouteName[]) {
+        const spec: FieldSpec = ROUTE_SCHEMAS[route];
+        const base: Record<string, unknown> = {};
+        for (const [name, raw] of Object.entries(spec)) if (!raw.endsWith("?")) base[name] = VALID[raw as FieldKind];
+        for (const [name, raw] of Object.entries(spec)) {
+          const kind = raw.replace(/\?$/, "") as FieldKind;
+          for (const [label, value, validFor] of HOSTILE) {
+            if (!validFor.includes(kind)) await expectInvalid(route, { ...base, [name]: value }, `${name}=${label}`);
+          }
+        }
+        await expectInvalid(route, { ...base, fromPosition: "abc" }, "an unknown field");
+        if (Object.keys(base).length > 0) await expectInvalid(route, {}, "no fields");
+      }
+      // The issue's own examples.
+      await expectInvalid("events", { fromPosition: "abc" }, "fromPosition abc");
+      await expectInvalid("events", { after: -100 }, "after -100");
+      assert.equal(wrong, [], `${wrong.length} of ${cases} cases were not invalidArgument`);
+      assert.ok(cases > 500, `${cases} cases`);
+      assert.is((await client.call<{ pong: boolean }>("ping")).pong, true, "the daemon still serves");
+      assert.ok(daemon.child.exitCode === null, "the daemon is still running");
+      console.log(`schema fuzz: ${cases} hostile bodies over ${Object.keys(ROUTE_SCHEMAS).length} routes, all invalidArgument`);
+    } finally {
+      client.close();
+    }
+  } finally {
+    delete process.env.BERTH_DEBUG_ROUTES;
+    await cleanupDaemon(daemon, root);
   }
 });
 

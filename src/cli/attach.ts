@@ -1,14 +1,17 @@
 // The attached half of `run`, `start -a` and `exec`: stream one process's output (stdout to
 // stdout, stderr to stderr) until it exits, then return its exit. Ctrl-C is forwarded as SIGINT;
-// a second Ctrl-C detaches and leaves the process running.
+// a second Ctrl-C detaches and leaves the process running. Output is written with backpressure
+// (output.ts), so a container that prints faster than the terminal or pipe reads is slowed down
+// along the whole path instead of being queued in memory.
 import type { ExitStatus, RuntimeClient } from "../ipc/runtime-client.js";
-import type { LogEntry } from "../vm/logs.js";
+import { entryText, type LogEntry } from "../vm/logs.js";
+import { exitWhenDrained, write } from "./output.js";
 
 export interface AttachOptions {
   /** Only output at or after this time (ms): `start -a` of a container that ran before. */
   since?: number;
-  /** Called on the second Ctrl-C; the process keeps running. */
-  onDetach?: () => never;
+  /** Called on the second Ctrl-C, before the CLI exits 0; the process keeps running. */
+  onDetach?: () => void;
   /**
    * Starts the process once its output stream and its wait are open (`run`): a container the
    * daemon removes as soon as it stops (`--rm`) may be gone before a later request arrives.
@@ -16,42 +19,46 @@ export interface AttachOptions {
   start?: () => Promise<unknown>;
 }
 
+type Stream = LogEntry["s"];
+
+/** After the exit, how long a follow stream may go without an item before it is given up for the catch-up read. */
+const IDLE_AFTER_EXIT_MS = 5_000;
+
 export async function attach(client: RuntimeClient, processId: string, opts: AttachOptions = {}): Promise<ExitStatus> {
-  const printed = { stdout: 0, stderr: 0 };
-  // Until the start has answered, lines are held: a start that fails has said it all already
-  // (runc's own complaint would otherwise be printed twice).
-  let held: LogEntry[] | undefined = opts.start ? [] : undefined;
-  const print = (e: LogEntry) => {
+  // Per stream: the time of the last entry printed, and how many entries were printed at that time.
+  const seen: Record<Stream, { t: number | undefined; n: number }> = { stdout: { t: undefined, n: 0 }, stderr: { t: undefined, n: 0 } };
+  let printedAt = 0;
+  const print = async (e: LogEntry) => {
     if (e.p !== processId) return;
-    if (held) return void held.push(e);
-    printed[e.s]++;
-    (e.s === "stdout" ? process.stdout : process.stderr).write(`${e.line}\n`);
+    const s = seen[e.s];
+    if (e.t === s.t) s.n++;
+    else Object.assign(s, { t: e.t, n: 1 });
+    printedAt = Date.now();
+    const sent = write(e.s === "stdout" ? process.stdout : process.stderr, entryText(e));
+    if (sent) await sent;
   };
   const query = opts.since !== undefined ? { since: opts.since } : {};
   const stream = client.logs<LogEntry>({ ...query, follow: true });
+  let cancelled = false;
   let complete = false;
+  // The wait is asked for before the start, as the stream is: once started, the container may be
+  // gone (--rm) before another request arrives.
+  const waited = opts.start ? client.wait(processId) : undefined;
+  waited?.catch(() => {}); // awaited below; a failed start must not leave it unhandled
+  // Until the start has answered, output waits: a start that fails has said it all already
+  // (runc's own complaint would otherwise be printed twice).
+  const started = opts.start ? opts.start().then(() => true, (err: unknown) => err) : undefined;
   const pump = (async () => {
     try {
-      for await (const e of stream) print(e);
-      complete = true;
+      for await (const e of stream) {
+        if (started && (await started) !== true) return;
+        await print(e);
+      }
+      complete = !cancelled;
     } catch {
       // The service went away mid-stream; the catch-up below reads what it left on disk.
     }
   })();
-  let waited: Promise<ExitStatus> | undefined;
-  if (opts.start) {
-    waited = client.wait(processId);
-    waited.catch(() => {}); // awaited below; a failed start must not leave it unhandled
-    try {
-      await opts.start();
-    } catch (err) {
-      stream.cancel();
-      throw err;
-    }
-    const lines = held!;
-    held = undefined;
-    lines.forEach(print);
-  }
 
   let interrupts = 0;
   const onSigint = () => {
@@ -61,32 +68,58 @@ export async function attach(client: RuntimeClient, processId: string, opts: Att
       return;
     }
     process.stderr.write(`berth: detached from ${processId}; it keeps running\n`);
+    cancelled = true;
     stream.cancel();
-    if (opts.onDetach) opts.onDetach();
-    process.exit(0);
+    opts.onDetach?.();
+    void exitWhenDrained(0);
   };
+  if (started) {
+    const result = await started;
+    if (result !== true) {
+      stream.cancel();
+      throw result;
+    }
+  }
   process.on("SIGINT", onSigint);
   try {
     const exit = await (waited ?? client.wait(processId));
-    // A stream opened before init started ends on its own once init is done, with every line:
-    // the service flushes a process's output before it records the exit.
-    if (opts.start && processId === client.id) {
+    // init's follow stream ends by itself once the service has read init's last output; an exec's
+    // follows init, so it is cancelled. Either way a stream that ended early (service gone) or
+    // stalls is completed from the files, which hold every line once the exit is recorded.
+    const stop = () => {
+      cancelled = true;
+      stream.cancel();
+    };
+    if (processId !== client.id) stop();
+    const watchdog = setInterval(() => {
+      if (Date.now() - printedAt > IDLE_AFTER_EXIT_MS) stop();
+    }, IDLE_AFTER_EXIT_MS);
+    try {
       await pump;
-      if (complete) return exit;
+    } finally {
+      clearInterval(watchdog);
     }
-    // The follow stream and the exit travel different paths, so the stream may lag. The files
-    // now hold every line: print what the stream has not printed yet, counted per stream (each
-    // file is in order).
-    stream.cancel();
-    await pump;
-    const rest = { ...printed };
-    for await (const e of client.logs<LogEntry>(query)) {
-      if (e.p !== processId) continue;
-      if (rest[e.s] > 0) rest[e.s]--;
-      else print(e);
-    }
+    if (!complete) await catchUp(client, processId, opts.since, seen, print);
     return exit;
   } finally {
     process.off("SIGINT", onSigint);
+  }
+}
+
+/** Prints, per stream, what the follow stream did not: entries from the last printed time on, minus those already printed. */
+async function catchUp(client: RuntimeClient, processId: string, since: number | undefined, seen: Record<Stream, { t: number | undefined; n: number }>, print: (e: LogEntry) => Promise<void>) {
+  for (const s of ["stdout", "stderr"] as const) {
+    const { t, n } = seen[s];
+    const from = t ?? since;
+    let skip = t !== undefined ? n : 0;
+    const q = { ...(from !== undefined ? { since: from } : {}), ...(s === "stdout" ? { stderr: false } : { stdout: false }) };
+    for await (const e of client.logs<LogEntry>(q)) {
+      if (e.p !== processId) continue;
+      if (skip > 0 && e.t === t) {
+        skip--;
+        continue;
+      }
+      await print(e);
+    }
   }
 }

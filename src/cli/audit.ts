@@ -8,6 +8,7 @@ import { checkIds } from "./container-options.js";
 import { journalFile, type Session } from "./context.js";
 import { actorText, eventLine, historySentence } from "./describe.js";
 import { iso, parseBound, parseFormat } from "./format.js";
+import { write } from "./output.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -102,7 +103,10 @@ export async function events(session: Session, flags: EventsFlags): Promise<numb
   const onSigint = () => cancel?.();
   process.once("SIGINT", onSigint);
   try {
-    for await (const e of readEvents(session, q, (c) => (cancel = c))) out(format === "json" ? JSON.stringify(e) : eventLine(e));
+    for await (const e of readEvents(session, q, (c) => (cancel = c))) {
+      const sent = write(process.stdout, `${format === "json" ? JSON.stringify(e) : eventLine(e)}\n`);
+      if (sent) await sent;
+    }
   } finally {
     process.off("SIGINT", onSigint);
   }

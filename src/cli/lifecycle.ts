@@ -34,7 +34,7 @@ export async function run(session: Session, flags: RunFlags, rest: string[]): Pr
       out(id);
       return 0;
     }
-    exit = await attach(client, id, { start: () => client.startProcess(id), onDetach: () => process.exit(0) });
+    exit = await attach(client, id, { start: () => client.startProcess(id) });
   } catch (err) {
     // Report here: the daemon removes an --rm container that could not boot or start itself.
     const e = toBerthError(err);

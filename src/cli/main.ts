@@ -5,12 +5,18 @@
 import { CommanderError } from "commander";
 import { toBerthError } from "../errors.js";
 import { EXIT, errorLine, exitCodeForError } from "./context.js";
+import { exitWhenDrained, guardPipes } from "./output.js";
 import { buildProgram, commandNamed } from "./program.js";
+
+/** The only way the CLI exits with a code: after stdout and stderr have drained (output.ts). */
+export { exitWhenDrained };
 
 /** Runs one command line. Resolves with the exit code, or undefined for `berth daemon` (it keeps serving). */
 export async function main(argv: string[]): Promise<number | undefined> {
+  const named = commandNamed(argv);
+  guardPipes(named === "daemon" ? "ignore" : "exit");
   let code: number | undefined;
-  const program = buildProgram({ done: (c) => (code = c) }, commandNamed(argv));
+  const program = buildProgram({ done: (c) => (code = c) }, named);
   try {
     await program.parseAsync(argv, { from: "user" });
     if (code === undefined && argv.length === 0) {

@@ -3,11 +3,12 @@ import { totalmem } from "node:os";
 import { BerthError, toBerthError } from "../errors.js";
 import type { ContainerState } from "../projections/container.js";
 import type { Statistics } from "../vm/driver.js";
-import type { LogEntry } from "../vm/logs.js";
+import { entryText, type LogEntry } from "../vm/logs.js";
 import { checkIds } from "./container-options.js";
 import { EXIT, errorLine, type Session } from "./context.js";
 import { ago, humanBytes, parseFormat, parseTime, shellQuote, table, truncate } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
+import { write } from "./output.js";
 import { warnIfStale } from "./system.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -38,13 +39,17 @@ export async function logs(session: Session, flags: LogsFlags, id: string): Prom
   const client = await session.client(id);
   const stream = client.logs<LogEntry>(query);
   process.once("SIGINT", () => stream.cancel());
+  // A partial entry continues on the stream's next one: one timestamp per line, not per entry.
+  const midLine = { stdout: false, stderr: false };
   for await (const e of stream) {
     if (until !== undefined && e.t > until) {
       if (flags.follow) break;
       continue;
     }
-    const line = flags.timestamps ? `${new Date(e.t).toISOString()} ${e.line}` : e.line;
-    (e.s === "stdout" ? process.stdout : process.stderr).write(`${line}\n`);
+    const stamp = flags.timestamps && !midLine[e.s] ? `${new Date(e.t).toISOString()} ` : "";
+    midLine[e.s] = e.partial === true;
+    const sent = write(e.s === "stdout" ? process.stdout : process.stderr, stamp + entryText(e));
+    if (sent) await sent;
   }
   return 0;
 }

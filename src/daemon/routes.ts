@@ -1,22 +1,24 @@
 // The daemon's IPC routes. Each lifecycle route turns its body into a command, runs it on the
 // container's queue (decide → append → effect), then waits for the outcome to be journaled.
 // The actor is the kernel's view of the peer, never something the client says about itself.
+import v8 from "node:v8";
+import vm from "node:vm";
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
 import { isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
-import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import { foldContainer, type ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
-import { readLogs } from "../vm/logs.js";
+import { logEntries } from "../vm/logs.js";
 import { checkBindMounts } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
 import type { Runtimes } from "./runtimes.js";
+import { bodyOf } from "./schemas.js";
 import type { Store } from "./store.js";
 
 export interface RouteDeps {
@@ -25,6 +27,8 @@ export interface RouteDeps {
   queue: KeyedQueue;
   reactor: Reactor;
   runtimes: Runtimes;
+  /** The IPC server's counters, for the debugMemory route (the server is made after the routes). */
+  ipcStats?: () => { connections: number; inFlight: number; queuedBytes: number };
 }
 
 const OUTCOME_TIMEOUT_MS = 120_000;
@@ -73,56 +77,58 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
   const current = (id: string) => store.container(id) ?? existing(id);
 
   return {
-    ping: unary(() => ({ pong: true, pid: process.pid })),
+    ping: unary((body) => (bodyOf("ping", body), { pong: true, pid: process.pid })),
+
+    ...(process.env.BERTH_DEBUG_ROUTES === "1" ? { debugMemory: unary((body) => (bodyOf("debugMemory", body), { ...debugMemory(), ...deps.ipcStats?.() })) } : {}),
 
     create: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", config: "object", commandId: "string?" }, "create");
+      const b = bodyOf("create", body);
       refuseRootMounts(b.config, b.id, deps.root);
       await execute({ type: "create", id: b.id, config: b.config }, b, ctx);
       return current(b.id);
     }),
 
     bootstrap: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", dynamicEnv: "record<string>?", run: "boolean?", commandId: "string?" }, "bootstrap");
+      const b = bodyOf("bootstrap", body);
       await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {}, run: b.run === true }, b, ctx), ctx);
       return current(b.id);
     }),
 
     startProcess: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", processId: "string?", commandId: "string?" }, "startProcess");
+      const b = bodyOf("startProcess", body);
       const processId = b.processId ?? b.id;
       await outcome(b.id, await execute({ type: "startProcess", id: b.id, processId }, b, ctx), ctx);
       return current(b.id);
     }),
 
     createProcess: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", processId: "string", spec: "object", commandId: "string?" }, "createProcess");
+      const b = bodyOf("createProcess", body);
       await execute({ type: "createProcess", id: b.id, processId: b.processId, spec: b.spec }, b, ctx);
       return current(b.id);
     }),
 
-    state: unary((body) => existing(requireFields(body, { id: "string" }, "state").id)),
+    state: unary((body) => existing(bodyOf("state", body).id)),
 
     list: unary((body) => {
-      const b = requireFields(body ?? {}, { all: "boolean?" }, "list");
+      const b = bodyOf("list", body);
       return listContainers(store.projection, { all: b.all === true });
     }),
 
     statistics: unary(async (body) => {
-      const state = existing(requireFields(body, { id: "string" }, "statistics").id);
+      const state = existing(bodyOf("statistics", body).id);
       if (state.status !== "running") throw new BerthError("invalidState", `cannot read statistics: container ${state.id} is ${state.status}, expected running`);
       return (await deps.runtimes.client(state.id)).statistics();
     }),
 
     stop: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", signal: "string?", timeoutInSeconds: "number?", commandId: "string?" }, "stop");
+      const b = bodyOf("stop", body);
       const command: Command = { type: "stop", id: b.id, signal: b.signal, timeoutInSeconds: b.timeoutInSeconds };
       await outcome(b.id, await execute(command, b, ctx), ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
       return current(b.id);
     }),
 
     kill: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", processId: "string?", commandId: "string?" }, "kill");
+      const b = bodyOf("kill", body);
       const processId = b.processId ?? b.id;
       const signal = normaliseSignal(b.signal ?? "SIGKILL"); // a name or a number
       if (!signal.ok) throw BerthError.from(signal.error);
@@ -141,7 +147,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     wait: {
       kind: "stream",
       handler: async (body, ctx) => {
-        const b = requireFields(body, { id: "string", processId: "string?" }, "wait");
+        const b = bodyOf("wait", body);
         const processId = b.processId ?? b.id;
         const state = existing(b.id);
         if (!state.processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${b.id}`);
@@ -164,25 +170,25 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     },
 
     pause: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", commandId: "string?" }, "pause");
+      const b = bodyOf("pause", body);
       await outcome(b.id, await execute({ type: "pause", id: b.id }, b, ctx), ctx);
       return current(b.id);
     }),
 
     unpause: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", commandId: "string?" }, "unpause");
+      const b = bodyOf("unpause", body);
       await outcome(b.id, await execute({ type: "unpause", id: b.id }, b, ctx), ctx);
       return current(b.id);
     }),
 
     shutdown: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", commandId: "string?" }, "shutdown");
+      const b = bodyOf("shutdown", body);
       await outcome(b.id, await execute({ type: "shutdown", id: b.id }, b, ctx), ctx);
       return current(b.id);
     }),
 
     delete: unary(async (body, ctx) => {
-      const b = requireFields(body, { id: "string", force: "boolean?", commandId: "string?" }, "delete");
+      const b = bodyOf("delete", body);
       const state = existing(b.id);
       // The client's delete is the one journaled: its stop is not followed by an --rm auto-remove.
       return reactor.whileDeleting(b.id, async () => {
@@ -201,7 +207,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     events: {
       kind: "stream",
       handler: async (body, ctx) => {
-        const b = requireFields(body ?? {}, { after: "integer?", upTo: "integer?", since: "number?", until: "number?", container: "string?", types: "string[]?", actorUid: "integer?", follow: "boolean?" }, "events");
+        const b = bodyOf("events", body);
         const filter: ReadFilter = { limit: 1000 };
         if (b.container !== undefined) filter.streamId = `container-${b.container}`;
         for (const key of ["types", "since", "until", "actorUid", "upTo"] as const) if (b[key] !== undefined) (filter as Record<string, unknown>)[key] = b[key];
@@ -211,7 +217,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           // Read the head first: the query sees at least everything up to it.
           const seen = Math.min(store.journal.head().position, b.upTo ?? Infinity);
           const page: StoredEvent[] = await store.journal.query({ ...filter, after });
-          for (const event of page) ctx.emit(event);
+          for (const event of page) await ctx.emit(event);
           if (page.length > 0) after = page[page.length - 1]!.position;
           if (page.length === filter.limit) continue;
           after = Math.max(after, seen);
@@ -227,19 +233,32 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     logs: {
       kind: "stream",
       handler: async (body, ctx) => {
-        const b = requireFields(body, { id: "string", follow: "boolean?", since: "number?", tail: "integer?", stdout: "boolean?", stderr: "boolean?" }, "logs");
+        const b = bodyOf("logs", body);
         const state = existing(b.id);
         const query = { since: b.since, tail: b.tail, stdout: b.stdout, stderr: b.stderr };
         if (b.follow && probeRuntime(deps.root, state.id).alive) {
           const stream = (await deps.runtimes.client(state.id)).logs({ ...query, follow: true });
           ctx.signal.addEventListener("abort", () => stream.cancel(), { once: true });
-          for await (const entry of stream) ctx.emit(entry);
+          // Awaiting each emit pauses this read while the client is behind, and this client's
+          // own flow control then pushes back on the service (docs/ipc.md, flow control).
+          for await (const entry of stream) await ctx.emit(entry);
           return;
         }
-        for (const entry of readLogs(containerPaths(deps.root, state.id), query)) ctx.emit(entry);
+        for (const entry of logEntries(containerPaths(deps.root, state.id), query)) await ctx.emit(entry);
       },
     },
   };
+}
+
+/**
+ * Test builds only (BERTH_DEBUG_ROUTES=1, docs/ipc.md): the daemon's memory after a full GC, so a
+ * test can tell memory that is held from garbage not yet collected. The GC is V8's own, exposed
+ * at runtime; nothing else is touched.
+ */
+function debugMemory() {
+  v8.setFlagsFromString("--expose-gc");
+  (vm.runInNewContext("gc") as () => void)();
+  return process.memoryUsage();
 }
 
 /**

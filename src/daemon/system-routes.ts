@@ -8,7 +8,7 @@ import { BerthError } from "../errors.js";
 import type { JournalFault } from "../events/identity.js";
 import { JournalGone } from "../events/identity.js";
 import type { Journal } from "../events/journal.js";
-import { requireFields } from "../ipc/fields.js";
+import { bodyOf } from "./schemas.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -118,7 +118,8 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
   const { store, root } = deps;
   const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = 300_000): Route => ({ kind: "unary", handler, deadlineMs });
   return {
-    info: unary(async (): Promise<DaemonInfo> => {
+    info: unary(async (body): Promise<DaemonInfo> => {
+      bodyOf("info", body);
       const containers: Record<string, number> = { total: 0 };
       for (const c of Object.values(store.projection.containers)) {
         containers.total! += 1;
@@ -128,10 +129,10 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
       return { pid: process.pid, root, journal: { path: store.journal.path, head: store.journal.head(), fault }, containers, orphans: (await currentOrphans(store, root)).length };
     }),
 
-    orphans: unary(async () => currentOrphans(store, root)),
+    orphans: unary(async (body) => (bodyOf("orphans", body), currentOrphans(store, root))),
 
     prune: unary(async (body, ctx) => {
-      const b = requireFields(body ?? {}, { orphans: "boolean?", keys: "string[]?", commandId: "string?" }, "prune");
+      const b = bodyOf("prune", body);
       const correlationId = b.commandId ?? randomUUID();
       const containers = await pruneStopped(deps, correlationId, ctx);
       const orphans = b.orphans ? (await pruneOrphans(store, root, deps.queue, { correlationId, actor: ctx.peer }, b.keys)).removed : [];

@@ -21,8 +21,10 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-/** Items a stream may hold unread before the connection stops reading from the socket. */
+/** Items, or frame bytes, a stream may hold unread before the connection stops reading from the socket. */
 const STREAM_HIGH_WATER = 1024;
+const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 
 function fromWire(error: unknown, fallback: string): BerthError {
   if (isPlainObject(error) && isErrorCode(error.code) && typeof error.message === "string") return new BerthError(error.code, error.message);
@@ -41,7 +43,9 @@ function connectError(socketPath: string, err: NodeJS.ErrnoException): BerthErro
 
 export class ClientStream<T> implements AsyncIterable<T> {
   private items: T[] = [];
+  private sizes: number[] = [];
   private head = 0;
+  private bytes = 0;
   private error: BerthError | undefined;
   private ended = false;
   private waiter: { resolve(r: IteratorResult<T>): void; reject(e: BerthError): void } | undefined;
@@ -53,13 +57,22 @@ export class ClientStream<T> implements AsyncIterable<T> {
     return this.items.length - this.head;
   }
 
-  push(item: T): void {
+  /** Frame bytes of the unread items (for flow control). */
+  get backlogBytes(): number {
+    return this.bytes;
+  }
+
+  push(item: T, size = 0): void {
     if (this.ended) return;
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
       w.resolve({ value: item, done: false });
-    } else this.items.push(item);
+    } else {
+      this.items.push(item);
+      this.sizes.push(size);
+      this.bytes += size;
+    }
   }
 
   end(error?: BerthError): void {
@@ -77,6 +90,8 @@ export class ClientStream<T> implements AsyncIterable<T> {
     if (this.ended) return;
     this.hooks.cancel();
     this.items = [];
+    this.sizes = [];
+    this.bytes = 0;
     this.head = 0;
     this.end();
   }
@@ -85,9 +100,12 @@ export class ClientStream<T> implements AsyncIterable<T> {
     return {
       next: () => {
         if (this.head < this.items.length) {
+          this.bytes -= this.sizes[this.head]!;
           const value = this.items[this.head++]!;
           if (this.head === this.items.length) {
             this.items = [];
+            this.sizes = [];
+            this.bytes = 0;
             this.head = 0;
             this.hooks.drained();
           }
@@ -121,7 +139,13 @@ export class IpcClient {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const reader = new FrameReader(opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     return new Promise<IpcClient>((resolve, reject) => {
-      const socket = createConnection(socketPath);
+      // One read buffer for the connection's life: a fresh 64 KiB buffer per read would be garbage
+      // the GC collects only after tens of megabytes, while a large stream flows (FrameReader copies
+      // what it must keep).
+      let onData: (chunk: Buffer) => void = () => {};
+      const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      const onread = { buffer: readBuffer, callback: (n: number) => (onData(readBuffer.subarray(0, n)), true) };
+      const socket = createConnection({ path: socketPath, onread });
       const client = new IpcClient(socket, timeoutMs);
       let settled = false;
       let fatalSeen: BerthError | undefined;
@@ -144,7 +168,7 @@ export class IpcClient {
         settle(fatalSeen ?? new BerthError("interrupted", `${socketPath} closed the connection during the handshake`));
         client.shutdown(new BerthError("interrupted", `the connection to ${socketPath} closed`));
       });
-      socket.on("data", (chunk: Buffer) => {
+      onData = (chunk: Buffer) => {
         try {
           reader.push(chunk, (body) => {
             let msg: unknown;
@@ -168,15 +192,15 @@ export class IpcClient {
               }
               return true;
             }
-            client.onMessage(msg);
+            client.onMessage(msg, body.length);
             return !client.closedWith;
-          });
+          }, true);
         } catch (err) {
           const e = err instanceof FrameTooLarge ? new BerthError("internalError", `the server sent an oversized frame: ${err.message}`) : (err as BerthError);
           settle(e);
           client.shutdown(e);
         }
-      });
+      };
     });
   }
 
@@ -184,7 +208,7 @@ export class IpcClient {
     if (!this.closedWith) this.socket.write(encodeFrame(this.codec, frame));
   }
 
-  private onMessage(msg: Record<string, unknown>): void {
+  private onMessage(msg: Record<string, unknown>, size: number): void {
     const id = msg.id as number;
     switch (msg.t) {
       case "res": {
@@ -199,8 +223,8 @@ export class IpcClient {
       case "item": {
         const s = this.streams.get(id);
         if (!s) return;
-        s.push(msg.item);
-        if (s.backlog >= STREAM_HIGH_WATER && !this.paused) {
+        s.push(msg.item, size);
+        if ((s.backlog >= STREAM_HIGH_WATER || s.backlogBytes >= STREAM_HIGH_WATER_BYTES) && !this.paused) {
           // Let the kernel's buffers push back on the server instead of queueing without bound here.
           this.paused = true;
           this.socket.pause();
@@ -298,7 +322,7 @@ export class IpcClient {
 
   private maybeResume(): void {
     if (!this.paused) return;
-    for (const s of this.streams.values()) if (s.backlog >= STREAM_HIGH_WATER / 4) return;
+    for (const s of this.streams.values()) if (s.backlog >= STREAM_HIGH_WATER / 4 || s.backlogBytes >= STREAM_HIGH_WATER_BYTES / 4) return;
     this.paused = false;
     this.socket.resume();
   }

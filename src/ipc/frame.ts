@@ -2,7 +2,7 @@
 // value. Both ends build their own codec per connection, because msgpackr's shared record
 // structures mis-decode when a peer reconnects (design §4); records are off, so every frame
 // stands alone.
-import { Packr } from "msgpackr";
+import { Packr, RESET_BUFFER_MODE } from "msgpackr";
 import type { ErrorInfo } from "../errors.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -34,12 +34,62 @@ export type ServerFrame = ServerHello | ReplyFrame | ItemFrame | EndFrame | Fata
 
 /** `int64AsType: "number"` keeps ids and sizes plain numbers instead of BigInt (design §4). */
 export function newCodec(): Packr {
-  return new Packr({ useRecords: false, int64AsType: "number", mapsAsObjects: true });
+  // copyBuffers: a decoded binary value must not be a view of a read buffer that gets reused.
+  return new Packr({ useRecords: false, int64AsType: "number", mapsAsObjects: true, copyBuffers: true });
 }
 
 /** Encodes one value as a complete frame (header included) in a single buffer, so one write sends it. */
 export function encodeFrame(codec: Packr, value: unknown): Buffer {
-  const body = codec.pack(value);
+  return encodeBody(packTransient(codec, value));
+}
+
+/**
+ * Packs a value whose bytes the caller copies at once. msgpackr packs into one module-wide
+ * buffer and, so that earlier results stay valid, starts each pack after the last one, taking a
+ * new buffer when it is full: a stream of 16 KiB frames would allocate its whole volume. With
+ * RESET_BUFFER_MODE the next pack starts where this one did, after every result still in use.
+ */
+function packTransient(codec: Packr, value: unknown): Buffer {
+  return codec.pack(value, RESET_BUFFER_MODE);
+}
+
+/**
+ * Reusable buffers for outgoing frames. A stream of large items (16 KiB log entries) would
+ * otherwise allocate a fresh buffer per frame, and V8 collects such buffers only after tens of
+ * megabytes of them, so every process on the path grows by that much while a log streams.
+ * A frame of 4 KiB to 256 KiB is copied into a pooled buffer of its power-of-two size class, and
+ * the buffer comes back once the socket has written it (the write's callback); smaller frames
+ * use Node's own pool, larger ones are allocated. At most POOL_CLASS_BYTES stay free per class.
+ */
+const POOL_MIN = 4 * 1024;
+const POOL_MAX = 256 * 1024;
+const POOL_CLASS_BYTES = 2 * 1024 * 1024;
+
+export class FramePool {
+  private readonly free = new Map<number, Buffer[]>();
+
+  /** Encodes `value` as a frame; `release` (when set) must be called once the bytes have been written. */
+  encode(codec: Packr, value: unknown): { bytes: Buffer; release: ((err?: Error | null) => void) | undefined } {
+    const body = packTransient(codec, value);
+    const size = HEADER_BYTES + body.length;
+    if (size < POOL_MIN || size > POOL_MAX) return { bytes: encodeBody(body), release: undefined };
+    const cls = 2 ** Math.ceil(Math.log2(size));
+    const list = this.free.get(cls);
+    const slab = list?.pop() ?? Buffer.allocUnsafeSlow(cls);
+    slab.writeUInt32BE(body.length, 0);
+    body.copy(slab, HEADER_BYTES);
+    const release = (err?: Error | null) => {
+      // A failed write may still be referenced by the handle being torn down: let the GC have it.
+      if (err) return;
+      const l = this.free.get(cls) ?? [];
+      if ((l.length + 1) * cls <= POOL_CLASS_BYTES) l.push(slab);
+      this.free.set(cls, l);
+    };
+    return { bytes: slab.subarray(0, size), release };
+  }
+}
+
+function encodeBody(body: Buffer): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
   frame.writeUInt32BE(body.length, 0);
   body.copy(frame, HEADER_BYTES);
@@ -74,12 +124,13 @@ export class FrameReader {
    * Feeds a chunk; calls onFrame for each complete body, in order. onFrame returns false to stop
    * (the connection was closed). Throws FrameTooLarge when a header declares too many bytes.
    */
-  push(chunk: Buffer, onFrame: (body: Buffer) => boolean | void): void {
+  push(chunk: Buffer, onFrame: (body: Buffer) => boolean | void, transient = false): void {
     let buf: Buffer;
     if (this.buffered === 0) {
       buf = chunk;
     } else {
-      this.chunks.push(chunk);
+      // A transient chunk (a read buffer the socket reuses) must be copied to be kept.
+      this.chunks.push(transient ? Buffer.from(chunk) : chunk);
       this.buffered += chunk.length;
       if (this.buffered < (this.needed || HEADER_BYTES)) return;
       buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
@@ -101,7 +152,7 @@ export class FrameReader {
     }
     if (off < buf.length) {
       // Copy the tail so a small remainder does not pin a large chunk.
-      const rest = buf.length - off > 4096 ? buf.subarray(off) : Buffer.from(buf.subarray(off));
+      const rest = buf.length - off > 4096 && !(transient && buf === chunk) ? buf.subarray(off) : Buffer.from(buf.subarray(off));
       this.chunks = [rest];
       this.buffered = rest.length;
     }

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
 import { BerthError, toBerthError, type ErrorInfo } from "../errors.js";
 import {
-  DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
+  DEFAULT_MAX_FRAME_BYTES, FramePool, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
   type Peer, type ServerFrame,
 } from "./frame.js";
 import { loadPeercred } from "./peercred.js";
@@ -20,8 +20,13 @@ export interface CallContext {
   route: string;
 }
 export type UnaryHandler = (body: unknown, ctx: CallContext) => unknown | Promise<unknown>;
-/** Resolving sends the end frame; throwing sends an end frame carrying the error. */
-export type StreamHandler = (body: unknown, ctx: CallContext & { emit(item: unknown): void }) => Promise<void>;
+/**
+ * Resolving sends the end frame; throwing sends an end frame carrying the error. `emit` returns
+ * a promise while the connection's queue is over STREAM_PAUSE_BYTES: a handler that awaits it
+ * produces no faster than its client reads (backpressure); one that does not is dropped with its
+ * connection at maxBufferedBytes.
+ */
+export type StreamHandler = (body: unknown, ctx: CallContext & { emit(item: unknown): Promise<void> | undefined }) => Promise<void>;
 /** deadlineMs on a stream is optional: followed streams run until cancelled or disconnected. */
 export type Route =
   | { kind: "unary"; handler: UnaryHandler; deadlineMs?: number }
@@ -45,8 +50,17 @@ export interface ServerOptions {
   socketGid?: number;
   /** Calls in flight per connection before new ones are refused. Default 1024. */
   maxInFlight?: number;
-  /** Bytes queued for a connection that does not read before it is dropped. Default 64 MiB. */
+  /** Bytes queued for a connection that does not read before it is dropped. Default 16 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Bytes queued over all connections. Above it, the connection with the longest queue is
+   * dropped, so many slow clients together cannot hold more than this. Default 64 MiB.
+   */
+  maxTotalBufferedBytes?: number;
+  /** Open connections; a connection beyond it gets a fatal "too many connections" frame. Default 1024. */
+  maxConnections?: number;
+  /** The listen backlog: connects not yet accepted that the kernel queues. Default 4096 (somaxconn here). */
+  backlog?: number;
   /** A connection that has not said hello by then is closed. Default 10 s. */
   handshakeTimeoutMs?: number;
   /** Path of the peercred addon; defaults to native/peercred/build/Release/peercred.node. */
@@ -59,9 +73,13 @@ export interface IpcServer {
   /** Calls currently in flight over all connections (a freed call is no longer counted). */
   inFlight(): number;
   connections(): number;
+  /** Bytes queued for clients over all connections, not yet taken by the kernel. */
+  queuedBytes(): number;
 }
 
 const DEFAULT_DEADLINE_MS = 30_000;
+/** A stream's emit starts pushing back once this much is queued for its connection. */
+export const STREAM_PAUSE_BYTES = 1024 * 1024;
 
 interface Call {
   id: number;
@@ -95,6 +113,8 @@ interface Conn {
   greeted: boolean;
   calls: Map<number, Call>;
   closed: boolean;
+  /** Settles on the socket's next drain (or close): what a pushed-back emit waits for. */
+  drained: Promise<void> | undefined;
 }
 
 export async function listen(opts: ServerOptions): Promise<IpcServer> {
@@ -104,12 +124,17 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   const allowGids = new Set(opts.allowGids ?? []);
   const defaultDeadline = opts.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
   const maxInFlight = opts.maxInFlight ?? 1024;
-  const maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
+  const maxBuffered = opts.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const maxTotalBuffered = opts.maxTotalBufferedBytes ?? 64 * 1024 * 1024;
+  const maxConnections = opts.maxConnections ?? 1024;
   const handshakeTimeout = opts.handshakeTimeoutMs ?? 10_000;
   const routes = opts.routes;
   const conns = new Set<Conn>();
   /** Every open socket, including refused ones still flushing their fatal frame. */
   const sockets = new Set<Socket>();
+  /** Connections with bytes queued at their last write: the only ones the total must sum. */
+  const backlogged = new Set<Conn>();
+  const pool = new FramePool();
 
   prepareDirectory(opts.socketPath, opts.dirMode ?? 0o700);
   await claimSocketPath(opts.socketPath);
@@ -117,8 +142,9 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   function send(conn: Conn, frame: ServerFrame): void {
     if (conn.closed) return;
     let bytes: Buffer;
+    let release: ((err?: Error | null) => void) | undefined;
     try {
-      bytes = encodeFrame(conn.codec, frame);
+      ({ bytes, release } = pool.encode(conn.codec, frame));
     } catch (err) {
       // A handler result msgpack cannot carry (e.g. a huge BigInt): the caller still gets an answer.
       if (frame.t !== "res" && frame.t !== "item") return;
@@ -127,6 +153,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       if (frame.t === "item") finish(conn, conn.calls.get(frame.id), undefined);
     }
     if (bytes.length - 4 > maxFrameBytes) {
+      release?.();
       if (frame.t === "res" || frame.t === "item") {
         const error = { code: "internalError" as const, message: `the ${frame.t === "res" ? "result" : "item"} is ${bytes.length - 4} bytes, over the frame limit of ${maxFrameBytes}` };
         send(conn, frame.t === "res" ? { t: "res", id: frame.id, error } : { t: "end", id: frame.id, error });
@@ -134,10 +161,63 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       }
       return;
     }
-    conn.socket.write(bytes);
+    conn.socket.write(bytes, release);
+    if (conn.socket.writableLength === 0) return;
     if (conn.socket.writableLength > maxBuffered) {
-      fatal(conn, "cancelled", `connection dropped: more than ${maxBuffered} bytes queued for a client that is not reading`);
+      return overflow(conn, `connection dropped: more than ${maxBuffered} bytes queued for a client that is not reading`);
     }
+    backlogged.add(conn);
+    let total = 0;
+    let longest = conn;
+    for (const c of backlogged) {
+      const queued = c.socket.writableLength;
+      if (queued === 0 || c.closed) backlogged.delete(c);
+      total += queued;
+      if (queued > longest.socket.writableLength) longest = c;
+    }
+    if (total > maxTotalBuffered) {
+      overflow(longest, `connection dropped: the server has more than ${maxTotalBuffered} bytes queued for its clients, and this one is furthest behind (${longest.socket.writableLength} bytes unread)`);
+    }
+  }
+
+  /**
+   * Drops a client that is not reading. Its queue is discarded at once (destroy, not end): that
+   * memory is what the limit protects. The fatal frame is written first, so a client that was
+   * only slow may still read why.
+   */
+  function overflow(conn: Conn, message: string): void {
+    backlogged.delete(conn);
+    const bytes = encodeFrame(conn.codec, { t: "fatal", code: "cancelled", message } satisfies ServerFrame);
+    drop(conn, new BerthError("cancelled", message));
+    conn.socket.write(bytes);
+    conn.socket.destroy();
+  }
+
+  /** What a stream's emit returns while its connection's queue is over STREAM_PAUSE_BYTES. */
+  function drained(conn: Conn, call: Call): Promise<void> | undefined {
+    if (conn.closed || call.done || conn.socket.writableLength < STREAM_PAUSE_BYTES) return undefined;
+    conn.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        conn.socket.off("drain", done);
+        conn.socket.off("close", done);
+        conn.drained = undefined;
+        resolve();
+      };
+      conn.socket.on("drain", done);
+      conn.socket.on("close", done);
+    });
+    // A cancelled or timed-out call stops waiting too, so its handler can return.
+    const signal = signalOf(call);
+    if (signal.aborted) return undefined;
+    const drain = conn.drained;
+    return new Promise<void>((resolve) => {
+      const onAbort = () => resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      void drain.then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
   }
 
   /** Sends a connection-level error, then closes once the client has had a chance to read it. */
@@ -234,7 +314,9 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       return;
     }
     const emit = (item: unknown) => {
-      if (!call.done) send(conn, { t: "item", id: rid, item });
+      if (call.done) return undefined;
+      send(conn, { t: "item", id: rid, item });
+      return drained(conn, call);
     };
     const ctx = { peer, route: routeName, emit, get signal() { return signalOf(call); } };
     let running: Promise<void>;
@@ -308,7 +390,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       socket.destroy(); // no credentials, no conversation
       return;
     }
-    const conn: Conn = { socket, peer, codec: newCodec(), reader: new FrameReader(maxFrameBytes), greeted: false, calls: new Map(), closed: false };
+    const conn: Conn = { socket, peer, codec: newCodec(), reader: new FrameReader(maxFrameBytes), greeted: false, calls: new Map(), closed: false, drained: undefined };
     socket.on("error", () => {}); // resets from vanishing clients are expected; "close" cleans up
     socket.on("close", () => drop(conn, new BerthError("cancelled", "the client disconnected")));
     if (!allowUids.has(peer.uid) && !allowGids.has(peer.gid)) {
@@ -316,6 +398,13 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       socket.on("data", () => {}); // drain until the client hangs up
       fatal(conn, "unsupported", `permission denied: uid ${peer.uid} (gid ${peer.gid}, pid ${peer.pid}) may not use this socket; ` +
         `allowed uids [${[...allowUids].join(", ")}], gids [${[...allowGids].join(", ")}]`);
+      return;
+    }
+    if (conns.size >= maxConnections) {
+      // Refused with a frame the client can read, not left to fail at connect or hang.
+      conns.add(conn);
+      socket.on("data", () => {});
+      fatal(conn, "invalidState", `too many connections: the server already holds ${conns.size - 1} (limit ${maxConnections}); retry later`);
       return;
     }
     conns.add(conn);
@@ -343,7 +432,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   const tempPath = temporaryName(opts.socketPath);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(tempPath, () => resolve());
+    server.listen({ path: tempPath, backlog: opts.backlog ?? 4096 }, () => resolve());
   });
   try {
     publish(tempPath, opts.socketPath, opts.socketMode ?? 0o660, opts.socketGid);
@@ -358,6 +447,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
     socketPath: opts.socketPath,
     inFlight: () => [...conns].reduce((n, c) => n + c.calls.size, 0),
     connections: () => conns.size,
+    queuedBytes: () => [...conns].reduce((n, c) => n + c.socket.writableLength, 0),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -84,19 +84,11 @@ export function serviceRoutes(svc: RuntimeService, afterShutdown: () => void): R
       handler: async (b, ctx) => {
         const body = obj(b);
         const q = logQuery(body);
-        // Same tick again: snapshot then live, with nothing missed or repeated.
-        const snapshot = svc.logsSnapshot(q);
         if (body.follow !== true) {
-          for (const e of snapshot) ctx.emit(e);
+          for (const e of svc.logEntries(q)) await ctx.emit(e);
           return;
         }
-        const off = svc.subscribeLogs({ ...q, since: undefined, tail: undefined } as LogQuery, (e) => ctx.emit(e));
-        try {
-          for (const e of snapshot) ctx.emit(e);
-          await Promise.race([svc.initDone(), aborted(ctx.signal)]);
-        } finally {
-          off();
-        }
+        await svc.followLogs(q, ctx.signal, (e) => ctx.emit(e));
       },
     },
   };

@@ -7,7 +7,7 @@ import { isoTime } from "../../iso-time.js";
 import type { Route } from "../../ipc/server.js";
 import type { Driver, ProcessExit } from "../driver.js";
 import { ackExitRecord, readExitRecordsIn, writeExitRecord, type ExitRecord } from "../exits.js";
-import { LogWriter, matchesQuery, readLogs, type LogEntry, type LogQuery } from "../logs.js";
+import { LogWriter, followLogs, logEntries, type LogEntry, type LogQuery } from "../logs.js";
 import type { ContainerPaths } from "../paths.js";
 
 export type ServiceStatus = "booted" | "running" | "paused" | "stopping" | "stopped";
@@ -303,14 +303,14 @@ export class RuntimeService {
     return () => this.exitListeners.delete(fn);
   }
 
-  logsSnapshot(q: LogQuery): LogEntry[] {
-    return readLogs(this.paths, q);
+  /** The logs as they are now, entry by entry (a file read, not a copy in memory). */
+  logEntries(q: LogQuery): Iterable<LogEntry> {
+    return logEntries(this.paths, q);
   }
 
-  subscribeLogs(q: LogQuery, fn: (e: LogEntry) => void): () => void {
-    return this.logs.subscribe((e) => {
-      if (matchesQuery(e, q)) fn(e);
-    });
+  /** Follows the log files until init is done and its output flushed; `emit` may push back. */
+  followLogs(q: LogQuery, signal: AbortSignal, emit: (e: LogEntry) => void | Promise<void>): Promise<void> {
+    return followLogs(this.paths, q, { onWrite: (fn) => this.logs.subscribe(fn), done: this.initDone(), signal, emit });
   }
 
   /**
