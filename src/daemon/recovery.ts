@@ -5,7 +5,8 @@ import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
 import { probeRuntime, readExitRecords } from "../vm/runtime.js";
 import { DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
-import { HAS_SANDBOX, type ContainerState } from "../projections/container.js";
+import { hasSandbox, initMayBeAliveIn } from "../model/lifecycle.js";
+import type { ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
 import { restartsWithDaemon } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -20,7 +21,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
 
   // Containers are independent: reconcile them concurrently (appends are synchronous, so the
   // journal still sees one whole event at a time), a bounded number at once.
-  await eachConcurrently(containers().filter((c) => HAS_SANDBOX.includes(c.status) && c.runtime), 16, async (state) => {
+  await eachConcurrently(containers().filter((c) => hasSandbox(c.status) && c.runtime), 16, async (state) => {
     const probe = probeRuntime(options.root, state.id);
     const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
     if (same) {
@@ -32,7 +33,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
     }
     for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
     const now = store.container(state.id)!;
-    if (!["booted", "running", "paused", "stopping"].includes(now.status)) return;
+    if (!initMayBeAliveIn(now.status)) return;
     const leftover = await removeOrphanSandbox(options, now);
     const reason = probe.endpoint
       ? `runtime service pid ${probe.endpoint.pid} is gone${leftover ? `; its orphaned sandbox (init pid ${leftover}) was killed` : ""}, and no exit of init was recorded`

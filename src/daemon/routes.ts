@@ -6,6 +6,7 @@ import { normaliseSignal, validateConfig, validateId } from "../commands/config.
 import { BerthError, type ErrorInfo } from "../errors.js";
 import { isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
+import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
 import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
@@ -110,7 +111,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     statistics: unary(async (body) => {
       const state = existing(requireFields(body, { id: "string" }, "statistics").id);
-      if (state.status !== "running") throw new BerthError("invalidState", `cannot read statistics: container ${state.id} is ${state.status}, expected running`);
+      if (!LIFECYCLE.reads.statistics.includes(state.status)) throw new BerthError("invalidState", `cannot read statistics: container ${state.id} is ${state.status}, expected ${LIFECYCLE.reads.statistics.join(" or ")}`);
       return (await deps.runtimes.client(state.id)).statistics();
     }),
 
@@ -133,7 +134,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       await store.waitFor(() => {
         const s = store.projection.containers[b.id];
         const p = s?.processes[processId];
-        return !s || !p || p.status === "exited" || p.pid !== pid || !["running", "stopping", "paused"].includes(s.status) ? true : undefined;
+        return !s || !p || p.status === "exited" || p.pid !== pid || !initStartedIn(s.status) ? true : undefined;
       }, OUTCOME_TIMEOUT_MS, `process ${processId} to exit`, ctx.signal);
       return current(b.id);
     }),
@@ -177,7 +178,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     delete: unary(async (body, ctx) => {
       const b = requireFields(body, { id: "string", force: "boolean?", commandId: "string?" }, "delete");
       const state = existing(b.id);
-      if (b.force && !["created", "stopped"].includes(state.status)) {
+      if (b.force && !allows("delete", state.status)) {
         // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
         await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
         await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
