@@ -47,7 +47,7 @@ export function decide(state: LifecycleState | undefined, command: Command, tabl
   const id = validateId(command.id);
   if (!id.ok) return { ok: false, error: id.error };
   const current = state ?? initialState;
-  if (!isAbsent(current.status) && isNoop(command.type, current.status, table)) return decideNoop(current as ContainerState, command);
+  if (isNoop(command.type, current.status, table)) return decideNoop(current, command);
   if (!allows(command.type, current.status, table)) return refusal(current, command, table);
   if (command.type === "create") {
     const config = validateConfig(command.config, command.id);
@@ -58,8 +58,8 @@ export function decide(state: LifecycleState | undefined, command: Command, tabl
 }
 
 /** An accepted command with nothing to do still has its arguments checked. */
-function decideNoop(state: ContainerState, command: Command): Decision {
-  if (command.type !== "stop") return accept([]);
+function decideNoop(state: LifecycleState, command: Command): Decision {
+  if (command.type !== "stop" || state.status === "none") return accept([]);
   const stop = validStop(state, command);
   return stop.ok ? accept([]) : { ok: false, error: stop.error };
 }

@@ -18,8 +18,12 @@ export function illegalTransition(state: LifecycleState | undefined, event: Stor
   const current = state ?? initialState;
   const rule = table.events[event.type];
   const inStatus = () => (!rule.in || rule.in.includes(current.status) ? undefined : `${event.type} while ${current.status} (allowed: ${rule.in.join(", ")})`);
+  if (isAbsent(current.status)) {
+    // Only the events the table allows on no container may come first (today: ContainerCreated).
+    if (rule.in?.includes(current.status)) return undefined;
+    return event.type === "ContainerCreated" ? `ContainerCreated while ${current.status}` : `${event.type} for a container that does not exist`;
+  }
   if (event.type === "ContainerCreated") return inStatus() && `ContainerCreated while ${current.status}`;
-  if (isAbsent(current.status)) return `${event.type} for a container that does not exist`;
   const live = current as ContainerState;
   const processId = event.type === "ProcessStartRequested" || event.type === "ProcessStarted" || event.type === "ProcessStartFailed" ? event.data.processId : undefined;
   if (rule.after && !rule.after.some((intent) => pendingOf(live, intent, intent === "ProcessStartRequested" ? processId : undefined))) return withoutIntent(event);
