@@ -133,5 +133,8 @@ function validStop(state: ContainerState, command: Extract<Command, { type: "sto
 
 export type ContainerDecider = Decider<LifecycleState, Command, StoredEvent<ContainerEvent>, Decision>;
 
+/** A decider over `table` (the specs build one over a changed table to prove that they read it). */
+export const deciderFor = (table: Lifecycle): ContainerDecider => ({ decide: (state, command) => decide(state, command, table), evolve: (state, event) => evolve(state, event), initialState });
+
 /** The container decider: the one value the dispatcher and the model specs take. */
-export const containerDecider: ContainerDecider = { decide: (state, command) => decide(state, command), evolve: (state, event) => evolve(state, event), initialState };
+export const containerDecider: ContainerDecider = deciderFor(LIFECYCLE);

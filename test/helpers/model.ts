@@ -1,7 +1,7 @@
 // Given/when/then for the pure model, and canned event histories that reach each status.
 import * as assert from "uvu/assert";
 import type { Command } from "../../src/commands/commands.js";
-import { containerDecider, decide } from "../../src/commands/decide.js";
+import { decide, deciderFor } from "../../src/commands/decide.js";
 import type { ErrorCode } from "../../src/errors.js";
 import { containerStream, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
 import { LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../../src/model/lifecycle.js";
@@ -24,13 +24,14 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; reason: st
  * A step that throws is a failure of the spec, not of the test run.
  */
 export function given(events: ContainerEvent[], id = "c1", table: Lifecycle = LIFECYCLE) {
+  const decider = deciderFor(table);
   const history = stored(events, id);
-  const state = history.reduce<LifecycleState>((s, e) => containerDecider.evolve(s, e), containerDecider.initialState);
+  const state = history.reduce<LifecycleState>((s, e) => decider.evolve(s, e), decider.initialState);
   const label = (what: string) => `${what} in ${state.status}`;
   return {
     state: existingState(state),
     when(command: Command) {
-      const decision = decide(state, command, table);
+      const decision = decider.decide(state, command);
       const what = label(command.type);
       return {
         decision,
@@ -62,7 +63,7 @@ export function given(events: ContainerEvent[], id = "c1", table: Lifecycle = LI
         const illegal = illegalTransition(state, next!, table);
         if (illegal) return { ok: false, code: "illegalTransition", reason: illegal };
         try {
-          return { ok: true, value: containerDecider.evolve(state, next!) };
+          return { ok: true, value: decider.evolve(state, next!) };
         } catch (err) {
           return { ok: false, code: "evolveFailed", reason: (err as Error).message };
         }
