@@ -1,5 +1,7 @@
 // Every lifecycle request, as a command. Fields arrive unvalidated from clients: the decider
 // validates them, so a command object is safe to build straight from an IPC body.
+import type { CommandType as LifecycleCommand } from "../model/lifecycle.js";
+
 
 export type Command =
   | { type: "create"; id: string; config: unknown }
@@ -14,3 +16,8 @@ export type Command =
   | { type: "unpause"; id: string };
 
 export type CommandType = Command["type"];
+
+// The lifecycle table names every command: a command added here without a row there (or the
+// other way round) does not compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const COMMANDS_MATCH_LIFECYCLE: Same<CommandType, LifecycleCommand> = true;

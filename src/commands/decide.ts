@@ -1,9 +1,11 @@
-// decide(state, command): the lifecycle state machine of docs/architecture.md as a pure function.
+// decide(state, command): the lifecycle state machine of src/model/lifecycle.ts as a pure function.
 // It validates the command against the current projection and returns the events to append,
 // or a typed error. It performs no I/O and reads no clock: a rejected command appends nothing.
 import { assertNever, type ErrorCode, type ErrorInfo } from "../errors.js";
-import type { ContainerEvent } from "../events/catalogue.js";
-import type { ContainerState, ContainerStatus } from "../projections/container.js";
+import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
+import type { Decider } from "../model/decider.js";
+import { allows, isAbsent, isNoop, LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../model/lifecycle.js";
+import { evolve, initialState, type ContainerState, type LifecycleState } from "../projections/container.js";
 import type { Command } from "./commands.js";
 import { normaliseSignal, validateConfig, validateId, validateProcessSpec } from "./config.js";
 
@@ -11,20 +13,6 @@ export type Decision = { ok: true; events: ContainerEvent[] } | { ok: false; err
 
 const accept = (events: ContainerEvent[]): Decision => ({ ok: true, events });
 const reject = (code: ErrorCode, message: string): Decision => ({ ok: false, error: { code, message } });
-
-/** Which statuses each command may run in: the table in docs/architecture.md (test/docs.test.ts compares). */
-export const ALLOWED: Record<Command["type"], readonly ContainerStatus[]> = {
-  create: [],
-  bootstrap: ["created"],
-  startProcess: ["booted", "running"],
-  createProcess: ["booted", "running"],
-  kill: ["running", "stopping"],
-  stop: ["booted", "running", "paused"],
-  shutdown: ["created", "booted", "stopped"],
-  delete: ["created", "stopped"],
-  pause: ["running"],
-  unpause: ["paused"],
-};
 
 const VERBS: Record<Command["type"], string> = {
   create: "create",
@@ -39,35 +27,44 @@ const VERBS: Record<Command["type"], string> = {
   unpause: "unpause",
 };
 
-function wrongState(command: Command, state: ContainerState, expected: readonly ContainerStatus[], hint = ""): Decision {
+function wrongState(command: Command, state: ContainerState, expected: readonly LifecycleStatus[], hint = ""): Decision {
   return reject("invalidState", `cannot ${VERBS[command.type]}: container ${state.id} is ${state.status}, expected ${expected.join(" or ")}${hint}`);
 }
 
-export function decide(state: ContainerState | undefined, command: Command): Decision {
+/**
+ * Refuses `command` in a status the table does not allow it in: an absent container is not
+ * found, a create over a live one exists, anything else is in the wrong state.
+ */
+function refusal(state: LifecycleState, command: Command, table: Lifecycle): Decision {
+  if (command.type === "create") return reject("exists", `cannot create: container ${command.id} already exists (it is ${state.status})`);
+  if (isAbsent(state.status)) return reject("notFound", `no such container: ${command.id}`);
+  const hint = command.type === "delete" ? " (use force to stop and delete it)" : "";
+  return wrongState(command, state as ContainerState, table.commands[command.type], hint);
+}
+
+/** `table` is the lifecycle table; the specs pass a changed one to prove that they read it. */
+export function decide(state: LifecycleState | undefined, command: Command, table: Lifecycle = LIFECYCLE): Decision {
   const id = validateId(command.id);
   if (!id.ok) return { ok: false, error: id.error };
-  const live = state && state.status !== "deleted" ? state : undefined;
-
+  const current = state ?? initialState;
+  if (isNoop(command.type, current.status, table)) return decideNoop(current, command);
+  if (!allows(command.type, current.status, table)) return refusal(current, command, table);
   if (command.type === "create") {
-    if (live) return reject("exists", `cannot create: container ${command.id} already exists (it is ${live.status})`);
     const config = validateConfig(command.config, command.id);
     if (!config.ok) return { ok: false, error: config.error };
     return accept([{ type: "ContainerCreated", data: { id: command.id, config: config.value } }]);
   }
-  if (!live) return reject("notFound", `no such container: ${command.id}`);
-  return decideExisting(live, command);
+  return decideExisting(current as ContainerState, command, table);
 }
 
-function decideExisting(state: ContainerState, command: Exclude<Command, { type: "create" }>): Decision {
-  // Idempotent stop (as in Apple's service): nothing to do for a container that is not running.
-  if (command.type === "stop" && (state.status === "created" || state.status === "stopped" || state.status === "stopping")) {
-    const stop = validStop(state, command);
-    return stop.ok ? accept([]) : { ok: false, error: stop.error };
-  }
-  const allowed = ALLOWED[command.type];
-  if (!allowed.includes(state.status)) {
-    return wrongState(command, state, allowed, command.type === "delete" ? " (use force to stop and delete it)" : "");
-  }
+/** An accepted command with nothing to do still has its arguments checked. */
+function decideNoop(state: LifecycleState, command: Command): Decision {
+  if (command.type !== "stop" || state.status === "none") return accept([]);
+  const stop = validStop(state, command);
+  return stop.ok ? accept([]) : { ok: false, error: stop.error };
+}
+
+function decideExisting(state: ContainerState, command: Exclude<Command, { type: "create" }>, table: Lifecycle): Decision {
   switch (command.type) {
     case "bootstrap": {
       const env = command.dynamicEnv ?? {};
@@ -79,7 +76,7 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
       return accept([{ type: "BootstrapRequested", data }]);
     }
     case "startProcess":
-      return decideStart(state, command);
+      return decideStart(state, command, table);
     case "createProcess": {
       const pid = validateId(command.processId, "process id");
       if (!pid.ok) return { ok: false, error: pid.error };
@@ -113,10 +110,11 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
   }
 }
 
-function decideStart(state: ContainerState, command: Extract<Command, { type: "startProcess" }>): Decision {
+function decideStart(state: ContainerState, command: Extract<Command, { type: "startProcess" }>, table: Lifecycle): Decision {
   const isInit = command.processId === state.id;
-  if (isInit && state.status !== "booted") return wrongState(command, state, ["booted"]);
-  if (!isInit && state.status !== "running") return reject("invalidState", `cannot start process ${command.processId}: container ${state.id} is ${state.status}, expected running`);
+  const { init, exec } = table.start;
+  if (isInit && !init.includes(state.status)) return wrongState(command, state, init);
+  if (!isInit && !exec.includes(state.status)) return reject("invalidState", `cannot start process ${command.processId}: container ${state.id} is ${state.status}, expected ${exec.join(" or ")}`);
   const process = state.processes[command.processId];
   if (!process) return reject("notFound", `no such process ${command.processId} in container ${state.id}; create it first`);
   if (process.status !== "created") return reject("invalidState", `cannot start process ${command.processId}: it is ${process.status}, expected created`);
@@ -134,3 +132,11 @@ function validStop(state: ContainerState, command: Extract<Command, { type: "sto
   }
   return { ok: true, value: { signal: signal.value, timeoutInSeconds: timeout } };
 }
+
+export type ContainerDecider = Decider<LifecycleState, Command, StoredEvent<ContainerEvent>, Decision>;
+
+/** A decider over `table` (the specs build one over a changed table to prove that they read it). */
+export const deciderFor = (table: Lifecycle): ContainerDecider => ({ decide: (state, command) => decide(state, command, table), evolve: (state, event) => evolve(state, event), initialState });
+
+/** The container decider: the one value the dispatcher and the model specs take. */
+export const containerDecider: ContainerDecider = deciderFor(LIFECYCLE);

@@ -1,7 +1,7 @@
 // The command path: validate → decide → append → fold. The only place commands meet the
 // journal. The projection is folded synchronously after each append, so the next command for
 // the same container sees it (commands for one container are serialized by the caller).
-import { decide } from "../commands/decide.js";
+import { containerDecider, type ContainerDecider } from "../commands/decide.js";
 import type { Command } from "../commands/commands.js";
 import { BerthError } from "../errors.js";
 import { containerStream, type Actor, type StoredEvent } from "../events/catalogue.js";
@@ -25,9 +25,10 @@ export interface Dispatched {
   duplicate: boolean;
 }
 
-export function dispatch(journal: Journal, projection: Projection, command: Command, meta: CommandMeta = {}): Dispatched {
+/** `decider` decides; the projection folds with the same evolve (projections/index.ts). */
+export function dispatch(journal: Journal, projection: Projection, command: Command, meta: CommandMeta = {}, decider: ContainerDecider = containerDecider): Dispatched {
   const before = projection.containers[command.id];
-  const decision = decide(before, command);
+  const decision = decider.decide(before ?? decider.initialState, command);
   if (!decision.ok) {
     // A retry of a command that was journaled returns its original result, even though the
     // state has moved on and the decider would now refuse it. (Accepted retries are caught

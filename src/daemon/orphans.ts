@@ -10,7 +10,7 @@
 // per start; something new about it (another pid, a new mount) is a new key and a new event.
 import { describeOrphan } from "../cli/describe.js";
 import { DAEMON_STREAM, type Actor, type Orphan, type StoredEvent } from "../events/catalogue.js";
-import { HAS_SANDBOX } from "../projections/container.js";
+import { hasSandbox } from "../model/lifecycle.js";
 import type { Projection } from "../projections/index.js";
 import { hostInventory, killMonitor, removeContainerDir, removeCgroups, removeRuncContainer, unmountAll, type HostInventory } from "../vm/host-inventory.js";
 import { containerDir } from "../vm/paths.js";
@@ -27,7 +27,7 @@ export function findOrphans(root: string, projection: Projection, host: HostInve
   for (const id of [...ids].sort()) {
     const state = projection.containers[id];
     // Recovery owns every container the journal says holds a sandbox.
-    if (state && HAS_SANDBOX.includes(state.status)) continue;
+    if (state && hasSandbox(state.status)) continue;
     const runc = host.runc.find((c) => c.id === id);
     const orphan: Orphan = { id, known: state !== undefined, mounts: host.mounts[id] ?? [] };
     if (runc && (!state || LIVE_RUNC.includes(runc.status))) orphan.runc = { status: runc.status, pid: runc.pid };

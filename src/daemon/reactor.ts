@@ -14,6 +14,7 @@ import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
 import type { Store } from "./store.js";
+import { allows } from "../model/lifecycle.js";
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
@@ -248,7 +249,8 @@ export class Reactor {
   async autoRemove(id: string): Promise<void> {
     const state = this.store.container(id);
     if (!state || state.config.autoRemove !== true || state.pending.length > 0 || this.clientDeletes.has(id)) return;
-    if (!["created", "booted", "stopped"].includes(state.status)) return;
+    // Removable where a shutdown is allowed (created, booted, stopped): a booted one is shut down first.
+    if (!allows("shutdown", state.status)) return;
     if (state.status === "booted" && state.processes[id]?.status !== "created") return;
     const createdBy = this.store.journal.readStream(`container-${id}`).filter((e) => e.type === "ContainerCreated").pop();
     const meta = { actor: this.store.daemonActor, ...(createdBy ? { causationId: createdBy.eventId, correlationId: createdBy.correlationId ?? createdBy.eventId } : {}) };

@@ -5,7 +5,8 @@ import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
 import { probeRuntime, readExitRecords } from "../vm/runtime.js";
 import { DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
-import { HAS_SANDBOX, type ContainerState } from "../projections/container.js";
+import { hasSandbox, initMayBeAliveIn } from "../model/lifecycle.js";
+import type { ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
 import { restartsWithDaemon } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -36,7 +37,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
 
   // Containers are independent: reconcile them concurrently (appends are synchronous, so the
   // journal still sees one whole event at a time), a bounded number at once.
-  await eachConcurrently(containers().filter((c) => HAS_SANDBOX.includes(c.status) && c.runtime), 16, async (state) => {
+  await eachConcurrently(containers().filter((c) => hasSandbox(c.status) && c.runtime), 16, async (state) => {
     const probe = probeRuntime(options.root, state.id);
     const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
     if (same && (await adopt(state.id))) {
@@ -47,7 +48,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
     for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
     const now = store.container(state.id);
     // Gone or settled already: a recovered exit completed the stop (and maybe its --rm).
-    if (!now || !["booted", "running", "paused", "stopping"].includes(now.status)) return;
+    if (!now || !initMayBeAliveIn(now.status)) return;
     const leftover = await removeOrphanSandbox(options, now);
     if (now.processes[now.id]?.status === "exited") {
       // Init's exit is known (journaled, now or before the crash): the stop is completed from

@@ -8,6 +8,7 @@ import { normaliseSignal, validateConfig, validateId } from "../commands/config.
 import { BerthError, type ErrorInfo } from "../errors.js";
 import { isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
+import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import { foldContainer, type ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
@@ -116,7 +117,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     statistics: unary(async (body) => {
       const state = existing(bodyOf("statistics", body).id);
-      if (state.status !== "running") throw new BerthError("invalidState", `cannot read statistics: container ${state.id} is ${state.status}, expected running`);
+      if (!LIFECYCLE.reads.statistics.includes(state.status)) throw new BerthError("invalidState", `cannot read statistics: container ${state.id} is ${state.status}, expected ${LIFECYCLE.reads.statistics.join(" or ")}`);
       return (await deps.runtimes.client(state.id)).statistics();
     }),
 
@@ -139,7 +140,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       await store.waitFor(() => {
         const s = store.projection.containers[b.id];
         const p = s?.processes[processId];
-        return !s || !p || p.status === "exited" || p.pid !== pid || !["running", "stopping", "paused"].includes(s.status) ? true : undefined;
+        return !s || !p || p.status === "exited" || p.pid !== pid || !initStartedIn(s.status) ? true : undefined;
       }, OUTCOME_TIMEOUT_MS, `process ${processId} to exit`, ctx.signal);
       return current(b.id);
     }),
@@ -192,7 +193,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       const state = existing(b.id);
       // The client's delete is the one journaled: its stop is not followed by an --rm auto-remove.
       return reactor.whileDeleting(b.id, async () => {
-        if (b.force && !["created", "stopped"].includes(state.status)) {
+        if (b.force && !allows("delete", state.status)) {
           // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
           await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
           await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {

@@ -8,6 +8,7 @@ import { BerthError } from "../errors.js";
 import type { JournalFault } from "../events/identity.js";
 import { JournalGone } from "../events/identity.js";
 import type { Journal } from "../events/journal.js";
+import { allows } from "../model/lifecycle.js";
 import { bodyOf } from "./schemas.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
@@ -145,13 +146,13 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
 async function pruneStopped(deps: SystemDeps, correlationId: string, ctx: CallContext): Promise<string[]> {
   const { store, queue, reactor } = deps;
   const deleted: string[] = [];
-  const candidates = Object.values(store.projection.containers).filter((c) => c.status === "stopped" || c.status === "created");
+  const candidates = Object.values(store.projection.containers).filter((c) => allows("delete", c.status));
   for (const { id } of candidates) {
     const command: Command = { type: "delete", id };
     const done = await queue.run(id, async () => {
       // Checked again on the queue: a restart may have started it meanwhile.
       const now = store.container(id);
-      if (!now || (now.status !== "stopped" && now.status !== "created") || now.pending.length > 0) return false;
+      if (!now || !allows("delete", now.status) || now.pending.length > 0) return false;
       const result = store.command(command, { actor: ctx.peer, correlationId });
       for (const event of result.events) await reactor.effect(event);
       return true;

@@ -4,8 +4,9 @@ import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
 import type { ErrorInfo } from "../errors.js";
 import { assertNever } from "../errors.js";
 import { isIntent, type ContainerEvent, type IntentType, type ProcessExit, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
+import type { ContainerStatus } from "../model/lifecycle.js";
 
-export type ContainerStatus = "created" | "booting" | "booted" | "running" | "paused" | "stopping" | "stopped" | "shuttingDown" | "deleted";
+export type { ContainerStatus };
 export type ProcessStatus = "created" | "starting" | "running" | "exited";
 
 export interface ProcessState {
@@ -54,9 +55,22 @@ export interface ContainerState {
   pending: PendingIntent[];
 }
 
-export function evolve(state: ContainerState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
+/** The state of a stream before its first event: an id that was never used. */
+export interface NoContainer {
+  status: "none";
+}
+
+/** What the decider and evolve see: a container, or none yet. */
+export type LifecycleState = ContainerState | NoContainer;
+
+export const initialState: NoContainer = Object.freeze({ status: "none" });
+
+/** The state as the projection keeps it: undefined when there is no container. */
+export const existingState = (state: LifecycleState | undefined): ContainerState | undefined => (state && state.status !== "none" ? state : undefined);
+
+export function evolve(state: LifecycleState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
   if (event.type === "ContainerCreated") return created(event);
-  if (!state) throw precedesCreate(event);
+  if (!state || state.status === "none") throw precedesCreate(event);
   // One shallow copy per event. `step` sets only the copy's own fields and replaces, never
   // changes, the objects they point to (processes, pending), so evolve stays pure.
   return step({ ...state }, event, false);
@@ -70,9 +84,9 @@ export function evolve(state: ContainerState | undefined, event: StoredEvent<Con
  * copies were most of its fold time. model-property.test.ts checks that it agrees with evolve
  * at every step of random histories.
  */
-export function evolveOwned(state: ContainerState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
+export function evolveOwned(state: LifecycleState | undefined, event: StoredEvent<ContainerEvent>): ContainerState {
   if (event.type === "ContainerCreated") return created(event);
-  if (!state) throw precedesCreate(event);
+  if (!state || state.status === "none") throw precedesCreate(event);
   return step(state, event, true);
 }
 
@@ -295,6 +309,3 @@ function lost(state: ContainerState, reason: string, time: number): ContainerSta
     lastError: { code: "interrupted", message: reason },
   };
 }
-
-/** Statuses in which a runtime service may own a sandbox for the container. */
-export const HAS_SANDBOX: readonly ContainerStatus[] = ["booting", "booted", "running", "paused", "stopping", "shuttingDown"];

@@ -1,59 +1,67 @@
-// Which journaled events are legal in which state: the state machine of docs/architecture.md read
-// backwards. The decider guards what clients ask; this guards what the journal says, so audits
-// and tests can prove a journal never holds a transition the machine forbids.
-import { ALLOWED } from "../commands/decide.js";
+// Which journaled events are legal in which state: the state machine of src/model/lifecycle.ts
+// read backwards. The decider guards what clients ask; this guards what the journal says, so
+// audits and tests can prove a journal never holds a transition the machine forbids.
 import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
-import type { ContainerState, ContainerStatus } from "./container.js";
-import { evolve } from "./container.js";
+import { isAbsent, LIFECYCLE, type Lifecycle, type LifecycleEventType } from "../model/lifecycle.js";
+import type { ContainerState, LifecycleState } from "./container.js";
+import { evolve, initialState } from "./container.js";
+
+// The table names every container event: one added to the catalogue without a rule does not compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const EVENTS_MATCH_LIFECYCLE: Same<ContainerEvent["type"], LifecycleEventType> = true;
 
 const pendingOf = (state: ContainerState, type: string, processId?: string) =>
   state.pending.some((p) => p.type === type && (processId === undefined || p.processId === processId));
 
-/** Why `event` may not follow `state`, or undefined when it may. */
-export function illegalTransition(state: ContainerState | undefined, event: StoredEvent<ContainerEvent>): string | undefined {
-  const live = state && state.status !== "deleted" ? state : undefined;
-  if (event.type === "ContainerCreated") return live ? `ContainerCreated while ${live.status}` : undefined;
-  if (!live) return `${event.type} for a container that does not exist`;
-  const inStatus = (allowed: readonly ContainerStatus[]) => (allowed.includes(live.status) ? undefined : `${event.type} while ${live.status} (allowed: ${allowed.join(", ")})`);
-  const process = "processId" in event.data ? live.processes[(event.data as { processId: string }).processId] : undefined;
+/** Why `event` may not follow `state`, or undefined when it may. `table`: the lifecycle table (the specs pass a changed one). */
+export function illegalTransition(state: LifecycleState | undefined, event: StoredEvent<ContainerEvent>, table: Lifecycle = LIFECYCLE): string | undefined {
+  const current = state ?? initialState;
+  const rule = table.events[event.type];
+  const inStatus = () => (!rule.in || rule.in.includes(current.status) ? undefined : `${event.type} while ${current.status} (allowed: ${rule.in.join(", ")})`);
+  if (isAbsent(current.status)) {
+    // Only the events the table allows on no container may come first (today: ContainerCreated).
+    if (rule.in?.includes(current.status)) return undefined;
+    return event.type === "ContainerCreated" ? `ContainerCreated while ${current.status}` : `${event.type} for a container that does not exist`;
+  }
+  if (event.type === "ContainerCreated") return inStatus() && `ContainerCreated while ${current.status}`;
+  const live = current as ContainerState;
+  const processId = event.type === "ProcessStartRequested" || event.type === "ProcessStarted" || event.type === "ProcessStartFailed" ? event.data.processId : undefined;
+  if (rule.after && !rule.after.some((intent) => pendingOf(live, intent, intent === "ProcessStartRequested" ? processId : undefined))) return withoutIntent(event);
+  return inStatus() ?? processRule(live, event);
+}
+
+// The old messages name the missing intent in words; keep them.
+function withoutIntent(event: StoredEvent<ContainerEvent>): string {
   switch (event.type) {
-    case "BootstrapRequested":
-      return inStatus(ALLOWED.bootstrap);
     case "ContainerBooted":
     case "BootstrapFailed":
-      return pendingOf(live, "BootstrapRequested") ? undefined : `${event.type} without a pending bootstrap`;
-    case "ProcessCreated":
-      return inStatus(ALLOWED.createProcess) ?? (process ? `ProcessCreated for existing process ${event.data.processId}` : undefined);
-    case "ProcessStartRequested":
-      return inStatus(ALLOWED.startProcess) ?? (process?.status === "created" ? undefined : `start of process ${event.data.processId} that is ${process?.status ?? "unknown"}`);
+      return `${event.type} without a pending bootstrap`;
     case "ProcessStarted":
     case "ProcessStartFailed":
-      return pendingOf(live, "ProcessStartRequested", event.data.processId) ? undefined : `${event.type} without a pending start of ${event.data.processId}`;
+      return `${event.type} without a pending start of ${event.data.processId}`;
+    case "ContainerShutdown":
+      return "ContainerShutdown without a pending shutdown";
+    default:
+      return `${event.type} without a pending pause or unpause`;
+  }
+}
+
+/** What the event requires of the process it names (the status table knows only containers). */
+function processRule(live: ContainerState, event: StoredEvent<ContainerEvent>): string | undefined {
+  const process = "processId" in event.data ? live.processes[(event.data as { processId: string }).processId] : undefined;
+  switch (event.type) {
+    case "ProcessCreated":
+      return process ? `ProcessCreated for existing process ${event.data.processId}` : undefined;
+    case "ProcessStartRequested":
+      return process?.status === "created" ? undefined : `start of process ${event.data.processId} that is ${process?.status ?? "unknown"}`;
     case "SignalSent":
-      return inStatus(ALLOWED.kill) ?? (process?.status === "running" ? undefined : `signal to process ${event.data.processId} that is ${process?.status ?? "unknown"}`);
+      return process?.status === "running" ? undefined : `signal to process ${event.data.processId} that is ${process?.status ?? "unknown"}`;
     case "ProcessExited":
       return process?.status === "running" || process?.status === "starting" ? undefined : `exit of process ${event.data.processId} that is ${process?.status ?? "unknown"}`;
-    case "StopRequested":
-      return inStatus(ALLOWED.stop);
     case "ContainerStopped":
-      return inStatus(["stopping"]) ?? (live.processes[live.id]?.status === "running" ? "ContainerStopped while init still runs" : undefined);
-    case "ShutdownRequested":
-      return inStatus(ALLOWED.shutdown);
-    case "ContainerShutdown":
-      return pendingOf(live, "ShutdownRequested") ? undefined : "ContainerShutdown without a pending shutdown";
-    case "ContainerDeleted":
-      return inStatus(ALLOWED.delete);
-    case "ContainerLost":
-      return inStatus(["booted", "running", "paused", "stopping"]);
-    case "PauseRequested":
-      return inStatus(ALLOWED.pause);
-    case "UnpauseRequested":
-      return inStatus(ALLOWED.unpause);
-    case "ContainerPaused":
-    case "ContainerUnpaused":
-      return pendingOf(live, "PauseRequested") || pendingOf(live, "UnpauseRequested") ? inStatus(["running", "paused"]) : `${event.type} without a pending pause or unpause`;
-    case "RestartScheduled":
-      return inStatus(["stopped"]);
+      return live.processes[live.id]?.status === "running" ? "ContainerStopped while init still runs" : undefined;
+    default:
+      return undefined;
   }
 }
 

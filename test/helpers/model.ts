@@ -1,10 +1,12 @@
 // Given/when/then for the pure model, and canned event histories that reach each status.
 import * as assert from "uvu/assert";
 import type { Command } from "../../src/commands/commands.js";
-import { decide } from "../../src/commands/decide.js";
+import { decide, deciderFor } from "../../src/commands/decide.js";
 import type { ErrorCode } from "../../src/errors.js";
 import { containerStream, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
-import { foldContainer, type ContainerState, type ContainerStatus } from "../../src/projections/container.js";
+import { LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../../src/model/lifecycle.js";
+import { existingState, foldContainer, type ContainerState, type ContainerStatus, type LifecycleState } from "../../src/projections/container.js";
+import { illegalTransition } from "../../src/projections/transitions.js";
 
 export const T0 = Date.UTC(2026, 0, 1);
 
@@ -13,20 +15,69 @@ export function stored(events: ContainerEvent[], id = "c1", from = 0): StoredEve
   return events.map((e, i) => ({ ...e, eventId: `e${from + i + 1}`, time: T0 + (from + i) * 1000, position: from + i + 1, streamId: containerStream(id), version: from + i + 1, schemaVersion: 1 }) as StoredEvent<ContainerEvent>);
 }
 
-export function given(events: ContainerEvent[], id = "c1") {
-  const state = foldContainer(stored(events, id));
+type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; reason: string };
+
+/**
+ * Given/when/then for the pure model. `when(command)` specifies decide; `whenEvent(event)`
+ * specifies evolve and the journal's transition rules (transitions.ts). `table` is the
+ * lifecycle table the model reads: the specs pass a changed one to prove that they notice.
+ * A step that throws is a failure of the spec, not of the test run.
+ */
+export function given(events: ContainerEvent[], id = "c1", table: Lifecycle = LIFECYCLE) {
+  const decider = deciderFor(table);
+  const history = stored(events, id);
+  const state = history.reduce<LifecycleState>((s, e) => decider.evolve(s, e), decider.initialState);
+  const label = (what: string) => `${what} in ${state.status}`;
   return {
-    state,
+    state: existingState(state),
     when(command: Command) {
-      const decision = decide(state, command);
+      const decision = decider.decide(state, command);
+      const what = label(command.type);
       return {
         decision,
         then(expected: ContainerEvent[] | ErrorCode) {
           if (typeof expected === "string") {
-            assert.equal(decision.ok ? "accepted" : decision.error.code, expected, `${command.type} in ${state?.status ?? "none"}`);
+            assert.equal(decision.ok ? "accepted" : decision.error.code, expected, what);
           } else {
-            assert.equal(decision.ok ? decision.events : decision.error, expected, `${command.type} in ${state?.status ?? "none"}`);
+            assert.equal(decision.ok ? decision.events : decision.error, expected, what);
           }
+        },
+        /** Accepted with these event types (their data is the business of the finer specs). */
+        thenAppends(...types: ContainerEvent["type"][]) {
+          assert.equal(decision.ok ? decision.events.map((e) => e.type) : decision.error.code, types, what);
+        },
+        thenNothingHappened() {
+          assert.equal(decision.ok ? decision.events : decision.error, [], what);
+        },
+        /** Refused with `code`; `reason`, when given, is found in the message. */
+        thenFails(code: ErrorCode, reason?: string | RegExp) {
+          assert.equal(decision.ok ? "accepted" : decision.error.code, code, what);
+          if (reason !== undefined && !decision.ok) assert.match(decision.error.message, reason, what);
+        },
+      };
+    },
+    whenEvent(event: ContainerEvent) {
+      const [next] = stored([event], id, history.length);
+      const what = label(event.type);
+      const outcome = ((): Outcome<LifecycleState> => {
+        const illegal = illegalTransition(state, next!, table);
+        if (illegal) return { ok: false, code: "illegalTransition", reason: illegal };
+        try {
+          return { ok: true, value: decider.evolve(state, next!) };
+        } catch (err) {
+          return { ok: false, code: "evolveFailed", reason: (err as Error).message };
+        }
+      })();
+      return {
+        outcome,
+        /** Legal, and the container ends in `status`. */
+        then(status: LifecycleStatus) {
+          assert.equal(outcome.ok ? outcome.value.status : `${outcome.code}: ${outcome.reason}`, status, what);
+        },
+        /** The journal may not hold it here; `reason`, when given, is found in the audit's reason. */
+        thenFails(reason?: string | RegExp) {
+          assert.equal(outcome.ok ? "legal" : outcome.code, "illegalTransition", what);
+          if (reason !== undefined && !outcome.ok) assert.match(outcome.reason, reason, what);
         },
       };
     },

@@ -5,6 +5,7 @@ import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig,
 import { BerthError } from "../../errors.js";
 import { isoTime } from "../../iso-time.js";
 import type { Route } from "../../ipc/server.js";
+import { LIFECYCLE, type LifecycleStatus } from "../../model/lifecycle.js";
 import type { Driver, ProcessExit } from "../driver.js";
 import { ackExitRecord, readExitRecordsIn, writeExitRecord, type ExitRecord } from "../exits.js";
 import { LogWriter, followLogs, logEntries, type LogEntry, type LogQuery } from "../logs.js";
@@ -41,9 +42,12 @@ export interface ServiceState {
   processes: Record<string, ProcessView>;
 }
 
-/** Which verbs each state rejects, with one message per refusal (as containerd's shim does). */
-function refuse(verb: string, id: string, status: ServiceStatus, expected: string): BerthError {
-  return new BerthError("invalidState", `cannot ${verb}: container ${id} is ${status}, expected ${expected}`);
+/**
+ * Which verbs each state rejects, with one message per refusal (as containerd's shim does).
+ * The statuses come from the lifecycle table, as the daemon's decider reads them.
+ */
+function refuseUnless(allowed: readonly LifecycleStatus[], verb: string, id: string, status: ServiceStatus): void {
+  if (!allowed.includes(status)) throw new BerthError("invalidState", `cannot ${verb}: container ${id} is ${status}, expected ${allowed.join(" or ")}`);
 }
 
 export class RuntimeService {
@@ -107,7 +111,7 @@ export class RuntimeService {
 
   createProcess(body: { processId?: unknown; spec?: unknown }): Promise<ProcessView> {
     return this.serial(async () => {
-      if (this.status !== "booted" && this.status !== "running") throw refuse("create a process", this.id, this.status, "booted or running");
+      refuseUnless(LIFECYCLE.commands.createProcess, "create a process", this.id, this.status);
       const id = validateId(body.processId, "process id");
       if (!id.ok) throw new BerthError(id.error.code, id.error.message);
       if (id.value === this.id || this.procs.has(id.value)) throw new BerthError("exists", `process ${id.value} already exists in container ${this.id}`);
@@ -124,7 +128,7 @@ export class RuntimeService {
     return this.serial(async () => {
       if (body.processId === this.id) return this.startInit();
       const p = this.proc(body.processId);
-      if (this.status !== "running") throw refuse(`start process ${p.processId}`, this.id, this.status, "running");
+      refuseUnless(LIFECYCLE.start.exec, `start process ${p.processId}`, this.id, this.status);
       if (p.status !== "created") throw new BerthError("invalidState", `cannot start process ${p.processId}: it is ${p.status}, expected created`);
       const started = await this.driver.exec(p.processId, p.spec, (s, chunk) => this.logs.write(p.processId, s, chunk));
       this.track(p, started.pid, started.exited);
@@ -133,7 +137,7 @@ export class RuntimeService {
   }
 
   private async startInit(): Promise<{ pid: number }> {
-    if (this.status !== "booted") throw refuse("start init", this.id, this.status, "booted");
+    refuseUnless(LIFECYCLE.start.init, "start init", this.id, this.status);
     // Dynamic env (computed by the daemon at bootstrap) fills in; the user's config wins.
     const spec: ProcessSpec = { ...this.config.init, env: { ...this.dynamicEnv, ...this.config.init.env } };
     const p = this.newProc(this.id, spec);
@@ -244,8 +248,7 @@ export class RuntimeService {
 
   private setFrozen(frozen: boolean): Promise<ServiceState> {
     return this.serial(async () => {
-      const from: ServiceStatus = frozen ? "running" : "paused";
-      if (this.status !== from) throw refuse(frozen ? "pause" : "unpause", this.id, this.status, from);
+      refuseUnless(LIFECYCLE.commands[frozen ? "pause" : "unpause"], frozen ? "pause" : "unpause", this.id, this.status);
       await (frozen ? this.driver.pause() : this.driver.resume());
       this.status = frozen ? "paused" : "running";
       return this.state();
