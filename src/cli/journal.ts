@@ -11,8 +11,8 @@ import { describeLoss, findJournalLoss } from "../events/witness.js";
 import { rootWitnesses } from "../daemon/journal-loss.js";
 import { verifySnapshots } from "../projections/snapshot-check.js";
 import { BerthError } from "../errors.js";
+import { journalPath } from "../root-layout.js";
 import { stateAt } from "../projections/index.js";
-import { journalFile } from "./context.js";
 import { iso, parseFormat, parseTime, table } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
 import { daemonJournalFault, faultLine } from "./system.js";
@@ -20,7 +20,7 @@ import { daemonJournalFault, faultLine } from "./system.js";
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function openReadonly(root: string): Promise<Journal> {
-  const file = journalFile(root);
+  const file = journalPath(root);
   try {
     statSync(file);
   } catch {
@@ -80,10 +80,10 @@ export async function exportTo(root: string, file: string): Promise<number> {
 /** Into a fresh root only: the journal there must be empty (and no daemon may own it). */
 export async function importFrom(root: string, file: string): Promise<number> {
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const journal = await Journal.open(journalFile(root));
+  const journal = await Journal.open(journalPath(root));
   try {
     const r = importJournal(journal, file);
-    out(`imported ${r.count} events into ${journalFile(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
+    out(`imported ${r.count} events into ${journalPath(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
     return 0;
   } finally {
     journal.close();
@@ -145,7 +145,7 @@ export async function stats(root: string, flags: { format?: string }): Promise<n
         return 0;
       }
     };
-    const file = journalFile(root);
+    const file = journalPath(root);
     const report = {
       file,
       fileBytes: size(file),

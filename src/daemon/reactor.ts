@@ -9,7 +9,7 @@ import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, startRuntimeService } from "../vm/runtime.js";
 import { toBerthError, type ErrorInfo } from "../errors.js";
-import type { ContainerEvent, ProcessExit, StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -39,7 +39,8 @@ export class Reactor {
 
   /** Performs the effect of one journaled event. Call it on the container's queue. */
   async effect(event: StoredEvent): Promise<void> {
-    const id = event.streamId.slice("container-".length);
+    const id = containerIdOf(event.streamId);
+    if (id === undefined) return; // intents live on containers' streams; the daemon's own events ask for nothing
     const e = event as StoredEvent<ContainerEvent>;
     switch (e.type) {
       case "BootstrapRequested":

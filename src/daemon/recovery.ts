@@ -4,7 +4,7 @@
 import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
 import { probeRuntime, readExitRecords } from "../vm/runtime.js";
-import { DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
 import { HAS_SANDBOX, type ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
 import { restartsWithDaemon } from "./restart.js";
@@ -65,7 +65,7 @@ async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) =>
 }
 
 function findEvent(store: Store, state: ContainerState, position: number): StoredEvent | undefined {
-  return store.journal.readStream(`container-${state.id}`).find((e) => e.position === position);
+  return store.journal.readStream(containerStream(state.id)).find((e) => e.position === position);
 }
 
 /** A sandbox whose runtime service died cannot be adopted: nobody can see its exits. Kill it. */

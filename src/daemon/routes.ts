@@ -4,7 +4,7 @@
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
-import { isIntent, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { requireFields } from "../ipc/fields.js";
 import type { CallContext, Route } from "../ipc/server.js";
@@ -61,7 +61,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     const intent = events.find((e) => isIntent(e.type));
     if (!intent) return undefined;
     await store.waitFor(() => (store.projection.containers[id]?.pending.some((p) => p.eventId === intent.eventId) ? undefined : true), timeoutMs, `the outcome of ${intent.type} for ${id}`, ctx.signal);
-    const result = store.journal.readStream(`container-${id}`, intent.version + 1).find((e) => e.causationId === intent.eventId && e.type !== "SignalSent");
+    const result = store.journal.readStream(containerStream(id), intent.version + 1).find((e) => e.causationId === intent.eventId && e.type !== "SignalSent");
     if (!result) throw new BerthError("interrupted", `${intent.type} for container ${id} was interrupted: the container was deleted or its runtime was lost`);
     if (result.type === "ContainerLost") throw new BerthError("interrupted", `container ${id}'s runtime was lost: ${(result.data as { reason: string }).reason}`);
     const error = (result.data as { error?: ErrorInfo }).error;
@@ -193,7 +193,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       handler: async (body, ctx) => {
         const b = requireFields(body ?? {}, { after: "integer?", upTo: "integer?", since: "number?", until: "number?", container: "string?", types: "string[]?", actorUid: "integer?", follow: "boolean?" }, "events");
         const filter: ReadFilter = { limit: 1000 };
-        if (b.container !== undefined) filter.streamId = `container-${b.container}`;
+        if (b.container !== undefined) filter.streamId = containerStream(b.container);
         for (const key of ["types", "since", "until", "actorUid", "upTo"] as const) if (b[key] !== undefined) (filter as Record<string, unknown>)[key] = b[key];
         let after = b.after ?? 0;
         // Page through the backlog, then (with follow) wait for the head to move: no gap, no duplicate.

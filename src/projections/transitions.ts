@@ -2,7 +2,7 @@
 // backwards. The decider guards what clients ask; this guards what the journal says, so audits
 // and tests can prove a journal never holds a transition the machine forbids.
 import { ALLOWED } from "../commands/decide.js";
-import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ContainerState, ContainerStatus } from "./container.js";
 import { evolve } from "./container.js";
 
@@ -62,7 +62,7 @@ export function auditTransitions(events: Iterable<StoredEvent>): { position: num
   const states = new Map<string, ContainerState>();
   const problems: { position: number; reason: string }[] = [];
   for (const event of events) {
-    if (!event.streamId.startsWith("container-")) continue;
+    if (containerIdOf(event.streamId) === undefined) continue;
     const e = event as StoredEvent<ContainerEvent>;
     const before = states.get(event.streamId);
     const reason = illegalTransition(before, e);
