@@ -1,6 +1,13 @@
-// Where the daemon keeps its journal and its socket under the berth root. One place, so the
-// daemon, the CLI and the tests agree; it imports only node:path, so the CLI starts fast.
+// The berth root and where the daemon keeps its journal and its socket under it. One place, so
+// the daemon, the CLI and the tests agree; it imports only node:path, so the CLI starts fast.
 import { join } from "node:path";
+
+/** /var/lib/berth for root, $XDG_STATE_HOME/berth otherwise; BERTH_ROOT overrides both. */
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BERTH_ROOT) return env.BERTH_ROOT;
+  if (process.getuid?.() === 0) return "/var/lib/berth";
+  return join(env.XDG_STATE_HOME ?? join(env.HOME ?? "/tmp", ".local", "state"), "berth");
+}
 
 export const journalPath = (root: string) => join(root, "journal.db");
 

@@ -82,6 +82,20 @@ test("reads: one stream, from a position, and filtered by stream, type, time ran
     assert.equal((await j.query({ after: 2, upTo: 4 })).map((e) => e.position), [3, 4]);
   }));
 
+test("the CLI's questions: the last position at a time, counts by type and the time span", () =>
+  withJournal((j) => {
+    assert.equal(j.stats(), { events: 0, firstTime: null, lastTime: null, byType: [] });
+    assert.is(j.lastPositionAt(T0), 0, "an empty journal has no position at any time");
+    j.append("container-a", history.created("a"), "noStream", { time: T0 });
+    j.append("container-a", [sig("a"), sig("a")], "any", { time: T0 + 5000 });
+    assert.is(j.lastPositionAt(T0 - 1), 0);
+    assert.is(j.lastPositionAt(T0 + 4999), 1);
+    assert.is(j.lastPositionAt(T0 + 5000), 3);
+    assert.equal(j.stats(), { events: 3, firstTime: T0, lastTime: T0 + 5000, byType: [{ type: "SignalSent", count: 2 }, { type: "ContainerCreated", count: 1 }] });
+    // The filtered read answers synchronously, like every other read.
+    assert.equal(j.query({ types: ["SignalSent"] }).map((e) => e.position), [2, 3]);
+  }));
+
 test("subscribers hear the new head only after the commit", () =>
   withJournal(async (j) => {
     const heard: number[] = [];

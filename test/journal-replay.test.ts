@@ -9,6 +9,7 @@ import { Journal } from "../src/events/journal.js";
 import { fold, stateAt } from "../src/projections/index.js";
 import { history, T0 } from "./helpers/model.js";
 import { loadJournal } from "./helpers/replay.js";
+import { onSqliteFile } from "./helpers/sqlite-file.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const fixture = join(import.meta.dirname, "fixtures", "journal-v1.berth");
@@ -47,16 +48,18 @@ test("verify passes on an untouched journal and reports the head", () =>
 
 test("flipping one byte of a stored event names its position", () =>
   withSample((j) => {
-    const { body } = j.db.prepare("SELECT body FROM events WHERE position = 7").get() as { body: Buffer };
-    body.writeUInt8(body.readUInt8(body.length - 2) ^ 0x01, body.length - 2);
-    j.db.prepare("UPDATE events SET body = ? WHERE position = 7").run(body);
+    onSqliteFile(j.path, (db) => {
+      const { body } = db.prepare("SELECT body FROM events WHERE position = 7").get() as { body: Buffer };
+      body.writeUInt8(body.readUInt8(body.length - 2) ^ 0x01, body.length - 2);
+      db.prepare("UPDATE events SET body = ? WHERE position = 7").run(body);
+    });
     const result = j.verify();
     assert.equal(result.ok ? 0 : result.position, 7);
   }));
 
 test("editing an indexed column (the actor) without touching the body is caught", () =>
   withSample((j) => {
-    j.db.prepare("UPDATE events SET actor_uid = 1000 WHERE position = 4").run();
+    onSqliteFile(j.path, (db) => db.prepare("UPDATE events SET actor_uid = 1000 WHERE position = 4").run());
     const result = j.verify();
     assert.equal(result.ok ? 0 : result.position, 4);
     assert.match(result.ok ? "" : result.reason, /actor_uid/);
@@ -64,14 +67,14 @@ test("editing an indexed column (the actor) without touching the body is caught"
 
 test("changing a row's schema version (to read it through the wrong upcaster) is caught", () =>
   withSample((j) => {
-    j.db.prepare("UPDATE events SET schema_version = 2 WHERE position = 6").run();
+    onSqliteFile(j.path, (db) => db.prepare("UPDATE events SET schema_version = 2 WHERE position = 6").run());
     const result = j.verify();
     assert.equal(result.ok ? 0 : result.position, 6);
   }));
 
 test("deleting a row names the missing position", () =>
   withSample((j) => {
-    j.db.prepare("DELETE FROM events WHERE position = 5").run();
+    onSqliteFile(j.path, (db) => db.prepare("DELETE FROM events WHERE position = 5").run());
     const result = j.verify();
     assert.equal(result.ok ? 0 : result.position, 5);
   }));
@@ -79,22 +82,24 @@ test("deleting a row names the missing position", () =>
 test("deleting the last rows is caught through the recorded head", () =>
   withSample((j) => {
     const head = j.head().position;
-    j.db.prepare("DELETE FROM events WHERE position >= ?").run(head - 1);
+    onSqliteFile(j.path, (db) => db.prepare("DELETE FROM events WHERE position >= ?").run(head - 1));
     const result = j.verify();
     assert.equal(result.ok ? 0 : result.position, head - 1);
   }));
 
 test("swapping two rows names the first of them", () =>
   withSample((j) => {
-    const row = (p: number) => j.db.prepare("SELECT * FROM events WHERE position = ?").get(p) as Record<string, unknown>;
-    const [r3, r8] = [row(3), row(8)];
-    const put = j.db.prepare("UPDATE events SET event_id = ?, stream_id = ?, version = ?, type = ?, schema_version = ?, time = ?, command_id = ?, actor_uid = ?, body = ?, hash = ? WHERE position = ?");
-    const values = (r: Record<string, unknown>) => [r.event_id, r.stream_id, r.version, r.type, r.schema_version, r.time, r.command_id, r.actor_uid, r.body, r.hash];
-    j.db.transaction(() => {
-      put.run(`tmp-${r3.event_id}`, "tmp", -1, "x", 1, 0, null, null, Buffer.alloc(1), Buffer.alloc(1), 3);
-      put.run(...values(r3), 8);
-      put.run(...values(r8), 3);
-    })();
+    onSqliteFile(j.path, (db) => {
+      const row = (p: number) => db.prepare("SELECT * FROM events WHERE position = ?").get(p) as Record<string, unknown>;
+      const [r3, r8] = [row(3), row(8)];
+      const put = db.prepare("UPDATE events SET event_id = ?, stream_id = ?, version = ?, type = ?, schema_version = ?, time = ?, command_id = ?, actor_uid = ?, body = ?, hash = ? WHERE position = ?");
+      const values = (r: Record<string, unknown>) => [r.event_id, r.stream_id, r.version, r.type, r.schema_version, r.time, r.command_id, r.actor_uid, r.body, r.hash];
+      db.transaction(() => {
+        put.run(`tmp-${r3.event_id}`, "tmp", -1, "x", 1, 0, null, null, Buffer.alloc(1), Buffer.alloc(1), 3);
+        put.run(...values(r3), 8);
+        put.run(...values(r8), 3);
+      })();
+    });
     const result = j.verify();
     assert.equal(result.ok ? 0 : result.position, 3);
   }));

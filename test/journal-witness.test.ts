@@ -10,6 +10,7 @@ import { findJournalLoss } from "../src/events/witness.js";
 import { fold } from "../src/projections/index.js";
 import { checkSnapshotStreams, verifySnapshots } from "../src/projections/snapshot-check.js";
 import { history } from "./helpers/model.js";
+import { onSqliteFile } from "./helpers/sqlite-file.js";
 import { tempDir } from "./helpers/tmp.js";
 
 async function withJournal(fn: (journal: Journal) => Promise<void> | void) {
@@ -29,7 +30,7 @@ const five = (j: Journal) => j.append("container-a", [sig(), sig(), sig(), sig()
 test("after rows are deleted from the end, the next append does not reuse their positions", () =>
   withJournal((j) => {
     five(j);
-    j.db.prepare("DELETE FROM events WHERE position >= 4").run();
+    onSqliteFile(j.path, (db) => db.prepare("DELETE FROM events WHERE position >= 4").run());
     const [next] = j.append("container-a", [sig()], "any").events;
     assert.is(next!.position, 6, "positions 4 and 5 were written once; they are not handed out again");
   }));
@@ -42,13 +43,13 @@ test("a snapshot is used only if its digest, position and chain hash agree with 
     const reasons: string[] = [];
     const load = () => j.loadSnapshot("projection", (r) => reasons.push(r));
 
-    j.db.prepare("UPDATE snapshots SET body = x'c1c1c1'").run();
+    onSqliteFile(j.path, (db) => db.prepare("UPDATE snapshots SET body = x'c1c1c1'").run());
     assert.is(load(), undefined);
     assert.match(reasons.pop()!, /digest does not match/);
 
     // A forger who recomputes the digest but points the snapshot elsewhere in the chain.
     const body = Buffer.from([0x80]);
-    const forged = (position: number, hash: Buffer) => j.db.prepare("UPDATE snapshots SET position = ?, body = ?, hash = ?, digest = ?").run(position, body, hash, snapshotDigest("projection", position, hash, body));
+    const forged = (position: number, hash: Buffer) => onSqliteFile(j.path, (db) => db.prepare("UPDATE snapshots SET position = ?, body = ?, hash = ?, digest = ?").run(position, body, hash, snapshotDigest("projection", position, hash, body)));
     forged(3, j.hashAt(2)!);
     assert.is(load(), undefined);
     assert.match(reasons.pop()!, /chain hash is not the journal's hash at that position/);
@@ -60,7 +61,7 @@ test("a snapshot is used only if its digest, position and chain hash agree with 
 test("verify allows the gap a JournalLossAccepted names, and no other", () =>
   withJournal((j) => {
     five(j);
-    j.db.prepare("DELETE FROM events WHERE position >= 4").run();
+    onSqliteFile(j.path, (db) => db.prepare("DELETE FROM events WHERE position >= 4").run());
     const bad = j.verify();
     assert.equal(bad.ok ? 0 : bad.position, 4);
     const loss = findJournalLoss(j, [{ position: 7, source: "ack" }])!;

@@ -2,10 +2,11 @@
 // (one container's lifecycle as a timeline, deleted containers included). Both read through the
 // daemon's `events` route, which pages the backlog and then follows the head with no gap and
 // no duplicate; without a daemon, the non-following forms read the journal file directly.
-import { EVENT_TYPES, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, EVENT_TYPES, type StoredEvent } from "../events/catalogue.js";
 import { BerthError, toBerthError } from "../errors.js";
 import { checkIds } from "./container-options.js";
-import { journalFile, type Session } from "./context.js";
+import { journalPath } from "../root-layout.js";
+import type { Session } from "./context.js";
 import { actorText, eventLine, historySentence } from "./describe.js";
 import { iso, parseBound, parseFormat } from "./format.js";
 import { write } from "./output.js";
@@ -82,9 +83,9 @@ export async function* readEvents(session: Session, q: EventsQuery, onStream?: (
 
 async function* readJournalFile(root: string, q: EventsQuery): AsyncGenerator<StoredEvent> {
   const { Journal } = await import("../events/journal.js");
-  const journal = await Journal.open(journalFile(root), { readonly: true });
+  const journal = await Journal.open(journalPath(root), { readonly: true });
   try {
-    const filter = { ...q, limit: 1000, after: q.after ?? 0, ...(q.container ? { streamId: `container-${q.container}` } : {}) };
+    const filter = { ...q, limit: 1000, after: q.after ?? 0, ...(q.container ? { streamId: containerStream(q.container) } : {}) };
     for (;;) {
       const page = await journal.query(filter);
       yield* page;

@@ -2,11 +2,10 @@
 // BerthErrors to docker's exit codes. Imports stay light so `berth run` starts fast: the IPC
 // client (msgpackr, node:net, node:crypto) loads on the first connection, so `--version`,
 // `--help` and usage errors never read it.
-import { join } from "node:path";
 import { BerthError, toBerthError } from "../errors.js";
 import type { IpcClient } from "../ipc/client.js";
 import type { RuntimeClient } from "../ipc/runtime-client.js";
-import { journalPath, socketPath } from "../root-layout.js";
+import { defaultRoot, socketPath } from "../root-layout.js";
 
 /** Exit codes, as docker's: the daemon or berth failed / cannot invoke / not found / usage. */
 export const EXIT = { failure: 125, cannotInvoke: 126, notFound: 127, usage: 2 } as const;
@@ -16,17 +15,10 @@ export interface GlobalOptions {
   format?: string;
 }
 
-/** Same defaults as the daemon (src/daemon/daemon.ts defaultRoot), without importing the daemon. */
+/** --root, else the daemon's own default (src/root-layout.ts). */
 export function resolveRoot(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
-  if (opts.root) return opts.root;
-  if (env.BERTH_ROOT) return env.BERTH_ROOT;
-  if (process.getuid?.() === 0) return "/var/lib/berth";
-  return join(env.XDG_STATE_HOME ?? join(env.HOME ?? "/tmp", ".local", "state"), "berth");
+  return opts.root || defaultRoot(env);
 }
-
-/** The daemon's socket and journal: src/root-layout.ts, shared with the daemon. */
-export const daemonSocket = socketPath;
-export const journalFile = journalPath;
 
 // Lifecycle replies can wait for runc and for stop timeouts; the daemon applies its own deadlines.
 const CALL_TIMEOUT_MS = 180_000;
@@ -39,7 +31,7 @@ export class Session {
   constructor(readonly root: string) {}
 
   get socket(): string {
-    return daemonSocket(this.root);
+    return socketPath(this.root);
   }
 
   ipc(): Promise<IpcClient> {

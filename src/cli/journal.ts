@@ -11,8 +11,8 @@ import { describeLoss, findJournalLoss } from "../events/witness.js";
 import { rootWitnesses } from "../daemon/journal-loss.js";
 import { verifySnapshots } from "../projections/snapshot-check.js";
 import { BerthError } from "../errors.js";
+import { journalPath } from "../root-layout.js";
 import { stateAt } from "../projections/index.js";
-import { journalFile } from "./context.js";
 import { iso, parseFormat, parseTime, table } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
 import { daemonJournalFault, faultLine } from "./system.js";
@@ -20,7 +20,7 @@ import { daemonJournalFault, faultLine } from "./system.js";
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function openReadonly(root: string): Promise<Journal> {
-  const file = journalFile(root);
+  const file = journalPath(root);
   try {
     statSync(file);
   } catch {
@@ -80,10 +80,10 @@ export async function exportTo(root: string, file: string): Promise<number> {
 /** Into a fresh root only: the journal there must be empty (and no daemon may own it). */
 export async function importFrom(root: string, file: string): Promise<number> {
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const journal = await Journal.open(journalFile(root));
+  const journal = await Journal.open(journalPath(root));
   try {
     const r = importJournal(journal, file);
-    out(`imported ${r.count} events into ${journalFile(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
+    out(`imported ${r.count} events into ${journalPath(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
     return 0;
   } finally {
     journal.close();
@@ -100,8 +100,7 @@ function resolveAt(journal: Journal, at: string | undefined): number {
     return pos;
   }
   const time = parseTime(at);
-  const row = journal.db.prepare("SELECT max(position) AS p FROM events WHERE time <= ?").get(time) as { p: number | null };
-  return row.p ?? 0;
+  return journal.lastPositionAt(time);
 }
 
 export async function replay(file: string, flags: { at?: string; format?: string; all?: boolean }): Promise<number> {
@@ -138,8 +137,7 @@ export async function stats(root: string, flags: { format?: string }): Promise<n
   const format = parseFormat(flags.format);
   const journal = await openReadonly(root);
   try {
-    const byType = journal.db.prepare("SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC, type").all() as { type: string; n: number }[];
-    const span = journal.db.prepare("SELECT count(*) AS n, min(time) AS first, max(time) AS last FROM events").get() as { n: number; first: number | null; last: number | null };
+    const { events, firstTime, lastTime, byType } = journal.stats();
     const size = (f: string) => {
       try {
         return statSync(f).size;
@@ -147,23 +145,23 @@ export async function stats(root: string, flags: { format?: string }): Promise<n
         return 0;
       }
     };
-    const file = journalFile(root);
+    const file = journalPath(root);
     const report = {
       file,
       fileBytes: size(file),
       walBytes: size(`${file}-wal`),
-      events: span.n,
+      events,
       head: journal.head(),
-      firstEventAt: iso(span.first),
-      lastEventAt: iso(span.last),
-      byType: Object.fromEntries(byType.map((r) => [r.type, r.n])),
+      firstEventAt: iso(firstTime),
+      lastEventAt: iso(lastTime),
+      byType: Object.fromEntries(byType.map((r) => [r.type, r.count])),
     };
     if (format === "json") out(JSON.stringify(report, null, 2));
     else {
       out(`journal ${file}: ${report.fileBytes} bytes (+ ${report.walBytes} bytes WAL)`);
       out(`events: ${report.events}, head position ${report.head.position}, hash ${report.head.hash || "-"}`);
       out(`span: ${report.firstEventAt ?? "-"} .. ${report.lastEventAt ?? "-"}`);
-      out(table(["TYPE", "COUNT"], byType.map((r) => [r.type, String(r.n)])));
+      out(table(["TYPE", "COUNT"], byType.map((r) => [r.type, String(r.count)])));
     }
     return 0;
   } finally {

@@ -7,7 +7,8 @@ import { BerthError } from "../errors.js";
 import type { JournalFault } from "../events/identity.js";
 import type { Orphan } from "../events/catalogue.js";
 import { describeOrphan } from "./describe.js";
-import { daemonSocket, type Session } from "./context.js";
+import { socketPath } from "../root-layout.js";
+import type { Session } from "./context.js";
 import { parseFormat } from "./format.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -46,7 +47,7 @@ export async function daemonJournalFault(root: string): Promise<{ pid: number; f
   const { IpcClient } = await import("../ipc/client.js");
   let client;
   try {
-    client = await IpcClient.connect(daemonSocket(root), { timeoutMs: 10_000 });
+    client = await IpcClient.connect(socketPath(root), { timeoutMs: 10_000 });
   } catch {
     return undefined;
   }

@@ -1,7 +1,6 @@
 // berth daemon: owns <root>/journal.db exclusively and serves <root>/run/berth.sock. Start-up is
 // check the root → open journal → load snapshot and fold the tail → recover → serve.
 import { chmodSync, closeSync, existsSync, openSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { Journal, type SyncMode } from "../events/journal.js";
 import { describeLoss } from "../events/witness.js";
 import { listen, type IpcServer } from "../ipc/server.js";
@@ -30,8 +29,6 @@ export interface DaemonOptions {
   /** Start although witnesses prove the journal lost acknowledged events, and journal the loss. */
   acceptJournalLoss?: boolean;
 }
-
-export { journalPath, socketPath };
 
 export class Daemon {
   private constructor(
@@ -121,11 +118,4 @@ function privateJournal(path: string): void {
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
-}
-
-/** /var/lib/berth for root, $XDG_STATE_HOME/berth otherwise; BERTH_ROOT overrides both. */
-export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.BERTH_ROOT) return env.BERTH_ROOT;
-  if (process.getuid?.() === 0) return "/var/lib/berth";
-  return join(env.XDG_STATE_HOME ?? join(env.HOME ?? "/tmp", ".local", "state"), "berth");
 }

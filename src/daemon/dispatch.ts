@@ -5,7 +5,7 @@ import { containerDecider, type ContainerDecider } from "../commands/decide.js";
 import type { Command } from "../commands/commands.js";
 import { BerthError } from "../errors.js";
 import { containerStream, type Actor, type StoredEvent } from "../events/catalogue.js";
-import type { Journal } from "../events/journal.js";
+import type { ExpectedVersion, Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";
 import { apply, type Projection } from "../projections/index.js";
 
@@ -25,6 +25,16 @@ export interface Dispatched {
   duplicate: boolean;
 }
 
+/**
+ * The version the next append to a container's stream expects: the one place it is computed,
+ * for commands (here) and for the daemon's facts (store.ts). The projection knows a live
+ * container's version; a container created again after a delete continues its old stream.
+ */
+export function expectedVersion(journal: Journal, projection: Projection, id: string): ExpectedVersion {
+  const version = projection.containers[id]?.version ?? journal.streamVersion(containerStream(id));
+  return version > 0 ? version : "noStream";
+}
+
 /** `decider` decides; the projection folds with the same evolve (projections/index.ts). */
 export function dispatch(journal: Journal, projection: Projection, command: Command, meta: CommandMeta = {}, decider: ContainerDecider = containerDecider): Dispatched {
   const before = projection.containers[command.id];
@@ -38,9 +48,7 @@ export function dispatch(journal: Journal, projection: Projection, command: Comm
     throw BerthError.from(decision.error);
   }
   if (decision.events.length === 0) return { events: [], state: before, duplicate: false };
-  // A container created again after a delete continues its old stream.
-  const version = before?.version ?? journal.streamVersion(containerStream(command.id));
-  const result = journal.append(containerStream(command.id), decision.events, version > 0 ? version : "noStream", meta);
+  const result = journal.append(containerStream(command.id), decision.events, expectedVersion(journal, projection, command.id), meta);
   if (result.duplicate) return { events: result.events, state: before, duplicate: true };
   for (const event of result.events) apply(projection, event);
   return { events: result.events, state: projection.containers[command.id], duplicate: false };

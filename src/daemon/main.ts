@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { toBerthError } from "../errors.js";
 import { isDriverName } from "../vm/driver.js";
-import { Daemon, defaultRoot, socketPath } from "./daemon.js";
+import { defaultRoot, socketPath } from "../root-layout.js";
+import { Daemon } from "./daemon.js";
 
 export async function runDaemon(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" }, "warm-services": { type: "string", default: "1" }, "accept-journal-loss": { type: "boolean", default: false } } });

@@ -9,7 +9,7 @@ import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
 import { toBerthError, type ErrorInfo } from "../errors.js";
-import type { ContainerEvent, ProcessExit, StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, containerStream, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -42,7 +42,8 @@ export class Reactor {
 
   /** Performs the effect of one journaled event. Call it on the container's queue. */
   async effect(event: StoredEvent): Promise<void> {
-    const id = event.streamId.slice("container-".length);
+    const id = containerIdOf(event.streamId);
+    if (id === undefined) return; // intents live on containers' streams; the daemon's own events ask for nothing
     const e = event as StoredEvent<ContainerEvent>;
     switch (e.type) {
       case "BootstrapRequested":
@@ -252,7 +253,7 @@ export class Reactor {
     // Removable where a shutdown is allowed (created, booted, stopped): a booted one is shut down first.
     if (!allows("shutdown", state.status)) return;
     if (state.status === "booted" && state.processes[id]?.status !== "created") return;
-    const createdBy = this.store.journal.readStream(`container-${id}`).filter((e) => e.type === "ContainerCreated").pop();
+    const createdBy = this.store.journal.readStream(containerStream(id)).filter((e) => e.type === "ContainerCreated").pop();
     const meta = { actor: this.store.daemonActor, ...(createdBy ? { causationId: createdBy.eventId, correlationId: createdBy.correlationId ?? createdBy.eventId } : {}) };
     const steps = state.status === "booted" ? (["shutdown", "delete"] as const) : (["delete"] as const);
     for (const type of steps) {

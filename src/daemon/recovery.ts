@@ -4,7 +4,7 @@
 import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
 import { probeRuntime, readExitRecords } from "../vm/runtime.js";
-import { DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
 import { hasSandbox, initMayBeAliveIn } from "../model/lifecycle.js";
 import type { ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
@@ -96,7 +96,7 @@ async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) =>
 async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<void> {
   for (const state of Object.values(store.projection.containers)) {
     if (state.status !== "booted" || state.pending.length > 0 || state.processes[state.id]?.status !== "created") continue;
-    const boot = store.journal.readStream(`container-${state.id}`).filter((e) => e.type === "BootstrapRequested").pop() as EventOf<"BootstrapRequested"> | undefined;
+    const boot = store.journal.readStream(containerStream(state.id)).filter((e) => e.type === "BootstrapRequested").pop() as EventOf<"BootstrapRequested"> | undefined;
     if (boot?.data.run !== true) continue;
     const cause = boot as StoredEvent;
     const { events } = store.command({ type: "shutdown", id: state.id }, { actor: store.daemonActor, causationId: cause.eventId, correlationId: cause.correlationId ?? cause.eventId });
@@ -106,7 +106,7 @@ async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<vo
 }
 
 function findEvent(store: Store, state: ContainerState, position: number): StoredEvent | undefined {
-  return store.journal.readStream(`container-${state.id}`).find((e) => e.position === position);
+  return store.journal.readStream(containerStream(state.id)).find((e) => e.position === position);
 }
 
 /** A sandbox whose runtime service died cannot be adopted: nobody can see its exits. Kill it. */

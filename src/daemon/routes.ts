@@ -6,7 +6,7 @@ import vm from "node:vm";
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
 import { BerthError, type ErrorInfo } from "../errors.js";
-import { isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
 import type { CallContext, Route } from "../ipc/server.js";
@@ -66,7 +66,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     const intent = events.find((e) => isIntent(e.type));
     if (!intent) return undefined;
     await store.waitFor(() => (store.projection.containers[id]?.pending.some((p) => p.eventId === intent.eventId) ? undefined : true), timeoutMs, `the outcome of ${intent.type} for ${id}`, ctx.signal);
-    const result = store.journal.readStream(`container-${id}`, intent.version + 1).find((e) => e.causationId === intent.eventId && e.type !== "SignalSent");
+    const result = store.journal.readStream(containerStream(id), intent.version + 1).find((e) => e.causationId === intent.eventId && e.type !== "SignalSent");
     if (!result) throw new BerthError("interrupted", `${intent.type} for container ${id} was interrupted: the container was deleted or its runtime was lost`);
     if (result.type === "ContainerLost") throw new BerthError("interrupted", `container ${id}'s runtime was lost: ${(result.data as { reason: string }).reason}`);
     const error = (result.data as { error?: ErrorInfo }).error;
@@ -210,7 +210,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       handler: async (body, ctx) => {
         const b = bodyOf("events", body);
         const filter: ReadFilter = { limit: 1000 };
-        if (b.container !== undefined) filter.streamId = `container-${b.container}`;
+        if (b.container !== undefined) filter.streamId = containerStream(b.container);
         for (const key of ["types", "since", "until", "actorUid", "upTo"] as const) if (b[key] !== undefined) (filter as Record<string, unknown>)[key] = b[key];
         let after = b.after ?? 0;
         // Page through the backlog, then (with follow) wait for the head to move: no gap, no duplicate.
@@ -274,7 +274,7 @@ function refuseRootMounts(config: unknown, id: string, root: string): void {
 
 /** A container's state just before the first delete after stream version `after`, from the journal. */
 function stateBeforeDelete(store: Store, id: string, after: number): ContainerState | undefined {
-  const events = store.journal.readStream(`container-${id}`) as StoredEvent<ContainerEvent>[];
+  const events = store.journal.readStream(containerStream(id)) as StoredEvent<ContainerEvent>[];
   const end = events.findIndex((e) => e.type === "ContainerDeleted" && e.version > after);
   return end < 0 ? undefined : foldContainer(events.slice(0, end));
 }

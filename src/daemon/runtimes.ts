@@ -3,7 +3,7 @@
 // pid, exitedAt); the runtime service's record is acknowledged only after the event commits,
 // and the daemon writes its own ack file beside it, a witness of the event's position.
 import { BerthError } from "../errors.js";
-import type { ProcessExit } from "../events/catalogue.js";
+import { containerStream, type ProcessExit } from "../events/catalogue.js";
 import { hasExitAck, writeExitAck, type ExitRecord } from "../vm/exits.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
@@ -106,7 +106,7 @@ export class Runtimes {
     let keys = this.journaledExits.get(id);
     if (!keys) {
       keys = new Map();
-      for (const e of this.store.journal.readStream(`container-${id}`)) {
+      for (const e of this.store.journal.readStream(containerStream(id))) {
         if (e.type === "ProcessExited") keys.set(exitKey(e.data.processId, e.data.pid, e.data.exitedAt), e.position);
       }
       this.journaledExits.set(id, keys);

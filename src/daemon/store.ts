@@ -9,7 +9,7 @@ import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js"
 import type { ContainerState } from "../projections/container.js";
 import { apply, emptyProjection, foldInto, type Projection } from "../projections/index.js";
 import { checkSnapshotStreams } from "../projections/snapshot-check.js";
-import { dispatch, type CommandMeta, type Dispatched } from "./dispatch.js";
+import { dispatch, expectedVersion, type CommandMeta, type Dispatched } from "./dispatch.js";
 
 export const SNAPSHOT_NAME = "projection";
 export const REACTOR_CHECKPOINT = "reactor";
@@ -52,8 +52,7 @@ export class Store {
    * in the same transaction: it is the position below which every intent has its outcome.
    */
   record(id: string, events: BerthEvent[], meta: Omit<AppendMeta, "actor"> = {}): StoredEvent[] {
-    const version = this.projection.containers[id]?.version ?? this.journal.streamVersion(containerStream(id));
-    return this.appendRaw(containerStream(id), events, version > 0 ? version : "noStream", meta);
+    return this.appendRaw(containerStream(id), events, expectedVersion(this.journal, this.projection, id), meta);
   }
 
   /** The daemon's own events; `meta.actor` names a client that asked for them (system prune). */

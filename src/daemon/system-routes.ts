@@ -31,7 +31,7 @@ export function onJournalFault(journal: Journal, log: (line: string) => void = (
   journal.identity.onFault = (fault) => {
     let sealed = "";
     try {
-      journal.db.pragma("wal_checkpoint(TRUNCATE)");
+      journal.checkpointWal();
       sealed = "; its commits were checkpointed into the file it opened, which is complete on its own";
     } catch (err) {
       sealed = `; checkpointing the file it opened failed: ${(err as Error).message}`;

@@ -5,7 +5,7 @@ import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { BerthError } from "../errors.js";
 import { decode, encode, unpackBody } from "./codec.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
-import type { Journal } from "./journal.js";
+import type { Journal, StoredRow } from "./journal.js";
 
 const MAGIC = Buffer.from("BERTH-JOURNAL 1\n");
 
@@ -31,10 +31,7 @@ export function exportJournal(journal: Journal, file: string): { count: number; 
   try {
     writeSync(fd, MAGIC);
     writeFrame(fd, { format: "berth-journal", formatVersion: 1 });
-    const rows = journal.db.prepare("SELECT position, stream_id, version, type, body, hash FROM events ORDER BY position").iterate() as IterableIterator<{
-      position: number; stream_id: string; version: number; type: string; body: Buffer; hash: Buffer;
-    }>;
-    for (const r of rows) writeFrame(fd, { p: r.position, s: r.stream_id, v: r.version, y: r.type, b: r.body, h: r.hash } satisfies RowFrame);
+    for (const r of journal.storedRows()) writeFrame(fd, { p: r.position, s: r.stream_id, v: r.version, y: r.type, b: r.body, h: r.hash } satisfies RowFrame);
     const trailer: Trailer = { end: true, count: check.count, head: check.head };
     writeFrame(fd, trailer);
   } finally {
@@ -54,10 +51,10 @@ export function importJournal(journal: Journal, file: string): { count: number; 
     // handled below: an undecodable header is not a berth journal export
   }
   if (header?.format !== "berth-journal") throw new BerthError("invalidArgument", `${file} is not a berth journal export`);
-  const insert = journal.db.prepare(
-    "INSERT INTO events (position, event_id, stream_id, version, type, schema_version, time, command_id, actor_uid, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-  );
-  const run = journal.db.transaction(() => {
+  // The frames are checked as the journal's restore consumes them, inside its transaction: the
+  // first bad frame throws, and nothing is imported.
+  let imported: { count: number; head: { position: number; hash: string } } | undefined;
+  function* checkedRows(): Generator<StoredRow> {
     let prev: Uint8Array = GENESIS_HASH;
     let count = 0;
     for (const frame of frames) {
@@ -65,25 +62,30 @@ export function importJournal(journal: Journal, file: string): { count: number; 
         const trailer = frame as Trailer;
         const hash = Buffer.from(prev).toString("hex");
         if (trailer.count !== count || trailer.head.hash !== hash) throw new BerthError("invalidArgument", `${file}: trailer says ${trailer.count} events ending in ${trailer.head.hash}, found ${count} ending in ${hash}`);
-        return { count, head: { position: count, hash } };
+        imported = { count, head: { position: count, hash } };
+        return;
       }
       const row = frame as RowFrame;
       const expected = chainHash(prev, { position: row.p, streamId: row.s, version: row.v, type: row.y, body: row.b });
       if (row.p !== count + 1 || !expected.equals(row.h)) throw new BerthError("invalidArgument", `${file}: the hash chain breaks at position ${row.p}`);
       const body = unpackBody(row.b);
-      insert.run(row.p, body.eventId, row.s, row.v, row.y, body.schemaVersion, body.time, body.commandId ?? null, body.actor?.uid ?? null, row.b, row.h);
+      yield {
+        position: row.p, event_id: body.eventId, stream_id: row.s, version: row.v, type: row.y, schema_version: body.schemaVersion,
+        time: body.time, command_id: body.commandId ?? null, actor_uid: body.actor?.uid ?? null, body: row.b, hash: row.h,
+      };
       prev = expected;
       count += 1;
     }
     throw new BerthError("invalidArgument", `${file} is truncated: no trailer after ${count} events`);
-  });
+  }
   try {
-    return run.immediate();
+    journal.restore(checkedRows());
   } catch (err) {
     // Any damage (a frame that does not decode, a field of the wrong type) rejects the file.
     if (err instanceof BerthError) throw err;
     throw new BerthError("invalidArgument", `${file} is damaged: ${(err as Error).message}`);
   }
+  return imported!;
 }
 
 function writeFrame(fd: number, value: unknown): void {

@@ -159,6 +159,9 @@ export type StoredEvent<E extends BerthEvent = BerthEvent> = E &
     schemaVersion: number;
   };
 
-export const containerStream = (id: string) => `container-${id}`;
+// A container's stream id is "container-<id>": built and parsed only here.
+const CONTAINER_PREFIX = "container-";
+export const containerStream = (id: string) => `${CONTAINER_PREFIX}${id}`;
 export const DAEMON_STREAM = "daemon";
-export const containerIdOf = (streamId: string) => (streamId.startsWith("container-") ? streamId.slice("container-".length) : undefined);
+/** The container id of a container's stream, undefined for any other stream (the daemon's). */
+export const containerIdOf = (streamId: string) => (streamId.startsWith(CONTAINER_PREFIX) ? streamId.slice(CONTAINER_PREFIX.length) : undefined);

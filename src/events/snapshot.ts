@@ -5,7 +5,6 @@
 // forger who can write the file can recompute it: what binds a snapshot to the journal's own
 // history is the chain hash, and what catches a forged body is re-folding the journal
 // (`berth journal verify`, src/projections/snapshot-check.ts).
-import type Database from "better-sqlite3";
 import { hash } from "node:crypto";
 import { decode } from "./codec.js";
 
@@ -51,17 +50,4 @@ export function openSnapshot<T>(row: SnapshotRow, chainHashAt: Uint8Array | unde
   } catch (err) {
     return { ok: false, reason: `${at}: its body does not decode (${(err as Error).message})` };
   }
-}
-
-export function writeSnapshotRow(db: Database.Database, name: string, position: number, chainHash: Buffer, body: Buffer): void {
-  db.prepare("INSERT INTO snapshots (name, position, body, hash, digest) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body, hash = excluded.hash, digest = excluded.digest")
-    .run(name, position, body, chainHash, snapshotDigest(name, position, chainHash, body));
-}
-
-/** Stored rows (all, in position order, or the one named), unchecked. */
-export function readSnapshotRows(db: Database.Database, name?: string): SnapshotRow[] {
-  // A read-only open does not migrate: a journal from before migrations/003 has no such columns.
-  const witnessed = db.prepare("SELECT name FROM pragma_table_info('snapshots') WHERE name = 'digest'").get() !== undefined;
-  const columns = `SELECT name, position, body, ${witnessed ? "hash, digest" : "NULL AS hash, NULL AS digest"} FROM snapshots`;
-  return (name === undefined ? db.prepare(`${columns} ORDER BY position, name`).all() : db.prepare(`${columns} WHERE name = ?`).all(name)) as SnapshotRow[];
 }

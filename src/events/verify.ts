@@ -3,9 +3,9 @@
 // matches the last row (so a deleted tail is caught too). The one gap allowed is the one an
 // accepted loss names: a JournalLossAccepted right after the lost positions, hashed into the
 // chain like any event (docs/journal.md, Lost tails).
-import type Database from "better-sqlite3";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import { unpackBody, type BodyFields } from "./codec.js";
+import type { StoredRow } from "./journal-read.js";
 
 /** A loss journaled by `berth daemon --accept-journal-loss`: the event's position and what it names. */
 export interface AcceptedLoss {
@@ -20,26 +20,15 @@ export type VerifyResult =
 
 export const LOSS_EVENT = "JournalLossAccepted";
 
-interface Row {
-  position: number;
-  event_id: string;
-  stream_id: string;
-  version: number;
-  type: string;
-  time: number;
-  schema_version: number;
-  command_id: string | null;
-  actor_uid: number | null;
-  body: Buffer;
-  hash: Buffer;
-}
+type Row = StoredRow;
 
-export function verifyChain(db: Database.Database): VerifyResult {
+/** `rows`: every row in position order; `sequence`: reads SQLite's AUTOINCREMENT sequence (after the rows). */
+export function verifyChain(rows: Iterable<Row>, sequence: () => number): VerifyResult {
   let prev: Uint8Array = GENESIS_HASH;
   let expectedPosition = 1;
   let count = 0;
   const losses: AcceptedLoss[] = [];
-  for (const row of db.prepare("SELECT * FROM events ORDER BY position").iterate() as IterableIterator<Row>) {
+  for (const row of rows) {
     const loss = row.type === LOSS_EVENT ? lossRange(row) : undefined;
     if (loss) losses.push({ position: row.position, ...loss });
     if (row.position !== expectedPosition && !(loss && loss.from <= expectedPosition && loss.to === row.position - 1)) {
@@ -56,10 +45,10 @@ export function verifyChain(db: Database.Database): VerifyResult {
     count += 1;
   }
   // AUTOINCREMENT's sequence remembers the highest position ever used, so a deleted tail shows.
-  const sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+  const written = sequence();
   const last = expectedPosition - 1;
-  if ((sequence?.seq ?? 0) !== last) {
-    return { ok: false, position: last + 1, reason: `positions up to ${sequence?.seq ?? 0} were written but the chain ends at ${last}: rows were removed from the end` };
+  if (written !== last) {
+    return { ok: false, position: last + 1, reason: `positions up to ${written} were written but the chain ends at ${last}: rows were removed from the end` };
   }
   const head = { position: last, hash: Buffer.from(prev).toString("hex") };
   return losses.length > 0 ? { ok: true, count, head, losses } : { ok: true, count, head };

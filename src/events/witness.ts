@@ -5,8 +5,7 @@
 // past the head, or at a position that now holds another event, proves acknowledged events are
 // gone. So does SQLite's AUTOINCREMENT sequence, when rows were deleted from the end.
 import { BerthError } from "../errors.js";
-import type { JournalLoss } from "./catalogue.js";
-import { unpackBody } from "./codec.js";
+import { DAEMON_STREAM, type JournalLoss } from "./catalogue.js";
 import type { Journal } from "./journal.js";
 import { LOSS_EVENT } from "./verify.js";
 
@@ -59,8 +58,7 @@ export function findJournalLoss(journal: Journal, witnesses: Witness[]): Journal
 
 /** The losses journaled so far (they live on the daemon stream, which is short). */
 function acceptedLosses(journal: Journal): JournalLoss[] {
-  const rows = journal.db.prepare("SELECT body FROM events WHERE stream_id = 'daemon' AND type = ?").all(LOSS_EVENT) as { body: Buffer }[];
-  return rows.map((r) => unpackBody(r.body).data as JournalLoss);
+  return journal.query({ streamId: DAEMON_STREAM, types: [LOSS_EVENT] }).map((e) => e.data as JournalLoss);
 }
 
 export function describeLoss(loss: JournalLoss): string {

@@ -1,7 +1,7 @@
 // Which journaled events are legal in which state: the state machine of src/model/lifecycle.ts
 // read backwards. The decider guards what clients ask; this guards what the journal says, so
 // audits and tests can prove a journal never holds a transition the machine forbids.
-import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import { isAbsent, LIFECYCLE, type Lifecycle, type LifecycleEventType } from "../model/lifecycle.js";
 import type { ContainerState, LifecycleState } from "./container.js";
 import { evolve, initialState } from "./container.js";
@@ -70,7 +70,7 @@ export function auditTransitions(events: Iterable<StoredEvent>): { position: num
   const states = new Map<string, ContainerState>();
   const problems: { position: number; reason: string }[] = [];
   for (const event of events) {
-    if (!event.streamId.startsWith("container-")) continue;
+    if (containerIdOf(event.streamId) === undefined) continue;
     const e = event as StoredEvent<ContainerEvent>;
     const before = states.get(event.streamId);
     const reason = illegalTransition(before, e);
