@@ -9,6 +9,7 @@ source scripts/needs.sh
 need mount mount   # test/journal-api.test.ts: a full disk, on a small tmpfs
 need umount mount
 need sh dash       # bench/cli-run.ts
+need bash bash     # test/cli-output.test.ts: real pipes (wc, head) through bash -c
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

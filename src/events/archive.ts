@@ -61,7 +61,7 @@ export function importJournal(journal: Journal, file: string): { count: number; 
       if ((frame as Trailer).end === true) {
         const trailer = frame as Trailer;
         const hash = Buffer.from(prev).toString("hex");
-        if (trailer.count !== count || trailer.head.hash !== hash) throw new BerthError("invalidArgument", `${file}: trailer says ${trailer.count} events ending in ${trailer.head.hash}, found ${count} ending in ${hash}`);
+        if (trailer.count !== count || trailer.head?.position !== count || trailer.head.hash !== hash) throw new BerthError("invalidArgument", `${file}: trailer says ${trailer.count} events ending in ${trailer.head.hash}, found ${count} ending in ${hash}`);
         imported = { count, head: { position: count, hash } };
         return;
       }
