@@ -4,8 +4,8 @@
 // (output.ts), so a container that prints faster than the terminal or pipe reads is slowed down
 // along the whole path instead of being queued in memory.
 import type { ExitStatus, RuntimeClient } from "../ipc/runtime-client.js";
-import type { LogEntry } from "../vm/logs.js";
-import { exitWhenDrained, writeEntry } from "./output.js";
+import { entryText, type LogEntry } from "../vm/logs.js";
+import { exitWhenDrained, write } from "./output.js";
 
 export interface AttachOptions {
   /** Only output at or after this time (ms): `start -a` of a container that ran before. */
@@ -34,7 +34,7 @@ export async function attach(client: RuntimeClient, processId: string, opts: Att
     if (e.t === s.t) s.n++;
     else Object.assign(s, { t: e.t, n: 1 });
     printedAt = Date.now();
-    const sent = writeEntry(e.s === "stdout" ? process.stdout : process.stderr, e);
+    const sent = write(e.s === "stdout" ? process.stdout : process.stderr, entryText(e));
     if (sent) await sent;
   };
   const query = opts.since !== undefined ? { since: opts.since } : {};

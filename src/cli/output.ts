@@ -43,18 +43,6 @@ export function write(stream: NodeJS.WriteStream, text: string): Promise<void> |
   });
 }
 
-/**
- * Writes a log entry as `entryText` does (its line, and its newline unless partial), after
- * `prefix`, with one write per piece: joining them would copy every line into a second string,
- * and those copies were a good part of the CLI's growth while a large log printed.
- */
-export function writeEntry(stream: NodeJS.WriteStream, e: { line: string; partial?: true }, prefix = ""): Promise<void> | undefined {
-  if (prefix) stream.write(prefix);
-  if (e.partial) return write(stream, e.line);
-  stream.write(e.line);
-  return write(stream, "\n");
-}
-
 /** Resolves once everything written to the stream so far has been handed to the kernel. */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
   if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();

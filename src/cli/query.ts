@@ -3,12 +3,12 @@ import { totalmem } from "node:os";
 import { BerthError, toBerthError } from "../errors.js";
 import type { ContainerState } from "../projections/container.js";
 import type { Statistics } from "../vm/driver.js";
-import type { LogEntry } from "../vm/logs.js";
+import { entryText, type LogEntry } from "../vm/logs.js";
 import { checkIds } from "./container-options.js";
 import { EXIT, errorLine, type Session } from "./context.js";
 import { ago, humanBytes, parseFormat, parseTime, shellQuote, table, truncate } from "./format.js";
 import { inspectOf, statusText } from "./inspect.js";
-import { writeEntry } from "./output.js";
+import { write } from "./output.js";
 import { warnIfStale } from "./system.js";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -48,7 +48,7 @@ export async function logs(session: Session, flags: LogsFlags, id: string): Prom
     }
     const stamp = flags.timestamps && !midLine[e.s] ? `${new Date(e.t).toISOString()} ` : "";
     midLine[e.s] = e.partial === true;
-    const sent = writeEntry(e.s === "stdout" ? process.stdout : process.stderr, e, stamp);
+    const sent = write(e.s === "stdout" ? process.stdout : process.stderr, stamp + entryText(e));
     if (sent) await sent;
   }
   return 0;
