@@ -238,11 +238,18 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const state = existing(b.id);
         const query = { since: b.since, tail: b.tail, stdout: b.stdout, stderr: b.stderr };
         if (b.follow && probeRuntime(deps.root, state.id).alive) {
-          const stream = (await deps.runtimes.client(state.id)).logs({ ...query, follow: true });
-          ctx.signal.addEventListener("abort", () => stream.cancel(), { once: true });
-          // Awaiting each emit pauses this read while the client is behind, and this client's
-          // own flow control then pushes back on the service (docs/ipc.md, flow control).
-          for await (const entry of stream) await ctx.emit(entry);
+          // Each entry is passed on as the service encoded it: decoding its line into a JS string
+          // and encoding it again was most of the daemon's growth while a large log streamed.
+          // An emit that pushes back pauses this relay's own connection to the service until
+          // this client has read (docs/ipc.md, flow control).
+          const service = await deps.runtimes.dedicatedClient(state.id);
+          try {
+            const stream = service.relayLogs({ ...query, follow: true }, (entry) => ctx.emitRaw(entry));
+            ctx.signal.addEventListener("abort", () => stream.cancel(), { once: true });
+            for await (const _ of stream); // ends with the service's end frame, or throws its error
+          } finally {
+            service.close();
+          }
           return;
         }
         for (const entry of logEntries(containerPaths(deps.root, state.id), query)) await ctx.emit(entry);

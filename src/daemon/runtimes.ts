@@ -44,6 +44,18 @@ export class Runtimes {
     return client;
   }
 
+  /**
+   * A connection of its own to the service, which the caller closes: for a stream that may push
+   * back (a followed log). Pausing the shared connection would hold up the replies and exits
+   * behind it: an attached `run` whose CLI reads no output until its start has answered waited
+   * for a start reply stuck behind its own output.
+   */
+  async dedicatedClient(id: string): Promise<ServiceClient> {
+    const probe = probeRuntime(this.root, id);
+    if (!probe.alive) throw new BerthError("notFound", `the runtime service of container ${id} is not running`);
+    return ServiceClient.connect(probe.endpoint.socket, { timeoutMs: 30_000 });
+  }
+
   /** Follows the service's exits: every recorded exit, then live ones. */
   async watch(id: string): Promise<void> {
     const client = await this.client(id);

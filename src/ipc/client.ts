@@ -4,7 +4,7 @@ import { createConnection, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
 import { BerthError, isErrorCode } from "../errors.js";
 import {
-  DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, encodeFrame, isPlainObject, newCodec,
+  DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, encodeFrame, isPlainObject, itemPayload, newCodec,
   type ClientFrame, type Peer,
 } from "./frame.js";
 
@@ -49,6 +49,11 @@ export class ClientStream<T> implements AsyncIterable<T> {
   private error: BerthError | undefined;
   private ended = false;
   private waiter: { resolve(r: IteratorResult<T>): void; reject(e: BerthError): void } | undefined;
+  /**
+   * A relay's sink: gets each item's msgpack bytes, valid only during the call, instead of the
+   * decoded item; a returned promise pauses the connection until it settles.
+   */
+  sink: ((item: Buffer) => Promise<void> | undefined) | undefined;
 
   constructor(private readonly hooks: { cancel(): void; drained(): void; ended(): void }) {}
 
@@ -130,6 +135,8 @@ export class IpcClient {
   private readonly codec: Packr = newCodec();
   private closedWith: BerthError | undefined;
   private paused = false;
+  /** Sink calls still pushing back (see ClientStream.sink). */
+  private blockedSinks = 0;
   /** What the server saw of us at the handshake (kernel-reported). */
   peer: Peer = { uid: -1, gid: -1, pid: -1 };
 
@@ -171,6 +178,13 @@ export class IpcClient {
       onData = (chunk: Buffer) => {
         try {
           reader.push(chunk, (body) => {
+            // A relayed stream's item is passed on as bytes: never decoded, never re-encoded.
+            const at = settled ? itemPayload(body) : undefined;
+            const relayed = at && client.streams.get(at.id);
+            if (at && relayed?.sink) {
+              client.relayItem(relayed, body.subarray(at.offset));
+              return !client.closedWith;
+            }
             let msg: unknown;
             try {
               msg = client.codec.unpack(body);
@@ -223,6 +237,7 @@ export class IpcClient {
       case "item": {
         const s = this.streams.get(id);
         if (!s) return;
+        if (s.sink) return this.relayItem(s, this.codec.pack(msg.item)); // a layout itemPayload does not know
         s.push(msg.item, size);
         if ((s.backlog >= STREAM_HIGH_WATER || s.backlogBytes >= STREAM_HIGH_WATER_BYTES) && !this.paused) {
           // Let the kernel's buffers push back on the server instead of queueing without bound here.
@@ -285,8 +300,9 @@ export class IpcClient {
   /**
    * Opens a stream. Items arrive in order; the iteration ends with the server's end frame or
    * throws its error. `cancel()` (or leaving a for-await loop early) stops it on the server too.
+   * With `sink`, items go to it as msgpack bytes and the iteration yields none (a relay).
    */
-  stream<T = unknown>(route: string, body?: unknown, opts: { timeoutMs?: number } = {}): AsyncIterable<T> & { cancel(): void } {
+  stream<T = unknown>(route: string, body?: unknown, opts: { timeoutMs?: number; sink?: ClientStream<T>["sink"] } = {}): AsyncIterable<T> & { cancel(): void } {
     const id = this.nextId++;
     let timer: NodeJS.Timeout | undefined;
     const stream = new ClientStream<T>({
@@ -299,6 +315,7 @@ export class IpcClient {
         this.maybeResume();
       },
     });
+    stream.sink = opts.sink;
     if (this.closedWith) {
       stream.end(this.closedWith);
       return stream;
@@ -320,8 +337,22 @@ export class IpcClient {
     return stream;
   }
 
+  private relayItem(s: ClientStream<unknown>, item: Buffer): void {
+    const blocked = s.sink!(item);
+    if (!blocked) return;
+    this.blockedSinks++;
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    void blocked.then(() => {
+      this.blockedSinks--;
+      this.maybeResume();
+    });
+  }
+
   private maybeResume(): void {
-    if (!this.paused) return;
+    if (!this.paused || this.blockedSinks > 0) return;
     for (const s of this.streams.values()) if (s.backlog >= STREAM_HIGH_WATER / 4 || s.backlogBytes >= STREAM_HIGH_WATER_BYTES / 4) return;
     this.paused = false;
     this.socket.resume();

@@ -70,14 +70,24 @@ export class FramePool {
 
   /** Encodes `value` as a frame; `release` (when set) must be called once the bytes have been written. */
   encode(codec: Packr, value: unknown): { bytes: Buffer; release: ((err?: Error | null) => void) | undefined } {
-    const body = packTransient(codec, value);
-    const size = HEADER_BYTES + body.length;
-    if (size < POOL_MIN || size > POOL_MAX) return { bytes: encodeBody(body), release: undefined };
+    return this.frame([packTransient(codec, value)]);
+  }
+
+  /** An item frame for `id` around `item`, the bytes of one msgpack value (see itemPayload). */
+  encodeRawItem(id: number, item: Buffer): { bytes: Buffer; release: ((err?: Error | null) => void) | undefined } {
+    return this.frame([itemEnvelope(id), item]);
+  }
+
+  private frame(parts: Buffer[]): { bytes: Buffer; release: ((err?: Error | null) => void) | undefined } {
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    const size = HEADER_BYTES + length;
+    if (size < POOL_MIN || size > POOL_MAX) return { bytes: encodeBody(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length)), release: undefined };
     const cls = 2 ** Math.ceil(Math.log2(size));
     const list = this.free.get(cls);
     const slab = list?.pop() ?? Buffer.allocUnsafeSlow(cls);
-    slab.writeUInt32BE(body.length, 0);
-    body.copy(slab, HEADER_BYTES);
+    slab.writeUInt32BE(length, 0);
+    let at = HEADER_BYTES;
+    for (const p of parts) at += p.copy(slab, at);
     const release = (err?: Error | null) => {
       // A failed write may still be referenced by the handle being torn down: let the GC have it.
       if (err) return;
@@ -87,6 +97,42 @@ export class FramePool {
     };
     return { bytes: slab.subarray(0, size), release };
   }
+}
+
+/**
+ * An item frame around bytes that already are one msgpack value, for a relay (the daemon passing
+ * a runtime service's log stream on): the item is copied as it is, never decoded into JS strings
+ * and re-encoded. The envelope is exactly what msgpackr packs for `{ t: "item", id, item }`.
+ */
+function itemEnvelope(id: number): Buffer {
+  const idBytes = id < 0x80 ? [id] : id < 0x100 ? [0xcc, id] : id < 0x10000 ? [0xcd, id >> 8, id & 0xff] : [0xce, (id >>> 24) & 0xff, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff];
+  return Buffer.from([...ENVELOPE_HEAD, ...idBytes, ...ITEM_KEY]);
+}
+
+// {"t":"item","id": (a map of 3 entries, as msgpackr writes it: map16) and then "item".
+const ENVELOPE_HEAD = [0xde, 0x00, 0x03, 0xa1, 0x74, 0xa4, 0x69, 0x74, 0x65, 0x6d, 0xa2, 0x69, 0x64];
+const ITEM_KEY = [0xa4, 0x69, 0x74, 0x65, 0x6d];
+
+/**
+ * Where the item of an item frame starts, with the frame's id, without decoding the item; undefined
+ * for any other frame or layout (the caller then decodes it as usual).
+ */
+export function itemPayload(body: Buffer): { id: number; offset: number } | undefined {
+  let off: number;
+  if (body[0] === 0xde && body[1] === 0 && body[2] === 3) off = 3;
+  else if (body[0] === 0x83) off = 1;
+  else return undefined;
+  for (let i = 3; i < ENVELOPE_HEAD.length; i++, off++) if (body[off] !== ENVELOPE_HEAD[i]) return undefined;
+  const tag = body[off];
+  let id: number;
+  if (tag === undefined) return undefined;
+  if (tag < 0x80) (id = tag), (off += 1);
+  else if (tag === 0xcc && body.length > off + 1) (id = body[off + 1]!), (off += 2);
+  else if (tag === 0xcd && body.length > off + 2) (id = body.readUInt16BE(off + 1)), (off += 3);
+  else if (tag === 0xce && body.length > off + 4) (id = body.readUInt32BE(off + 1)), (off += 5);
+  else return undefined;
+  for (const b of ITEM_KEY) if (body[off++] !== b) return undefined;
+  return off < body.length ? { id, offset: off } : undefined;
 }
 
 function encodeBody(body: Buffer): Buffer {

@@ -24,9 +24,13 @@ export type UnaryHandler = (body: unknown, ctx: CallContext) => unknown | Promis
  * Resolving sends the end frame; throwing sends an end frame carrying the error. `emit` returns
  * a promise while the connection's queue is over STREAM_PAUSE_BYTES: a handler that awaits it
  * produces no faster than its client reads (backpressure); one that does not is dropped with its
- * connection at maxBufferedBytes.
+ * connection at maxBufferedBytes. `emitRaw` sends bytes that already are one msgpack value as the
+ * item, as they are (a relay of another stream: frame.ts, itemPayload).
  */
-export type StreamHandler = (body: unknown, ctx: CallContext & { emit(item: unknown): Promise<void> | undefined }) => Promise<void>;
+export type StreamHandler = (
+  body: unknown,
+  ctx: CallContext & { emit(item: unknown): Promise<void> | undefined; emitRaw(item: Buffer): Promise<void> | undefined },
+) => Promise<void>;
 /** deadlineMs on a stream is optional: followed streams run until cancelled or disconnected. */
 export type Route =
   | { kind: "unary"; handler: UnaryHandler; deadlineMs?: number }
@@ -139,12 +143,12 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   prepareDirectory(opts.socketPath, opts.dirMode ?? 0o700);
   await claimSocketPath(opts.socketPath);
 
-  function send(conn: Conn, frame: ServerFrame): void {
+  function send(conn: Conn, frame: ServerFrame, rawItem?: Buffer): void {
     if (conn.closed) return;
     let bytes: Buffer;
     let release: ((err?: Error | null) => void) | undefined;
     try {
-      ({ bytes, release } = pool.encode(conn.codec, frame));
+      ({ bytes, release } = rawItem && frame.t === "item" ? pool.encodeRawItem(frame.id, rawItem) : pool.encode(conn.codec, frame));
     } catch (err) {
       // A handler result msgpack cannot carry (e.g. a huge BigInt): the caller still gets an answer.
       if (frame.t !== "res" && frame.t !== "item") return;
@@ -318,7 +322,12 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       send(conn, { t: "item", id: rid, item });
       return drained(conn, call);
     };
-    const ctx = { peer, route: routeName, emit, get signal() { return signalOf(call); } };
+    const emitRaw = (item: Buffer) => {
+      if (call.done) return undefined;
+      send(conn, { t: "item", id: rid, item: undefined }, item);
+      return drained(conn, call);
+    };
+    const ctx = { peer, route: routeName, emit, emitRaw, get signal() { return signalOf(call); } };
     let running: Promise<void>;
     try {
       running = Promise.resolve(route.handler(body, ctx));

@@ -81,6 +81,11 @@ export class ServiceClient {
     return this.ipc.stream<LogEntry>("logs", req);
   }
 
+  /** The logs stream for a relay: each entry goes to `sink` as its msgpack bytes (IpcClient.stream). */
+  relayLogs(req: LogsRequest, sink: (entry: Buffer) => Promise<void> | undefined): AsyncIterable<never> & { cancel(): void } {
+    return this.ipc.stream<never>("logs", req, { sink });
+  }
+
   close(): void {
     this.ipc.close();
   }
