@@ -51,7 +51,7 @@ test("./ and ../ sources resolve against the CLI's working directory; the absolu
       assert.is((await berth(root, ["rm", "m"])).code, 0);
     })));
 
-test("the root, a path inside it, a symlink to it and any parent mounted read-write are refused, and nothing is journaled", () =>
+test("the root, a path inside it, a symlink to it and any parent mounted read-write, or used as --rootfs, are refused, and nothing is journaled", () =>
   withDaemon((root, daemon) =>
     withScratch(async (scratch) => {
       fs.symlinkSync(root, join(scratch, "link"));
@@ -65,6 +65,10 @@ test("the root, a path inside it, a symlink to it and any parent mounted read-wr
         [["-v", "/:/x"], /cannot bind mount \/ read-write: it contains the berth root/],
         [["-v", `${join(root, "..")}:/x:rw`], /read-write: it contains the berth root/],
         [["-v", `${up}:/x`], /cannot bind mount \/ read-write: it contains the berth root/, scratch],
+        // A --rootfs directory is the overlay's lower layer: readable whole, so no mode helps.
+        [["--rootfs", "/"], /cannot use \/ as the root filesystem: it contains the berth root/],
+        [["--rootfs", join(root, "containers")], /cannot use .* as the root filesystem: it is inside the berth root/],
+        [["--rootfs", join(scratch, "link")], /link \(.* on the host\) as the root filesystem: it is the berth root/],
       ];
       for (const [flags, message, cwd] of cases) {
         const r = await berth(root, ["run", "--rm", ...flags, "busybox", "true"], cwd ? { cwd } : {});

@@ -43,6 +43,9 @@ The root is \`--root DIR\`, else \`$BERTH_ROOT\`, else \`/var/lib/berth\` (root)
   shows inside the container as an empty read-only directory.
 - The check runs at create, so a refused mount is never journaled, and again when the sandbox's
   bundle is written (a symlink may have been re-pointed since).
+- \`--rootfs DIR\` follows a stricter rule: the directory is the lower layer of the container's
+  overlay, readable whole, so the root, anything inside it and any directory that contains it
+  (\`/\` included) are refused in every mode.
 `;
 
 function walk(cmd: Command, path: string[], out: string[]): void {

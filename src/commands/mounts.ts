@@ -17,6 +17,22 @@ function within(path: string, dir: string): boolean {
 }
 
 /**
+ * A host directory used as the root filesystem (`--rootfs`) is the lower layer of the container's
+ * overlay: everything under it is readable, and a socket under it can be connected to. So the
+ * berth root, anything inside it and any parent of it (`/` included) are refused outright.
+ */
+export function decideRootfsPath(path: string, realPath: string, realRoot: string): MountDecision {
+  const shown = realPath === path ? path : `${path} (${realPath} on the host)`;
+  if (within(realPath, realRoot)) {
+    return { ok: false, message: `cannot use ${shown} as the root filesystem: it is ${realPath === realRoot ? "the berth root" : `inside the berth root ${realRoot}`}, which holds the journal and the daemon's socket; no container may reach them` };
+  }
+  if (within(realRoot, realPath)) {
+    return { ok: false, message: `cannot use ${shown} as the root filesystem: it contains the berth root ${realRoot}, so the container could read the journal and reach the daemon's socket; use a directory that does not contain the root` };
+  }
+  return { ok: true };
+}
+
+/**
  * The berth root and anything inside it are refused in any mode. A parent of the root (`/`
  * included) is refused read-write; read-only it is allowed, as `-v /:/host:ro` is in docker, and
  * the root is hidden under an empty read-only directory at the returned mask.

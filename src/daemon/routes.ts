@@ -13,7 +13,7 @@ import type { CallContext, Route } from "../ipc/server.js";
 import { foldContainer, type ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
 import { logEntries } from "../vm/logs.js";
-import { checkBindMounts } from "../vm/mount-policy.js";
+import { checkBindMounts, checkRootfs } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
@@ -270,13 +270,15 @@ function debugMemory() {
 }
 
 /**
- * Bind mounts that would expose the berth root are refused before anything is journaled; the
+ * Bind mounts and a --rootfs directory that would expose the berth root are refused before anything is journaled; the
  * check needs the host (symlinks) and the root, so it runs here and not in the pure decider.
  * A config that fails validation is left for the decider to report.
  */
 function refuseRootMounts(config: unknown, id: string, root: string): void {
   const valid = validateConfig(config, id);
-  if (valid.ok) checkBindMounts(valid.value.mounts, root);
+  if (!valid.ok) return;
+  checkBindMounts(valid.value.mounts, root);
+  checkRootfs(valid.value.rootfs, root);
 }
 
 /** A container's state just before the first delete after stream version `after`, from the journal. */

@@ -4,8 +4,8 @@
 // re-pointed between create and start.
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { decideBindMount } from "../commands/mounts.js";
-import type { Mount } from "../commands/config.js";
+import { decideBindMount, decideRootfsPath } from "../commands/mounts.js";
+import type { Mount, RootfsSource } from "../commands/config.js";
 import { BerthError } from "../errors.js";
 
 /** realpath of the longest existing prefix, with the missing rest appended: what a mount would reach. */
@@ -32,4 +32,11 @@ export function checkBindMounts(mounts: readonly Mount[], root: string): string[
     if (decision.mask !== undefined) masks.push(decision.mask);
   }
   return masks;
+}
+
+/** Throws invalidArgument for a `--rootfs` directory that is, holds or sits inside the berth root. */
+export function checkRootfs(rootfs: RootfsSource, root: string): void {
+  if (!("path" in rootfs)) return;
+  const decision = decideRootfsPath(rootfs.path, realHostPath(rootfs.path), realHostPath(root));
+  if (!decision.ok) throw new BerthError("invalidArgument", decision.message);
 }

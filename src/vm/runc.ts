@@ -11,7 +11,7 @@ import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
 import { exitFrom, superviseChild } from "./child.js";
 import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
 import { findExecutable, runCommand } from "./host.js";
-import { checkBindMounts } from "./mount-policy.js";
+import { checkBindMounts, checkRootfs } from "./mount-policy.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
 import { cgroupPath, containerPaths, runcRoot, type ContainerPaths } from "./paths.js";
 import { prepareContainerRootfs, releaseContainerRootfs } from "./rootfs.js";
@@ -66,6 +66,7 @@ export class RuncDriver implements Driver {
     // The bind mounts are checked again at every write, not only at create: a symlink source can
     // have been re-pointed at the berth root since.
     const masks = checkBindMounts(this.config.mounts, this.root);
+    checkRootfs(this.config.rootfs, this.root);
     const spec = ociSpec(this.config, init, this.rootfs!, this.cgroup, masks);
     fs.writeFileSync(join(this.paths.bundle, "config.json"), JSON.stringify(spec, null, 1));
   }
