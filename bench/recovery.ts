@@ -14,7 +14,7 @@ import { dispatch } from "../src/daemon/dispatch.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { emptyProjection } from "../src/projections/index.js";
-import { journalPath, socketPath } from "../src/root-layout.js";
+import { journalPath, socketPath } from "../src/host/root-layout.js";
 import { fmt, median, report } from "./common.js";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "1000000" }, live: { type: "string", default: "100" }, rounds: { type: "string", default: "3" } } });

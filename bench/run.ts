@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { validateConfig } from "../src/commands/config.js";
+import { validateConfig } from "../src/model/config.js";
 import { imageRootfs } from "../src/vm/paths.js";
 import { containerPaths, probeRuntime, runcRoot, ServicePool, startRuntimeService } from "../src/vm/runtime.js";
 import { ServiceClient } from "../src/vm/service-client.js";

@@ -81,7 +81,7 @@ try {
       banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
       define: { "import.meta.url": "__berthModuleUrl" },
       entryPoints: [join(repo, "src", "vm", "service", "main.ts")],
-      // The service finds its native addons relative to its module (src/native-addon.ts):
+      // The service finds its native addons relative to its module (src/host/native-addon.ts):
       // two levels up from dist/bundle/ is the checkout, where native/*/build lives.
       outfile: join(next, "service.cjs"),
       plugins: [plainMsgpackr],

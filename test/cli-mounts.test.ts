@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decideBindMount } from "../src/commands/mounts.js";
-import { BerthError } from "../src/errors.js";
+import { BerthError } from "../src/model/errors.js";
 import { berth, tempRoot, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents } from "./helpers/daemon.js";
 import { rejection } from "./helpers/errors.js";

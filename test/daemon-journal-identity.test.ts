@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { BerthError } from "../src/errors.js";
+import type { BerthError } from "../src/model/errors.js";
 import { berth, withDaemon } from "./helpers/cli-env.js";
 import { Journal } from "../src/events/journal.js";
 import { pidAlive, runcList } from "./helpers/daemon.js";

@@ -1,7 +1,7 @@
 // Issue 5 acceptance 6: restart policies, journaled decisions, and the daemon restart rules.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { ContainerConfigInput } from "../src/commands/config.js";
+import type { ContainerConfigInput } from "../src/model/config.js";
 import type { EventOf, StoredEvent } from "../src/events/catalogue.js";
 import { auditTransitions } from "../src/projections/transitions.js";
 import { cleanupDaemon, journalEvents, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./helpers/daemon.js";

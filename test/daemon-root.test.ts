@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { socketDir, socketPath } from "../src/root-layout.js";
+import { socketDir, socketPath } from "../src/host/root-layout.js";
 import { berth, bin, ensureBuilt, startCliDaemon, tempRoot } from "./helpers/cli-env.js";
 import { cleanupDaemon, journalEvents, startDaemon, type DaemonProcess } from "./helpers/daemon.js";
 

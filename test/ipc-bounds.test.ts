@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { bodyText, ROUTE_SCHEMAS, type RouteName } from "../src/daemon/schemas.js";
-import { toBerthError } from "../src/errors.js";
+import { toBerthError } from "../src/model/errors.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { encodeFrame, FrameReader, newCodec } from "../src/ipc/frame.js";
 import { auditTransitions } from "../src/projections/transitions.js";
-import { socketPath } from "../src/root-layout.js";
+import { socketPath } from "../src/host/root-layout.js";
 import { cleanupDaemon, journalEvents, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 
 const MIB = 1024 * 1024;

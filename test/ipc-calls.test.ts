@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setImmediate as tick } from "node:timers/promises";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/errors.js";
+import { BerthError } from "../src/model/errors.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { listen, type IpcServer, type Route } from "../src/ipc/server.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";

@@ -13,7 +13,7 @@ import { Journal } from "../src/events/journal.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { newCodec } from "../src/ipc/frame.js";
 import { ROUTE_SCHEMAS, type RouteName } from "../src/daemon/schemas.js";
-import { toBerthError } from "../src/errors.js";
+import { toBerthError } from "../src/model/errors.js";
 import type { FieldKind, FieldSpec } from "../src/ipc/fields.js";
 import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";

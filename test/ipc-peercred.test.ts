@@ -5,7 +5,7 @@ import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/errors.js";
+import { BerthError } from "../src/model/errors.js";
 import { listen, type Peer, type Route } from "../src/ipc/server.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";
 import { tempDir } from "./helpers/tmp.js";

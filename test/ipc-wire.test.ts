@@ -4,7 +4,7 @@ import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/errors.js";
+import { BerthError } from "../src/model/errors.js";
 import { requireFields } from "../src/ipc/fields.js";
 import { FrameReader, FrameTooLarge, encodeFrame, newCodec } from "../src/ipc/frame.js";
 import { listen, type Route } from "../src/ipc/server.js";

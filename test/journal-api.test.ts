@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/errors.js";
+import { BerthError } from "../src/model/errors.js";
 import type { ContainerEvent } from "../src/events/catalogue.js";
 import { Journal, WrongExpectedVersion } from "../src/events/journal.js";
 import { fold, stateAt } from "../src/projections/index.js";

@@ -3,38 +3,15 @@
 // re-export), and nothing anywhere (src, tests, benches) touches a Journal's connection. The
 // second is what TypeScript's `private` already refuses, except through `journal["db"]`, which
 // the compiler lets through; the type checker finds both forms here.
-import { dirname, join, relative } from "node:path";
+import { dirname, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import ts from "typescript";
+import { program, repo, sourceFiles as files, specifiers, where } from "./helpers/imports.js";
 
-const repo = join(import.meta.dirname, "..");
 /** The journal's own files: the only ones that may open the SQLite file. */
 const JOURNAL_FILES = ["src/events/journal.ts", "src/events/journal-read.ts", "src/events/journal-write.ts", "src/events/journal-sqlite.ts", "src/events/lock.ts"];
 const CONNECTION = new Set(["db", "kysely"]);
-
-function program(): ts.Program {
-  const configPath = join(repo, "tsconfig.json");
-  const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.unreachable(ts.flattenDiagnosticMessageText(d.messageText, "\n")) })!;
-  return ts.createProgram({ rootNames: config.fileNames, options: { ...config.options, noEmit: true } });
-}
-
-const files = (p: ts.Program) => p.getSourceFiles().filter((f) => !f.isDeclarationFile && !f.fileName.includes("node_modules"));
-const where = (f: ts.SourceFile, node: ts.Node) => `${relative(repo, f.fileName)}:${f.getLineAndCharacterOfPosition(node.getStart(f)).line + 1}`;
-
-/** Every module specifier a file names: imports, re-exports, `import()`, `require()` and `import("x").T` types. */
-function specifiers(file: ts.SourceFile): { spec: string; node: ts.Node }[] {
-  const found: { spec: string; node: ts.Node }[] = [];
-  const visit = (node: ts.Node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) found.push({ spec: node.moduleSpecifier.text, node });
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) found.push({ spec: node.moduleReference.expression.text, node });
-    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === "require")) && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) found.push({ spec: node.arguments[0].text, node });
-    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) found.push({ spec: node.argument.literal.text, node });
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  return found;
-}
 
 const p = program();
 const checker = p.getTypeChecker();

@@ -8,7 +8,7 @@ import { Journal } from "../src/events/journal.js";
 import { snapshotDigest } from "../src/events/snapshot.js";
 import { findJournalLoss } from "../src/events/witness.js";
 import { fold } from "../src/projections/index.js";
-import { checkSnapshotStreams, verifySnapshots } from "../src/projections/snapshot-check.js";
+import { checkSnapshotStreams, verifySnapshots } from "../src/daemon/snapshot-check.js";
 import { history } from "./helpers/model.js";
 import { onSqliteFile } from "./helpers/sqlite-file.js";
 import { tempDir } from "./helpers/tmp.js";

@@ -5,7 +5,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/errors.js";
+import { BerthError } from "../src/model/errors.js";
 import { containerStream, type ContainerEvent } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
 import { fold } from "../src/projections/index.js";

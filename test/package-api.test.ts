@@ -11,7 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
 import { repo } from "./helpers/cli-env.js";
-import { socketPath } from "../src/root-layout.js";
+import { socketPath } from "../src/host/root-layout.js";
 
 const run = promisify(execFile);
 const pkg = JSON.parse(fs.readFileSync(join(repo, "package.json"), "utf8")) as { name: string; version: string };

@@ -3,9 +3,9 @@
 // daemon's `events` route, which pages the backlog and then follows the head with no gap and
 // no duplicate; without a daemon, the non-following forms read the journal file directly.
 import { containerStream, EVENT_TYPES, type StoredEvent } from "../events/catalogue.js";
-import { BerthError, toBerthError } from "../errors.js";
+import { BerthError, toBerthError } from "../model/errors.js";
 import { checkIds } from "./container-options.js";
-import { journalPath } from "../root-layout.js";
+import { journalPath } from "../host/root-layout.js";
 import type { Session } from "./context.js";
 import { actorText, eventLine, historySentence } from "./describe.js";
 import { iso, parseBound, parseFormat } from "./format.js";

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type Mount } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type Mount } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import { parseBytes } from "./format.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -2,10 +2,10 @@
 // BerthErrors to docker's exit codes. Imports stay light so `berth run` starts fast: the IPC
 // client (msgpackr, node:net, node:crypto) loads on the first connection, so `--version`,
 // `--help` and usage errors never read it.
-import { BerthError, toBerthError } from "../errors.js";
+import { BerthError, toBerthError } from "../model/errors.js";
 import type { IpcClient } from "../ipc/client.js";
 import type { RuntimeClient } from "../ipc/runtime-client.js";
-import { defaultRoot, socketPath } from "../root-layout.js";
+import { defaultRoot, socketPath } from "../host/root-layout.js";
 
 /** Exit codes, as docker's: the daemon or berth failed / cannot invoke / not found / usage. */
 export const EXIT = { failure: 125, cannotInvoke: 126, notFound: 127, usage: 2 } as const;
@@ -15,7 +15,7 @@ export interface GlobalOptions {
   format?: string;
 }
 
-/** --root, else the daemon's own default (src/root-layout.ts). */
+/** --root, else the daemon's own default (src/host/root-layout.ts). */
 export function resolveRoot(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): string {
   return opts.root || defaultRoot(env);
 }

@@ -1,7 +1,9 @@
 // How events read to a person: one line of key data for `berth events`, one sentence for
 // `berth history`. Pure functions of the stored event.
-import type { Orphan, StoredEvent } from "../events/catalogue.js";
-import { containerIdOf } from "../events/catalogue.js";
+import type { StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, describeOrphan, orphanParts } from "../events/catalogue.js";
+
+export { describeOrphan };
 import { iso, shellQuote, truncate } from "./format.js";
 
 export const actorText = (e: StoredEvent) => (e.actor ? `uid ${e.actor.uid} pid ${e.actor.pid}` : "-");
@@ -102,18 +104,4 @@ export function historySentence(e: StoredEvent, containerId: string): string {
     case "JournalLossAccepted":
       return `journal loss accepted: acknowledged positions ${e.data.from}..${e.data.to} are gone (the journal ended at ${e.data.head})`;
   }
-}
-
-/** "web: runc container (running, pid 12), runtime service pid 34, 1 mount, its directory". */
-export function describeOrphan(o: Orphan): string {
-  return `${o.id}${o.known ? " (a container the journal knows as stopped or created)" : " (a container the journal does not know)"}: ${orphanParts(o)}`;
-}
-
-function orphanParts(o: Orphan): string {
-  const parts: string[] = [];
-  if (o.runc) parts.push(`runc container (${o.runc.status}${o.runc.pid ? `, pid ${o.runc.pid}` : ""})`);
-  if (o.monitor) parts.push(`runtime service pid ${o.monitor.pid}`);
-  if (o.mounts.length) parts.push(o.mounts.length === 1 ? `mount ${o.mounts[0]}` : `${o.mounts.length} mounts under ${o.directory ?? o.id}`);
-  if (o.directory) parts.push(`directory ${o.directory}`);
-  return parts.join(", ");
 }

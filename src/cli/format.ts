@@ -1,6 +1,6 @@
 // Output and input formats shared by the CLI commands: tables, sizes, times and durations.
 // Pure functions: no I/O, so the tests and docs can rely on them.
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 
 export type OutputFormat = "table" | "json";
 

@@ -1,7 +1,7 @@
 // Container lifecycle commands: run, create, start, exec, stop, kill, rm, wait, bootstrap,
 // shutdown. Each is a thin sequence of daemon routes; the daemon's decider says what is allowed.
 import { randomBytes } from "node:crypto";
-import { BerthError, toBerthError } from "../errors.js";
+import { BerthError, toBerthError } from "../model/errors.js";
 import type { ExitStatus, RuntimeClient } from "../ipc/runtime-client.js";
 import type { ContainerState } from "../projections/container.js";
 import { attach } from "./attach.js";

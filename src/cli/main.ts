@@ -3,7 +3,7 @@
 // 126 / 127 when a command cannot be invoked / is not found in the container, 2 for usage
 // errors, and otherwise the process's own code.
 import { CommanderError } from "commander";
-import { toBerthError } from "../errors.js";
+import { toBerthError } from "../model/errors.js";
 import { EXIT, errorLine, exitCodeForError } from "./context.js";
 import { exitWhenDrained, guardPipes } from "./output.js";
 import { buildProgram, commandNamed } from "./program.js";

@@ -1,6 +1,6 @@
 // Read-only container commands: logs, inspect, ls, stats.
 import { totalmem } from "node:os";
-import { BerthError, toBerthError } from "../errors.js";
+import { BerthError, toBerthError } from "../model/errors.js";
 import type { ContainerState } from "../projections/container.js";
 import type { Statistics } from "../vm/driver.js";
 import { entryText, type LogEntry } from "../vm/logs.js";

@@ -3,11 +3,11 @@
 // --orphans whatever the journal does not know, after a confirmation that -f skips.
 import { createInterface } from "node:readline/promises";
 import type { DaemonInfo } from "../daemon/system-routes.js";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import type { JournalFault } from "../events/identity.js";
 import type { Orphan } from "../events/catalogue.js";
 import { describeOrphan } from "./describe.js";
-import { socketPath } from "../root-layout.js";
+import { socketPath } from "../host/root-layout.js";
 import type { Session } from "./context.js";
 import { parseFormat } from "./format.js";
 

@@ -1,13 +1,13 @@
 // decide(state, command): the lifecycle state machine of src/model/lifecycle.ts as a pure function.
 // It validates the command against the current projection and returns the events to append,
 // or a typed error. It performs no I/O and reads no clock: a rejected command appends nothing.
-import { assertNever, type ErrorCode, type ErrorInfo } from "../errors.js";
+import { assertNever, type ErrorCode, type ErrorInfo } from "../model/errors.js";
 import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
 import type { Decider } from "../model/decider.js";
 import { allows, isAbsent, isNoop, LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../model/lifecycle.js";
 import { evolve, initialState, type ContainerState, type LifecycleState } from "../projections/container.js";
 import type { Command } from "./commands.js";
-import { normaliseSignal, validateConfig, validateId, validateProcessSpec } from "./config.js";
+import { normaliseSignal, validateConfig, validateId, validateProcessSpec } from "../model/config.js";
 
 export type Decision = { ok: true; events: ContainerEvent[] } | { ok: false; error: ErrorInfo };
 

@@ -4,7 +4,7 @@
 // every container's config and logs. Pure: the caller resolves symlinks on the host and passes
 // the real paths in (src/vm/mount-policy.ts).
 import { isAbsolute, join, relative } from "node:path";
-import type { Mount } from "./config.js";
+import type { Mount } from "../model/config.js";
 
 export type MountDecision =
   | { ok: true; /** Where the root shows inside the container, to be hidden: a read-only parent. */ mask?: string }

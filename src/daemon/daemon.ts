@@ -5,7 +5,7 @@ import { Journal, type SyncMode } from "../events/journal.js";
 import { describeLoss } from "../events/witness.js";
 import { listen, type IpcServer } from "../ipc/server.js";
 import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
-import { journalPath, socketPath } from "../root-layout.js";
+import { journalPath, socketPath } from "../host/root-layout.js";
 import type { DriverName } from "../vm/driver.js";
 import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";

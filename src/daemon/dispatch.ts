@@ -3,7 +3,7 @@
 // the same container sees it (commands for one container are serialized by the caller).
 import { containerDecider, type ContainerDecider } from "../commands/decide.js";
 import type { Command } from "../commands/commands.js";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { containerStream, type Actor, type StoredEvent } from "../events/catalogue.js";
 import type { ExpectedVersion, Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";

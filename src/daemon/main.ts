@@ -3,9 +3,9 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { toBerthError } from "../errors.js";
+import { toBerthError } from "../model/errors.js";
 import { isDriverName } from "../vm/driver.js";
-import { defaultRoot, socketPath } from "../root-layout.js";
+import { defaultRoot, socketPath } from "../host/root-layout.js";
 import { Daemon } from "./daemon.js";
 
 export async function runDaemon(argv: string[]): Promise<void> {

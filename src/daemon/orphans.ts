@@ -8,8 +8,7 @@
 // mount points), and a key that is already journaled, and not removed since, is only logged
 // again. A user restarting the daemon twice expects one record of the same leftover, not one
 // per start; something new about it (another pid, a new mount) is a new key and a new event.
-import { describeOrphan } from "../cli/describe.js";
-import { DAEMON_STREAM, type Actor, type Orphan, type StoredEvent } from "../events/catalogue.js";
+import { DAEMON_STREAM, describeOrphan, type Actor, type Orphan, type StoredEvent } from "../events/catalogue.js";
 import { hasSandbox } from "../model/lifecycle.js";
 import type { Projection } from "../projections/index.js";
 import { hostInventory, killMonitor, removeContainerDir, removeCgroups, removeRuncContainer, unmountAll, type HostInventory } from "../vm/host-inventory.js";

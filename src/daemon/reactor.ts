@@ -8,7 +8,7 @@ import type { ServicePool } from "../vm/service-pool.js";
 import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
-import { toBerthError, type ErrorInfo } from "../errors.js";
+import { toBerthError, type ErrorInfo } from "../model/errors.js";
 import { containerIdOf, containerStream, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";

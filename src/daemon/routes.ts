@@ -4,8 +4,8 @@
 import v8 from "node:v8";
 import vm from "node:vm";
 import type { Command } from "../commands/commands.js";
-import { normaliseSignal, validateConfig, validateId } from "../commands/config.js";
-import { BerthError, type ErrorInfo } from "../errors.js";
+import { normaliseSignal, validateConfig, validateId } from "../model/config.js";
+import { BerthError, type ErrorInfo } from "../model/errors.js";
 import { containerStream, isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";

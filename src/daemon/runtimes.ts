@@ -2,7 +2,7 @@
 // they record into ProcessExited events exactly once. The dedupe key is (container, process,
 // pid, exitedAt); the runtime service's record is acknowledged only after the event commits,
 // and the daemon writes its own ack file beside it, a witness of the event's position.
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { containerStream, type ProcessExit } from "../events/catalogue.js";
 import { hasExitAck, writeExitAck, type ExitRecord } from "../vm/exits.js";
 import { containerPaths } from "../vm/paths.js";

@@ -3,12 +3,12 @@
 // the daemon makes goes through here, so the projection is always exactly the journal's fold.
 import Emittery from "emittery";
 import type { Command } from "../commands/commands.js";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { containerStream, type Actor, type BerthEvent, type StoredEvent } from "../events/catalogue.js";
 import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js";
 import type { ContainerState } from "../projections/container.js";
 import { apply, emptyProjection, foldInto, type Projection } from "../projections/index.js";
-import { checkSnapshotStreams } from "../projections/snapshot-check.js";
+import { checkSnapshotStreams } from "./snapshot-check.js";
 import { dispatch, expectedVersion, type CommandMeta, type Dispatched } from "./dispatch.js";
 
 export const SNAPSHOT_NAME = "projection";

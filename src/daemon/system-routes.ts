@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readlinkSync } from "node:fs";
 import type { Command } from "../commands/commands.js";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import type { JournalFault } from "../events/identity.js";
 import { JournalGone } from "../events/identity.js";
 import type { Journal } from "../events/journal.js";

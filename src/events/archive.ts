@@ -2,7 +2,7 @@
 // msgpack frames (a header, one frame per row with its stored body and hash, a trailer with the
 // head). Import re-verifies the chain row by row and commits all or nothing.
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { decode, encode, unpackBody } from "./codec.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";
 import type { Journal, StoredRow } from "./journal.js";

@@ -1,8 +1,8 @@
 // Every event berth journals, named once with its payload. Intents (…Requested) ask the reactor
 // for an effect; outcomes record what really happened and carry the intent as their causation.
 // Bump an event's entry in SCHEMA_VERSIONS when its payload changes, and register an upcaster.
-import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
-import type { ErrorInfo } from "../errors.js";
+import type { ContainerConfig, ProcessSpec } from "../model/config.js";
+import type { ErrorInfo } from "../model/errors.js";
 
 /** How the daemon reaches a container's runtime service. */
 export interface RuntimeEndpoint {
@@ -61,6 +61,20 @@ export interface Orphan {
   mounts: string[];
   /** The container directory, when the journal does not know the container at all. */
   directory?: string;
+}
+
+/** "web: runc container (running, pid 12), runtime service pid 34, 1 mount, its directory". */
+export function describeOrphan(o: Orphan): string {
+  return `${o.id}${o.known ? " (a container the journal knows as stopped or created)" : " (a container the journal does not know)"}: ${orphanParts(o)}`;
+}
+
+export function orphanParts(o: Orphan): string {
+  const parts: string[] = [];
+  if (o.runc) parts.push(`runc container (${o.runc.status}${o.runc.pid ? `, pid ${o.runc.pid}` : ""})`);
+  if (o.monitor) parts.push(`runtime service pid ${o.monitor.pid}`);
+  if (o.mounts.length) parts.push(o.mounts.length === 1 ? `mount ${o.mounts[0]}` : `${o.mounts.length} mounts under ${o.directory ?? o.id}`);
+  if (o.directory) parts.push(`directory ${o.directory}`);
+  return parts.join(", ");
 }
 
 /**

@@ -4,7 +4,7 @@
 // empty journal beside live containers. The daemon compares device and inode with what it
 // opened before every append (one stat, ~2 µs) and, once they differ, refuses for good.
 import { statSync } from "node:fs";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 
 export interface FileId {
   dev: number;

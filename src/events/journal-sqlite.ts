@@ -5,7 +5,7 @@
 import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteAdapter, SqliteDialect, type DialectAdapter } from "kysely";
 import { migrations } from "../../migrations/index.js";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 
 export type SyncMode = "full" | "normal";
 

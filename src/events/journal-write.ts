@@ -3,7 +3,7 @@
 // and the snapshot row. Reads inside a transaction go through the read engine.
 import type Database from "better-sqlite3";
 import { randomBytes } from "node:crypto";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { SCHEMA_VERSIONS, type Actor, type BerthEvent, type StoredEvent } from "./catalogue.js";
 import { commandEventId, packBody } from "./codec.js";
 import { chainHash, GENESIS_HASH } from "./hash.js";

@@ -5,7 +5,7 @@
 // appends, the import's restore and the snapshot row) and journal-sqlite.ts (open, migrate).
 import type Database from "better-sqlite3";
 import Emittery from "emittery";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import type { BerthEvent, StoredEvent } from "./catalogue.js";
 import { encode } from "./codec.js";
 import { GENESIS_HASH } from "./hash.js";

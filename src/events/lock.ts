@@ -3,7 +3,7 @@
 // stale lock behind, and a second owner is refused at once instead of waiting.
 import Database from "better-sqlite3";
 import { readFileSync, writeFileSync } from "node:fs";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 
 export interface JournalLock {
   release(): void;

@@ -4,7 +4,7 @@
 // decodes; otherwise the caller replays the journal in full. The digest is plain SHA-256, so a
 // forger who can write the file can recompute it: what binds a snapshot to the journal's own
 // history is the chain hash, and what catches a forged body is re-folding the journal
-// (`berth journal verify`, src/projections/snapshot-check.ts).
+// (`berth journal verify`, src/daemon/snapshot-check.ts).
 import { hash } from "node:crypto";
 import { decode } from "./codec.js";
 

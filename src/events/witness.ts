@@ -4,7 +4,7 @@
 // holding the position and chain hash of the event that acknowledged it. A witness that points
 // past the head, or at a position that now holds another event, proves acknowledged events are
 // gone. So does SQLite's AUTOINCREMENT sequence, when rows were deleted from the end.
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { DAEMON_STREAM, type JournalLoss } from "./catalogue.js";
 import type { Journal } from "./journal.js";
 import { LOSS_EVENT } from "./verify.js";

@@ -2,7 +2,7 @@
 // reaches the caller as a BerthError with one of the model's codes.
 import { createConnection, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
-import { BerthError, isErrorCode } from "../errors.js";
+import { BerthError, isErrorCode } from "../model/errors.js";
 import {
   DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, encodeFrame, isPlainObject, itemPayload, newCodec,
   type ClientFrame, type Peer,

@@ -1,6 +1,6 @@
 // Body shape checks for route handlers. A malformed body is the caller's mistake, so it is
 // reported as invalidArgument naming the field and what was expected; handlers stay one line.
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { describe, isPlainObject } from "./frame.js";
 
 /**

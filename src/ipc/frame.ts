@@ -3,7 +3,7 @@
 // structures mis-decode when a peer reconnects (design §4); records are off, so every frame
 // stands alone.
 import { Packr, RESET_BUFFER_MODE } from "msgpackr";
-import type { ErrorInfo } from "../errors.js";
+import type { ErrorInfo } from "../model/errors.js";
 
 export const PROTOCOL_VERSION = 1;
 export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // Loads the SO_PEERCRED addon (native/peercred). There is deliberately no fallback: a server
 // that cannot ask the kernel who is calling must not start, because the only alternative is
 // believing what the client says about itself, and these credentials become the journaled actor.
-import { loadAddon } from "../native-addon.js";
+import { loadAddon } from "../host/native-addon.js";
 import type { Peer } from "./frame.js";
 
 type Addon = { peercred(fd: number): Peer };

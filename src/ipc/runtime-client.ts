@@ -2,9 +2,9 @@
 // lifecycle call carries a fresh commandId so the daemon can recognise a retried command and
 // answer it without journaling it twice.
 import { randomUUID } from "node:crypto";
-import type { ContainerConfigInput, ProcessSpec } from "../commands/config.js";
+import type { ContainerConfigInput, ProcessSpec } from "../model/config.js";
 import type { ContainerState } from "../projections/container.js";
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import { IpcClient } from "./client.js";
 
 /** What `wait` resolves with: the final item of the wait stream. */

@@ -4,7 +4,7 @@
 // connection; a bad body gets an invalidArgument reply and the connection carries on.
 import { createServer, type Server, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
-import { BerthError, toBerthError, type ErrorInfo } from "../errors.js";
+import { BerthError, toBerthError, type ErrorInfo } from "../model/errors.js";
 import {
   DEFAULT_MAX_FRAME_BYTES, FramePool, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
   type Peer, type ServerFrame,

@@ -3,8 +3,8 @@
 import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { basename, dirname, join } from "node:path";
-import { BerthError } from "../errors.js";
-import { removeFile } from "../remove-file.js";
+import { BerthError } from "../model/errors.js";
+import { removeFile } from "../host/remove-file.js";
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 

@@ -1,8 +1,8 @@
 // The container projection: a pure fold of one container's events. No clock, no ids, no I/O:
 // every time it shows comes from an event, so replaying the same events gives the same state.
-import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
-import type { ErrorInfo } from "../errors.js";
-import { assertNever } from "../errors.js";
+import type { ContainerConfig, ProcessSpec } from "../model/config.js";
+import type { ErrorInfo } from "../model/errors.js";
+import { assertNever } from "../model/errors.js";
 import { isIntent, type ContainerEvent, type IntentType, type ProcessExit, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
 import type { ContainerStatus } from "../model/lifecycle.js";
 

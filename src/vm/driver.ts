@@ -1,7 +1,7 @@
 // The one interface every sandbox driver implements. The runtime service owns exactly one
 // driver instance, and through it one sandbox: it boots the sandbox, starts init and exec
 // processes as its own children, signals them, samples statistics and tears it all down.
-import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
+import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 
 export type DriverName = "runc" | "process" | "fake";
 export const DRIVER_NAMES: readonly DriverName[] = ["runc", "process", "fake"];

@@ -1,6 +1,6 @@
 // Picks a driver by name. Only the chosen driver's module is loaded, to keep the runtime
 // service's start-up cheap.
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 import type { Driver, DriverName, DriverOptions } from "./driver.js";
 
 export async function createDriver(name: DriverName, opts: DriverOptions): Promise<Driver> {

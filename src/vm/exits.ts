@@ -7,7 +7,7 @@
 // service's, so it stays when another keeper's exit files replace these records.
 import fs from "node:fs";
 import { join } from "node:path";
-import { isoTime } from "../iso-time.js";
+import { isoTime } from "./iso-time.js";
 import { containerPaths } from "./paths.js";
 
 export interface ExitRecord {

@@ -5,8 +5,8 @@
 //   ["exit", N]              exits with N
 //   ["ignore-term", ...]     runs until SIGKILL (SIGTERM is ignored, like a PID 1 without a handler)
 //   anything else            runs until signalled; a signal N ends it with 128+N
-import { signalNumber, type ProcessSpec } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import { signalNumber, type ProcessSpec } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
 
 interface FakeProc {

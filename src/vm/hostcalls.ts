@@ -3,7 +3,7 @@
 // a host without the addon still runs everything that does not need it (rootfs falls back to a
 // copy, a service started fresh needs no dup2).
 import fs from "node:fs";
-import { loadAddon } from "../native-addon.js";
+import { loadAddon } from "../host/native-addon.js";
 
 export interface Hostcalls {
   mount(source: string, target: string, fstype: string, data: string): void;

@@ -7,8 +7,8 @@
 import fs from "node:fs";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { validateId } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import { validateId } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import { imageRootfs, imagesDir } from "./paths.js";
 import { readTar, type TarEntry } from "./tar.js";
 

@@ -5,8 +5,8 @@
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { decideBindMount, decideRootfsPath } from "../commands/mounts.js";
-import type { Mount, RootfsSource } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import type { Mount, RootfsSource } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 
 /** realpath of the longest existing prefix, with the missing rest appended: what a mount would reach. */
 export function realHostPath(path: string): string {

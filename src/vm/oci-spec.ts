@@ -2,8 +2,8 @@
 // `runc spec` (capabilities, masked and read-only paths, mounts), so a reader who knows runc
 // knows what a berth container can do.
 import fs from "node:fs";
-import type { ContainerConfig, ProcessSpec, Rlimit } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import type { ContainerConfig, ProcessSpec, Rlimit } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import { resolveUser } from "./rootfs.js";
 
 const RUNC_DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];

@@ -2,8 +2,8 @@
 // `isolation: "none"` so nobody mistakes it for a container. Statistics come from /proc.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import type { ContainerConfig, ProcessSpec } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import { exitFrom, superviseChild } from "./child.js";
 import type { Driver, DriverOptions, OutputSink, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
 import { readNetDev } from "./cgroup-stats.js";

@@ -2,8 +2,8 @@
 // and each container's private writable copy, so no container ever writes into an image.
 import fs from "node:fs";
 import { dirname, join } from "node:path";
-import type { RootfsSource } from "../commands/config.js";
-import { BerthError } from "../errors.js";
+import type { RootfsSource } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import { runCommand } from "./host.js";
 import { hostcalls, mountsUnder, unmountUnder } from "./hostcalls.js";
 import { imageRootfs, imagesDir, type ContainerPaths } from "./paths.js";

@@ -4,9 +4,9 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
-import type { ContainerConfig, ProcessSpec } from "../commands/config.js";
-import { BerthError } from "../errors.js";
-import { removeFile } from "../remove-file.js";
+import type { ContainerConfig, ProcessSpec } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
+import { removeFile } from "../host/remove-file.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
 import { exitFrom, superviseChild } from "./child.js";
 import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";

@@ -2,9 +2,9 @@
 // its output in <container dir>/runtime.log, so it outlives whoever started it (the daemon).
 import fs from "node:fs";
 import { join } from "node:path";
-import type { ContainerConfig } from "../commands/config.js";
-import { validateId } from "../commands/config.js";
-import { BerthError, isErrorCode, type ErrorInfo } from "../errors.js";
+import type { ContainerConfig } from "../model/config.js";
+import { validateId } from "../model/config.js";
+import { BerthError, isErrorCode, type ErrorInfo } from "../model/errors.js";
 import type { DriverName } from "./driver.js";
 import { isDriverName } from "./driver.js";
 import { containerPaths } from "./paths.js";

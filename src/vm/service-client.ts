@@ -1,5 +1,5 @@
 // A typed client for one runtime service's routes, over the shared IPC client.
-import type { ProcessSpec } from "../commands/config.js";
+import type { ProcessSpec } from "../model/config.js";
 import { IpcClient } from "../ipc/client.js";
 import type { Statistics } from "./driver.js";
 import type { ExitRecord } from "./exits.js";

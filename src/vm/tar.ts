@@ -1,6 +1,6 @@
 // A small tar reader (ustar, pax extended headers, GNU long names) over an in-memory buffer.
 // It only parses; what an entry may do to a filesystem is decided by image-import.ts.
-import { BerthError } from "../errors.js";
+import { BerthError } from "../model/errors.js";
 
 export type TarType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
 

@@ -7,7 +7,7 @@ import { IpcClient } from "../../src/ipc/client.js";
 import { RuntimeClient } from "../../src/ipc/runtime-client.js";
 import type { StoredEvent } from "../../src/events/catalogue.js";
 import { Journal } from "../../src/events/journal.js";
-import { socketPath } from "../../src/root-layout.js";
+import { socketPath } from "../../src/host/root-layout.js";
 import { cleanup, pidAlive, runcList, tempRoot, waitFor } from "./vm-sandbox.js";
 
 export { pidAlive, runcList, tempRoot, waitFor };

@@ -1,6 +1,6 @@
 // Asserting on refusals: the typed error a call rejected with.
 import * as assert from "uvu/assert";
-import { BerthError } from "../../src/errors.js";
+import { BerthError } from "../../src/model/errors.js";
 
 export async function rejection(call: Promise<unknown>): Promise<BerthError> {
   try {

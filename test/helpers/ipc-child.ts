@@ -10,7 +10,7 @@ import { listen, type Route } from "../../src/ipc/server.js";
 import { Journal } from "../../src/events/journal.js";
 import { dispatch } from "../../src/daemon/dispatch.js";
 import { fold } from "../../src/projections/index.js";
-import { toBerthError } from "../../src/errors.js";
+import { toBerthError } from "../../src/model/errors.js";
 
 const [role, socketPath, ...rest] = process.argv.slice(2);
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);

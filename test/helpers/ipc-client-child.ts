@@ -2,7 +2,7 @@
 // bundle in a world-readable directory, because the checkout itself may not be readable to them.
 // Usage: node ipc-client-child.mjs SOCKET ROUTE [BODY_JSON]
 import { IpcClient } from "../../src/ipc/client.js";
-import { toBerthError } from "../../src/errors.js";
+import { toBerthError } from "../../src/model/errors.js";
 
 const [socketPath, route, body] = process.argv.slice(2);
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);

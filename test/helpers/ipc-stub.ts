@@ -1,7 +1,7 @@
 // A stub daemon: every route the RuntimeClient calls, backed by a small in-memory table, and
 // a log of each call's route, body and peer. It checks the IPC layer's plumbing (routes,
 // bodies, replies, streams, errors); the real lifecycle lives in src/commands.
-import { BerthError } from "../../src/errors.js";
+import { BerthError } from "../../src/model/errors.js";
 import { requireFields } from "../../src/ipc/fields.js";
 import type { Peer, Route } from "../../src/ipc/server.js";
 

@@ -3,7 +3,7 @@
 // (today's behaviour, as model-state-machine.test.ts pinned it), never read from
 // src/model/lifecycle.ts: model-lifecycle.test.ts changes the table and checks that they notice.
 import type { Command } from "../../src/commands/commands.js";
-import type { ErrorCode } from "../../src/errors.js";
+import type { ErrorCode } from "../../src/model/errors.js";
 import type { ContainerEvent } from "../../src/events/catalogue.js";
 import { LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../../src/model/lifecycle.js";
 import { configFor, given, history, initArgs, T0 } from "./model.js";

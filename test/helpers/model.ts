@@ -2,7 +2,7 @@
 import * as assert from "uvu/assert";
 import type { Command } from "../../src/commands/commands.js";
 import { decide, deciderFor } from "../../src/commands/decide.js";
-import type { ErrorCode } from "../../src/errors.js";
+import type { ErrorCode } from "../../src/model/errors.js";
 import { containerStream, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
 import { LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../../src/model/lifecycle.js";
 import { existingState, foldContainer, type ContainerState, type ContainerStatus, type LifecycleState } from "../../src/projections/container.js";

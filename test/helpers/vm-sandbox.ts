@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { validateConfig, type ContainerConfig } from "../../src/commands/config.js";
+import { validateConfig, type ContainerConfig } from "../../src/model/config.js";
 import type { DriverName } from "../../src/vm/driver.js";
 import { cgroupDirs, probeRuntime, runcRoot, startRuntimeService, type RuntimeEndpoint } from "../../src/vm/runtime.js";
 import { ServiceClient } from "../../src/vm/service-client.js";

@@ -10,10 +10,10 @@
 import fs from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
-import type { ContainerConfig } from "../../commands/config.js";
-import { toBerthError } from "../../errors.js";
-import { isoTime } from "../../iso-time.js";
-import { removeFile } from "../../remove-file.js";
+import type { ContainerConfig } from "../../model/config.js";
+import { toBerthError } from "../../model/errors.js";
+import { isoTime } from "../iso-time.js";
+import { removeFile } from "../../host/remove-file.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader, newCodec, PROTOCOL_VERSION } from "../../ipc/frame.js";
 import { listen } from "../../ipc/server.js";
 import type { DriverName } from "../driver.js";
@@ -57,7 +57,7 @@ async function preload(root: string): Promise<void> {
     await pingOnce(join(dir, "s.sock"));
     await server.close();
   } finally {
-    // Not fs.rmSync, which would load its recursive remover for good (src/remove-file.ts),
+    // Not fs.rmSync, which would load its recursive remover for good (src/host/remove-file.ts),
     // unless a failed listen() left more than the socket behind.
     try {
       removeFile(join(dir, "s.sock"));

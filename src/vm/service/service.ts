@@ -1,9 +1,9 @@
 // The runtime service: owns one sandbox through one driver, is the parent of its init and exec
 // processes, records every exit before reporting it, and serves the container's routes.
 // A single state machine guards the transitions; the verbs that change it run one at a time.
-import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig, type ProcessSpec } from "../../commands/config.js";
-import { BerthError } from "../../errors.js";
-import { isoTime } from "../../iso-time.js";
+import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig, type ProcessSpec } from "../../model/config.js";
+import { BerthError } from "../../model/errors.js";
+import { isoTime } from "../iso-time.js";
 import type { Route } from "../../ipc/server.js";
 import { LIFECYCLE, type LifecycleStatus } from "../../model/lifecycle.js";
 import type { Driver, ProcessExit } from "../driver.js";

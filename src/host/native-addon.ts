@@ -1,17 +1,17 @@
 // Finds and loads one of berth's native addons (native/<name>/build/Release/<name>.node, built by
-// scripts/build-native.sh). The lookup is relative to this module, which sits at src/ under tsx,
-// at dist/src/ when compiled, and at dist/bundle/ when bundled: "..", "../.." cover all three.
+// scripts/build-native.sh). The lookup is relative to this module, which sits at src/host/ under
+// tsx, at dist/src/host/ when compiled, and at dist/bundle/ when bundled: "../..", "../../.." cover all three.
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BerthError } from "./errors.js";
+import { BerthError } from "../model/errors.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const loaded = new Map<string, unknown>();
 
 export function addonCandidates(name: string): string[] {
   const file = `native/${name}/build/Release/${name}.node`;
-  return [resolve(here, "..", file), resolve(here, "../..", file)];
+  return [resolve(here, "../..", file), resolve(here, "../../..", file)];
 }
 
 export interface AddonUse {

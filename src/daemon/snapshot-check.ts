@@ -9,7 +9,7 @@
 import { containerStream } from "../events/catalogue.js";
 import type { Journal } from "../events/journal.js";
 import { openSnapshot } from "../events/snapshot.js";
-import { emptyProjection, foldInto, type Projection } from "./index.js";
+import { emptyProjection, foldInto, type Projection } from "../projections/index.js";
 
 /**
  * The first path at which two values differ, or undefined. An absent key equals undefined, and

@@ -1,7 +1,7 @@
 // Container configuration: the types every layer agrees on, and their validation.
 // Validation is pure: it returns a normalised value or a typed error, never throws.
 import { constants } from "node:os";
-import type { ErrorInfo } from "../errors.js";
+import type { ErrorInfo } from "./errors.js";
 
 export interface Rlimit {
   type: string; // "RLIMIT_NOFILE"
