@@ -1,9 +1,6 @@
 // How events read to a person: one line of key data for `berth events`, one sentence for
 // `berth history`. Pure functions of the stored event.
-import type { StoredEvent } from "../events/catalogue.js";
-import { containerIdOf, describeOrphan, orphanParts } from "../events/catalogue.js";
-
-export { describeOrphan };
+import { containerIdOf, describeOrphan, orphanParts, type StoredEvent } from "../events/catalogue.js";
 import { iso, shellQuote, truncate } from "./format.js";
 
 export const actorText = (e: StoredEvent) => (e.actor ? `uid ${e.actor.uid} pid ${e.actor.pid}` : "-");
