@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { eventsQuery } from "../src/cli/audit.js";
+import { eventsQuery } from "../src/cli/commands/events.js";
 import { containerConfig } from "../src/cli/container-options.js";
 import { parseBytes, parseDuration, parseTime } from "../src/cli/format.js";
 import { renderReference } from "../src/cli/reference.js";

@@ -9,7 +9,8 @@ import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigIn
 import { BerthError } from "../model/errors.js";
 import { parseBytes } from "./format.js";
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** commander's accumulator for a repeatable flag (-e, -v, --filter). */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export interface ContainerFlags {
   name?: string;

@@ -6,6 +6,7 @@ import { CommanderError } from "commander";
 import { toBerthError } from "../model/errors.js";
 import { EXIT, errorLine, exitCodeForError } from "./context.js";
 import { exitWhenDrained, guardPipes } from "./output.js";
+import { loadCommands } from "./commands/index.js";
 import { buildProgram, commandNamed } from "./program.js";
 
 /** The only way the CLI exits with a code: after stdout and stderr have drained (output.ts). */
@@ -16,7 +17,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   const named = commandNamed(argv);
   guardPipes(named === "daemon" ? "ignore" : "exit");
   let code: number | undefined;
-  const program = buildProgram({ done: (c) => (code = c) }, named);
+  const program = buildProgram(await loadCommands(named), { done: (c) => (code = c) });
   try {
     await program.parseAsync(argv, { from: "user" });
     if (code === undefined && argv.length === 0) {

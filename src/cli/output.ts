@@ -6,6 +6,9 @@
 // Every exit of the CLI therefore goes through exitWhenDrained, and a closed pipe ends the CLI
 // quietly with 0, as docker does.
 
+/** Prints one line on stdout. */
+export const out = (line: string) => process.stdout.write(`${line}\n`);
+
 const streams = () => [process.stdout, process.stderr];
 
 let guarded = false;

@@ -2,7 +2,11 @@
 // test/cli-docs.test.ts fails when the file differs from renderReference(). Regenerate with
 //   node --import tsx -e 'import("./src/cli/reference.ts").then((m) => process.stdout.write(m.renderReference()))' > docs/cli.md
 import type { Command } from "commander";
+import { loadCommands } from "./commands/index.js";
 import { buildProgram, EXAMPLES } from "./program.js";
+
+// Every command module, loaded once, so renderReference() stays synchronous.
+const COMMANDS = await loadCommands();
 
 const HEADER = `# berth CLI reference
 
@@ -58,6 +62,6 @@ function walk(cmd: Command, path: string[], out: string[]): void {
 
 export function renderReference(): string {
   const out = [HEADER];
-  walk(buildProgram(), [], out);
+  walk(buildProgram(COMMANDS), [], out);
   return out.join("");
 }

@@ -4,20 +4,73 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exportJournal, importJournal } from "../events/archive.js";
-import { Journal } from "../events/journal.js";
-import type { VerifyResult } from "../events/verify.js";
-import { describeLoss, findJournalLoss } from "../events/witness.js";
-import { rootWitnesses } from "../daemon/journal-loss.js";
-import { verifySnapshots } from "../daemon/snapshot-check.js";
-import { BerthError } from "../model/errors.js";
-import { journalPath } from "../host/root-layout.js";
-import { stateAt } from "../projections/index.js";
-import { iso, parseFormat, parseTime, table } from "./format.js";
-import { inspectOf, statusText } from "./inspect.js";
-import { daemonJournalFault, faultLine } from "./system.js";
+import { exportJournal, importJournal } from "../../events/archive.js";
+import { Journal } from "../../events/journal.js";
+import type { VerifyResult } from "../../events/verify.js";
+import { describeLoss, findJournalLoss } from "../../events/witness.js";
+import { rootWitnesses } from "../../daemon/journal-loss.js";
+import { verifySnapshots } from "../../daemon/snapshot-check.js";
+import { BerthError } from "../../model/errors.js";
+import { journalPath } from "../../host/root-layout.js";
+import { stateAt } from "../../projections/index.js";
+import { iso, parseFormat, parseTime, table } from "../format.js";
+import { inspectOf, statusText } from "../inspect.js";
+import { daemonJournalFault, faultLine } from "../journal-fault.js";
+import { out } from "../output.js";
+import type { CommandGroup } from "./command.js";
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+export const command: CommandGroup = {
+  kind: "group",
+  name: "journal",
+  description: "verify, export, import, replay and measure the journal",
+  examples: ["berth journal verify", "berth journal export /tmp/j.berth", "berth journal replay /tmp/j.berth --at 42 --format json"],
+  subcommands: [
+    {
+      kind: "command",
+      name: "verify",
+      description: "recompute the hash chain, check it against the exit acks under the root, and compare every snapshot with a re-fold: exit 0 with the head hash, or 1 naming the first bad position",
+      format: true,
+      examples: ["berth journal verify"],
+      action: (s, o) => verify(s.root, o),
+    },
+    {
+      kind: "command",
+      name: "export",
+      description: "write the whole journal to FILE",
+      examples: ["berth journal export /tmp/j.berth"],
+      flags: (cmd) => cmd.argument("<file>", "output file"),
+      action: (s, _o, args) => exportTo(s.root, args[0]!),
+    },
+    {
+      kind: "command",
+      name: "import",
+      description: "load an exported FILE into a fresh root (its journal must be empty)",
+      examples: ["berth --root /tmp/copy journal import /tmp/j.berth"],
+      flags: (cmd) => cmd.argument("<file>", "exported file"),
+      action: (s, _o, args) => importFrom(s.root, args[0]!),
+    },
+    {
+      kind: "command",
+      name: "replay",
+      description: "print the containers' projected state at a point of an exported FILE, without running any effect",
+      format: true,
+      examples: ["berth journal replay /tmp/j.berth", "berth journal replay /tmp/j.berth --at 42 --format json", "berth journal replay /tmp/j.berth --at 2024-05-01T12:00:00Z"],
+      flags: (cmd) => cmd
+        .option("--at <pos|time>", "a position (42 or @42) or a time (RFC 3339, or a duration ago); default: the end")
+        .option("-a, --all", "include deleted containers")
+        .argument("<file>", "exported file"),
+      action: (_s, o, args) => replay(args[0]!, o),
+    },
+    {
+      kind: "command",
+      name: "stats",
+      description: "event counts by type, file size and head position",
+      format: true,
+      examples: ["berth journal stats"],
+      action: (s, o) => stats(s.root, o),
+    },
+  ],
+};
 
 async function openReadonly(root: string): Promise<Journal> {
   const file = journalPath(root);

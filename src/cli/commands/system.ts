@@ -2,24 +2,41 @@
 // what orphans are under the root?) and docker's prune: stopped containers, and with
 // --orphans whatever the journal does not know, after a confirmation that -f skips.
 import { createInterface } from "node:readline/promises";
-import type { DaemonInfo } from "../daemon/system-routes.js";
-import { BerthError } from "../model/errors.js";
-import type { JournalFault } from "../events/identity.js";
-import { describeOrphan, type Orphan } from "../events/catalogue.js";
-import { socketPath } from "../host/root-layout.js";
-import type { Session } from "./context.js";
-import { parseFormat } from "./format.js";
+import type { DaemonInfo } from "../../daemon/system-routes.js";
+import { BerthError } from "../../model/errors.js";
+import { describeOrphan, type Orphan } from "../../events/catalogue.js";
+import type { Session } from "../context.js";
+import { parseFormat } from "../format.js";
+import { faultLine } from "../journal-fault.js";
+import { out } from "../output.js";
+import type { CommandGroup } from "./command.js";
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
-
-export const faultLine = (fault: JournalFault) =>
-  `${fault.message} (noticed ${new Date(fault.detectedAt).toISOString()}); the daemon refuses commands until it is restarted with its journal restored`;
-
-/** One warning on stderr for replies the daemon made from memory after losing its journal. */
-export function warnIfStale(replies: readonly object[]): void {
-  const stale = (replies as { stale?: JournalFault }[]).find((r) => r.stale)?.stale;
-  if (stale) process.stderr.write(`berth: warning: stale: this answer comes from the daemon's memory: ${faultLine(stale)}\n`);
-}
+export const command: CommandGroup = {
+  kind: "group",
+  name: "system",
+  description: "the daemon's status, and pruning",
+  examples: ["berth system info", "berth system prune -f", "berth system prune --orphans"],
+  subcommands: [
+    {
+      kind: "command",
+      name: "info",
+      description: "the daemon's status: its journal (or what happened to it), containers and orphans",
+      format: true,
+      examples: ["berth system info", "berth system info --format json"],
+      action: (s, o) => info(s, o),
+    },
+    {
+      kind: "command",
+      name: "prune",
+      description: "remove stopped containers; with --orphans also kill and remove what the journal does not know",
+      examples: ["berth system prune", "berth system prune -f", "berth system prune --orphans -f"],
+      flags: (cmd) => cmd
+        .option("-f, --force", "do not ask for confirmation")
+        .option("--orphans", "also kill and remove orphans: runc containers, runtime services, mounts and directories under the root that the journal does not know"),
+      action: (s, o) => prune(s, o),
+    },
+  ],
+};
 
 export async function info(session: Session, flags: { format?: string }): Promise<number> {
   const format = parseFormat(flags.format);
@@ -36,28 +53,6 @@ export async function info(session: Session, flags: { format?: string }): Promis
   out(`containers: ${info.containers.total}${counts.length ? ` (${counts.join(", ")})` : ""}`);
   out(`orphans: ${info.orphans}${info.orphans ? " (berth system prune --orphans removes them)" : ""}`);
   return 0;
-}
-
-/**
- * The daemon's journal fault, if a daemon serves this root and says its journal is gone; undefined
- * when none runs (then the file is the whole truth). For `journal verify`.
- */
-export async function daemonJournalFault(root: string): Promise<{ pid: number; fault: JournalFault } | undefined> {
-  const { IpcClient } = await import("../ipc/client.js");
-  let client;
-  try {
-    client = await IpcClient.connect(socketPath(root), { timeoutMs: 10_000 });
-  } catch {
-    return undefined;
-  }
-  try {
-    const info = await client.call<DaemonInfo>("info", {});
-    return info.journal.fault ? { pid: info.pid, fault: info.journal.fault } : undefined;
-  } catch {
-    return undefined; // an older daemon without `info`
-  } finally {
-    client.close();
-  }
 }
 
 export interface PruneFlags {

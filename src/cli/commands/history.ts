@@ -1,0 +1,46 @@
+// `berth history`: one container's whole lifecycle as a timeline, deleted containers too.
+import type { StoredEvent } from "../../events/catalogue.js";
+import { BerthError } from "../../model/errors.js";
+import { readEvents, type EventsQuery } from "../read-events.js";
+import { checkIds } from "../container-options.js";
+import type { Session } from "../context.js";
+import { actorText, historySentence } from "../describe.js";
+import { iso, parseFormat } from "../format.js";
+import { out } from "../output.js";
+import type { LeafCommand } from "./command.js";
+
+export const command: LeafCommand = {
+  kind: "command",
+  name: "history",
+  description: "one container's whole lifecycle as a timeline (deleted containers too)",
+  format: true,
+  examples: ["berth history w"],
+  flags: (cmd) => cmd.argument("<id>", "container id"),
+  action: (s, o, args) => history(s, o, args[0]!),
+};
+
+/** One container's lifecycle, with any daemon recoveries that happened while it existed. */
+export async function history(session: Session, flags: { format?: string }, id: string): Promise<number> {
+  checkIds([id]);
+  const format = parseFormat(flags.format);
+  const own: StoredEvent[] = [];
+  for await (const e of readEvents(session, { container: id })) own.push(e);
+  if (own.length === 0) throw new BerthError("notFound", `no history for container ${id}: the journal has no events for it`);
+  const deleted = own[own.length - 1]!.type === "ContainerDeleted";
+  const recoveries: StoredEvent[] = [];
+  const window: EventsQuery = { types: ["DaemonRecovered"], after: own[0]!.position };
+  if (deleted) window.upTo = own[own.length - 1]!.position;
+  for await (const e of readEvents(session, window)) recoveries.push(e);
+  const timeline = [...own, ...recoveries].sort((a, b) => a.position - b.position);
+  if (format === "json") {
+    out(JSON.stringify(timeline.map((e) => ({ position: e.position, time: iso(e.time), type: e.type, actor: e.actor ?? null, text: historySentence(e, id), data: e.data })), null, 2));
+    return 0;
+  }
+  out(`history of ${id}: ${own.length} events${deleted ? " (deleted)" : ""}`);
+  const t0 = own[0]!.time;
+  for (const e of timeline) {
+    const offset = `+${((e.time - t0) / 1000).toFixed(3)}s`;
+    out(`${iso(e.time)}  ${offset.padStart(10)}  #${String(e.position).padEnd(6)} ${actorText(e).padEnd(18)}  ${historySentence(e, id)}`);
+  }
+  return 0;
+}
