@@ -3,9 +3,10 @@
 // and resolving, reading and linking ~40 ESM files (commander and msgpackr included) is a
 // measurable part of it; one file per entry, plus lazily loaded chunks, is not.
 //
-//   dist/bundle/cli.mjs      the `berth` command (bin/berth.js prefers it); rarely used handlers
-//                            (query, audit, journal, image import) are split into chunks that
-//                            `berth run` never reads.
+//   dist/bundle/cli.mjs      the `berth` command (bin/berth.js prefers it). Each command module
+//                            (src/cli/commands/, imported lazily by its registry) is split into a
+//                            chunk of its own, so `berth run` never reads the query, audit,
+//                            journal or image handlers (test/cli-commands.test.ts checks it).
 //   dist/bundle/service.cjs  the runtime service entry (src/vm/service/main.ts), as CommonJS.
 //
 // Run: node scripts/bundle.mjs
