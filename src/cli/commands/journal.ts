@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJournal, importJournal } from "../../events/archive.js";
-import { Journal } from "../../events/journal.js";
+import type { Journal } from "../../events/journal.js";
 import type { VerifyResult } from "../../events/verify.js";
 import { describeLoss, findJournalLoss } from "../../events/witness.js";
 import { rootWitnesses } from "../../daemon/journal-loss.js";
@@ -72,6 +72,12 @@ export const command: CommandGroup = {
   ],
 };
 
+/**
+ * The journal engine (kysely, ~0.5 MB of the bundle) loads when a journal command runs, not
+ * when `berth --help` or `--version` loads every command module to declare it.
+ */
+const openJournal: typeof Journal.open = async (...args) => (await import("../../events/journal.js")).Journal.open(...args);
+
 async function openReadonly(root: string): Promise<Journal> {
   const file = journalPath(root);
   try {
@@ -79,7 +85,7 @@ async function openReadonly(root: string): Promise<Journal> {
   } catch {
     throw new BerthError("notFound", `no journal at ${file}: is --root (or BERTH_ROOT) the daemon's root?`);
   }
-  return Journal.open(file, { readonly: true });
+  return openJournal(file, { readonly: true });
 }
 
 /**
@@ -133,7 +139,7 @@ export async function exportTo(root: string, file: string): Promise<number> {
 /** Into a fresh root only: the journal there must be empty (and no daemon may own it). */
 export async function importFrom(root: string, file: string): Promise<number> {
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const journal = await Journal.open(journalPath(root));
+  const journal = await openJournal(journalPath(root));
   try {
     const r = importJournal(journal, file);
     out(`imported ${r.count} events into ${journalPath(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
@@ -161,7 +167,7 @@ export async function replay(file: string, flags: { at?: string; format?: string
   // The export is imported into a scratch journal (which re-verifies the chain), then folded.
   const scratch = mkdtempSync(join(tmpdir(), "berth-replay-"));
   try {
-    const journal = await Journal.open(join(scratch, "journal.db"), { sync: "normal" });
+    const journal = await openJournal(join(scratch, "journal.db"), { sync: "normal" });
     try {
       importJournal(journal, file);
       const position = resolveAt(journal, flags.at);
