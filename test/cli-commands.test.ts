@@ -97,6 +97,9 @@ test("the bundle for `berth run` reads no audit, query, journal or image handler
     assert.not.ok(sources.has(file), `berth run does not read ${file}`);
   }
   assert.not.ok(packages.has("better-sqlite3"), "berth run does not load SQLite");
+  // `berth --help` loads every module to declare it, but not the journal engine (kysely).
+  const help = closure([chunkOf("src/cli/main.ts"), ...COMMANDS.map((c) => chunkOf(`src/cli/commands/${c.name}.ts`))]);
+  assert.not.ok([...help].some((file) => "src/events/journal.ts" in outputs[file]!.inputs), "--help does not read src/events/journal.ts");
   // main's own chunk declares nothing: every command module arrives lazily.
   const main = closure([chunkOf("src/cli/main.ts")]);
   const mainSources = [...main].flatMap((file) => Object.keys(outputs[file]!.inputs));
