@@ -8,7 +8,7 @@ import type { ServicePool } from "../vm/service-pool.js";
 import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
-import { toBerthError, type ErrorInfo } from "../model/errors.js";
+import { errorInfo, type ErrorInfo } from "../model/errors.js";
 import { containerIdOf, containerStream, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
@@ -19,11 +19,6 @@ import { allows } from "../model/lifecycle.js";
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const errorInfo = (err: unknown): ErrorInfo => {
-  const e = toBerthError(err);
-  return { code: e.code, message: e.message };
-};
 
 export class Reactor {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();

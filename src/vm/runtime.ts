@@ -110,7 +110,7 @@ export async function startRuntimeService(opts: StartRuntimeOptions): Promise<Ru
   }
   if (!reply.ok || !reply.endpoint) {
     const e = reply.error;
-    throw e && isErrorCode(e.code) ? new BerthError(e.code, e.message) : new BerthError("internalError", "runtime service failed to boot");
+    throw e && isErrorCode(e.code) ? BerthError.from(e) : new BerthError("internalError", "runtime service failed to boot");
   }
   return reply.endpoint;
 }
