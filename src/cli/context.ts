@@ -59,7 +59,7 @@ export class Session {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
-    void this.ipcPromise?.then((c) => c.close(), () => {});
+    void this.ipcPromise?.then((c) => c.close(), () => {}); // a connection that never opened has nothing to close
   }
 }
 

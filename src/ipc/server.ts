@@ -409,7 +409,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
     if (conns.size >= maxConnections) {
       // Refused with a frame the client can read, not left to fail at connect or hang.
       conns.add(conn);
-      socket.on("data", () => {});
+      socket.on("data", () => {}); // drain until the client hangs up
       fatal(conn, "invalidState", `too many connections: the server already holds ${conns.size - 1} (limit ${maxConnections}); retry later`);
       return;
     }

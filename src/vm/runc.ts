@@ -89,6 +89,7 @@ export class RuncDriver implements Driver {
     try {
       return fs.statSync(this.paths.runcLog).size;
     } catch {
+      // No log yet: everything runc writes from now on is new.
       return 0;
     }
   }
