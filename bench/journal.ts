@@ -13,6 +13,15 @@ import type { ContainerEvent } from "../src/events/catalogue.js";
 import { Journal, type SyncMode } from "../src/events/journal.js";
 import { dispatch } from "../src/daemon/dispatch.js";
 import { emptyProjection, fold } from "../src/projections/index.js";
+import { validateCommand } from "../src/commands/parse.js";
+import type { CommandInput } from "../src/commands/commands.js";
+
+/** A command as the daemon's route parses it, so the parse is part of the timed command path. */
+function parsed(input: CommandInput) {
+  const command = validateCommand(input);
+  if (!command.ok) throw new Error(command.error.message);
+  return command.value;
+}
 import { fmt, median, report } from "./common.js";
 
 // The daemon runs with a 32 MB young generation (folds allocate a lot of short-lived objects);
@@ -47,7 +56,7 @@ async function commandPath(path: string): Promise<number> {
   const journal = await Journal.open(path, { sync });
   const projection = emptyProjection();
   const run = (command: Parameters<typeof dispatch>[2], i: number) => dispatch(journal, projection, command, { commandId: `cmd-${i}`, actor });
-  run({ type: "create", id: "bench", config: { init: { args: ["sleep", "1000"] } } }, -1);
+  run(parsed({ type: "create", id: "bench", config: { init: { args: ["sleep", "1000"] } } }), -1);
   // Put the container in "running" through the reactor's outcomes, then time signal commands.
   const stream = "container-bench";
   for (const event of [
@@ -92,7 +101,7 @@ async function lifecycleBytes(path: string): Promise<{ eventBytes: number; rowBy
   journal.batch(() => {
     for (let i = 0; i < lifecycles; i++) {
       const id = `web-${i}`;
-      dispatch(journal, projection, { type: "create", id, config: { init: { args: ["nginx", "-g", "daemon off;"] } } }, { commandId: `create-${i}`, actor });
+      dispatch(journal, projection, parsed({ type: "create", id, config: { init: { args: ["nginx", "-g", "daemon off;"] } } }), { commandId: `create-${i}`, actor });
       for (const [s, e] of lifecycle(id)) journal.append(s, [e], "exists", { commandId: `c-${i}-${e.type}`, causationId: "intent-id-1234567", actor });
     }
   });

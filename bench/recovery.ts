@@ -15,6 +15,15 @@ import { IpcClient } from "../src/ipc/client.js";
 import { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { emptyProjection } from "../src/projections/index.js";
 import { journalPath, socketPath } from "../src/host/root-layout.js";
+import { validateCommand } from "../src/commands/parse.js";
+import type { CommandInput } from "../src/commands/commands.js";
+
+/** A command as the daemon's route parses it, so the parse is part of the timed command path. */
+function parsed(input: CommandInput) {
+  const command = validateCommand(input);
+  if (!command.ok) throw new Error(command.error.message);
+  return command.value;
+}
 import { fmt, median, report } from "./common.js";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "1000000" }, live: { type: "string", default: "100" }, rounds: { type: "string", default: "3" } } });
@@ -34,7 +43,7 @@ async function writeHistory(events: number): Promise<void> {
   journal.batch(() => {
     for (let i = 0; n < events; i++) {
       const id = `old-${i}`;
-      n += dispatch(journal, projection, { type: "create", id, config: { init: { args: ["sleep", "1"] } } }, { actor, commandId: `c-${i}` }).events.length;
+      n += dispatch(journal, projection, parsed({ type: "create", id, config: { init: { args: ["sleep", "1"] } } }), { actor, commandId: `c-${i}` }).events.length;
       const lifecycle: ContainerEvent[] = [
         { type: "BootstrapRequested", data: { dynamicEnv: {} } },
         { type: "ContainerBooted", data: { runtime: { pid: 1000, startTime: 1, socket: `${root}/containers/${id}/runtime.sock`, driver: "fake" } } },

@@ -65,6 +65,18 @@ test("run -d, exec with its own exit code, stop -t 1 on a PID-1 sleep gives 137,
     assert.equal(lines.map((l) => /#\d+/.exec(l)![0]), stream);
   }));
 
+test("run of a missing executable exits 127 and of a non-executable file 126: the error's reason, not its words", () =>
+  withDaemon(async (root) => {
+    const missing = await berth(root, ["run", "--rm", "busybox", "/nonexistent"]);
+    assert.is(missing.code, 127, missing.stderr);
+    const file = await berth(root, ["run", "--rm", "busybox", "/etc/passwd"]);
+    assert.is(file.code, 126, file.stderr);
+    // The reason is journaled with the failure, so it outlives the reply.
+    const failed = (await journalEvents(root)).filter((ev) => ev.type === "ProcessStartFailed").map((ev) => (ev.data as { error: { reason?: string } }).error.reason);
+    assert.equal(failed, ["executableNotFound", "notExecutable"]);
+    assert.equal(runcList(root), []);
+  }));
+
 test("exec of a missing command exits 127 and of a directory 126, as docker", () =>
   withDaemon(async (root) => {
     assert.is((await berth(root, ["run", "-d", "--name", "x", "busybox", "sleep", "1000"])).code, 0);

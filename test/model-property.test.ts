@@ -4,12 +4,12 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Command } from "../src/commands/commands.js";
+import type { Command, CommandInput } from "../src/commands/commands.js";
 import { decide } from "../src/commands/decide.js";
 import type { ContainerEvent, EventType, StoredEvent } from "../src/events/catalogue.js";
 import { evolve, evolveOwned, type ContainerState } from "../src/projections/container.js";
 import { illegalTransition } from "../src/projections/transitions.js";
-import { configFor, initArgs, stored } from "./helpers/model.js";
+import { command, configFor, initArgs, stored } from "./helpers/model.js";
 
 type P = "created" | "starting" | "running" | "exited";
 interface Ref { status: string; procs: Record<string, P>; pausing?: "pause" | "unpause" }
@@ -23,6 +23,10 @@ type Step =
   | { kind: "outcome"; name: "execStarted" | "execStartFailed" | "execExited"; proc: string };
 
 function toCommand(step: Extract<Step, { kind: "command" }>): Command {
+  return command(toInput(step));
+}
+
+function toInput(step: Extract<Step, { kind: "command" }>): CommandInput {
   switch (step.name) {
     case "create": return { type: "create", id: INIT, config: { init: initArgs } };
     case "bootstrap": return { type: "bootstrap", id: INIT };

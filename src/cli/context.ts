@@ -2,7 +2,7 @@
 // BerthErrors to docker's exit codes. Imports stay light so `berth run` starts fast: the IPC
 // client (msgpackr, node:net, node:crypto) loads on the first connection, so `--version`,
 // `--help` and usage errors never read it.
-import { BerthError, toBerthError } from "../model/errors.js";
+import { assertNever, BerthError, toBerthError } from "../model/errors.js";
 import type { IpcClient } from "../ipc/client.js";
 import type { RuntimeClient } from "../ipc/runtime-client.js";
 import { defaultRoot, socketPath } from "../host/root-layout.js";
@@ -59,7 +59,7 @@ export class Session {
   close(): void {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
-    void this.ipcPromise?.then((c) => c.close(), () => {});
+    void this.ipcPromise?.then((c) => c.close(), () => {}); // a connection that never opened has nothing to close
   }
 }
 
@@ -72,15 +72,16 @@ function withDaemonHint(err: BerthError, root: string): BerthError {
 }
 
 /**
- * What runc says when it cannot run the process, mapped as docker does: 127 when the command
- * does not exist in the container, 126 when it exists but cannot be invoked.
+ * An error's exit code, mapped from its reason as docker does: 127 when the command does not
+ * exist in the container, 126 when it exists but cannot be invoked, 125 for anything else.
  */
 export function exitCodeForError(err: BerthError): number {
-  if (/cannot start process/.test(err.message)) {
-    if (/executable file not found|no such file or directory/i.test(err.message)) return EXIT.notFound;
-    if (/permission denied|is a directory|exec format error|not a directory/i.test(err.message)) return EXIT.cannotInvoke;
+  switch (err.reason) {
+    case "executableNotFound": return EXIT.notFound;
+    case "notExecutable": return EXIT.cannotInvoke;
+    case undefined: return EXIT.failure;
+    default: return assertNever(err.reason);
   }
-  return EXIT.failure;
 }
 
 /** The line berth prints for a failure: `berth: <code>: <message>`. */

@@ -24,6 +24,7 @@ export async function daemonJournalFault(root: string): Promise<{ pid: number; f
   try {
     client = await IpcClient.connect(socketPath(root), { timeoutMs: 10_000 });
   } catch {
+    // No daemon answering: there is no daemon-side fault to report.
     return undefined;
   }
   try {

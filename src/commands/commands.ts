@@ -1,19 +1,36 @@
-// Every lifecycle request, as a command. Fields arrive unvalidated from clients: the decider
-// validates them, so a command object is safe to build straight from an IPC body.
+// Every lifecycle request, as a command. A Command is typed and already checked: ids are valid,
+// signals canonical, configs and specs validated. It is made by parseCommand / validateCommand
+// (src/commands/parse.ts) from what a client sent, or by the daemon itself from journaled state.
+import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { CommandType as LifecycleCommand } from "../model/lifecycle.js";
 
-
 export type Command =
-  | { type: "create"; id: string; config: unknown }
-  | { type: "bootstrap"; id: string; dynamicEnv?: unknown; run?: boolean }
+  | { type: "create"; id: string; config: ContainerConfig }
+  | { type: "bootstrap"; id: string; dynamicEnv?: Record<string, string>; run?: boolean }
   | { type: "startProcess"; id: string; processId: string }
-  | { type: "createProcess"; id: string; processId: string; spec: unknown }
-  | { type: "kill"; id: string; processId: string; signal: unknown }
-  | { type: "stop"; id: string; signal?: unknown; timeoutInSeconds?: unknown }
+  | { type: "createProcess"; id: string; processId: string; spec: ProcessSpec }
+  /** `signal` is canonical ("SIGKILL"). */
+  | { type: "kill"; id: string; processId: string; signal: string }
+  /** Absent fields default to the container's configured stop signal and timeout. */
+  | { type: "stop"; id: string; signal?: string; timeoutInSeconds?: number }
   | { type: "shutdown"; id: string }
-  | { type: "delete"; id: string; force?: boolean }
+  /** A forced delete is the route's stop then delete: the decider sees a plain delete. */
+  | { type: "delete"; id: string }
   | { type: "pause"; id: string }
   | { type: "unpause"; id: string };
+
+/** A command as it arrives from outside, its fields unchecked: the input of validateCommand. */
+export type CommandInput =
+  | { type: "create"; id: unknown; config: unknown }
+  | { type: "bootstrap"; id: unknown; dynamicEnv?: unknown; run?: unknown }
+  | { type: "startProcess"; id: unknown; processId: unknown }
+  | { type: "createProcess"; id: unknown; processId: unknown; spec: unknown }
+  | { type: "kill"; id: unknown; processId: unknown; signal: unknown }
+  | { type: "stop"; id: unknown; signal?: unknown; timeoutInSeconds?: unknown }
+  | { type: "shutdown"; id: unknown }
+  | { type: "delete"; id: unknown }
+  | { type: "pause"; id: unknown }
+  | { type: "unpause"; id: unknown };
 
 export type CommandType = Command["type"];
 

@@ -1,13 +1,14 @@
 // decide(state, command): the lifecycle state machine of src/model/lifecycle.ts as a pure function.
-// It validates the command against the current projection and returns the events to append,
-// or a typed error. It performs no I/O and reads no clock: a rejected command appends nothing.
+// It checks the command against the current projection and returns the events to append, or a
+// typed error. It performs no I/O and reads no clock: a rejected command appends nothing. The
+// command's fields were checked once, where it was parsed (parse.ts); only business rules are here.
 import { assertNever, type ErrorCode, type ErrorInfo } from "../model/errors.js";
 import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
 import type { Decider } from "../model/decider.js";
 import { allows, isAbsent, isNoop, LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../model/lifecycle.js";
 import { evolve, initialState, type ContainerState, type LifecycleState } from "../projections/container.js";
 import type { Command } from "./commands.js";
-import { normaliseSignal, validateConfig, validateId, validateProcessSpec } from "../model/config.js";
+import { stopTimeoutError } from "./parse.js";
 
 export type Decision = { ok: true; events: ContainerEvent[] } | { ok: false; error: ErrorInfo };
 
@@ -44,54 +45,38 @@ function refusal(state: LifecycleState, command: Command, table: Lifecycle): Dec
 
 /** `table` is the lifecycle table; the specs pass a changed one to prove that they read it. */
 export function decide(state: LifecycleState | undefined, command: Command, table: Lifecycle = LIFECYCLE): Decision {
-  const id = validateId(command.id);
-  if (!id.ok) return { ok: false, error: id.error };
   const current = state ?? initialState;
   if (isNoop(command.type, current.status, table)) return decideNoop(current, command);
   if (!allows(command.type, current.status, table)) return refusal(current, command, table);
-  if (command.type === "create") {
-    const config = validateConfig(command.config, command.id);
-    if (!config.ok) return { ok: false, error: config.error };
-    return accept([{ type: "ContainerCreated", data: { id: command.id, config: config.value } }]);
-  }
+  if (command.type === "create") return accept([{ type: "ContainerCreated", data: { id: command.id, config: command.config } }]);
   return decideExisting(current as ContainerState, command, table);
 }
 
-/** An accepted command with nothing to do still has its arguments checked. */
+/** An accepted command with nothing to do still has the stop timeout it would use checked. */
 function decideNoop(state: LifecycleState, command: Command): Decision {
   if (command.type !== "stop" || state.status === "none") return accept([]);
-  const stop = validStop(state, command);
+  const stop = validStop(state as ContainerState, command);
   return stop.ok ? accept([]) : { ok: false, error: stop.error };
 }
 
 function decideExisting(state: ContainerState, command: Exclude<Command, { type: "create" }>, table: Lifecycle): Decision {
   switch (command.type) {
     case "bootstrap": {
-      const env = command.dynamicEnv ?? {};
-      if (typeof env !== "object" || Array.isArray(env) || !Object.values(env as object).every((v) => typeof v === "string")) {
-        return reject("invalidArgument", "dynamicEnv must map names to strings");
-      }
-      const data: { dynamicEnv: Record<string, string>; run?: boolean } = { dynamicEnv: { ...(env as Record<string, string>) } };
+      const data: { dynamicEnv: Record<string, string>; run?: boolean } = { dynamicEnv: { ...command.dynamicEnv } };
       if (command.run === true) data.run = true;
       return accept([{ type: "BootstrapRequested", data }]);
     }
     case "startProcess":
       return decideStart(state, command, table);
     case "createProcess": {
-      const pid = validateId(command.processId, "process id");
-      if (!pid.ok) return { ok: false, error: pid.error };
       if (state.processes[command.processId]) return reject("exists", `cannot create process ${command.processId}: it already exists in container ${state.id}`);
-      const spec = validateProcessSpec(command.spec, `process ${command.processId}`);
-      if (!spec.ok) return { ok: false, error: spec.error };
-      return accept([{ type: "ProcessCreated", data: { processId: command.processId, spec: spec.value } }]);
+      return accept([{ type: "ProcessCreated", data: { processId: command.processId, spec: command.spec } }]);
     }
     case "kill": {
-      const signal = normaliseSignal(command.signal);
-      if (!signal.ok) return { ok: false, error: signal.error };
       const process = state.processes[command.processId];
       if (!process) return reject("notFound", `no such process ${command.processId} in container ${state.id}`);
       if (process.status !== "running") return reject("invalidState", `cannot kill: process ${command.processId} is ${process.status}, expected running`);
-      return accept([{ type: "SignalSent", data: { processId: command.processId, signal: signal.value } }]);
+      return accept([{ type: "SignalSent", data: { processId: command.processId, signal: command.signal } }]);
     }
     case "stop": {
       const stop = validStop(state, command);
@@ -123,14 +108,12 @@ function decideStart(state: ContainerState, command: Extract<Command, { type: "s
 
 type StopArgs = { signal: string; timeoutInSeconds: number };
 
+/** The container's configured signal and timeout fill what the command left out. */
 function validStop(state: ContainerState, command: Extract<Command, { type: "stop" }>): { ok: true; value: StopArgs } | { ok: false; error: ErrorInfo } {
-  const signal = normaliseSignal(command.signal ?? state.config.stopSignal);
-  if (!signal.ok) return signal;
   const timeout = command.timeoutInSeconds ?? state.config.stopTimeoutSeconds;
-  if (typeof timeout !== "number" || !(timeout >= 0) || timeout > 86400) {
-    return { ok: false, error: { code: "invalidArgument", message: `stop timeout must be a number of seconds between 0 and 86400, got ${JSON.stringify(timeout)}` } };
-  }
-  return { ok: true, value: { signal: signal.value, timeoutInSeconds: timeout } };
+  const error = stopTimeoutError(timeout);
+  if (error) return { ok: false, error };
+  return { ok: true, value: { signal: command.signal ?? state.config.stopSignal, timeoutInSeconds: timeout } };
 }
 
 export type ContainerDecider = Decider<LifecycleState, Command, StoredEvent<ContainerEvent>, Decision>;

@@ -1,4 +1,5 @@
-// The command path: validate → decide → append → fold. The only place commands meet the
+// The command path: decide → append → fold, for a command the route already parsed
+// (src/commands/parse.ts). The only place commands meet the
 // journal. The projection is folded synchronously after each append, so the next command for
 // the same container sees it (commands for one container are serialized by the caller).
 import { containerDecider, type ContainerDecider } from "../commands/decide.js";

@@ -6,7 +6,7 @@ export class KeyedQueue {
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(work, work);
-    const tail = next.catch(() => {});
+    const tail = next.catch(() => {}); // the caller gets the failure from `next`; the tail only orders the next job
     this.tails.set(key, tail);
     void tail.then(() => {
       if (this.tails.get(key) === tail) this.tails.delete(key);

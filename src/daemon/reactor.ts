@@ -8,7 +8,7 @@ import type { ServicePool } from "../vm/service-pool.js";
 import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
-import { toBerthError, type ErrorInfo } from "../model/errors.js";
+import { errorInfo, type ErrorInfo } from "../model/errors.js";
 import { containerIdOf, containerStream, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
@@ -19,11 +19,6 @@ import { allows } from "../model/lifecycle.js";
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const errorInfo = (err: unknown): ErrorInfo => {
-  const e = toBerthError(err);
-  return { code: e.code, message: e.message };
-};
 
 export class Reactor {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
@@ -131,16 +126,19 @@ export class Reactor {
     try {
       const client = await this.runtimes.client(id);
       // Frozen processes cannot act on a signal: thaw a paused container first.
+      // A resume that fails leaves it frozen: the SIGKILL below still ends a frozen process.
       if ((await client.state()).status === "paused") await client.resume().catch(() => {});
       // The daemon runs the signal → timeout → SIGKILL sequence itself, so every signal is
       // journaled (as caused by the stop request) before it is sent.
       if (this.store.container(id)?.processes[id]?.status === "running") {
         this.signalled(id, intent, signal);
+        // A signal that cannot be sent (init already gone) is no failure: the wait below decides.
         await client.kill(id, signal).catch(() => {});
+        // A wait that fails means the service is gone: nothing is left to escalate, and its exit is the watcher's.
         const exited = await Promise.race([client.wait(id).then(() => true), sleep(timeoutInSeconds * 1000).then(() => false)]).catch(() => true);
         if (!exited) {
           this.signalled(id, intent, "SIGKILL");
-          await client.kill(id, "SIGKILL").catch(() => {});
+          await client.kill(id, "SIGKILL").catch(() => {}); // already gone: the exit watcher journals it
         }
       }
       await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
@@ -296,6 +294,8 @@ export class Reactor {
     this.cancelRestart(id);
     const timer = setTimeout(() => {
       this.restartTimers.delete(id);
+      // A timer has no caller to tell: an effect's failure is journaled as its outcome (lastError),
+      // and a step the decider refuses means the container moved on (a client started or deleted it).
       void this.queue.run(id, () => this.restart(id, decision.attempt)).catch(() => {});
     }, decision.delayMs);
     this.restartTimers.set(id, timer);

@@ -118,6 +118,7 @@ async function removeOrphanSandbox(options: { root: string; driver: DriverName }
     await driver.teardown();
     return probe.status === "absent" ? undefined : probe.initPid;
   } catch {
+    // The driver cannot probe or tear down (no runc state, no bundle): nothing is known to be alive here; the orphan scan lists whatever remains.
     return undefined;
   }
 }

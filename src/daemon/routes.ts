@@ -3,8 +3,9 @@
 // The actor is the kernel's view of the peer, never something the client says about itself.
 import v8 from "node:v8";
 import vm from "node:vm";
-import type { Command } from "../commands/commands.js";
-import { normaliseSignal, validateConfig, validateId } from "../model/config.js";
+import type { Command, CommandType } from "../commands/commands.js";
+import { parseCommand } from "../commands/parse.js";
+import type { ContainerConfig } from "../model/config.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
 import { containerStream, isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
@@ -38,11 +39,10 @@ const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs
 export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
   const { store, queue, reactor } = deps;
 
-  const existing = (id: unknown): ContainerState => {
-    const valid = validateId(id);
-    if (!valid.ok) throw BerthError.from(valid.error);
-    const state = store.container(valid.value);
-    if (!state) throw new BerthError("notFound", `no such container: ${valid.value}`);
+  /** `id` passed the route's schema (kind "id"), so it is not checked again. */
+  const existing = (id: string): ContainerState => {
+    const state = store.container(id);
+    if (!state) throw new BerthError("notFound", `no such container: ${id}`);
     return state;
   };
 
@@ -84,27 +84,27 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     create: unary(async (body, ctx) => {
       const b = bodyOf("create", body);
-      refuseRootMounts(b.config, b.id, deps.root);
-      await execute({ type: "create", id: b.id, config: b.config }, b, ctx);
+      const command = parsed("create", b);
+      refuseRootMounts(command.config, deps.root);
+      await execute(command, b, ctx);
       return current(b.id);
     }),
 
     bootstrap: unary(async (body, ctx) => {
       const b = bodyOf("bootstrap", body);
-      await outcome(b.id, await execute({ type: "bootstrap", id: b.id, dynamicEnv: b.dynamicEnv ?? {}, run: b.run === true }, b, ctx), ctx);
+      await outcome(b.id, await execute(parsed("bootstrap", b), b, ctx), ctx);
       return current(b.id);
     }),
 
     startProcess: unary(async (body, ctx) => {
       const b = bodyOf("startProcess", body);
-      const processId = b.processId ?? b.id;
-      await outcome(b.id, await execute({ type: "startProcess", id: b.id, processId }, b, ctx), ctx);
+      await outcome(b.id, await execute(parsed("startProcess", b), b, ctx), ctx);
       return current(b.id);
     }),
 
     createProcess: unary(async (body, ctx) => {
       const b = bodyOf("createProcess", body);
-      await execute({ type: "createProcess", id: b.id, processId: b.processId, spec: b.spec }, b, ctx);
+      await execute(parsed("createProcess", b), b, ctx);
       return current(b.id);
     }),
 
@@ -123,19 +123,18 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     stop: unary(async (body, ctx) => {
       const b = bodyOf("stop", body);
-      const command: Command = { type: "stop", id: b.id, signal: b.signal, timeoutInSeconds: b.timeoutInSeconds };
+      const command = parsed("stop", b);
       await outcome(b.id, await execute(command, b, ctx), ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
       return current(b.id);
     }),
 
     kill: unary(async (body, ctx) => {
       const b = bodyOf("kill", body);
-      const processId = b.processId ?? b.id;
-      const signal = normaliseSignal(b.signal ?? "SIGKILL"); // a name or a number
-      if (!signal.ok) throw BerthError.from(signal.error);
+      const command = parsed("kill", b); // the signal: a name or a number
+      const { processId } = command;
       const pid = existing(b.id).processes[processId]?.pid;
-      await execute({ type: "kill", id: b.id, processId, signal: signal.value }, b, ctx);
-      if (signal.value !== "SIGKILL") return store.container(b.id);
+      await execute(command, b, ctx);
+      if (command.signal !== "SIGKILL") return store.container(b.id);
       // As in Apple's service: a SIGKILL reply waits until the exit has been journaled.
       await store.waitFor(() => {
         const s = store.projection.containers[b.id];
@@ -172,19 +171,19 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     pause: unary(async (body, ctx) => {
       const b = bodyOf("pause", body);
-      await outcome(b.id, await execute({ type: "pause", id: b.id }, b, ctx), ctx);
+      await outcome(b.id, await execute(parsed("pause", b), b, ctx), ctx);
       return current(b.id);
     }),
 
     unpause: unary(async (body, ctx) => {
       const b = bodyOf("unpause", body);
-      await outcome(b.id, await execute({ type: "unpause", id: b.id }, b, ctx), ctx);
+      await outcome(b.id, await execute(parsed("unpause", b), b, ctx), ctx);
       return current(b.id);
     }),
 
     shutdown: unary(async (body, ctx) => {
       const b = bodyOf("shutdown", body);
-      await outcome(b.id, await execute({ type: "shutdown", id: b.id }, b, ctx), ctx);
+      await outcome(b.id, await execute(parsed("shutdown", b), b, ctx), ctx);
       return current(b.id);
     }),
 
@@ -200,7 +199,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
             if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
           });
         }
-        await execute({ type: "delete", id: b.id }, b, ctx);
+        await execute(parsed("delete", b), b, ctx);
         return { id: b.id, deleted: true };
       });
     }),
@@ -225,7 +224,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           if (store.journal.head().position > after && (b.upTo === undefined || after < b.upTo)) continue;
           if (!b.follow || (b.upTo !== undefined && after >= b.upTo) || ctx.signal.aborted) return;
           const from = after;
-          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), 2 ** 31 - 1, "new events", ctx.signal).catch(() => undefined);
+          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), 2 ** 31 - 1, "new events", ctx.signal).catch(() => undefined); // a cancelled follow: checked on the next line
           if (ctx.signal.aborted) return;
         }
       },
@@ -269,16 +268,20 @@ function debugMemory() {
   return process.memoryUsage();
 }
 
+/** A lifecycle route's body (already through its schema) as a typed command, or invalidArgument. */
+function parsed<T extends CommandType>(route: T, body: Record<string, unknown>): Extract<Command, { type: T }> {
+  const command = parseCommand(route, body);
+  if (!command.ok) throw BerthError.from(command.error);
+  return command.value as Extract<Command, { type: T }>;
+}
+
 /**
  * Bind mounts and a --rootfs directory that would expose the berth root are refused before anything is journaled; the
  * check needs the host (symlinks) and the root, so it runs here and not in the pure decider.
- * A config that fails validation is left for the decider to report.
  */
-function refuseRootMounts(config: unknown, id: string, root: string): void {
-  const valid = validateConfig(config, id);
-  if (!valid.ok) return;
-  checkBindMounts(valid.value.mounts, root);
-  checkRootfs(valid.value.rootfs, root);
+function refuseRootMounts(config: ContainerConfig, root: string): void {
+  checkBindMounts(config.mounts, root);
+  checkRootfs(config.rootfs, root);
 }
 
 /** A container's state just before the first delete after stream version `after`, from the journal. */

@@ -90,6 +90,7 @@ export class Runtimes {
     }
     this.witness(id, exit, seen.get(key));
     const client = this.connected.get(id)?.client;
+    // The ack only lets the service drop its record early; an unacked record is acked again on reattach.
     if (client) await client.ack(exit.processId, exit.pid).catch(() => {});
     if (fresh) await this.onExit(id, exit);
     return fresh;

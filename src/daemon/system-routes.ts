@@ -58,6 +58,7 @@ function readlinkSafe(link: string): string | undefined {
   try {
     return readlinkSync(link);
   } catch {
+    // Not a link (or gone): the inventory shows nothing for it.
     return undefined;
   }
 }

@@ -25,7 +25,9 @@ export function acquireJournalLock(journalPath: string): JournalLock {
       let owner = "another process";
       try {
         owner = `pid ${readFileSync(ownerPath, "utf8").trim()}`;
-      } catch {}
+      } catch {
+        // The owner file is a courtesy for the message: without it the message says "another process".
+      }
       throw new BerthError("exists", `journal ${journalPath} is already open for writing by ${owner}; stop that daemon or use another --root`);
     }
     throw err;

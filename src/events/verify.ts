@@ -60,6 +60,7 @@ function lossRange(row: Row): { from: number; to: number } | undefined {
     const data = unpackBody(row.body).data as { from?: unknown; to?: unknown };
     return Number.isSafeInteger(data.from) && Number.isSafeInteger(data.to) ? { from: data.from as number, to: data.to as number } : undefined;
   } catch {
+    // An undecodable body has no range to name; the chain check reports the bytes.
     return undefined;
   }
 }
@@ -69,6 +70,7 @@ function columnMismatch(row: Row): string | undefined {
   try {
     body = unpackBody(row.body);
   } catch {
+    // Reported as what it is: a body that is not msgpack.
     return "body (not msgpack)";
   }
   if (body.eventId !== row.event_id) return "event_id";

@@ -3,6 +3,6 @@
 // Only the client side is exported: importing `berth` loads msgpackr and the socket client,
 // never the journal (better-sqlite3) or the daemon.
 export { RuntimeClient, type ExitStatus, type LogsOptions, type ProcessSpecInput } from "./runtime-client.js";
-export { BerthError, ERROR_CODES, type ErrorCode, type ErrorInfo } from "../model/errors.js";
+export { BerthError, ERROR_CODES, ERROR_REASONS, type ErrorCode, type ErrorInfo, type ErrorReason } from "../model/errors.js";
 export type { ContainerConfigInput, ProcessSpec } from "../model/config.js";
 export type { ContainerState } from "../projections/container.js";

@@ -2,7 +2,7 @@
 // reaches the caller as a BerthError with one of the model's codes.
 import { createConnection, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
-import { BerthError, isErrorCode } from "../model/errors.js";
+import { BerthError, isErrorCode, type ErrorInfo } from "../model/errors.js";
 import {
   DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, encodeFrame, isPlainObject, itemPayload, newCodec,
   type ClientFrame, type Peer,
@@ -27,7 +27,7 @@ const STREAM_HIGH_WATER_BYTES = 1024 * 1024;
 const READ_BUFFER_BYTES = 64 * 1024;
 
 function fromWire(error: unknown, fallback: string): BerthError {
-  if (isPlainObject(error) && isErrorCode(error.code) && typeof error.message === "string") return new BerthError(error.code, error.message);
+  if (isPlainObject(error) && isErrorCode(error.code) && typeof error.message === "string") return BerthError.from(error as unknown as ErrorInfo); // from() checks the reason
   return new BerthError("internalError", fallback);
 }
 

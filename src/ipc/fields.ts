@@ -1,5 +1,6 @@
 // Body shape checks for route handlers. A malformed body is the caller's mistake, so it is
 // reported as invalidArgument naming the field and what was expected; handlers stay one line.
+import { validateId } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { describe, isPlainObject } from "./frame.js";
 
@@ -39,14 +40,13 @@ export const MAX_STRING = 4096;
 export const MAX_ITEMS = 1024;
 export const MAX_SECONDS = 2_000_000; // ~23 days: more than any stop timeout means
 const MAX_TIME = 8.64e15;
-const ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 const isString = (v: unknown): v is string => typeof v === "string" && v.length <= MAX_STRING;
 
 function matches(kind: FieldKind, v: unknown): boolean {
   switch (kind) {
     case "string": return isString(v);
-    case "id": return typeof v === "string" && ID.test(v) && !v.includes("..");
+    case "id": return validateId(v).ok; // the model's one id rule
     case "number": return typeof v === "number" && Number.isFinite(v);
     case "integer": return Number.isSafeInteger(v);
     case "count": return Number.isSafeInteger(v) && (v as number) >= 0;

@@ -258,8 +258,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
   }
 
   function replyError(conn: Conn, id: number | null, err: unknown): void {
-    const e = toBerthError(err);
-    send(conn, { t: "res", id, error: { code: e.code, message: e.message } });
+    send(conn, { t: "res", id, error: toBerthError(err).toJSON() });
   }
 
   function onRequest(conn: Conn, msg: Record<string, unknown>): void {
@@ -303,8 +302,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
       const ctx: CallContext = { peer, route: routeName, get signal() { return signalOf(call); } };
       const ok = (result: unknown) => finish(conn, call, { t: "res", id: rid, result });
       const fail = (err: unknown) => {
-        const e = toBerthError(err);
-        finish(conn, call, { t: "res", id: rid, error: { code: e.code, message: e.message } });
+        finish(conn, call, { t: "res", id: rid, error: toBerthError(err).toJSON() });
       };
       try {
         const result = route.handler(body, ctx);
@@ -337,8 +335,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
     running.then(
       () => finish(conn, call, { t: "end", id: rid }),
       (err) => {
-        const e = toBerthError(err);
-        finish(conn, call, { t: "end", id: rid, error: { code: e.code, message: e.message } });
+        finish(conn, call, { t: "end", id: rid, error: toBerthError(err).toJSON() });
       },
     );
   }
@@ -412,7 +409,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
     if (conns.size >= maxConnections) {
       // Refused with a frame the client can read, not left to fail at connect or hang.
       conns.add(conn);
-      socket.on("data", () => {});
+      socket.on("data", () => {}); // drain until the client hangs up
       fatal(conn, "invalidState", `too many connections: the server already holds ${conns.size - 1} (limit ${maxConnections}); retry later`);
       return;
     }

@@ -109,6 +109,7 @@ export function fileIdentity(path: string): string | undefined {
     const st = lstatSync(path);
     return `${st.dev}:${st.ino}`;
   } catch {
+    // Nothing at the path: no identity to compare.
     return undefined;
   }
 }

@@ -8,6 +8,7 @@ function read(file: string): string | null {
   try {
     return fs.readFileSync(file, "utf8");
   } catch {
+    // A controller this host lacks, or a cgroup already gone: the statistic is unknown (null).
     return null;
   }
 }

@@ -2,6 +2,7 @@
 // driver instance, and through it one sandbox: it boots the sandbox, starts init and exec
 // processes as its own children, signals them, samples statistics and tears it all down.
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
+import type { ErrorReason } from "../model/errors.js";
 
 export type DriverName = "runc" | "process" | "fake";
 export const DRIVER_NAMES: readonly DriverName[] = ["runc", "process", "fake"];
@@ -85,4 +86,15 @@ export interface DriverOptions {
 
 export function isDriverName(v: unknown): v is DriverName {
   return typeof v === "string" && (DRIVER_NAMES as readonly string[]).includes(v);
+}
+
+/**
+ * Why a process could not be started, from what runc (or the kernel, through spawn) said: the
+ * one place that reads those words, so clients read `reason` and never the message. Docker
+ * tells the same two cases apart (127 / 126).
+ */
+export function startFailureReason(detail: string): ErrorReason | undefined {
+  if (/executable file not found|no such file/i.test(detail)) return "executableNotFound";
+  if (/permission denied|is a directory|exec format error|not a directory/i.test(detail)) return "notExecutable";
+  return undefined;
 }

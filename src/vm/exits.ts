@@ -64,6 +64,7 @@ function readDir(exitsDir: string): ExitRecord[] {
   try {
     names = fs.readdirSync(exitsDir);
   } catch {
+    // No exits directory: no exit was recorded.
     return [];
   }
   const out: ExitRecord[] = [];
@@ -117,6 +118,7 @@ export function readExitAcks(root: string): (ExitAck & { file: string })[] {
   try {
     ids = fs.readdirSync(containers);
   } catch {
+    // No containers directory: nothing was ever acknowledged.
     return [];
   }
   const out: (ExitAck & { file: string })[] = [];
@@ -126,6 +128,7 @@ export function readExitAcks(root: string): (ExitAck & { file: string })[] {
     try {
       names = fs.readdirSync(dir);
     } catch {
+      // A container without an exits directory has no acks.
       continue;
     }
     for (const name of names) {

@@ -62,6 +62,7 @@ function isZombie(pid: number): boolean {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
   } catch {
+    // Gone from /proc: as good as reaped.
     return true;
   }
 }

@@ -169,6 +169,7 @@ export function resolveUser(rootfs: string, user: string | undefined): { uid: nu
     try {
       return fs.readFileSync(join(rootfs, "etc", file), "utf8").split("\n").map((l) => l.split(":")).filter((f) => f.length >= 3);
     } catch {
+      // An image without /etc/passwd or /etc/group: only numeric users resolve.
       return [];
     }
   };

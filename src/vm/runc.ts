@@ -9,7 +9,7 @@ import { BerthError } from "../model/errors.js";
 import { removeFile } from "../host/remove-file.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
 import { exitFrom, superviseChild } from "./child.js";
-import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
+import { startFailureReason, type Driver, type DriverOptions, type OutputSink, type ProcessExit, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
 import { findExecutable, runCommand } from "./host.js";
 import { checkBindMounts, checkRootfs } from "./mount-policy.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
@@ -89,6 +89,7 @@ export class RuncDriver implements Driver {
     try {
       return fs.statSync(this.paths.runcLog).size;
     } catch {
+      // No log yet: everything runc writes from now on is new.
       return 0;
     }
   }
@@ -111,7 +112,8 @@ export class RuncDriver implements Driver {
     while (!exists(pidFile)) {
       if (done || spawnError) {
         const reason = this.lastRuncError(logStart) ?? (spawnError as Error | null)?.message ?? "runc exited without starting the process";
-        throw new BerthError(/executable file not found|no such file/i.test(reason) ? "invalidArgument" : "internalError", `cannot start process ${processId}: ${reason}`);
+        const why = startFailureReason(reason);
+        throw new BerthError(why === "executableNotFound" ? "invalidArgument" : "internalError", `cannot start process ${processId}: ${reason}`, why);
       }
       await new Promise((r) => setTimeout(r, 1));
     }

@@ -18,6 +18,7 @@ export function readStartTime(pid: number): number | null {
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
+    // No such process (or no /proc): it has no start time, so it is not the one recorded.
     return null;
   }
   // comm (field 2) is in parentheses and may itself contain spaces or ")".
@@ -30,6 +31,7 @@ export function readRuntimeEndpoint(root: string, id: string): RuntimeEndpoint |
   try {
     return JSON.parse(fs.readFileSync(containerPaths(root, id).runtimeJson, "utf8")) as RuntimeEndpoint;
   } catch {
+    // No runtime.json, or a torn one: no endpoint is recorded.
     return null;
   }
 }
@@ -46,6 +48,7 @@ export function probeRuntime(root: string, id: string): RuntimeProbe {
     const stat = fs.readFileSync(`/proc/${endpoint.pid}/stat`, "utf8");
     if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return { alive: false, endpoint };
   } catch {
+    // It exited between the two reads.
     return { alive: false, endpoint };
   }
   return { alive: true, endpoint };

@@ -3,7 +3,6 @@
 import fs from "node:fs";
 import { join } from "node:path";
 import type { ContainerConfig } from "../model/config.js";
-import { validateId } from "../model/config.js";
 import { BerthError, isErrorCode, type ErrorInfo } from "../model/errors.js";
 import type { DriverName } from "./driver.js";
 import { isDriverName } from "./driver.js";
@@ -64,6 +63,7 @@ function isZombie(pid: number): boolean {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat[stat.lastIndexOf(")") + 2] === "Z";
   } catch {
+    // Gone from /proc: as good as reaped.
     return true;
   }
 }
@@ -74,8 +74,7 @@ function isZombie(pid: number): boolean {
  * socket answers. Bootstrap failures come back as the service's typed BerthError.
  */
 export async function startRuntimeService(opts: StartRuntimeOptions): Promise<RuntimeEndpoint> {
-  const id = validateId(opts.id);
-  if (!id.ok) throw new BerthError(id.error.code, id.error.message);
+  // opts.id is a journaled container id, checked once where its create was parsed (src/commands/parse.ts).
   const driver = opts.driver ?? "runc";
   if (!isDriverName(driver)) throw new BerthError("invalidArgument", `unknown driver ${JSON.stringify(driver)}: expected runc, process or fake`);
   const paths = containerPaths(opts.root, opts.id);
@@ -110,7 +109,7 @@ export async function startRuntimeService(opts: StartRuntimeOptions): Promise<Ru
   }
   if (!reply.ok || !reply.endpoint) {
     const e = reply.error;
-    throw e && isErrorCode(e.code) ? new BerthError(e.code, e.message) : new BerthError("internalError", "runtime service failed to boot");
+    throw e && isErrorCode(e.code) ? BerthError.from(e) : new BerthError("internalError", "runtime service failed to boot");
   }
   return reply.endpoint;
 }

@@ -68,7 +68,7 @@ export class ServiceProcess {
         else answered(line);
       }
     });
-    pipe.on("error", () => {});
+    pipe.on("error", () => {}); // a broken pipe ends in "close", handled below
     pipe.on("close", () => {
       this.ended = true;
       answered(null);
@@ -85,7 +85,7 @@ export class ServiceProcess {
         stdio: ["ignore", log, log, "pipe"],
         cwd: "/",
       });
-      child.on("error", () => {});
+      child.on("error", () => {}); // a failed spawn closes its pipe: bootAnswer reports the service as exited
       return new ServiceProcess(child, child.stdio[3] as Socket);
     } finally {
       fs.closeSync(log);
@@ -139,6 +139,7 @@ export class ServicePool {
     try {
       if (usable) hostcalls();
     } catch {
+      // No hostcalls addon: no pool (see above); services start cold.
       usable = false;
     }
     this.size = usable ? size : 0;

@@ -10,7 +10,8 @@ import { listen, type Route } from "../../src/ipc/server.js";
 import { Journal } from "../../src/events/journal.js";
 import { dispatch } from "../../src/daemon/dispatch.js";
 import { fold } from "../../src/projections/index.js";
-import { toBerthError } from "../../src/model/errors.js";
+import { BerthError, toBerthError } from "../../src/model/errors.js";
+import { parseCommand } from "../../src/commands/parse.js";
 
 const [role, socketPath, ...rest] = process.argv.slice(2);
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -37,7 +38,9 @@ async function fuzzTarget(): Promise<void> {
       handler: (body, ctx) => {
         const b = requireFields(body, { id: "string", config: "object", commandId: "string?" }, "create");
         const meta = { actor: ctx.peer, ...(b.commandId !== undefined ? { commandId: b.commandId } : {}) };
-        const { events } = dispatch(journal, projection, { type: "create", id: b.id, config: b.config }, meta);
+        const command = parseCommand("create", b);
+        if (!command.ok) throw BerthError.from(command.error);
+        const { events } = dispatch(journal, projection, command.value, meta);
         return { position: events.at(-1)?.position ?? null };
       },
     },

@@ -6,21 +6,21 @@ import type { Command } from "../../src/commands/commands.js";
 import type { ErrorCode } from "../../src/model/errors.js";
 import type { ContainerEvent } from "../../src/events/catalogue.js";
 import { LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../../src/model/lifecycle.js";
-import { configFor, given, history, initArgs, T0 } from "./model.js";
+import { command, configFor, given, history, initArgs, T0 } from "./model.js";
 
 const spec = { args: ["ls"], env: {}, cwd: "/" };
 export const commands: Record<string, Command> = {
-  create: { type: "create", id: "c1", config: { init: initArgs } },
-  bootstrap: { type: "bootstrap", id: "c1" },
-  startInit: { type: "startProcess", id: "c1", processId: "c1" },
-  createProcess: { type: "createProcess", id: "c1", processId: "x1", spec },
-  startExec: { type: "startProcess", id: "c1", processId: "x1" },
-  killInit: { type: "kill", id: "c1", processId: "c1", signal: "TERM" },
-  stop: { type: "stop", id: "c1" },
-  shutdown: { type: "shutdown", id: "c1" },
-  delete: { type: "delete", id: "c1" },
-  pause: { type: "pause", id: "c1" },
-  unpause: { type: "unpause", id: "c1" },
+  create: command({ type: "create", id: "c1", config: { init: initArgs } }),
+  bootstrap: command({ type: "bootstrap", id: "c1" }),
+  startInit: command({ type: "startProcess", id: "c1", processId: "c1" }),
+  createProcess: command({ type: "createProcess", id: "c1", processId: "x1", spec }),
+  startExec: command({ type: "startProcess", id: "c1", processId: "x1" }),
+  killInit: command({ type: "kill", id: "c1", processId: "c1", signal: "TERM" }),
+  stop: command({ type: "stop", id: "c1" }),
+  shutdown: command({ type: "shutdown", id: "c1" }),
+  delete: command({ type: "delete", id: "c1" }),
+  pause: command({ type: "pause", id: "c1" }),
+  unpause: command({ type: "unpause", id: "c1" }),
 };
 
 /** The events of the history that reaches `status` (none: no events). */

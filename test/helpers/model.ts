@@ -1,7 +1,8 @@
 // Given/when/then for the pure model, and canned event histories that reach each status.
 import * as assert from "uvu/assert";
-import type { Command } from "../../src/commands/commands.js";
-import { decide, deciderFor } from "../../src/commands/decide.js";
+import type { Command, CommandInput } from "../../src/commands/commands.js";
+import { decide, deciderFor, type Decision } from "../../src/commands/decide.js";
+import { validateCommand } from "../../src/commands/parse.js";
 import type { ErrorCode } from "../../src/model/errors.js";
 import { containerStream, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
 import { LIFECYCLE, type Lifecycle, type LifecycleStatus } from "../../src/model/lifecycle.js";
@@ -17,8 +18,16 @@ export function stored(events: ContainerEvent[], id = "c1", from = 0): StoredEve
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; code: string; reason: string };
 
+/** A spec's command, checked as the route's parser checks a request; throws when it is bad. */
+export function command(input: CommandInput): Command {
+  const parsed = validateCommand(input);
+  if (!parsed.ok) throw new Error(`bad command in a spec: ${parsed.error.message}`);
+  return parsed.value;
+}
+
 /**
- * Given/when/then for the pure model. `when(command)` specifies decide; `whenEvent(event)`
+ * Given/when/then for the pure model. `when(command)` specifies the parser and decide together,
+ * as a route runs them: a command the parser refuses is refused before decide sees it; `whenEvent(event)`
  * specifies evolve and the journal's transition rules (transitions.ts). `table` is the
  * lifecycle table the model reads: the specs pass a changed one to prove that they notice.
  * A step that throws is a failure of the spec, not of the test run.
@@ -30,9 +39,10 @@ export function given(events: ContainerEvent[], id = "c1", table: Lifecycle = LI
   const label = (what: string) => `${what} in ${state.status}`;
   return {
     state: existingState(state),
-    when(command: Command) {
-      const decision = decider.decide(state, command);
-      const what = label(command.type);
+    when(input: CommandInput) {
+      const parsed = validateCommand(input);
+      const decision: Decision = parsed.ok ? decider.decide(state, parsed.value) : { ok: false, error: parsed.error };
+      const what = label(input.type);
       return {
         decision,
         then(expected: ContainerEvent[] | ErrorCode) {
@@ -108,7 +118,7 @@ export const history = {
 } satisfies Record<Exclude<ContainerStatus, never>, (id?: string) => ContainerEvent[]>;
 
 export function configFor(id: string) {
-  const decision = decide(undefined, { type: "create", id, config: { init: initArgs } });
+  const decision = decide(undefined, command({ type: "create", id, config: { init: initArgs } }));
   if (!decision.ok) throw new Error(decision.error.message);
   return (decision.events[0] as Extract<ContainerEvent, { type: "ContainerCreated" }>).data.config;
 }

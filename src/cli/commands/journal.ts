@@ -201,6 +201,7 @@ export async function stats(root: string, flags: { format?: string }): Promise<n
       try {
         return statSync(f).size;
       } catch {
+        // No -wal / -shm file (checkpointed or never written): it takes no space.
         return 0;
       }
     };

@@ -67,7 +67,7 @@ export async function run(session: Session, flags: RunFlags, rest: string[]): Pr
 async function removed(client: RuntimeClient, id: string, after: number, fallback: boolean): Promise<void> {
   try {
     if (fallback) {
-      const state = await client.state().catch(() => undefined);
+      const state = await client.state().catch(() => undefined); // no state: the wait below reports the container as it finds it
       if (state && state.status !== "deleted") await client.delete({ force: true }).catch((err) => {
         if (toBerthError(err).code !== "notFound") throw err;
       });

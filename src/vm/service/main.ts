@@ -30,6 +30,7 @@ const starter: net.Socket | null = (() => {
     fs.fstatSync(3);
     return new net.Socket({ fd: 3, readable: true, writable: true });
   } catch {
+    // No fd 3: started by hand, so nobody waits for the boot answer.
     return null;
   }
 })();
@@ -147,7 +148,7 @@ async function boot(root: string, id: string): Promise<void> {
   fs.renameSync(`${paths.runtimeJson}.tmp`, paths.runtimeJson);
   // SIGTERM to the service means "release everything", as a shutdown call would.
   process.on("SIGTERM", () => void service.shutdown().finally(finish));
-  process.on("SIGHUP", () => {});
+  process.on("SIGHUP", () => {}); // the daemon's terminal going away must not end the container's service
   report({ ok: true, endpoint });
 }
 

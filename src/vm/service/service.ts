@@ -1,6 +1,8 @@
 // The runtime service: owns one sandbox through one driver, is the parent of its init and exec
 // processes, records every exit before reporting it, and serves the container's routes.
 // A single state machine guards the transitions; the verbs that change it run one at a time.
+// This service checks ids, signals and specs itself, although the daemon parsed them already
+// (src/commands/parse.ts): its socket is an edge of its own, which any root process may call.
 import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig, type ProcessSpec } from "../../model/config.js";
 import { BerthError } from "../../model/errors.js";
 import { isoTime } from "../iso-time.js";
@@ -78,7 +80,7 @@ export class RuntimeService {
   /** Runs verbs that change state one at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.lock.then(fn, fn);
-    this.lock = next.catch(() => {});
+    this.lock = next.catch(() => {}); // the caller gets the failure from `next`; the lock only orders the next call
     return next;
   }
 
@@ -191,7 +193,7 @@ export class RuntimeService {
     if (this.tornDown) return;
     this.status = "stopping";
     const running = [...this.procs.values()].filter((p) => p.status === "running");
-    for (const p of running) await this.driver.signal(p.processId, "SIGKILL").catch(() => {});
+    for (const p of running) await this.driver.signal(p.processId, "SIGKILL").catch(() => {}); // already exited: teardown below reaps the rest
     // teardown also ends wrappers that outlive their process, so wait for the records after it.
     await this.driver.teardown();
     await Promise.all(running.map((p) => p.recorded));
@@ -221,7 +223,7 @@ export class RuntimeService {
       if (this.status === "stopped") return this.state();
       const init = this.procs.get(this.id);
       if (init?.status === "running") {
-        await this.driver.signal(this.id, sig.value).catch(() => {});
+        await this.driver.signal(this.id, sig.value).catch(() => {}); // already exited: the race below sees its record
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
           init.recorded.then(() => false),
@@ -229,7 +231,7 @@ export class RuntimeService {
         ]);
         clearTimeout(timer);
         if (timedOut) {
-          await this.driver.signal(this.id, "SIGKILL").catch(() => {});
+          await this.driver.signal(this.id, "SIGKILL").catch(() => {}); // exited meanwhile: its record settles the wait
           await init.recorded;
         }
       }
@@ -258,7 +260,7 @@ export class RuntimeService {
   /** Signals cannot reach frozen processes: thaw before stopping, killing or tearing down. */
   private async thaw(): Promise<void> {
     if (this.status !== "paused") return;
-    await this.driver.resume().catch(() => {});
+    await this.driver.resume().catch(() => {}); // a thaw that fails leaves nothing to resume: shutdown's SIGKILL follows
     this.status = "running";
   }
 
@@ -283,7 +285,7 @@ export class RuntimeService {
       await this.thaw();
       const init = this.procs.get(this.id);
       if (init?.status === "running") {
-        await this.driver.signal(this.id, "SIGKILL").catch(() => {});
+        await this.driver.signal(this.id, "SIGKILL").catch(() => {}); // exited meanwhile: its record settles the wait
         await init.recorded;
       }
       this.tornDown = false; // a stop may have left nothing, but teardown is idempotent
