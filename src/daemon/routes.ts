@@ -150,16 +150,14 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           if (processId === b.id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
           return p?.status === "exited" ? exitStatus(p.exitCode, p.exitedAt, p.signal, p.oomKilled) : undefined;
         };
-        const exited = await store
-          .waitFor(() => {
-            const s = store.projection.containers[b.id];
-            if (s && s.status !== "deleted") return exitOf(s);
-            const before = deletion.before;
-            const exit = before && exitOf(before);
-            if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
-            return exit;
-          }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal)
-          .finally(() => deletion.release());
+        const exited = await store.waitFor(() => {
+          const s = store.projection.containers[b.id];
+          if (s && s.status !== "deleted") return exitOf(s);
+          const before = deletion.before;
+          const exit = before && exitOf(before);
+          if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
+          return exit;
+        }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal).finally(deletion.release);
         ctx.emit(exited);
       },
     },

@@ -1,6 +1,8 @@
 // The daemon's view of the journal: the journal itself, the in-memory projection folded from
 // it, and waiters that want to hear when the projection reaches some condition. Every append
-// the daemon makes goes through here, so the projection is always exactly the journal's fold.
+// the daemon makes goes through here, so the projection is always exactly the journal's fold,
+// and what a caller may ask for again (an intent's outcome, a deleted container's last state)
+// is remembered from the appends themselves, not read back.
 import Emittery from "emittery";
 import type { Command } from "../commands/commands.js";
 import { BerthError } from "../model/errors.js";
@@ -33,7 +35,7 @@ export class Store {
   /** The outcomes this store appended, by the event id of the intent each answers (oldest first). */
   private readonly outcomes = new Map<string, StoredEvent>();
   /** Containers someone waits on through a delete: their state just before it, once deleted. */
-  private readonly deleteWatches = new Map<string, { watchers: number; before?: ContainerState }>();
+  private readonly deleteWatches = new Map<string, Set<{ before?: ContainerState }>>();
 
   constructor(readonly journal: Journal, readonly daemonActor: Actor, private readonly snapshotEvery = 10_000) {
     let discarded: string | undefined;
@@ -85,29 +87,29 @@ export class Store {
    * though the projection drops a deleted container.
    */
   watchDelete(id: string): DeleteWatch {
-    const watch = this.deleteWatches.get(id) ?? { watchers: 0 };
-    watch.watchers += 1;
-    this.deleteWatches.set(id, watch);
-    let released = false;
+    const watch: { before?: ContainerState } = {};
+    const watches = this.deleteWatches.get(id) ?? new Set();
+    watches.add(watch);
+    this.deleteWatches.set(id, watches);
     return {
       get before() {
         return watch.before;
       },
       release: () => {
-        if (released) return;
-        released = true;
-        if (--watch.watchers === 0 && this.deleteWatches.get(id) === watch) this.deleteWatches.delete(id);
+        watches.delete(watch);
+        if (watches.size === 0 && this.deleteWatches.get(id) === watches) this.deleteWatches.delete(id);
       },
     };
   }
 
   private rememberDelete(id: string, before: ContainerState | undefined, events: StoredEvent[]): void {
-    const watch = this.deleteWatches.get(id);
+    const watches = this.deleteWatches.get(id);
     const at = events.findIndex((e) => e.type === "ContainerDeleted");
-    if (!watch || watch.before || at < 0) return;
+    if (!watches || at < 0) return;
     let state = before;
     for (const event of events.slice(0, at)) state = evolve(state, event as StoredEvent<ContainerEvent>);
-    watch.before = state;
+    // Each watch keeps the first delete since it began.
+    for (const watch of watches) watch.before ??= state;
   }
 
   /**
