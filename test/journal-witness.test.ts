@@ -9,6 +9,7 @@ import { snapshotDigest } from "../src/events/snapshot.js";
 import { findJournalLoss } from "../src/events/witness.js";
 import { fold } from "../src/projections/index.js";
 import { checkSnapshotStreams, verifySnapshots } from "../src/daemon/snapshot-check.js";
+import { SNAPSHOT_NAME, Store } from "../src/daemon/store.js";
 import { history } from "./helpers/model.js";
 import { onSqliteFile } from "./helpers/sqlite-file.js";
 import { tempDir } from "./helpers/tmp.js";
@@ -103,6 +104,27 @@ test("a snapshot that leaves a live container out passes the daemon's check; ver
     j.saveSnapshot("projection", position, hiding);
     const [problem] = verifySnapshots(j);
     assert.match(problem?.reason ?? "", /snapshot "projection" \(position \d+\) differs from the journal's fold at containers\.b/);
+  }));
+
+test("a snapshot from before ContainerState kept createdBy is used, and gets it from the fold; a forged one still differs", () =>
+  withJournal((j) => {
+    j.append("container-a", history.stopped("a"), "noStream", { commandId: "make-a" });
+    const honest = fold(j.readAll());
+    const position = j.head().position;
+    const created = j.readStream("container-a")[0]!;
+    assert.equal(honest.containers.a!.createdBy, { eventId: created.eventId, correlationId: "make-a" });
+
+    const old = structuredClone(honest);
+    delete old.containers.a!.createdBy;
+    j.saveSnapshot(SNAPSHOT_NAME, position, old);
+    assert.equal(verifySnapshots(j), [], "verify accepts the old snapshot");
+    const store = new Store(j, { uid: 0, gid: 0, pid: 1 });
+    assert.is(store.snapshotDiscarded, undefined, "the daemon does not discard it");
+    assert.equal(store.container("a")!.createdBy, honest.containers.a!.createdBy, "the daemon's projection has it");
+
+    const forged = structuredClone(honest);
+    forged.containers.a!.createdBy = { eventId: "someone-else" };
+    assert.match(checkSnapshotStreams(j, forged, position) ?? "", /containers\.a\.createdBy\.eventId/);
   }));
 
 test.run();

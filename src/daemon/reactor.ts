@@ -9,7 +9,7 @@ import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
 import { errorInfo, type ErrorInfo } from "../model/errors.js";
-import { containerIdOf, containerStream, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -35,8 +35,12 @@ export class Reactor {
     runtimes.onExit = (id, exit) => this.afterExit(id, exit);
   }
 
-  /** Performs the effect of one journaled event. Call it on the container's queue. */
-  async effect(event: StoredEvent): Promise<void> {
+  /**
+   * Performs the effect of one journaled event. Call it on the container's queue. Returns the
+   * outcome it journaled for an intent; undefined when the event asks for no effect, or the
+   * intent was no longer pending (its outcome is then Store.outcomeOf's to tell).
+   */
+  async effect(event: StoredEvent): Promise<StoredEvent | undefined> {
     const id = containerIdOf(event.streamId);
     if (id === undefined) return; // intents live on containers' streams; the daemon's own events ask for nothing
     const e = event as StoredEvent<ContainerEvent>;
@@ -46,18 +50,20 @@ export class Reactor {
       case "ProcessStartRequested":
         return this.startProcess(id, e as Intent<"ProcessStartRequested">);
       case "SignalSent":
-        return this.signal(id, e as Intent<"SignalSent">);
+        await this.signal(id, e as Intent<"SignalSent">);
+        return undefined;
       case "StopRequested":
         return this.stop(id, e as Intent<"StopRequested">);
       case "ShutdownRequested":
         return this.shutdown(id, e as Intent<"ShutdownRequested">);
       case "ContainerDeleted":
-        return this.cleanUp(id);
+        await this.cleanUp(id);
+        return undefined;
       case "PauseRequested":
       case "UnpauseRequested":
         return this.freeze(id, e as Intent<"PauseRequested" | "UnpauseRequested">);
       default:
-        return;
+        return undefined;
     }
   }
 
@@ -65,15 +71,17 @@ export class Reactor {
     return this.store.container(id)?.pending.some((p) => p.eventId === intent.eventId) ?? false;
   }
 
-  private outcome(id: string, intent: StoredEvent, event: ContainerEvent): void {
+  /** Journals the outcome of `intent` (caused by it, in its correlation) and returns it. */
+  private outcome(id: string, intent: StoredEvent, event: ContainerEvent): StoredEvent {
     const meta: { causationId: string; correlationId?: string } = { causationId: intent.eventId };
     if (intent.correlationId) meta.correlationId = intent.correlationId;
-    this.store.record(id, [event], meta);
+    return this.store.record(id, [event], meta)[0]!;
   }
 
-  private async bootstrap(id: string, intent: Intent<"BootstrapRequested">): Promise<void> {
-    if (!this.pending(id, intent)) return;
+  private async bootstrap(id: string, intent: Intent<"BootstrapRequested">): Promise<StoredEvent | undefined> {
+    if (!this.pending(id, intent)) return undefined;
     const state = this.store.container(id)!;
+    let booted: StoredEvent | undefined;
     try {
       // A service the dead daemon started for this intent may still be booting: adopt it.
       await settleStartingService(this.options.root, id);
@@ -81,16 +89,19 @@ export class Reactor {
       const runtime = probe.alive
         ? probe.endpoint
         : await startRuntimeService({ root: this.options.root, id, config: state.config, driver: this.options.driver, dynamicEnv: intent.data.dynamicEnv, pool: this.options.pool });
-      this.outcome(id, intent, { type: "ContainerBooted", data: { runtime } });
+      booted = this.outcome(id, intent, { type: "ContainerBooted", data: { runtime } });
       await this.runtimes.watch(id);
+      return booted;
     } catch (err) {
-      this.outcome(id, intent, { type: "BootstrapFailed", data: { error: errorInfo(err) } });
+      const failed = this.outcome(id, intent, { type: "BootstrapFailed", data: { error: errorInfo(err) } });
       await this.autoRemove(id);
+      // A watch that failed after the boot was journaled: the intent's outcome is still the first.
+      return booted ?? failed;
     }
   }
 
-  private async startProcess(id: string, intent: Intent<"ProcessStartRequested">): Promise<void> {
-    if (!this.pending(id, intent)) return;
+  private async startProcess(id: string, intent: Intent<"ProcessStartRequested">): Promise<StoredEvent | undefined> {
+    if (!this.pending(id, intent)) return undefined;
     const { processId } = intent.data;
     const state = this.store.container(id)!;
     try {
@@ -101,10 +112,11 @@ export class Reactor {
         if (!known && processId !== id) await client.createProcess(processId, state.processes[processId]!.spec);
         pid = (await client.startProcess(processId)).pid;
       }
-      this.outcome(id, intent, { type: "ProcessStarted", data: { processId, pid: pid!, startedAt: Date.now() } });
+      return this.outcome(id, intent, { type: "ProcessStarted", data: { processId, pid: pid!, startedAt: Date.now() } });
     } catch (err) {
-      this.outcome(id, intent, { type: "ProcessStartFailed", data: { processId, error: errorInfo(err) } });
+      const failed = this.outcome(id, intent, { type: "ProcessStartFailed", data: { processId, error: errorInfo(err) } });
       if (processId === id) await this.autoRemove(id);
+      return failed;
     }
   }
 
@@ -120,8 +132,8 @@ export class Reactor {
     }
   }
 
-  private async stop(id: string, intent: Intent<"StopRequested">): Promise<void> {
-    if (!this.pending(id, intent)) return;
+  private async stop(id: string, intent: Intent<"StopRequested">): Promise<StoredEvent | undefined> {
+    if (!this.pending(id, intent)) return undefined;
     const { signal, timeoutInSeconds } = intent.data;
     try {
       const client = await this.runtimes.client(id);
@@ -147,14 +159,14 @@ export class Reactor {
       // The service is gone: its exit records on disk are all that is left to tell.
       for (const record of readExitRecords(this.options.root, id)) await this.runtimes.journalExit(id, record);
     }
-    if (!this.pending(id, intent)) return;
+    if (!this.pending(id, intent)) return undefined;
     const state = this.store.container(id)!;
-    if (state.processes[id]?.status === "running") {
-      this.store.record(id, [{ type: "ContainerLost", data: { reason: "the runtime service vanished during stop without recording the exit of init", exitCode: 255 } }], { causationId: intent.eventId });
-    } else {
-      this.outcome(id, intent, { type: "ContainerStopped", data: {} });
-    }
+    const outcome =
+      state.processes[id]?.status === "running"
+        ? this.store.record(id, [{ type: "ContainerLost", data: { reason: "the runtime service vanished during stop without recording the exit of init", exitCode: 255 } }], { causationId: intent.eventId })[0]!
+        : this.outcome(id, intent, { type: "ContainerStopped", data: {} });
     await this.autoRemove(id);
+    return outcome;
   }
 
   private signalled(id: string, intent: StoredEvent, signal: string): void {
@@ -163,8 +175,8 @@ export class Reactor {
   }
 
   /** Pause or unpause; the outcome states what the container is now, and why if unchanged. */
-  private async freeze(id: string, intent: Intent<"PauseRequested" | "UnpauseRequested">): Promise<void> {
-    if (!this.pending(id, intent)) return;
+  private async freeze(id: string, intent: Intent<"PauseRequested" | "UnpauseRequested">): Promise<StoredEvent | undefined> {
+    if (!this.pending(id, intent)) return undefined;
     const pausing = intent.type === "PauseRequested";
     let paused = !pausing;
     let error: ErrorInfo | undefined;
@@ -184,13 +196,13 @@ export class Reactor {
       error ??= errorInfo(err);
     }
     const data = paused === pausing || !error ? {} : { error };
-    this.outcome(id, intent, { type: paused ? "ContainerPaused" : "ContainerUnpaused", data });
+    return this.outcome(id, intent, { type: paused ? "ContainerPaused" : "ContainerUnpaused", data });
   }
 
-  private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<void> {
-    if (!this.pending(id, intent)) return;
+  private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<StoredEvent | undefined> {
+    if (!this.pending(id, intent)) return undefined;
     await this.releaseRuntime(id);
-    this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
+    return this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
   }
 
   /** Stops the runtime service if it still runs (idempotent: a dead one needs nothing). */
@@ -251,7 +263,7 @@ export class Reactor {
     // Removable where a shutdown is allowed (created, booted, stopped): a booted one is shut down first.
     if (!allows("shutdown", state.status)) return;
     if (state.status === "booted" && state.processes[id]?.status !== "created") return;
-    const createdBy = this.store.journal.readStream(containerStream(id)).filter((e) => e.type === "ContainerCreated").pop();
+    const { createdBy } = state; // absent only in a state from before it was kept (snapshot-check.ts fills it)
     const meta = { actor: this.store.daemonActor, ...(createdBy ? { causationId: createdBy.eventId, correlationId: createdBy.correlationId ?? createdBy.eventId } : {}) };
     const steps = state.status === "booted" ? (["shutdown", "delete"] as const) : (["delete"] as const);
     for (const type of steps) {

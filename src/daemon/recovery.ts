@@ -4,7 +4,7 @@
 import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
 import { probeRuntime, readExitRecords } from "../vm/runtime.js";
-import { containerStream, DAEMON_STREAM, type EventOf, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, DAEMON_STREAM, type EventOf } from "../events/catalogue.js";
 import { hasSandbox, initMayBeAliveIn } from "../model/lifecycle.js";
 import type { ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
@@ -65,7 +65,9 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
 
   for (const state of containers()) {
     for (const intent of [...state.pending]) {
-      const event = findEvent(store, state, intent.position);
+      // The journal, not the projection, holds an intent's data (a stop's signal, a bootstrap's
+      // environment); this one was journaled by the daemon that died, so it is read back once.
+      const event = store.journal.eventAt(intent.position);
       if (!event) continue;
       await reactor.effect(event);
       counts.intentsResolved += 1;
@@ -96,17 +98,14 @@ async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) =>
 async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<void> {
   for (const state of Object.values(store.projection.containers)) {
     if (state.status !== "booted" || state.pending.length > 0 || state.processes[state.id]?.status !== "created") continue;
-    const boot = store.journal.readStream(containerStream(state.id)).filter((e) => e.type === "BootstrapRequested").pop() as EventOf<"BootstrapRequested"> | undefined;
-    if (boot?.data.run !== true) continue;
-    const cause = boot as StoredEvent;
+    // History from the daemon that died: whether this boot was a `berth run`'s (the projection
+    // does not keep it), and the event the shutdown names as its cause.
+    const cause = store.journal.lastOfType(containerStream(state.id), "BootstrapRequested");
+    if (cause?.data.run !== true) continue;
     const { events } = store.command({ type: "shutdown", id: state.id }, { actor: store.daemonActor, causationId: cause.eventId, correlationId: cause.correlationId ?? cause.eventId });
     for (const event of events) await reactor.effect(event);
   }
   for (const state of Object.values(store.projection.containers)) await reactor.autoRemove(state.id);
-}
-
-function findEvent(store: Store, state: ContainerState, position: number): StoredEvent | undefined {
-  return store.journal.readStream(containerStream(state.id)).find((e) => e.position === position);
 }
 
 /** A sandbox whose runtime service died cannot be adopted: nobody can see its exits. Kill it. */

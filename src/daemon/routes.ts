@@ -1,5 +1,6 @@
-// The daemon's IPC routes. Each lifecycle route turns its body into a command, runs it on the
-// container's queue (decide → append → effect), then waits for the outcome to be journaled.
+// The daemon's IPC routes. Each lifecycle route turns its body into a command and runs it on the
+// container's queue (decide → append → effect); the effect hands back the outcome it journaled,
+// and the reply is that outcome. No route reads the journal to learn what its command did.
 // The actor is the kernel's view of the peer, never something the client says about itself.
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -7,11 +8,11 @@ import type { Command, CommandType } from "../commands/commands.js";
 import { parseCommand } from "../commands/parse.js";
 import type { ContainerConfig } from "../model/config.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
-import { containerStream, isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
 import type { CallContext, Route } from "../ipc/server.js";
-import { foldContainer, type ContainerState } from "../projections/container.js";
+import type { ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
 import { logEntries } from "../vm/logs.js";
 import { checkBindMounts, checkRootfs } from "../vm/mount-policy.js";
@@ -46,32 +47,29 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     return state;
   };
 
-  /** decide → append → effect, serialized per container. Returns the events the command appended. */
-  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext): Promise<StoredEvent[]> => {
+  /**
+   * decide → append → effect, serialized per container. Returns the outcome of the intent the
+   * command appended, as the effect handed it back, or undefined when it appended none. A retry
+   * of a journaled command id, or an intent whose effect someone else performed, gets it from
+   * the store once the intent is settled.
+   */
+  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext, timeoutMs = OUTCOME_TIMEOUT_MS): Promise<Outcome> => {
     const commandId = typeof body.commandId === "string" ? body.commandId : undefined;
     const meta = { actor: ctx.peer, ...(commandId ? { commandId } : {}) };
-    return queue.run(command.id, async () => {
+    const { intent, outcome } = await queue.run(command.id, async () => {
       const result = store.command(command, meta);
-      if (!result.duplicate) for (const event of result.events) await reactor.effect(event);
-      return result.events;
+      let outcome: StoredEvent | undefined;
+      if (!result.duplicate) for (const event of result.events) outcome = (await reactor.effect(event)) ?? outcome;
+      return { intent: result.events.find((e) => isIntent(e.type)), outcome };
     });
+    if (!intent) return { kind: "none" };
+    return { kind: "settled", intent, event: outcome ?? (await store.outcomeOf(intent, timeoutMs, ctx.signal)) };
   };
 
-  /**
-   * Waits for the outcome of the intent a command appended (none: the command needed no effect)
-   * and returns it. Settling is monotonic, so no transient state can be missed; a container that
-   * is deleted meanwhile, or lost, is a typed error.
-   */
-  const outcome = async (id: string, events: StoredEvent[], ctx: CallContext, timeoutMs = OUTCOME_TIMEOUT_MS): Promise<StoredEvent | undefined> => {
-    const intent = events.find((e) => isIntent(e.type));
-    if (!intent) return undefined;
-    await store.waitFor(() => (store.projection.containers[id]?.pending.some((p) => p.eventId === intent.eventId) ? undefined : true), timeoutMs, `the outcome of ${intent.type} for ${id}`, ctx.signal);
-    const result = store.journal.readStream(containerStream(id), intent.version + 1).find((e) => e.causationId === intent.eventId && e.type !== "SignalSent");
-    if (!result) throw new BerthError("interrupted", `${intent.type} for container ${id} was interrupted: the container was deleted or its runtime was lost`);
-    if (result.type === "ContainerLost") throw new BerthError("interrupted", `container ${id}'s runtime was lost: ${(result.data as { reason: string }).reason}`);
-    const error = (result.data as { error?: ErrorInfo }).error;
-    if (error) throw BerthError.from(error);
-    return result;
+  /** A lifecycle command's reply: the container's state after it, or the typed error its outcome records. */
+  const lifecycle = async (command: Command, body: Record<string, unknown>, ctx: CallContext, timeoutMs?: number): Promise<ContainerState> => {
+    raiseFailure(command.id, await execute(command, body, ctx, timeoutMs));
+    return current(command.id);
   };
 
   /** The container's state after a command, for the reply. */
@@ -86,26 +84,22 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       const b = bodyOf("create", body);
       const command = parsed("create", b);
       refuseRootMounts(command.config, deps.root);
-      await execute(command, b, ctx);
-      return current(b.id);
+      return lifecycle(command, b, ctx);
     }),
 
     bootstrap: unary(async (body, ctx) => {
       const b = bodyOf("bootstrap", body);
-      await outcome(b.id, await execute(parsed("bootstrap", b), b, ctx), ctx);
-      return current(b.id);
+      return lifecycle(parsed("bootstrap", b), b, ctx);
     }),
 
     startProcess: unary(async (body, ctx) => {
       const b = bodyOf("startProcess", body);
-      await outcome(b.id, await execute(parsed("startProcess", b), b, ctx), ctx);
-      return current(b.id);
+      return lifecycle(parsed("startProcess", b), b, ctx);
     }),
 
     createProcess: unary(async (body, ctx) => {
       const b = bodyOf("createProcess", body);
-      await execute(parsed("createProcess", b), b, ctx);
-      return current(b.id);
+      return lifecycle(parsed("createProcess", b), b, ctx);
     }),
 
     state: unary((body) => existing(bodyOf("state", body).id)),
@@ -123,9 +117,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
     stop: unary(async (body, ctx) => {
       const b = bodyOf("stop", body);
-      const command = parsed("stop", b);
-      await outcome(b.id, await execute(command, b, ctx), ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
-      return current(b.id);
+      return lifecycle(parsed("stop", b), b, ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
     }),
 
     kill: unary(async (body, ctx) => {
@@ -151,6 +143,8 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const processId = b.processId ?? b.id;
         const state = existing(b.id);
         if (!state.processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${b.id}`);
+        // Deleted meanwhile (an --rm container is, right after it stops): its state just before the delete.
+        const deletion = store.watchDelete(b.id);
         const exitOf = (s: ContainerState) => {
           const p = s.processes[processId];
           if (processId === b.id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
@@ -159,32 +153,28 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const exited = await store.waitFor(() => {
           const s = store.projection.containers[b.id];
           if (s && s.status !== "deleted") return exitOf(s);
-          // Deleted (an --rm container is, right after it stops): its state just before the delete.
-          const before = stateBeforeDelete(store, b.id, state.version);
+          const before = deletion.before;
           const exit = before && exitOf(before);
           if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
           return exit;
-        }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal);
+        }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal).finally(deletion.release);
         ctx.emit(exited);
       },
     },
 
     pause: unary(async (body, ctx) => {
       const b = bodyOf("pause", body);
-      await outcome(b.id, await execute(parsed("pause", b), b, ctx), ctx);
-      return current(b.id);
+      return lifecycle(parsed("pause", b), b, ctx);
     }),
 
     unpause: unary(async (body, ctx) => {
       const b = bodyOf("unpause", body);
-      await outcome(b.id, await execute(parsed("unpause", b), b, ctx), ctx);
-      return current(b.id);
+      return lifecycle(parsed("unpause", b), b, ctx);
     }),
 
     shutdown: unary(async (body, ctx) => {
       const b = bodyOf("shutdown", body);
-      await outcome(b.id, await execute(parsed("shutdown", b), b, ctx), ctx);
-      return current(b.id);
+      return lifecycle(parsed("shutdown", b), b, ctx);
     }),
 
     delete: unary(async (body, ctx) => {
@@ -195,7 +185,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         if (b.force && !allows("delete", state.status)) {
           // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
           await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
-          await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
+          await lifecycle({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx).catch((err) => {
             if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
           });
         }
@@ -284,11 +274,21 @@ function refuseRootMounts(config: ContainerConfig, root: string): void {
   checkRootfs(config.rootfs, root);
 }
 
-/** A container's state just before the first delete after stream version `after`, from the journal. */
-function stateBeforeDelete(store: Store, id: string, after: number): ContainerState | undefined {
-  const events = store.journal.readStream(containerStream(id)) as StoredEvent<ContainerEvent>[];
-  const end = events.findIndex((e) => e.type === "ContainerDeleted" && e.version > after);
-  return end < 0 ? undefined : foldContainer(events.slice(0, end));
+/** What a command's effect came to: no intent (nothing to wait for), or its intent's outcome (undefined: none of its own). */
+type Outcome = { kind: "none" } | { kind: "settled"; intent: StoredEvent; event: StoredEvent | undefined };
+
+/**
+ * The one place an outcome becomes a reply's error: none of its own (the container was deleted
+ * or its sandbox went for another reason) and a lost runtime are `interrupted`; an outcome that
+ * records an error (BootstrapFailed, ProcessStartFailed, a refused pause) is that error.
+ */
+function raiseFailure(id: string, outcome: Outcome): void {
+  if (outcome.kind === "none") return;
+  const { intent, event } = outcome;
+  if (!event) throw new BerthError("interrupted", `${intent.type} for container ${id} was interrupted: the container was deleted or its runtime was lost`);
+  if (event.type === "ContainerLost") throw new BerthError("interrupted", `container ${id}'s runtime was lost: ${event.data.reason}`);
+  const error = "error" in event.data ? (event.data.error as ErrorInfo | undefined) : undefined;
+  if (error) throw BerthError.from(error);
 }
 
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {

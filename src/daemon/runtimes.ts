@@ -114,12 +114,16 @@ export class Runtimes {
     }
   }
 
-  /** Exit keys already in the journal for this container, with their positions (read once, then kept up to date). */
+  /**
+   * Exit keys already in the journal for this container, with their positions: read once, for
+   * the exits an earlier daemon process journaled (a service replays every unacknowledged
+   * record to the next one), then kept up to date from what this one records.
+   */
   private seen(id: string): Map<string, number> {
     let keys = this.journaledExits.get(id);
     if (!keys) {
       keys = new Map();
-      for (const e of this.store.journal.readStream(containerStream(id))) {
+      for (const e of this.store.journal.query({ streamId: containerStream(id), types: ["ProcessExited"] })) {
         if (e.type === "ProcessExited") keys.set(exitKey(e.data.processId, e.data.pid, e.data.exitedAt), e.position);
       }
       this.journaledExits.set(id, keys);

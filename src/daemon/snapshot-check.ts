@@ -36,13 +36,27 @@ function shapeProblem(state: unknown, position: number): string | undefined {
   return undefined;
 }
 
+/**
+ * A snapshot written before ContainerState had `createdBy` lacks it: take it from the fold it
+ * is compared with, in place, so the daemon's projection has it from then on (the next
+ * snapshot stores it). Only an absent field is filled: a forged one still differs.
+ */
+function addCreatedBy(snapshot: Projection, folded: Projection): void {
+  for (const [id, container] of Object.entries(snapshot.containers)) {
+    const createdBy = folded.containers[id]?.createdBy;
+    if (container && typeof container === "object" && container.createdBy === undefined && createdBy) container.createdBy = createdBy;
+  }
+}
+
 /** The daemon's check at start (see the top of this file): undefined when the snapshot holds. */
 export function checkSnapshotStreams(journal: Journal, state: unknown, position: number): string | undefined {
   const shape = shapeProblem(state, position);
   if (shape) return shape;
   for (const [id, container] of Object.entries((state as Projection).containers)) {
     const events = journal.readStream(containerStream(id)).filter((e) => e.position <= position);
-    const folded = foldInto(emptyProjection(), events).containers[id];
+    const fold = foldInto(emptyProjection(), events);
+    addCreatedBy({ position, containers: { [id]: container } }, fold);
+    const folded = fold.containers[id];
     const diff = firstDifference(container, folded);
     if (diff) return `container ${id} differs from the journal's fold of its stream at containers.${id}${diff === "(the whole value)" ? "" : `.${diff}`}`;
   }
@@ -78,6 +92,7 @@ export function verifySnapshots(journal: Journal): SnapshotProblem[] {
       pending = events.next();
     }
     const shape = shapeProblem(opened.state, row.position);
+    if (!shape) addCreatedBy(opened.state, projection);
     const diff = shape ? undefined : firstDifference(opened.state, projection);
     if (shape || diff) problems.push({ name: row.name, position: row.position, reason: `snapshot ${JSON.stringify(row.name)} (position ${row.position}) ${shape ?? `differs from the journal's fold at ${diff}`}` });
   }

@@ -1,18 +1,28 @@
 // The daemon's view of the journal: the journal itself, the in-memory projection folded from
 // it, and waiters that want to hear when the projection reaches some condition. Every append
-// the daemon makes goes through here, so the projection is always exactly the journal's fold.
+// the daemon makes goes through here, so the projection is always exactly the journal's fold,
+// and what a caller may ask for again (an intent's outcome, a deleted container's last state)
+// is remembered from the appends themselves, not read back.
 import Emittery from "emittery";
 import type { Command } from "../commands/commands.js";
 import { BerthError } from "../model/errors.js";
-import { containerStream, type Actor, type BerthEvent, type StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, containerStream, isOutcome, type Actor, type BerthEvent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { AppendMeta, ExpectedVersion, Journal } from "../events/journal.js";
-import type { ContainerState } from "../projections/container.js";
+import { evolve, type ContainerState } from "../projections/container.js";
 import { apply, emptyProjection, foldInto, type Projection } from "../projections/index.js";
 import { checkSnapshotStreams } from "./snapshot-check.js";
 import { dispatch, expectedVersion, type CommandMeta, type Dispatched } from "./dispatch.js";
 
 export const SNAPSHOT_NAME = "projection";
 export const REACTOR_CHECKPOINT = "reactor";
+/** How many outcomes the store remembers; an older one is the journal's to tell. */
+const REMEMBERED_OUTCOMES = 4096;
+
+/** A container's state just before its first delete since `watchDelete` (see there). */
+export interface DeleteWatch {
+  readonly before: ContainerState | undefined;
+  release(): void;
+}
 
 export class Store {
   readonly projection: Projection;
@@ -22,6 +32,10 @@ export class Store {
   /** Why the stored snapshot was not used (the journal was then folded from the start). */
   readonly snapshotDiscarded?: string;
   private replacedDiscarded = false;
+  /** The outcomes this store appended, by the event id of the intent each answers (oldest first). */
+  private readonly outcomes = new Map<string, StoredEvent>();
+  /** Containers someone waits on through a delete: their state just before it, once deleted. */
+  private readonly deleteWatches = new Map<string, Set<{ before?: ContainerState }>>();
 
   constructor(readonly journal: Journal, readonly daemonActor: Actor, private readonly snapshotEvery = 10_000) {
     let discarded: string | undefined;
@@ -42,9 +56,60 @@ export class Store {
 
   /** A client's command: decide against the projection, append, fold. */
   command(command: Command, meta: CommandMeta): Dispatched {
+    const before = this.projection.containers[command.id];
     const result = dispatch(this.journal, this.projection, command, meta);
-    if (!result.duplicate) this.applied(result.events);
+    if (!result.duplicate) {
+      this.rememberDelete(command.id, before, result.events);
+      this.applied(result.events);
+    }
     return result;
+  }
+
+  /**
+   * The outcome of an intent, once the projection no longer holds it pending (waiting up to
+   * `timeoutMs`), or undefined when it was settled without one of its own (the sandbox went,
+   * or the container was deleted, for another reason). The one place a caller that did not
+   * perform the effect itself (a retried command id, an effect already performed) learns it:
+   * from what this store appended, else, for an outcome journaled by an earlier daemon process
+   * (or one too old to be remembered), from the journal.
+   */
+  async outcomeOf(intent: StoredEvent, timeoutMs: number, signal?: AbortSignal): Promise<StoredEvent | undefined> {
+    const id = containerIdOf(intent.streamId);
+    if (id === undefined) return undefined;
+    const pending = () => this.projection.containers[id]?.pending.some((p) => p.eventId === intent.eventId) ?? false;
+    await this.waitFor(() => (pending() ? undefined : true), timeoutMs, `the outcome of ${intent.type} for ${id}`, signal);
+    return this.outcomes.get(intent.eventId) ?? this.journal.outcomeOf(intent);
+  }
+
+  /**
+   * Keeps `id`'s state just before its next delete until released: a wait on a container that
+   * is deleted meanwhile (an --rm one is, right after it stops) still returns the exit it had,
+   * though the projection drops a deleted container.
+   */
+  watchDelete(id: string): DeleteWatch {
+    const watch: { before?: ContainerState } = {};
+    const watches = this.deleteWatches.get(id) ?? new Set();
+    watches.add(watch);
+    this.deleteWatches.set(id, watches);
+    return {
+      get before() {
+        return watch.before;
+      },
+      release: () => {
+        watches.delete(watch);
+        if (watches.size === 0 && this.deleteWatches.get(id) === watches) this.deleteWatches.delete(id);
+      },
+    };
+  }
+
+  private rememberDelete(id: string, before: ContainerState | undefined, events: StoredEvent[]): void {
+    const watches = this.deleteWatches.get(id);
+    const at = events.findIndex((e) => e.type === "ContainerDeleted");
+    if (!watches || at < 0) return;
+    let state = before;
+    for (const event of events.slice(0, at)) state = evolve(state, event as StoredEvent<ContainerEvent>);
+    // Each watch keeps the first delete since it began.
+    for (const watch of watches) watch.before ??= state;
   }
 
   /**
@@ -60,8 +125,16 @@ export class Store {
     const next = this.nextCheckpoint(events);
     const result = this.journal.append(streamId, events, expected, { actor: this.daemonActor, ...meta }, { checkpoint: { name: REACTOR_CHECKPOINT, position: next } });
     for (const event of result.events) apply(this.projection, event);
+    for (const event of result.events) if (event.causationId && isOutcome(event.type)) this.rememberOutcome(event.causationId, event);
     this.applied(result.events);
     return result.events;
+  }
+
+  /** The first outcome of an intent is its outcome; the oldest is forgotten past the bound. */
+  private rememberOutcome(intentId: string, event: StoredEvent): void {
+    if (this.outcomes.has(intentId)) return;
+    this.outcomes.set(intentId, event);
+    if (this.outcomes.size > REMEMBERED_OUTCOMES) this.outcomes.delete(this.outcomes.keys().next().value!);
   }
 
   private nextCheckpoint(events: BerthEvent[]): number {

@@ -146,6 +146,11 @@ export const INTENT_OUTCOMES = {
 export type IntentType = keyof typeof INTENT_OUTCOMES;
 export const isIntent = (type: string): type is IntentType => type in INTENT_OUTCOMES;
 
+// ContainerLost also answers the intent it names as its cause: a stop whose runtime vanished.
+const OUTCOME_TYPES: ReadonlySet<string> = new Set<string>([...Object.values(INTENT_OUTCOMES).flat(), "ContainerLost"]);
+/** An outcome type: with a causation id, the event that answers that intent. */
+export const isOutcome = (type: string): boolean => OUTCOME_TYPES.has(type);
+
 /** Who caused an event, as the kernel reported the client's socket peer. */
 export interface Actor {
   uid: number;

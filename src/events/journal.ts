@@ -6,7 +6,7 @@
 import type Database from "better-sqlite3";
 import Emittery from "emittery";
 import { BerthError } from "../model/errors.js";
-import type { BerthEvent, StoredEvent } from "./catalogue.js";
+import { isOutcome, type BerthEvent, type EventOf, type EventType, type StoredEvent } from "./catalogue.js";
 import { encode } from "./codec.js";
 import { GENESIS_HASH } from "./hash.js";
 import { JournalIdentity } from "./identity.js";
@@ -98,6 +98,25 @@ export class Journal {
 
   readStream(streamId: string, fromVersion = 1): StoredEvent[] {
     return this.reads.readStream(streamId, fromVersion);
+  }
+
+  /**
+   * The outcome journaled for an intent: the first later event of its stream, of an outcome
+   * type, that names it as its cause. The daemon's store asks only for an intent whose outcome
+   * it did not append itself (one journaled by an earlier daemon process).
+   */
+  outcomeOf(intent: StoredEvent): StoredEvent | undefined {
+    return this.reads.readStream(intent.streamId, intent.version + 1).find((e) => e.causationId === intent.eventId && isOutcome(e.type));
+  }
+
+  /** The event at a global position, or undefined when there is none. */
+  eventAt(position: number): StoredEvent | undefined {
+    return this.reads.query({ after: position - 1, limit: 1 }).find((e) => e.position === position);
+  }
+
+  /** The last event of one type in a stream, or undefined. */
+  lastOfType<T extends EventType>(streamId: string, type: T): StoredEvent<EventOf<T>> | undefined {
+    return this.reads.query({ streamId, types: [type] }).pop() as StoredEvent<EventOf<T>> | undefined;
   }
 
   /** Events after a global position, in position order, a page at a time. */

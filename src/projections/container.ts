@@ -39,6 +39,12 @@ export interface ContainerState {
   /** Global position of the last event folded in. */
   position: number;
   createdAt: number;
+  /**
+   * The ContainerCreated that made this container: what the daemon's own commands for it (an
+   * --rm auto-remove) name as their cause and correlation. Absent in snapshots written before
+   * it existed; the snapshot check fills it from the fold (src/daemon/snapshot-check.ts).
+   */
+  createdBy?: EventRef;
   runtime?: RuntimeEndpoint;
   /** Keyed by process id; the init process's id is the container id. */
   processes: Record<string, ProcessState>;
@@ -53,6 +59,12 @@ export interface ContainerState {
   stopRequested: boolean;
   /** Intents journaled whose outcome has not been journaled yet. */
   pending: PendingIntent[];
+}
+
+/** An event named as a cause: its id, and the correlation it belongs to (if any). */
+export interface EventRef {
+  eventId: string;
+  correlationId?: string;
 }
 
 /** The state of a stream before its first event: an id that was never used. */
@@ -186,6 +198,7 @@ function created(event: Extract<StoredEvent<ContainerEvent>, { type: "ContainerC
     version: event.version,
     position: event.position,
     createdAt: event.time,
+    createdBy: event.correlationId === undefined ? { eventId: event.eventId } : { eventId: event.eventId, correlationId: event.correlationId },
     processes: { [id]: { id, spec: config.init, status: "created" } },
     restartCount: 0,
     stopRequested: false,
