@@ -7,8 +7,8 @@ import type { StoredEvent } from "../src/events/catalogue.js";
 import { mountsUnder } from "../src/vm/hostcalls.js";
 import { containerDir } from "../src/vm/paths.js";
 import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
-import { berth, berthLive, ensureBuilt, journalHead, runcList, startCliDaemon, tempRoot, waitFor, withDaemon } from "./helpers/cli-env.js";
-import { cleanupDaemon, journalEvents, type DaemonProcess } from "./helpers/daemon.js";
+import { berth, berthLive, bin, ensureBuilt, journalHead, runcList, tempRoot, waitFor, withDaemon } from "./helpers/cli-env.js";
+import { journalEvents, withDaemon as withDaemonFrame } from "./helpers/daemon.js";
 
 const streamOf = async (root: string, id: string) => (await journalEvents(root)).filter((e) => e.streamId === `container-${id}`);
 
@@ -94,12 +94,10 @@ test("killing an attached run --rm leaves nothing behind: the daemon removes the
     assert.equal(runcList(root), []);
   }));
 
-test("after a daemon kill: a --rm container that stopped meanwhile is removed, and a run cut short holds no sandbox", async () => {
+test("after a daemon kill: a --rm container that stopped meanwhile is removed, and a run cut short holds no sandbox", () => {
   ensureBuilt();
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startCliDaemon(root);
+  return withDaemonFrame(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     // d1 runs with --rm and ends while the daemon is down; b1 and b2 are runs the kill cut
     // between bootstrap and start (b2 with --rm).
     const steps: [string, Record<string, unknown>, boolean][] = [
@@ -119,12 +117,12 @@ test("after a daemon kill: a --rm container that stopped meanwhile is removed, a
     }
     await daemon.kill9();
     await waitFor("d1's exit while the daemon is down", () => readExitRecords(root, "d1").some((r) => r.processId === "d1"));
-    daemon = await startCliDaemon(root);
+    await daemon.restart();
     const d1 = await streamOf(root, "d1");
     assert.equal(d1.slice(-3).map((e) => e.type), ["ProcessExited", "ContainerStopped", "ContainerDeleted"]);
     assert.is((d1.at(-3)!.data as { exitCode: number }).exitCode, 5);
-    assertAutoRemoved(d1, daemon.child.pid!);
-    assertAutoRemoved(await streamOf(root, "b2"), daemon.child.pid!);
+    assertAutoRemoved(d1, daemon.daemon.child.pid!);
+    assertAutoRemoved(await streamOf(root, "b2"), daemon.daemon.child.pid!);
     const b1 = await streamOf(root, "b1");
     assert.equal(b1.slice(-2).map((e) => e.type), ["ShutdownRequested", "ContainerShutdown"]);
     assert.is(JSON.parse((await berth(root, ["inspect", "b1"])).stdout)[0].status, "created");
@@ -134,9 +132,7 @@ test("after a daemon kill: a --rm container that stopped meanwhile is removed, a
       assert.equal(mountsUnder(containerDir(root, id)), [], `${id} holds no mounted rootfs`);
     }
     assert.equal(runcList(root), []);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
+  }, { command: [bin, "daemon"] });
 });
 
 test.run();

@@ -11,7 +11,7 @@ import type { StoredEvent } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
 import { checkInvariants, storm, type Ack } from "./helpers/chaos.js";
 import { random } from "./helpers/random.js";
-import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+import { tempRoot, withDaemon, type DaemonProcess } from "./helpers/daemon.js";
 
 const cycles = Number(process.env.BERTH_CHAOS_CYCLES ?? 50);
 const seed = Number(process.env.BERTH_CHAOS_SEED ?? 1128);
@@ -51,20 +51,18 @@ function initExited(daemon: DaemonProcess, after: number): { seen: Promise<void>
   return { seen, cancel: () => stream?.cancel() };
 }
 
-test(`${cycles} cycles of storms and kill -9 leave a journal that matches reality`, async () => {
-  const root = tempRoot();
-  const rng = random(seed);
-  let daemon: DaemonProcess | undefined;
-  let lastEvents: Awaited<ReturnType<typeof readJournal>>["events"] = [];
-  // Everything the clients were told, over all cycles: an acknowledged command never goes away.
-  const acks: Ack[] = [];
-  const sum = (xs: Record<string, number>[], key: string) => xs.reduce((n, x) => n + (x[key] ?? 0), 0);
-  try {
-    daemon = await startDaemon(root);
+test(`${cycles} cycles of storms and kill -9 leave a journal that matches reality`, () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
+    const rng = random(seed);
+    let lastEvents: Awaited<ReturnType<typeof readJournal>>["events"] = [];
+    // Everything the clients were told, over all cycles: an acknowledged command never goes away.
+    const acks: Ack[] = [];
+    const sum = (xs: Record<string, number>[], key: string) => xs.reduce((n, x) => n + (x[key] ?? 0), 0);
     for (let cycle = 0; cycle < cycles; cycle++) {
       const log: string[] = [];
       const cycleStart = Date.now();
-      const current = daemon;
+      const current = daemon.daemon; // the clients of this cycle keep talking to the daemon it kills
       const clients = Array.from({ length: 3 }, () => storm((id) => current.client(id), ids, rng, 4 + rng.int(8), log, acks));
       // Kill at a random moment of the storm: often while an effect is between intent and outcome.
       // Every other cycle the kill follows the journaling of an init's exit as closely as an
@@ -75,7 +73,7 @@ test(`${cycles} cycles of storms and kill -9 leave a journal that matches realit
       exit?.cancel();
       await daemon.kill9();
       await Promise.all(clients);
-      daemon = await startDaemon(root);
+      await daemon.restart();
       const { events, verified } = await readJournal(root);
       const problems = await checkInvariants(root, events, verified, acks);
       if (process.env.BERTH_CHAOS_VERBOSE) console.log(`cycle ${cycle}: ${Date.now() - cycleStart} ms, ${events.length} events`);
@@ -97,9 +95,6 @@ test(`${cycles} cycles of storms and kill -9 leave a journal that matches realit
     console.log(`chaos: ${lastEvents.length} events; recoveries adopted ${sum(recoveries, "adopted")}, resolved ${sum(recoveries, "intentsResolved")} intents, recovered ${sum(recoveries, "exitsRecovered")} exits`);
     if (cycles >= 20) assert.ok(sum(recoveries, "adopted") > 0 && sum(recoveries, "intentsResolved") > 0, "some kills landed between an intent and its outcome");
     if (cycles >= 20) assert.ok(stopsAfterCrash(lastEvents) > 0, "some kills landed between an init's ProcessExited and its ContainerStopped");
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
 test.run();

@@ -7,16 +7,14 @@ import { Journal } from "../src/events/journal.js";
 import type { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { checkInvariants } from "./helpers/chaos.js";
 import { random } from "./helpers/random.js";
-import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+import { tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
 const ids = ["r0", "r1", "r2"];
 const EXPECTED_REFUSALS = ["invalidState", "notFound", "exists"];
 
-test("twenty racing clients never drive the journal into a forbidden transition", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("twenty racing clients never drive the journal into a forbidden transition", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     const d = daemon;
     const outcomes = new Map<string, number>();
     const race = async (client: number) => {
@@ -65,9 +63,6 @@ test("twenty racing clients never drive the journal into a forbidden transition"
     } finally {
       journal.close();
     }
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
 test.run();

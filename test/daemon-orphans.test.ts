@@ -11,8 +11,8 @@ import type { ContainerState } from "../src/projections/container.js";
 import type { HostInventory } from "../src/vm/host-inventory.js";
 import { mountsUnder } from "../src/vm/hostcalls.js";
 import { probeRuntime } from "../src/vm/runtime.js";
-import { berth, ensureBuilt, startCliDaemon } from "./helpers/cli-env.js";
-import { cleanupDaemon, journalEvents, pidAlive, runcList, tempRoot, waitFor, type DaemonProcess } from "./helpers/daemon.js";
+import { berth, bin, ensureBuilt, startCliDaemon } from "./helpers/cli-env.js";
+import { journalEvents, pidAlive, runcList, tempRoot, waitFor, withDaemon } from "./helpers/daemon.js";
 
 /** The journal is lost between two runs of the daemon: moved away with its WAL. */
 function loseJournal(root: string): void {
@@ -24,12 +24,10 @@ function loseJournal(root: string): void {
 
 const found = async (root: string) => (await journalEvents(root)).filter((e) => e.type === "OrphanFound").map((e) => (e.data as { orphan: Orphan }).orphan);
 
-test("what the journal does not know is journaled as orphans at start, once; prune -f spares them, prune --orphans -f removes them", async () => {
+test("what the journal does not know is journaled as orphans at start, once; prune -f spares them, prune --orphans -f removes them", () => {
   ensureBuilt();
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startCliDaemon(root);
+  return withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     assert.is((await berth(root, ["run", "-d", "--name", "ghost", "busybox", "sleep", "1000"])).code, 0);
     assert.is((await berth(root, ["run", "--name", "done", "busybox", "true"])).code, 0);
     const inspect = JSON.parse((await berth(root, ["inspect", "ghost"])).stdout)[0];
@@ -43,7 +41,7 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     assert.match(refused, /the journal lost acknowledged events/);
 
     // Accepting the loss starts on an empty journal: the scan journals and logs every leftover.
-    daemon = await startCliDaemon(root, ["--accept-journal-loss"]);
+    await daemon.restart({ command: [bin, "daemon", "--accept-journal-loss"] });
     const orphans = await found(root);
     assert.equal(orphans.map((o) => o.id), ["done", "ghost"]);
     const ghost = orphans.find((o) => o.id === "ghost")!;
@@ -54,15 +52,15 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     const done = orphans.find((o) => o.id === "done")!;
     assert.equal({ runc: done.runc, monitor: done.monitor, mounts: done.mounts }, { runc: undefined, monitor: undefined, mounts: [] });
     assert.is(done.directory, join(root, "containers", "done"));
-    assert.match(daemon.output(), /orphan ghost \(a container the journal does not know\): runc container \(running, pid \d+\), runtime service pid \d+/);
+    assert.match(daemon.daemon.output(), /orphan ghost \(a container the journal does not know\): runc container \(running, pid \d+\), runtime service pid \d+/);
     const info = await berth(root, ["system", "info"]);
     assert.match(info.stdout, /orphans: 2/);
 
     // A second start with nothing changed logs them again but journals nothing new.
     await daemon.stop();
-    daemon = await startCliDaemon(root);
+    await daemon.restart();
     assert.is((await found(root)).length, 2, "the same orphans are not journaled twice");
-    assert.match(daemon.output(), /orphan ghost .*at an earlier start/);
+    assert.match(daemon.daemon.output(), /orphan ghost .*at an earlier start/);
 
     // Plain prune removes a stopped container the journal knows, and leaves the running orphan alone.
     assert.is((await berth(root, ["run", "--name", "fin", "busybox", "true"])).code, 0);
@@ -90,11 +88,9 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     const events = await journalEvents(root);
     const removed = events.filter((e) => e.type === "OrphanRemoved");
     assert.equal(removed.map((e) => [(e.data as { id: string }).id, (e.data as { how: string }).how]).sort(), [["done", "pruned"], ["ghost", "pruned"]]);
-    assert.ok(removed.every((e) => e.actor?.pid !== daemon!.child.pid), "prune is journaled with the CLI as its actor");
+    assert.ok(removed.every((e) => e.actor?.pid !== daemon.daemon.child.pid), "prune is journaled with the CLI as its actor");
     assert.match((await berth(root, ["system", "info"])).stdout, /orphans: 0/);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
+  }, { command: [bin, "daemon"] });
 });
 
 test("the scan's rule: the journal's sandboxes are recovery's; a stopped container's live parts are orphans, its files are not", () => {

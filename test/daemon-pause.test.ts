@@ -6,16 +6,14 @@ import * as assert from "uvu/assert";
 import { controllerDir } from "../src/vm/cgroup-stats.js";
 import { cgroupPath } from "../src/vm/paths.js";
 import { auditTransitions } from "../src/projections/transitions.js";
-import { cleanupDaemon, journalEvents, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+import { journalEvents, tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 import { rejection } from "./helpers/errors.js";
 
 const freezer = (root: string, id: string) => readFileSync(`${controllerDir("freezer", cgroupPath(root, id))}/freezer.state`, "utf8").trim();
 
-test("pause freezes the container, exec and kill are refused while paused, unpause thaws it, and a paused container stops", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("pause freezes the container, exec and kill are refused while paused, unpause thaws it, and a paused container stops", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     const rc = await daemon.client("p");
     try {
       await rc.createContainer({ init: { args: ["sleep", "1000"] } });
@@ -43,9 +41,6 @@ test("pause freezes the container, exec and kill are refused while paused, unpau
     const events = await journalEvents(root);
     assert.equal(events.filter((e) => e.streamId === "container-p").map((e) => e.type).filter((t) => /Pause|Paused|Unpause/.test(t)), ["PauseRequested", "ContainerPaused", "UnpauseRequested", "ContainerUnpaused", "PauseRequested", "ContainerPaused"]);
     assert.equal(auditTransitions(events), []);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
 test.run();

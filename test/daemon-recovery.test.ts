@@ -8,9 +8,9 @@ import { Journal } from "../src/events/journal.js";
 import { toProcessExit } from "../src/daemon/runtimes.js";
 import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
 import { ServiceClient } from "../src/vm/service-client.js";
-import { cleanupDaemon, journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./helpers/daemon.js";
+import { journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
-async function run(daemon: DaemonProcess, id: string, args: string[]): Promise<void> {
+async function run(daemon: DaemonFrame, id: string, args: string[]): Promise<void> {
   const rc = await daemon.client(id);
   try {
     await rc.createContainer({ init: { args } });
@@ -21,7 +21,7 @@ async function run(daemon: DaemonProcess, id: string, args: string[]): Promise<v
   }
 }
 
-async function stateOf(daemon: DaemonProcess, id: string): Promise<ContainerState> {
+async function stateOf(daemon: DaemonFrame, id: string): Promise<ContainerState> {
   const rc = await daemon.client(id);
   try {
     return await rc.state();
@@ -30,17 +30,15 @@ async function stateOf(daemon: DaemonProcess, id: string): Promise<ContainerStat
   }
 }
 
-test("an exit that happens while the daemon is down is journaled with its real code and time", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("an exit that happens while the daemon is down is journaled with its real code and time", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     await run(daemon, "sleeper", ["sh", "-c", "sleep 2; exit 7"]);
     await daemon.kill9();
     const downAt = Date.now();
     await new Promise((r) => setTimeout(r, 4000));
     const upAt = Date.now();
-    daemon = await startDaemon(root);
+    await daemon.restart();
     const state = await stateOf(daemon, "sleeper");
     assert.is(state.status, "stopped");
     assert.is(state.exitCode, 7);
@@ -50,21 +48,16 @@ test("an exit that happens while the daemon is down is journaled with its real c
     assert.equal(recovered.at(-1)?.data, { adopted: 1, exitsRecovered: 1, lost: 0, intentsResolved: 0 });
     assert.equal(auditTransitions(events), []);
     assert.is(events.filter((e) => e.type === "ProcessExited").length, 1, "the exit is journaled exactly once");
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
-test("running containers are adopted after kill -9, then exec, stop and delete work normally", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("running containers are adopted after kill -9, then exec, stop and delete work normally", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     await run(daemon, "a1", ["sleep", "1000"]);
     await run(daemon, "a2", ["sleep", "1000"]);
     const servicePids = ["a1", "a2"].map((id) => probeRuntime(root, id).endpoint!.pid);
     await daemon.kill9();
-    daemon = await startDaemon(root);
+    await daemon.restart();
     for (const id of ["a1", "a2"]) assert.is((await stateOf(daemon, id)).status, "running");
     assert.equal(["a1", "a2"].map((id) => probeRuntime(root, id).endpoint!.pid), servicePids, "the same runtime services, none started twice");
     assert.equal(runcList(root).sort(), ["a1", "a2"]);
@@ -83,16 +76,11 @@ test("running containers are adopted after kill -9, then exec, stop and delete w
     const events = await journalEvents(root);
     assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 2, exitsRecovered: 0, lost: 0, intentsResolved: 0 });
     assert.equal(auditTransitions(events), []);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
-test("a runtime service killed with its sandbox while the daemon is down is ContainerLost, exit 255", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("a runtime service killed with its sandbox while the daemon is down is ContainerLost, exit 255", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     await run(daemon, "doomed", ["sleep", "1000"]);
     const state = await stateOf(daemon, "doomed");
     await daemon.kill9();
@@ -100,7 +88,7 @@ test("a runtime service killed with its sandbox while the daemon is down is Cont
     process.kill(service, "SIGKILL");
     process.kill(state.pid!, "SIGKILL");
     await waitFor("service and init to die", () => !pidAlive(service) && !pidAlive(state.pid!));
-    daemon = await startDaemon(root);
+    await daemon.restart();
     const after = await stateOf(daemon, "doomed");
     assert.is(after.status, "stopped");
     assert.is(after.exitCode, 255);
@@ -111,10 +99,7 @@ test("a runtime service killed with its sandbox while the daemon is down is Cont
     assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 0, exitsRecovered: 0, lost: 1, intentsResolved: 0 });
     assert.equal(runcList(root), []);
     assert.equal(auditTransitions(events), []);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
 /**
  * Leaves what a daemon that died right after journaling init's exit leaves. With the daemon
@@ -122,7 +107,7 @@ test("a runtime service killed with its sandbox while the daemon is down is Cont
  * exit watcher does, journal ProcessExited from that record and (with `ack`) acknowledge it, so
  * the service finishes its teardown and exits. Only the ContainerStopped is missing.
  */
-async function crashAfterExitJournaled(root: string, daemon: DaemonProcess, id: string, ack: boolean): Promise<void> {
+async function crashAfterExitJournaled(root: string, daemon: DaemonFrame, id: string, ack: boolean): Promise<void> {
   const { pid } = await stateOf(daemon, id);
   await daemon.kill9();
   const service = probeRuntime(root, id).endpoint!.pid;
@@ -145,14 +130,12 @@ async function crashAfterExitJournaled(root: string, daemon: DaemonProcess, id: 
 }
 
 for (const ack of [true, false]) {
-  test(`a daemon killed between init's ProcessExited and ContainerStopped: recovery stops it with the real code (service ${ack ? "gone" : "alive"})`, async () => {
-    const root = tempRoot();
-    let daemon: DaemonProcess | undefined;
-    try {
-      daemon = await startDaemon(root);
+  test(`a daemon killed between init's ProcessExited and ContainerStopped: recovery stops it with the real code (service ${ack ? "gone" : "alive"})`, () =>
+    withDaemon(tempRoot(), async (daemon) => {
+      const root = daemon.root;
       await run(daemon, "ended", ["sleep", "1000"]);
       await crashAfterExitJournaled(root, daemon, "ended", ack);
-      daemon = await startDaemon(root);
+      await daemon.restart();
       const after = await stateOf(daemon, "ended");
       assert.is(after.status, "stopped");
       assert.is(after.exitCode, 137);
@@ -164,17 +147,12 @@ for (const ack of [true, false]) {
       assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: ack ? 0 : 1, exitsRecovered: 0, lost: 0, intentsResolved: 0 });
       assert.equal(runcList(root), []);
       assert.equal(auditTransitions(events), []);
-    } finally {
-      await cleanupDaemon(daemon, root);
-    }
-  });
+    }));
 }
 
-test("a second daemon on the same root is refused with a clear error, and the first keeps serving", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("a second daemon on the same root is refused with a clear error, and the first keeps serving", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     try {
       await startDaemon(root);
       assert.unreachable("a second daemon started");
@@ -187,9 +165,6 @@ test("a second daemon on the same root is refused with a clear error, and the fi
     } finally {
       ipc.close();
     }
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
 test.run();

@@ -4,9 +4,9 @@ import * as assert from "uvu/assert";
 import type { ContainerConfigInput } from "../src/model/config.js";
 import type { EventOf, StoredEvent } from "../src/events/catalogue.js";
 import { auditTransitions } from "../src/projections/transitions.js";
-import { cleanupDaemon, journalEvents, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./helpers/daemon.js";
+import { journalEvents, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
-async function run(daemon: DaemonProcess, id: string, config: ContainerConfigInput): Promise<void> {
+async function run(daemon: DaemonFrame, id: string, config: ContainerConfigInput): Promise<void> {
   const rc = await daemon.client(id);
   try {
     await rc.createContainer(config);
@@ -19,11 +19,9 @@ async function run(daemon: DaemonProcess, id: string, config: ContainerConfigInp
 
 const ofContainer = (events: StoredEvent[], id: string) => events.filter((e) => e.streamId === `container-${id}`);
 
-test("on-failure:3 restarts a container that always exits 1 exactly three times, with growing delays", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("on-failure:3 restarts a container that always exits 1 exactly three times, with growing delays", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     await run(daemon, "flaky", { init: { args: ["sh", "-c", "exit 1"] }, restart: { name: "on-failure", maxRetries: 3 } });
     const settled = async () => {
       const events = ofContainer(await journalEvents(root), "flaky");
@@ -47,16 +45,11 @@ test("on-failure:3 restarts a container that always exits 1 exactly three times,
       rc.close();
     }
     assert.equal(auditTransitions(await journalEvents(root)), []);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
-test("after a daemon restart, a stopped `always` container comes back and a stopped `unless-stopped` one does not", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startDaemon(root);
+test("after a daemon restart, a stopped `always` container comes back and a stopped `unless-stopped` one does not", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
     await run(daemon, "always", { init: { args: ["sleep", "1000"] }, restart: { name: "always" } });
     await run(daemon, "unless", { init: { args: ["sleep", "1000"] }, restart: { name: "unless-stopped" } });
     for (const id of ["always", "unless"]) {
@@ -68,9 +61,9 @@ test("after a daemon restart, a stopped `always` container comes back and a stop
     const stoppedBoth = ofContainer(await journalEvents(root), "always").filter((e) => e.type === "RestartScheduled").length;
     assert.is(stoppedBoth, 0, "a user stop is never undone by the policy");
     await daemon.stop();
-    daemon = await startDaemon(root);
+    await daemon.restart();
     const state = async (id: string) => {
-      const rc = await daemon!.client(id);
+      const rc = await daemon.client(id);
       try {
         return await rc.state();
       } finally {
@@ -80,9 +73,6 @@ test("after a daemon restart, a stopped `always` container comes back and a stop
     assert.is((await state("always")).status, "running");
     assert.is((await state("unless")).status, "stopped");
     assert.equal(auditTransitions(await journalEvents(root)), []);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }));
 
 test.run();

@@ -11,8 +11,8 @@ import * as assert from "uvu/assert";
 import { decode, encode } from "../src/events/codec.js";
 import { snapshotDigest } from "../src/events/snapshot.js";
 import type { Projection } from "../src/projections/index.js";
-import { berth, bin, ensureBuilt, startCliDaemon, tempRoot, type Result } from "./helpers/cli-env.js";
-import { cleanupDaemon, journalEvents, startDaemon, type DaemonProcess } from "./helpers/daemon.js";
+import { berth, bin, ensureBuilt, tempRoot, type Result } from "./helpers/cli-env.js";
+import { journalEvents, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
 const ok = (r: Result, what: string) => assert.is(r.code, 0, `${what}: ${r.stderr}`);
 
@@ -32,15 +32,10 @@ function failedStart(root: string): Promise<{ code: number; output: string }> {
   });
 }
 
-async function withRoot(fn: (root: string, daemon: { current?: DaemonProcess }) => Promise<void>): Promise<void> {
+/** A root whose daemons (`berth daemon`) the test starts itself, with daemon.restart(). */
+function withRoot(fn: (root: string, daemon: DaemonFrame) => Promise<void>): Promise<void> {
   ensureBuilt();
-  const root = tempRoot();
-  const daemon: { current?: DaemonProcess } = {};
-  try {
-    await fn(root, daemon);
-  } finally {
-    await cleanupDaemon(daemon.current, root);
-  }
+  return withDaemon(tempRoot(), (d) => fn(d.root, d), { command: [bin, "daemon"], start: false });
 }
 
 function withDb<T>(root: string, fn: (db: Database.Database) => T): T {
@@ -67,21 +62,21 @@ function forgeSnapshot(root: string, edit: (p: Projection) => void): void {
 
 test("a snapshot replaced by garbage: the daemon says why, replays the journal in full and starts", () =>
   withRoot(async (root, daemon) => {
-    daemon.current = await startCliDaemon(root);
+    await daemon.restart();
     assert.is((await berth(root, ["run", "--name", "gone", "busybox", "sh", "-c", "exit 4"])).code, 4);
     ok(await berth(root, ["run", "-d", "--name", "live", "busybox", "sleep", "1000"]), "run -d");
     assert.is((await berth(root, ["exec", "live", "sh", "-c", "exit 2"])).code, 2);
-    await daemon.current.stop();
+    await daemon.stop();
     // An honest snapshot (a running container, an exec'd process, a stopped one) is used as it is.
     ok(await berth(root, ["journal", "verify"]), "verify of the clean stop's snapshot");
-    daemon.current = await startCliDaemon(root);
-    assert.not.match(daemon.current.output(), /warning/);
-    await daemon.current.stop();
+    await daemon.restart();
+    assert.not.match(daemon.daemon.output(), /warning/);
+    await daemon.stop();
     // 0xc1 is the one byte msgpack never uses: this body cannot decode.
     withDb(root, (db) => db.prepare("UPDATE snapshots SET body = ?").run(Buffer.concat([Buffer.from([0xc1]), randomBytes(200)])));
 
-    daemon.current = await startCliDaemon(root);
-    assert.match(daemon.current.output(), /warning: snapshot "projection" \(position \d+\).*; discarded, the journal was replayed in full/);
+    await daemon.restart();
+    assert.match(daemon.daemon.output(), /warning: snapshot "projection" \(position \d+\).*; discarded, the journal was replayed in full/);
     const inspect = await berth(root, ["inspect", "gone"]);
     ok(inspect, "inspect");
     const [state] = JSON.parse(inspect.stdout);
@@ -92,11 +87,11 @@ test("a snapshot replaced by garbage: the daemon says why, replays the journal i
 
 test("a forged, well-formed snapshot (a host / bind mount and a new command) is discarded, and verify names it", () =>
   withRoot(async (root, daemon) => {
-    daemon.current = await startCliDaemon(root);
+    await daemon.restart();
     const first = await berth(root, ["run", "--name", "victim", "busybox", "echo", "original"]);
     ok(first, "run");
     assert.is(first.stdout, "original\n");
-    await daemon.current.stop();
+    await daemon.stop();
     forgeSnapshot(root, (p) => {
       const victim = p.containers.victim!;
       victim.config.mounts = [{ source: "/", destination: "/host", readOnly: false }];
@@ -107,8 +102,8 @@ test("a forged, well-formed snapshot (a host / bind mount and a new command) is 
     assert.is(verify.code, 1, verify.stdout);
     assert.match(verify.stderr, /snapshot "projection" \(position \d+\) differs from the journal's fold at containers\.victim\.config/);
 
-    daemon.current = await startCliDaemon(root);
-    assert.match(daemon.current.output(), /warning: snapshot "projection" .*container victim differs from the journal's fold of its stream at containers\.victim\.config.*replayed in full/);
+    await daemon.restart();
+    assert.match(daemon.daemon.output(), /warning: snapshot "projection" .*container victim differs from the journal's fold of its stream at containers\.victim\.config.*replayed in full/);
     const again = await berth(root, ["start", "-a", "victim"]);
     ok(again, "start -a");
     assert.is(again.stdout, "original\n", "the journaled command ran, not the forged one");
@@ -118,16 +113,16 @@ test("a forged, well-formed snapshot (a host / bind mount and a new command) is 
 
 test("a journal restored to an older copy: refused naming the positions, accepted with --accept-journal-loss", () =>
   withRoot(async (root, daemon) => {
-    daemon.current = await startCliDaemon(root);
+    await daemon.restart();
     ok(await berth(root, ["create", "--name", "early", "busybox", "true"]), "create");
-    await daemon.current.stop();
+    await daemon.stop();
     const file = join(root, "journal.db");
     fs.copyFileSync(file, join(root, "older.db"));
     const oldHead = (await journalEvents(root)).at(-1)!.position;
 
-    daemon.current = await startCliDaemon(root);
+    await daemon.restart();
     assert.is((await berth(root, ["run", "--name", "short", "busybox", "sh", "-c", "exit 3"])).code, 3);
-    await daemon.current.stop();
+    await daemon.stop();
     const exits = join(root, "containers", "short", "exits");
     const acks = fs.readdirSync(exits).filter((n) => n.endsWith(".ack"));
     assert.is(acks.length, 1, "one ack beside the exit record of init");
@@ -150,8 +145,8 @@ test("a journal restored to an older copy: refused naming the positions, accepte
     assert.is(verify.code, 1);
     assert.match(verify.stderr, new RegExp(`failed at position ${oldHead + 1}: the journal lost acknowledged events: ${lost}`));
 
-    daemon.current = await startDaemon(root, "runc", [bin, "daemon", "--accept-journal-loss"]);
-    assert.match(daemon.current.output(), new RegExp(`warning: accepted a journal loss: .*${lost}`));
+    await daemon.restart({ command: [bin, "daemon", "--accept-journal-loss"] });
+    assert.match(daemon.daemon.output(), new RegExp(`warning: accepted a journal loss: .*${lost}`));
     ok(await berth(root, ["create", "--name", "after", "busybox", "true"]), "create after the loss");
     const events = await journalEvents(root);
     const loss = events.find((e) => e.type === "JournalLossAccepted");
@@ -168,13 +163,13 @@ test("a journal restored to an older copy: refused naming the positions, accepte
 
 test("a WAL cut after kill -9 drops an acknowledged exit: the next start is refused, naming the positions", () =>
   withRoot(async (root, daemon) => {
-    daemon.current = await startCliDaemon(root);
+    await daemon.restart();
     ok(await berth(root, ["create", "--name", "early", "busybox", "true"]), "create");
-    await daemon.current.stop(); // a clean stop checkpoints the WAL into the file
+    await daemon.stop(); // a clean stop checkpoints the WAL into the file
     const oldHead = (await journalEvents(root)).at(-1)!.position;
-    daemon.current = await startCliDaemon(root);
+    await daemon.restart();
     assert.is((await berth(root, ["run", "--name", "short", "busybox", "sh", "-c", "exit 3"])).code, 3);
-    await daemon.current.kill9();
+    await daemon.kill9();
     const exits = join(root, "containers", "short", "exits");
     const [ackFile] = fs.readdirSync(exits).filter((n) => n.endsWith(".ack"));
     const ack = JSON.parse(fs.readFileSync(join(exits, ackFile!), "utf8")) as { position: number };

@@ -14,21 +14,13 @@ import { IpcClient } from "../src/ipc/client.js";
 import { encodeFrame, FrameReader, newCodec } from "../src/ipc/frame.js";
 import { auditTransitions } from "../src/projections/transitions.js";
 import { socketPath } from "../src/host/root-layout.js";
-import { cleanupDaemon, journalEvents, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+import { journalEvents, tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
 const MIB = 1024 * 1024;
 
-async function withFakeDaemon(fn: (d: DaemonProcess) => Promise<void>): Promise<void> {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  process.env.BERTH_DEBUG_ROUTES = "1"; // the daemon child inherits it: its debugMemory route
-  try {
-    daemon = await startDaemon(root, "fake");
-    await fn(daemon);
-  } finally {
-    delete process.env.BERTH_DEBUG_ROUTES;
-    await cleanupDaemon(daemon, root);
-  }
+function withFakeDaemon(fn: (d: DaemonFrame) => Promise<void>): Promise<void> {
+  // BERTH_DEBUG_ROUTES: the daemon's debugMemory route.
+  return withDaemon(tempRoot(), fn, { driver: "fake", env: { BERTH_DEBUG_ROUTES: "1" } });
 }
 
 /** A raw connection that says hello and collects every frame the server sends. */
@@ -108,7 +100,7 @@ test("clients that never read their replies: the total queue is capped, and afte
       }
       console.log(`non-reading clients: ${dropped} of 8 dropped by the server; held ${(held(before) / MIB).toFixed(1)} → ${(held(peak) / MIB).toFixed(1)} → ${(held(after) / MIB).toFixed(1)} MiB, rss ${(before.rss / MIB).toFixed(1)} → ${(peak.rss / MIB).toFixed(1)} → ${(after.rss / MIB).toFixed(1)} MiB`);
       assert.ok(held(after) - held(before) < 32 * MIB, `heapUsed + external + arrayBuffers ${held(before)} → ${held(after)}`);
-      assert.equal(await ipc.call("ping"), { pong: true, pid: d.child.pid }, "still serving");
+      assert.equal(await ipc.call("ping"), { pong: true, pid: d.daemon.child.pid }, "still serving");
     } finally {
       ipc.close();
     }

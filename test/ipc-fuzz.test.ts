@@ -15,7 +15,7 @@ import { newCodec } from "../src/ipc/frame.js";
 import { ROUTE_SCHEMAS, type RouteName } from "../src/daemon/schemas.js";
 import { toBerthError } from "../src/model/errors.js";
 import type { FieldKind, FieldSpec } from "../src/ipc/fields.js";
-import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+import { tempRoot, withDaemon } from "./helpers/daemon.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";
 import { tempDir } from "./helpers/tmp.js";
 import { random } from "./helpers/random.js";
@@ -261,12 +261,8 @@ const HOSTILE: [string, unknown, FieldKind[]][] = [
   ["binary", new Uint8Array(8), []],
 ];
 
-test("every field of every daemon route: wrong types, negatives, NaN, huge strings and BigInt each get invalidArgument, and the daemon stays up", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  process.env.BERTH_DEBUG_ROUTES = "1";
-  try {
-    daemon = await startDaemon(root, "fake");
+test("every field of every daemon route: wrong types, negatives, NaN, huge strings and BigInt each get invalidArgument, and the daemon stays up", () =>
+  withDaemon(tempRoot(), async ({ daemon }) => {
     const client = await daemon.ipc();
     try {
       const wrong: string[] = [];
@@ -310,10 +306,6 @@ test("every field of every daemon route: wrong types, negatives, NaN, huge strin
     } finally {
       client.close();
     }
-  } finally {
-    delete process.env.BERTH_DEBUG_ROUTES;
-    await cleanupDaemon(daemon, root);
-  }
-});
+  }, { driver: "fake", env: { BERTH_DEBUG_ROUTES: "1" } }));
 
 test.run();

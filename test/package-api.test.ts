@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cleanupDaemon, startDaemon, tempRoot, type DaemonProcess } from "./helpers/daemon.js";
+import { tempRoot, withDaemon } from "./helpers/daemon.js";
 import { repo } from "./helpers/cli-env.js";
 import { socketPath } from "../src/host/root-layout.js";
 
@@ -33,23 +33,24 @@ async function scratchProject(): Promise<string> {
   return dir;
 }
 
-test("a scratch project imports berth by name and runs the README's program against a real daemon", async () => {
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  const dir = await scratchProject();
-  try {
-    assert.ok(fs.lstatSync(join(dir, "node_modules", pkg.name)).isSymbolicLink(), "file: links the checkout instead of copying or rebuilding it");
-    fs.writeFileSync(join(dir, "program.mjs"), readmeProgram());
-    daemon = await startDaemon(root);
-    const { stdout } = await run(process.execPath, ["program.mjs"], { cwd: dir, env: { ...process.env, BERTH_SOCKET: socketPath(root) } });
-    assert.is(stdout.trim(), "3 stopped");
-    const gone = await (await daemon.client("hello")).state().then(() => "still there", (err: { code?: string }) => err.code);
-    assert.is(gone, "notFound", "the program deleted its container");
-  } finally {
-    await cleanupDaemon(daemon, root);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+test("a scratch project imports berth by name and runs the README's program against a real daemon", () =>
+  // The daemon starts after the scratch project is written, as before; withDaemon removes the
+  // root even when the install fails (it used to be left behind, empty).
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
+    const dir = await scratchProject();
+    try {
+      assert.ok(fs.lstatSync(join(dir, "node_modules", pkg.name)).isSymbolicLink(), "file: links the checkout instead of copying or rebuilding it");
+      fs.writeFileSync(join(dir, "program.mjs"), readmeProgram());
+      await daemon.restart();
+      const { stdout } = await run(process.execPath, ["program.mjs"], { cwd: dir, env: { ...process.env, BERTH_SOCKET: socketPath(root) } });
+      assert.is(stdout.trim(), "3 stopped");
+      const gone = await (await daemon.client("hello")).state().then(() => "still there", (err: { code?: string }) => err.code);
+      assert.is(gone, "notFound", "the program deleted its container");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, { start: false }));
 
 test("the package ships real types: a program that misuses them does not type-check", async () => {
   const dir = await scratchProject();

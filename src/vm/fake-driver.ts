@@ -3,7 +3,10 @@
 //   ["echo", ...words]       prints the words on stdout, exits 0
 //   ["fail", msg]            prints msg on stderr, exits 1
 //   ["exit", N]              exits with N
+//   ["exit-after", MS, N]    exits with N after MS milliseconds (an exit while nobody watches)
 //   ["ignore-term", ...]     runs until SIGKILL (SIGTERM is ignored, like a PID 1 without a handler)
+//   ["fail-boot", msg]       as init: the boot (prepare) fails with msg
+//   ["fail-start", msg]      as init: the boot succeeds, starting init fails with msg
 //   anything else            runs until signalled; a signal N ends it with 128+N
 import { signalNumber, type ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
@@ -20,9 +23,10 @@ export class FakeDriver implements Driver {
   readonly name = "fake" as const;
   readonly isolation = "fake" as const;
   private readonly id: string;
+  private readonly initArgs: string[];
   private readonly procs = new Map<string, FakeProc>();
   private nextPid = 1000;
-  private clock = 0;
+  private lastExit = 0;
   prepared = false;
   sandbox: SandboxProbe["status"] = "absent";
   /** Every call, in order, for assertions. */
@@ -30,15 +34,22 @@ export class FakeDriver implements Driver {
 
   constructor(opts: DriverOptions) {
     this.id = opts.id;
+    this.initArgs = opts.config.init.args;
   }
 
-  /** A deterministic clock: every exit is one millisecond after the previous one. */
+  /**
+   * Real time, and strictly increasing: an exit is journaled after the start the daemon records,
+   * and a restarted container's new service (whose pids start at 1000 again) cannot produce an
+   * exit that the daemon's (process, pid, exitedAt) dedupe mistakes for the previous one.
+   */
   private now(): number {
-    return Date.UTC(2024, 0, 1) + ++this.clock;
+    this.lastExit = Math.max(Date.now(), this.lastExit + 1);
+    return this.lastExit;
   }
 
   async prepare(): Promise<void> {
     this.calls.push("prepare");
+    if (this.initArgs[0] === "fail-boot") throw new BerthError("unsupported", this.initArgs.slice(1).join(" ") || "fail-boot");
     this.prepared = true;
   }
 
@@ -54,6 +65,7 @@ export class FakeDriver implements Driver {
     if (cmd === "echo") queueMicrotask(() => (sink("stdout", Buffer.from(`${rest.join(" ")}\n`)), finish(0)));
     else if (cmd === "fail") queueMicrotask(() => (sink("stderr", Buffer.from(`${rest.join(" ")}\n`)), finish(1)));
     else if (cmd === "exit") queueMicrotask(() => finish(Number(rest[0] ?? 0)));
+    else if (cmd === "exit-after") setTimeout(() => finish(Number(rest[1] ?? 0)), Number(rest[0] ?? 0));
     return { processId, pid, exited };
   }
 
@@ -66,6 +78,7 @@ export class FakeDriver implements Driver {
   async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
     if (!this.prepared) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
     this.calls.push("startInit");
+    if (spec.args[0] === "fail-start") throw new BerthError("invalidArgument", spec.args.slice(1).join(" ") || "fail-start");
     this.sandbox = "running";
     return this.run(this.id, spec, sink);
   }
@@ -99,7 +112,7 @@ export class FakeDriver implements Driver {
 
   async statistics(): Promise<Statistics> {
     const live = [...this.procs.values()].filter((p) => !p.exited).length;
-    return { memoryUsageBytes: live * 1024 * 1024, memoryLimitBytes: null, cpuUsageUsec: this.clock * 1000, networkRxBytes: 0, networkTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, processCount: live };
+    return { memoryUsageBytes: live * 1024 * 1024, memoryLimitBytes: null, cpuUsageUsec: this.calls.length * 1000, networkRxBytes: 0, networkTxBytes: 0, blockReadBytes: 0, blockWriteBytes: 0, processCount: live };
   }
 
   async teardown(): Promise<void> {

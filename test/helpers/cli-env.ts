@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
 import { Journal } from "../../src/events/journal.js";
-import { cleanupDaemon, runcList, startDaemon, tempRoot, waitFor, type DaemonProcess } from "./daemon.js";
+import { runcList, startDaemon, tempRoot, waitFor, withDaemon as withDaemonFrame, type DaemonProcess } from "./daemon.js";
 
 export { runcList, tempRoot, waitFor };
 
@@ -83,17 +83,10 @@ export function startCliDaemon(root: string, flags: string[] = []): Promise<Daem
   return startDaemon(root, "runc", [bin, "daemon", ...flags]);
 }
 
-/** A root with a running daemon, always torn down (containers, runc state, directory). */
-export async function withDaemon(fn: (root: string, daemon: DaemonProcess) => Promise<void>): Promise<void> {
+/** A root with a running `berth daemon`, always torn down (containers, runc state, directory). */
+export function withDaemon(fn: (root: string, daemon: DaemonProcess) => Promise<void>): Promise<void> {
   ensureBuilt();
-  const root = tempRoot();
-  let daemon: DaemonProcess | undefined;
-  try {
-    daemon = await startCliDaemon(root);
-    await fn(root, daemon);
-  } finally {
-    await cleanupDaemon(daemon, root);
-  }
+  return withDaemonFrame(tempRoot(), (d) => fn(d.root, d.daemon), { command: [bin, "daemon"] });
 }
 
 export async function journalHead(root: string): Promise<{ position: number; hash: string }> {

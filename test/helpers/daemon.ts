@@ -25,9 +25,9 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** The daemon from source by default; `command` runs another entry (e.g. `berth daemon`). */
-export async function startDaemon(root: string, driver = "runc", command: string[] = ["--import", "tsx", main]): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [...command, "--root", root, "--driver", driver], { stdio: ["ignore", "pipe", "pipe"] });
+/** The daemon from source by default; `command` runs another entry (e.g. `berth daemon`); `env` is added to the test's. */
+export async function startDaemon(root: string, driver = "runc", command: string[] = ["--import", "tsx", main], env: Record<string, string> = {}): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [...command, "--root", root, "--driver", driver], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -74,4 +74,65 @@ export async function cleanupDaemon(daemon: DaemonProcess | undefined, root: str
   await daemon?.stop().catch(() => {});
   const containers = fs.existsSync(join(root, "containers")) ? fs.readdirSync(join(root, "containers")) : [];
   await cleanup(root, containers);
+}
+
+export interface DaemonOptions {
+  /** runc by default. */
+  driver?: string;
+  /** The daemon's entry and its flags before --root (the source daemon by default). */
+  command?: string[];
+  /** Added to the daemon's environment (the test process's own stays untouched). */
+  env?: Record<string, string>;
+  /** false: fn starts the first daemon itself, with frame.restart(). */
+  start?: boolean;
+}
+
+/** What withDaemon hands its test: the root and the daemon serving it now. */
+export interface DaemonFrame {
+  readonly root: string;
+  /** The current daemon (the one the last start or restart began). */
+  readonly daemon: DaemonProcess;
+  client(id: string): Promise<RuntimeClient>;
+  ipc(): Promise<IpcClient>;
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Stops the current daemon if it still runs (SIGTERM; kill9() first for a crash), then starts
+   * another on the same root, with the frame's options unless `with` overrides some.
+   */
+  restart(with_?: Omit<DaemonOptions, "start">): Promise<DaemonProcess>;
+}
+
+/**
+ * Runs fn against a daemon on `root`, and always cleans up after it, even when fn throws: the
+ * last daemon, every runtime service and runc container of the root, and the root itself.
+ */
+export async function withDaemon<T>(root: string, fn: (frame: DaemonFrame) => Promise<T>, opts: DaemonOptions = {}): Promise<T> {
+  let current: DaemonProcess | undefined;
+  const start = async (o: Omit<DaemonOptions, "start">) => {
+    await current?.stop();
+    current = await startDaemon(root, o.driver ?? opts.driver, o.command ?? opts.command, { ...opts.env, ...o.env });
+    return current;
+  };
+  const live = () => {
+    if (!current) throw new Error("withDaemon: no daemon started yet (call frame.restart())");
+    return current;
+  };
+  const frame: DaemonFrame = {
+    root,
+    get daemon() {
+      return live();
+    },
+    client: (id) => live().client(id),
+    ipc: () => live().ipc(),
+    kill9: () => live().kill9(),
+    stop: () => live().stop(),
+    restart: (with_ = {}) => start(with_),
+  };
+  try {
+    if (opts.start !== false) await start({});
+    return await fn(frame);
+  } finally {
+    await cleanupDaemon(current, root);
+  }
 }

@@ -87,7 +87,43 @@ export async function cleanup(root: string, ids: string[]): Promise<void> {
     /* no runc root */
   }
   for (const id of ids) for (const d of cgroupDirs(root, id)) fs.rmSync(d, { recursive: false, force: true });
+  await endStrays(root);
   await removeRoot(root);
+}
+
+/**
+ * Kills what still runs with the root on its command line: warm runtime services that a killed
+ * daemon left loading. One of them would otherwise make its `.warm-PID` directory after the
+ * root's removal, recreating the root, and remove it again when it exits: an empty bvm- dir.
+ */
+async function endStrays(root: string): Promise<void> {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let args: string[];
+    try {
+      args = fs.readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // it exited while we looked
+    }
+    if (args.some((a) => a === root || a.startsWith(`${root}/`))) pids.push(Number(name));
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+  // A zombie is as good as gone: it holds no directory and makes none.
+  const running = (pid: number) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false;
+    }
+  };
+  await waitFor("stray processes to exit", () => !pids.some(running), 10_000);
 }
 
 /**
