@@ -2,9 +2,8 @@
 // shutdown. Each is a thin sequence of daemon routes; the daemon's decider says what is allowed.
 import { randomBytes } from "node:crypto";
 import { BerthError, toBerthError } from "../model/errors.js";
-import type { ExitStatus, RuntimeClient } from "../ipc/runtime-client.js";
 import type { ContainerState } from "../projections/container.js";
-import { attach } from "./attach.js";
+import { attach, attachRun } from "./attach.js";
 import { checkIds, containerConfig, processEnv, signalFlag, type ContainerFlags } from "./container-options.js";
 import { EXIT, errorLine, exitCodeForError, type Session } from "./context.js";
 
@@ -17,53 +16,28 @@ export interface RunFlags extends ContainerFlags {
 }
 
 /**
- * create + bootstrap + start; attached, it exits with the container's exit code. `--rm` is the
- * container's own config (autoRemove): the daemon deletes it when it stops, even if this CLI is
- * gone by then; attached, the CLI exits only once that delete has committed.
+ * create + bootstrap + start, in one request; attached, it prints the output and exits with the
+ * container's exit code. `--rm` is the container's own config (autoRemove): the daemon deletes
+ * it when it stops, even if this CLI is gone by then; attached, the daemon sends the exit only
+ * once that delete has committed.
  */
 export async function run(session: Session, flags: RunFlags, rest: string[]): Promise<number> {
   const { id, config } = containerConfig(flags, rest);
   if (flags.rm) config.autoRemove = true;
   const client = await session.client(id);
-  const created = await client.createContainer(config) as ContainerState;
-  let exit: ExitStatus;
   try {
-    await client.bootstrap({ run: true });
+    const stream = client.run(config, flags.detach ? { detach: true } : {});
     if (flags.detach) {
-      await client.startProcess(id);
+      for await (const _ of stream); // `started`, then the end
       out(id);
       return 0;
     }
-    exit = await attach(client, id, { start: () => client.startProcess(id) });
+    return (await attachRun(client, stream)).exitCode;
   } catch (err) {
-    // Report here: the daemon removes an --rm container that could not boot or start itself.
+    // One line, whatever failed: the create, the boot, or the start (runc's complaint, once).
     const e = toBerthError(err);
     process.stderr.write(`${errorLine(e)}\n`);
-    if (flags.rm) await removed(client, id, created.position, true);
     return exitCodeForError(e);
-  }
-  if (flags.rm) await removed(client, id, created.position, false);
-  return exit.exitCode;
-}
-
-/**
- * Waits until the daemon has journaled the container's ContainerDeleted (after `after`, its
- * creation). With `fallback` (a start that failed, where the daemon may not have stopped it),
- * the CLI deletes it itself when the daemon has not.
- */
-async function removed(client: RuntimeClient, id: string, after: number, fallback: boolean): Promise<void> {
-  try {
-    if (fallback) {
-      const state = await client.state().catch(() => undefined);
-      if (state && state.status !== "deleted") await client.delete({ force: true }).catch((err) => {
-        if (toBerthError(err).code !== "notFound") throw err;
-      });
-      return;
-    }
-    const stream = client.ipc.stream<{ type: string }>("events", { container: id, types: ["ContainerDeleted"], after, follow: true });
-    for await (const event of stream) if (event.type === "ContainerDeleted") return stream.cancel();
-  } catch (err) {
-    process.stderr.write(`berth: cannot confirm the removal of ${id}: ${toBerthError(err).message}\n`);
   }
 }
 
@@ -76,19 +50,17 @@ export async function create(session: Session, flags: ContainerFlags, rest: stri
 
 /**
  * Starts a created container (bootstrap, then init), a booted one (init), or a stopped one
- * again (shutdown, bootstrap, init), as docker's start does. A running one is refused by the
- * daemon's decider, so nothing is journaled.
+ * again (shutdown, bootstrap, init), as docker's start does: the daemon's `start` route
+ * (src/daemon/start-operation.ts). A running one is refused by the daemon's decider, so
+ * nothing is journaled.
  */
 export async function start(session: Session, flags: { attach?: boolean }, ids: string[]): Promise<number> {
   checkIds(ids);
   if (flags.attach && ids.length !== 1) throw new BerthError("invalidArgument", "start -a takes exactly one container");
   for (const id of ids) {
     const client = await session.client(id);
-    const state = await client.state<ContainerState>();
     const since = Date.now();
-    if (state.status === "stopped") await client.shutdown();
-    if (state.status === "stopped" || state.status === "created") await client.bootstrap();
-    await client.startProcess(id);
+    await client.start(); // one request: the daemon runs shutdown, bootstrap and start as needed
     if (flags.attach) return (await attach(client, id, { since })).exitCode;
     out(id);
   }
