@@ -89,7 +89,8 @@ test("run attached, run -d, run --rm and start of a stopped container each send 
       assert.is(started.stdout, "d1\n");
       assert.equal(proxy.take(), ["start"], "start of a stopped container");
       const stream = (await journalEvents(root)).filter((e) => e.streamId === "container-d1");
-      const restart = stream.slice(stream.findLastIndex((e) => e.type === "ContainerStopped") + 1);
+      const stoppedAt = stream.map((e) => e.type).lastIndexOf("ContainerStopped");
+      const restart = stream.slice(stoppedAt + 1);
       assert.equal(restart.map((e) => e.type), ["ShutdownRequested", "ContainerShutdown", "BootstrapRequested", "ContainerBooted", "ProcessStartRequested", "ProcessStarted"]);
       const commands = restart.filter((e) => e.commandId !== undefined);
       assert.equal(commands.map((e) => e.type), ["ShutdownRequested", "BootstrapRequested", "ProcessStartRequested"]);
