@@ -2,8 +2,10 @@
 // stdout, stderr to stderr) until it exits, then return its exit. Ctrl-C is forwarded as SIGINT;
 // a second Ctrl-C detaches and leaves the process running. Output is written with backpressure
 // (output.ts), so a container that prints faster than the terminal or pipe reads is slowed down
-// along the whole path instead of being queued in memory.
-import type { ExitStatus, RuntimeClient } from "../ipc/runtime-client.js";
+// along the whole path instead of being queued in memory. `run` gets all of it, output and exit,
+// on its one request (the daemon's run route); `start -a` and `exec` follow the logs and wait.
+import { BerthError } from "../model/errors.js";
+import type { ExitStatus, RunItem, RuntimeClient } from "../ipc/runtime-client.js";
 import { entryText, type LogEntry } from "../vm/logs.js";
 import { exitWhenDrained, write } from "./output.js";
 
@@ -12,17 +14,63 @@ export interface AttachOptions {
   since?: number;
   /** Called on the second Ctrl-C, before the CLI exits 0; the process keeps running. */
   onDetach?: () => void;
-  /**
-   * Starts the process once its output stream and its wait are open (`run`): a container the
-   * daemon removes as soon as it stops (`--rm`) may be gone before a later request arrives.
-   */
-  start?: () => Promise<unknown>;
 }
 
 type Stream = LogEntry["s"];
 
 /** After the exit, how long a follow stream may go without an item before it is given up for the catch-up read. */
 const IDLE_AFTER_EXIT_MS = 5_000;
+
+/** Prints one output entry to the stream it came from, awaiting the pipe. */
+async function printEntry(e: LogEntry): Promise<void> {
+  const sent = write(e.s === "stdout" ? process.stdout : process.stderr, entryText(e));
+  if (sent) await sent;
+}
+
+/**
+ * Until the returned function is called: the first Ctrl-C is forwarded to the process as
+ * SIGINT, the second detaches (`detach`, then exit 0 once the output has drained).
+ */
+function forwardInterrupts(client: RuntimeClient, processId: string, detach: () => void): () => void {
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      void client.kill(processId, "SIGINT").catch((err: Error) => process.stderr.write(`berth: cannot forward SIGINT: ${err.message}\n`));
+      return;
+    }
+    process.stderr.write(`berth: detached from ${processId}; it keeps running\n`);
+    detach();
+    void exitWhenDrained(0);
+  };
+  process.on("SIGINT", onSigint);
+  return () => process.off("SIGINT", onSigint);
+}
+
+/**
+ * `run`: prints what the daemon's run stream sends (the daemon has made sure it is every line,
+ * once) and returns the exit it ends with. Ctrl-C is forwarded once init has started.
+ */
+export async function attachRun(client: RuntimeClient, stream: AsyncIterable<RunItem> & { cancel(): void }): Promise<ExitStatus> {
+  let stopForwarding = () => {};
+  try {
+    for await (const item of stream) {
+      switch (item.type) {
+        case "started":
+          stopForwarding = forwardInterrupts(client, client.id, () => stream.cancel());
+          break;
+        case "output":
+          await printEntry(item.entry);
+          break;
+        case "exit":
+          return item.exit;
+      }
+    }
+  } finally {
+    stopForwarding();
+  }
+  throw new BerthError("internalError", `run of ${client.id} ended without an exit status`);
+}
 
 export async function attach(client: RuntimeClient, processId: string, opts: AttachOptions = {}): Promise<ExitStatus> {
   // Per stream: the time of the last entry printed, and how many entries were printed at that time.
@@ -34,55 +82,28 @@ export async function attach(client: RuntimeClient, processId: string, opts: Att
     if (e.t === s.t) s.n++;
     else Object.assign(s, { t: e.t, n: 1 });
     printedAt = Date.now();
-    const sent = write(e.s === "stdout" ? process.stdout : process.stderr, entryText(e));
-    if (sent) await sent;
+    await printEntry(e);
   };
   const query = opts.since !== undefined ? { since: opts.since } : {};
   const stream = client.logs<LogEntry>({ ...query, follow: true });
   let cancelled = false;
   let complete = false;
-  // The wait is asked for before the start, as the stream is: once started, the container may be
-  // gone (--rm) before another request arrives.
-  const waited = opts.start ? client.wait(processId) : undefined;
-  waited?.catch(() => {}); // awaited below; a failed start must not leave it unhandled
-  // Until the start has answered, output waits: a start that fails has said it all already
-  // (runc's own complaint would otherwise be printed twice).
-  const started = opts.start ? opts.start().then(() => true, (err: unknown) => err) : undefined;
   const pump = (async () => {
     try {
-      for await (const e of stream) {
-        if (started && (await started) !== true) return;
-        await print(e);
-      }
+      for await (const e of stream) await print(e);
       complete = !cancelled;
     } catch {
       // The service went away mid-stream; the catch-up below reads what it left on disk.
     }
   })();
 
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      void client.kill(processId, "SIGINT").catch((err: Error) => process.stderr.write(`berth: cannot forward SIGINT: ${err.message}\n`));
-      return;
-    }
-    process.stderr.write(`berth: detached from ${processId}; it keeps running\n`);
+  const stopForwarding = forwardInterrupts(client, processId, () => {
     cancelled = true;
     stream.cancel();
     opts.onDetach?.();
-    void exitWhenDrained(0);
-  };
-  if (started) {
-    const result = await started;
-    if (result !== true) {
-      stream.cancel();
-      throw result;
-    }
-  }
-  process.on("SIGINT", onSigint);
+  });
   try {
-    const exit = await (waited ?? client.wait(processId));
+    const exit = await client.wait(processId);
     // init's follow stream ends by itself once the service has read init's last output; an exec's
     // follows init, so it is cancelled. Either way a stream that ended early (service gone) or
     // stalls is completed from the files, which hold every line once the exit is recorded.
@@ -102,7 +123,7 @@ export async function attach(client: RuntimeClient, processId: string, opts: Att
     if (!complete) await catchUp(client, processId, opts.since, seen, print);
     return exit;
   } finally {
-    process.off("SIGINT", onSigint);
+    stopForwarding();
   }
 }
 

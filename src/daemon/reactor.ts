@@ -13,6 +13,7 @@ import { containerIdOf, type ContainerEvent, type ProcessExit, type StoredEvent 
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
+import { startContainer } from "./start-operation.js";
 import type { Store } from "./store.js";
 import { allows } from "../model/lifecycle.js";
 
@@ -24,6 +25,8 @@ export class Reactor {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   /** Containers a client is deleting (with force: stop, then delete): no auto-remove in between. */
   private readonly clientDeletes = new Map<string, number>();
+  /** Containers whose --rm removal waits until an attached `run` has relayed their output (run-route.ts). */
+  private readonly removalHolds = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -259,7 +262,7 @@ export class Reactor {
    */
   async autoRemove(id: string): Promise<void> {
     const state = this.store.container(id);
-    if (!state || state.config.autoRemove !== true || state.pending.length > 0 || this.clientDeletes.has(id)) return;
+    if (!state || state.config.autoRemove !== true || state.pending.length > 0 || this.clientDeletes.has(id) || this.removalHolds.has(id)) return;
     // Removable where a shutdown is allowed (created, booted, stopped): a booted one is shut down first.
     if (!allows("shutdown", state.status)) return;
     if (state.status === "booted" && state.processes[id]?.status !== "created") return;
@@ -313,18 +316,35 @@ export class Reactor {
     this.restartTimers.set(id, timer);
   }
 
-  /** shutdown → bootstrap → start, each through the decider, as if a client had asked. */
+  /**
+   * Keeps an --rm container from being removed until the returned release is called, which then
+   * removes it if it has stopped meanwhile (on its queue): an attached `run` still reading its
+   * output from the log files needs them there.
+   */
+  holdRemoval(id: string): () => Promise<void> {
+    this.removalHolds.set(id, (this.removalHolds.get(id) ?? 0) + 1);
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      const n = this.removalHolds.get(id)! - 1;
+      if (n > 0) return void this.removalHolds.set(id, n);
+      this.removalHolds.delete(id);
+      await this.queue.run(id, () => this.autoRemove(id));
+    };
+  }
+
+  /** The stopped container started again (start-operation.ts), as the daemon, as if a client had asked. */
   async restart(id: string, attempt?: number): Promise<void> {
     const state = this.store.container(id);
     if (!state || state.status !== "stopped" || (attempt !== undefined && (state.stopRequested || state.restartCount !== attempt))) return;
-    const meta = { correlationId: `restart-${id}-${state.version}` };
-    const steps = [{ type: "shutdown", id }, { type: "bootstrap", id }, { type: "startProcess", id, processId: id }] as const;
-    for (const command of steps) {
-      const { events } = this.store.command(command, { ...meta, actor: this.store.daemonActor });
+    const meta = { correlationId: `restart-${id}-${state.version}`, actor: this.store.daemonActor };
+    await startContainer(id, state.status, async (command) => {
+      const { events } = this.store.command(command, meta);
       for (const event of events) await this.effect(event);
       const now = this.store.container(id);
-      if (!now || now.lastError) return;
-    }
+      return now !== undefined && !now.lastError;
+    });
   }
 
   private cancelRestart(id: string): void {

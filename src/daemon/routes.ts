@@ -20,6 +20,7 @@ import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
+import { runRoutes } from "./run-route.js";
 import type { Runtimes } from "./runtimes.js";
 import { bodyOf } from "./schemas.js";
 import type { Store } from "./store.js";
@@ -35,7 +36,9 @@ export interface RouteDeps {
 }
 
 const OUTCOME_TIMEOUT_MS = 120_000;
-const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = OUTCOME_TIMEOUT_MS + 5_000): Route => ({ kind: "unary", handler, deadlineMs });
+/** A lifecycle route's deadline: the outcome's wait, and time to reply. */
+const LIFECYCLE_DEADLINE_MS = OUTCOME_TIMEOUT_MS + 5_000;
+const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = LIFECYCLE_DEADLINE_MS): Route => ({ kind: "unary", handler, deadlineMs });
 
 export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
   const { store, queue, reactor } = deps;
@@ -72,19 +75,24 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     return current(command.id);
   };
 
+  /** A create, parsed, whose mounts do not expose the berth root (for `create` and `run`). */
+  const parsedCreate = (body: Record<string, unknown>) => {
+    const command = parsed("create", body);
+    refuseRootMounts(command.config, deps.root);
+    return command;
+  };
+
   /** The container's state after a command, for the reply. */
   const current = (id: string) => store.container(id) ?? existing(id);
 
-  return {
+  const routes: Record<string, Route> = {
     ping: unary((body) => (bodyOf("ping", body), { pong: true, pid: process.pid })),
 
     ...(process.env.BERTH_DEBUG_ROUTES === "1" ? { debugMemory: unary((body) => (bodyOf("debugMemory", body), { ...debugMemory(), ...deps.ipcStats?.() })) } : {}),
 
     create: unary(async (body, ctx) => {
       const b = bodyOf("create", body);
-      const command = parsed("create", b);
-      refuseRootMounts(command.config, deps.root);
-      return lifecycle(command, b, ctx);
+      return lifecycle(parsedCreate(b), b, ctx);
     }),
 
     bootstrap: unary(async (body, ctx) => {
@@ -245,6 +253,10 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       },
     },
   };
+
+  // `start` and `run` (run-route.ts) run each of their steps through the same command path.
+  const perform = async (command: Command, commandId: string | undefined, ctx: CallContext) => void (await lifecycle(command, commandId ? { commandId } : {}, ctx));
+  return { ...routes, ...runRoutes(deps, { perform, wait: routes.wait!, create: parsedCreate, deadlineMs: LIFECYCLE_DEADLINE_MS }) };
 }
 
 /**

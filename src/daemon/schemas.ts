@@ -14,6 +14,9 @@ export const ROUTE_SCHEMAS = {
   bootstrap: { ...lifecycle, dynamicEnv: "record<string>?", run: "boolean?" },
   startProcess: { ...lifecycle, processId: "id?" },
   createProcess: { ...lifecycle, processId: "id", spec: "object" },
+  // src/daemon/run-route.ts
+  start: lifecycle,
+  run: { id: "id", config: "object", commandId: "string?", detach: "boolean?", dynamicEnv: "record<string>?" },
   state: { id: "id" },
   list: { all: "boolean?" },
   statistics: { id: "id" },

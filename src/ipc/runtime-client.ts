@@ -25,6 +25,30 @@ export interface LogsOptions {
   stderr?: boolean;
 }
 
+/** One entry of a container's output, as `logs` and `run` stream it (src/vm/logs.ts writes them). */
+export interface OutputEntry {
+  /** ms since the epoch when the line was read */
+  t: number;
+  s: "stdout" | "stderr";
+  /** the process that wrote it; init's is the container id */
+  p: string;
+  line: string;
+  /** the line continues in the stream's next entry: print it without a newline */
+  partial?: true;
+}
+
+/** What a `run` stream yields: init has started; one entry of its output; then its exit. */
+export type RunItem =
+  | { type: "started"; state: ContainerState }
+  | { type: "output"; entry: OutputEntry }
+  | { type: "exit"; exit: ExitStatus };
+
+export interface RunOptions {
+  /** Return once init has started: no output, no exit. */
+  detach?: boolean;
+  dynamicEnv?: Record<string, string>;
+}
+
 /** Extra room a client gives stop() beyond the container's own stop timeout, for the SIGKILL and teardown. */
 const STOP_GRACE_MS = 15_000;
 
@@ -60,6 +84,36 @@ export class RuntimeClient {
   /** Starts the init process (processId === container id) or a registered exec process. */
   startProcess(processId: string): Promise<unknown> {
     return this.lifecycle("startProcess", { processId });
+  }
+
+  /**
+   * Starts the container from created (bootstrap, start), booted (start) or stopped (shutdown,
+   * bootstrap, start), as docker's start does, in one request (route `start`).
+   */
+  start(): Promise<ContainerState> {
+    return this.lifecycle("start");
+  }
+
+  /**
+   * create + bootstrap + start in one request (route `run`). The stream yields `started` once
+   * init runs; detached, that is all. Attached, init's output follows, entry by entry, and then
+   * its exit, which for an `autoRemove` container comes once the daemon has deleted it.
+   * Cancelling (or leaving the loop) detaches: the container keeps running.
+   */
+  run(config: ContainerConfigInput, opts: RunOptions = {}): AsyncIterable<RunItem> & { cancel(): void } {
+    const body = { id: this.id, config, ...(opts.detach ? { detach: true } : {}), ...(opts.dynamicEnv ? { dynamicEnv: opts.dynamicEnv } : {}), commandId: randomUUID() };
+    this.lastCommandId = body.commandId;
+    const stream = this.ipc.stream<Record<string, unknown>>("run", body);
+    const id = this.id;
+    async function* items(): AsyncGenerator<RunItem> {
+      for await (const item of stream) {
+        if ("line" in item) yield { type: "output", entry: item as unknown as OutputEntry };
+        else if ("started" in item) yield { type: "started", state: item.started as ContainerState };
+        else if (isExitStatus(item.exit)) yield { type: "exit", exit: item.exit };
+        else throw new BerthError("internalError", `run of ${id} sent an item that is neither output, started nor an exit`);
+      }
+    }
+    return Object.assign(items(), { cancel: () => stream.cancel() });
   }
 
   createProcess(processId: string, spec: ProcessSpecInput): Promise<unknown> {

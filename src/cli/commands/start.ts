@@ -1,6 +1,5 @@
 // `berth start`: start created, booted or stopped containers, optionally attached.
 import { BerthError } from "../../model/errors.js";
-import type { ContainerState } from "../../projections/container.js";
 import { attach } from "../attach.js";
 import { checkIds } from "../container-options.js";
 import type { Session } from "../context.js";
@@ -20,19 +19,17 @@ export const command: LeafCommand = {
 
 /**
  * Starts a created container (bootstrap, then init), a booted one (init), or a stopped one
- * again (shutdown, bootstrap, init), as docker's start does. A running one is refused by the
- * daemon's decider, so nothing is journaled.
+ * again (shutdown, bootstrap, init), as docker's start does: the daemon's `start` route
+ * (src/daemon/start-operation.ts). A running one is refused by the daemon's decider, so
+ * nothing is journaled.
  */
 export async function start(session: Session, flags: { attach?: boolean }, ids: string[]): Promise<number> {
   checkIds(ids);
   if (flags.attach && ids.length !== 1) throw new BerthError("invalidArgument", "start -a takes exactly one container");
   for (const id of ids) {
     const client = await session.client(id);
-    const state = await client.state<ContainerState>();
     const since = Date.now();
-    if (state.status === "stopped") await client.shutdown();
-    if (state.status === "stopped" || state.status === "created") await client.bootstrap();
-    await client.startProcess(id);
+    await client.start(); // one request: the daemon runs shutdown, bootstrap and start as needed
     if (flags.attach) return (await attach(client, id, { since })).exitCode;
     out(id);
   }
