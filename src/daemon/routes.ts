@@ -6,6 +6,7 @@ import vm from "node:vm";
 import type { Command } from "../commands/commands.js";
 import { normaliseSignal, validateConfig, validateId } from "../model/config.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
+import { toExitStatus } from "../model/exit.js";
 import { containerStream, isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
@@ -288,12 +289,7 @@ function stateBeforeDelete(store: Store, id: string, after: number): ContainerSt
   return end < 0 ? undefined : foldContainer(events.slice(0, end));
 }
 
+/** The projection's record of an exit, for the wire; a field it lacks reads as a lost exit's. */
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {
-  const status: { exitCode: number; exitedAt: string; oomKilled: boolean; signal?: string } = {
-    exitCode: exitCode ?? 255,
-    exitedAt: new Date(exitedAt ?? 0).toISOString(),
-    oomKilled: oomKilled ?? false,
-  };
-  if (signal) status.signal = signal;
-  return status;
+  return toExitStatus({ exitCode: exitCode ?? 255, exitedAt: exitedAt ?? 0, oomKilled: oomKilled ?? false, ...(signal ? { signal } : {}) });
 }

@@ -7,13 +7,15 @@
 //   anything else            runs until signalled; a signal N ends it with 128+N
 import { signalNumber, type ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
-import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
+import type { Exit } from "../model/exit.js";
+import type { Driver, DriverOptions, OutputSink, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
 
 interface FakeProc {
+  processId: string;
   pid: number;
   args: string[];
   exited: boolean;
-  end: (exit: ProcessExit) => void;
+  end: (exit: Exit) => void;
 }
 
 export class FakeDriver implements Driver {
@@ -32,7 +34,7 @@ export class FakeDriver implements Driver {
     this.id = opts.id;
   }
 
-  /** A deterministic clock: every exit is one millisecond after the previous one. */
+  /** A deterministic clock: every start and exit is one millisecond after the previous one. */
   private now(): number {
     return Date.UTC(2024, 0, 1) + ++this.clock;
   }
@@ -44,23 +46,24 @@ export class FakeDriver implements Driver {
 
   private run(processId: string, spec: ProcessSpec, sink: OutputSink): SandboxProcess {
     const pid = this.nextPid++;
-    let end!: (exit: ProcessExit) => void;
-    const exited = new Promise<ProcessExit>((r) => (end = r));
-    const p: FakeProc = { pid, args: spec.args, exited: false, end };
+    let end!: (exit: Exit) => void;
+    const exited = new Promise<Exit>((r) => (end = r));
+    const p: FakeProc = { processId, pid, args: spec.args, exited: false, end };
     this.procs.set(processId, p);
-    const finish = (code: number) => this.finish(p, { exitCode: code, signal: null, oomKilled: false, exitedAt: this.now() });
+    const startedAt = this.now();
+    const finish = (exitCode: number) => this.finish(p, exitCode);
     const [cmd, ...rest] = spec.args;
     // Scripted programs end on a later tick, as a real process would.
     if (cmd === "echo") queueMicrotask(() => (sink("stdout", Buffer.from(`${rest.join(" ")}\n`)), finish(0)));
     else if (cmd === "fail") queueMicrotask(() => (sink("stderr", Buffer.from(`${rest.join(" ")}\n`)), finish(1)));
     else if (cmd === "exit") queueMicrotask(() => finish(Number(rest[0] ?? 0)));
-    return { processId, pid, exited };
+    return { processId, pid, startedAt, exited };
   }
 
-  private finish(p: FakeProc, exit: ProcessExit): void {
+  private finish(p: FakeProc, exitCode: number, signal?: string): void {
     if (p.exited) return;
     p.exited = true;
-    p.end(exit);
+    p.end({ processId: p.processId, pid: p.pid, exitCode, ...(signal ? { signal } : {}), oomKilled: false, exitedAt: this.now() });
   }
 
   async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
@@ -81,8 +84,8 @@ export class FakeDriver implements Driver {
     if (!p || p.exited) throw new BerthError("invalidState", `cannot signal ${processId}: it is not running`);
     this.calls.push(`signal ${processId} ${signal}`);
     if (p.args[0] === "ignore-term" && signal !== "SIGKILL") return;
-    this.finish(p, { exitCode: 128 + signalNumber(signal), signal, oomKilled: false, exitedAt: this.now() });
-    if (processId === this.id) for (const other of this.procs.values()) this.finish(other, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
+    this.finish(p, 128 + signalNumber(signal), signal);
+    if (processId === this.id) for (const other of this.procs.values()) this.finish(other, 137, "SIGKILL");
   }
 
   paused = false;
@@ -104,7 +107,7 @@ export class FakeDriver implements Driver {
 
   async teardown(): Promise<void> {
     this.calls.push("teardown");
-    for (const p of this.procs.values()) this.finish(p, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
+    for (const p of this.procs.values()) this.finish(p, 137, "SIGKILL");
     this.sandbox = "absent";
   }
 
