@@ -13,18 +13,11 @@ import { parseExit, type Exit } from "../model/exit.js";
 import { isoTime } from "../model/iso-time.js";
 import { containerPaths } from "./paths.js";
 
-/** An exit record file, in the format it has always had on disk. */
-interface ExitRecordFile {
-  processId: string;
-  pid: number;
-  exitCode: number;
-  signal: string | null;
-  /** ISO 8601 with milliseconds. */
-  exitedAt: string;
-  oomKilled: boolean;
-  /** Set once the daemon has acknowledged journaling the exit. */
-  ackedAt?: string;
-}
+/**
+ * An exit record file, in the format it has always had on disk: the time as ISO 8601 text with
+ * milliseconds, no signal as null, and ackedAt once the daemon has acknowledged journaling it.
+ */
+type ExitRecordFile = Omit<Exit, "signal" | "exitedAt"> & { signal: string | null; exitedAt: string; ackedAt?: string };
 
 /** What the daemon's ack file holds: which exit, and the position and chain hash (hex) of the ProcessExited event that journaled it. */
 export type ExitAck = Pick<Exit, "processId" | "pid" | "exitedAt"> & { position: number; hash: string };
