@@ -3,14 +3,14 @@
 import fs from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { StoredEvent } from "../src/events/catalogue.js";
+import { containerStream, type StoredEvent } from "../src/events/catalogue.js";
 import { mountsUnder } from "../src/vm/hostcalls.js";
 import { containerDir } from "../src/vm/paths.js";
 import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
 import { berth, berthLive, bin, ensureBuilt, journalHead, runcList, tempRoot, waitFor, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents, withDaemon as withDaemonFrame } from "./helpers/daemon.js";
 
-const streamOf = async (root: string, id: string) => (await journalEvents(root)).filter((e) => e.streamId === `container-${id}`);
+const streamOf = async (root: string, id: string) => (await journalEvents(root)).filter((e) => e.streamId === containerStream(id));
 
 /** The daemon's own ContainerDeleted, caused by the ContainerCreated that asked for --rm. */
 function assertAutoRemoved(events: StoredEvent[], daemonPid: number): void {

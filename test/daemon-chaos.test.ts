@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { StoredEvent } from "../src/events/catalogue.js";
+import { containerIdOf, type StoredEvent } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
 import { checkInvariants, storm, type Ack } from "./helpers/chaos.js";
 import { random } from "./helpers/random.js";
@@ -31,7 +31,7 @@ function stopsAfterCrash(events: Awaited<ReturnType<typeof readJournal>>["events
   const lastExit = new Map<string, number | undefined>();
   let n = 0;
   for (const e of events) {
-    if (e.type === "ProcessExited" && (e.data as { processId: string }).processId === e.streamId.slice("container-".length)) lastExit.set(e.streamId, e.actor?.pid);
+    if (e.type === "ProcessExited" && (e.data as { processId: string }).processId === containerIdOf(e.streamId)) lastExit.set(e.streamId, e.actor?.pid);
     if (e.type === "ContainerStopped" && lastExit.has(e.streamId) && lastExit.get(e.streamId) !== e.actor?.pid) n += 1;
     if (e.type === "ContainerStopped") lastExit.delete(e.streamId);
   }
@@ -45,7 +45,7 @@ function initExited(daemon: DaemonProcess, after: number): { seen: Promise<void>
     const ipc = await daemon.ipc();
     const events = ipc.stream<StoredEvent>("events", { types: ["ProcessExited"], after, follow: true });
     stream = events;
-    for await (const e of events) if ((e.data as { processId: string }).processId === e.streamId.slice("container-".length)) return;
+    for await (const e of events) if ((e.data as { processId: string }).processId === containerIdOf(e.streamId)) return;
     await new Promise(() => {}); // the stream ended (the daemon was killed): never seen
   })().catch(() => new Promise<void>(() => {}));
   return { seen, cancel: () => stream?.cancel() };

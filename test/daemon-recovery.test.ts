@@ -3,9 +3,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ContainerState } from "../src/projections/container.js";
 import { auditTransitions } from "../src/projections/transitions.js";
-import { join } from "node:path";
+import { containerStream } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
-import { toProcessExit } from "../src/daemon/runtimes.js";
+import { journalPath } from "../src/host/root-layout.js";
 import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
 import { ServiceClient } from "../src/vm/service-client.js";
 import { journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
@@ -113,9 +113,9 @@ async function crashAfterExitJournaled(root: string, daemon: DaemonFrame, id: st
   const service = probeRuntime(root, id).endpoint!.pid;
   process.kill(pid!, "SIGKILL");
   const record = await waitFor("init's exit record", () => readExitRecords(root, id).find((r) => r.processId === id));
-  const journal = await Journal.open(join(root, "journal.db"));
+  const journal = await Journal.open(journalPath(root));
   try {
-    journal.append(`container-${id}`, [{ type: "ProcessExited", data: toProcessExit(record) }], journal.streamVersion(`container-${id}`), { actor: { uid: 0, gid: 0, pid: process.pid } });
+    journal.append(containerStream(id), [{ type: "ProcessExited", data: record }], journal.streamVersion(containerStream(id)), { actor: { uid: 0, gid: 0, pid: process.pid } });
   } finally {
     journal.close();
   }
@@ -149,6 +149,40 @@ for (const ack of [true, false]) {
       assert.equal(auditTransitions(events), []);
     }));
 }
+
+test("a start performed again after kill -9 journals when init really started, not when the daemon came back", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
+    const rc = await daemon.client("late");
+    try {
+      await rc.createContainer({ init: { args: ["sleep", "1000"] } });
+      await rc.bootstrap();
+    } finally {
+      rc.close();
+    }
+    // What a daemon killed between ProcessStartRequested and ProcessStarted leaves: the intent in
+    // the journal, and init started by its runtime service.
+    await daemon.kill9();
+    const journal = await Journal.open(journalPath(root));
+    try {
+      const stream = containerStream("late");
+      journal.append(stream, [{ type: "ProcessStartRequested", data: { processId: "late" } }], journal.streamVersion(stream), { actor: { uid: 0, gid: 0, pid: process.pid } });
+    } finally {
+      journal.close();
+    }
+    const service = await ServiceClient.connect(probeRuntime(root, "late").endpoint!.socket);
+    const started = await service.startProcess("late").finally(() => service.close());
+    await new Promise((r) => setTimeout(r, 1500));
+    const upAt = Date.now();
+    await daemon.restart();
+    const events = await journalEvents(root);
+    const journaled = events.filter((e) => e.type === "ProcessStarted");
+    assert.equal(journaled.map((e) => e.data), [{ processId: "late", pid: started.pid, startedAt: started.startedAt }], "the start is journaled once, with the service's time");
+    assert.ok(started.startedAt! < upAt - 1000, `startedAt ${started.startedAt} is the start, before the recovery at ${upAt}`);
+    assert.is((await stateOf(daemon, "late")).startedAt, started.startedAt);
+    assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 1, exitsRecovered: 0, lost: 0, intentsResolved: 1 });
+    assert.equal(auditTransitions(events), []);
+  }));
 
 test("a second daemon on the same root is refused with a clear error, and the first keeps serving", () =>
   withDaemon(tempRoot(), async (daemon) => {

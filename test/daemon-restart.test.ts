@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ContainerConfigInput } from "../src/model/config.js";
-import type { EventOf, StoredEvent } from "../src/events/catalogue.js";
+import { containerStream, type EventOf, type StoredEvent } from "../src/events/catalogue.js";
 import { auditTransitions } from "../src/projections/transitions.js";
 import { journalEvents, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
@@ -17,7 +17,7 @@ async function run(daemon: DaemonFrame, id: string, config: ContainerConfigInput
   }
 }
 
-const ofContainer = (events: StoredEvent[], id: string) => events.filter((e) => e.streamId === `container-${id}`);
+const ofContainer = (events: StoredEvent[], id: string) => events.filter((e) => e.streamId === containerStream(id));
 
 test("on-failure:3 restarts a container that always exits 1 exactly three times, with growing delays", () =>
   withDaemon(tempRoot(), async (daemon) => {

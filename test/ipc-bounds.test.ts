@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { bodyText, ROUTE_SCHEMAS, type RouteName } from "../src/daemon/schemas.js";
+import { containerIdOf } from "../src/events/catalogue.js";
 import { toBerthError } from "../src/model/errors.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { encodeFrame, FrameReader, newCodec } from "../src/ipc/frame.js";
@@ -173,7 +174,7 @@ test("20 clients × 50 run -d / stop / rm cycles: no error, and no container's e
     assert.equal(errors.slice(0, 5), [], `${errors.length} errors`);
     const events = await journalEvents(d.root);
     const streams = new Map<string, typeof events>();
-    for (const e of events) if (e.streamId.startsWith("container-")) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
+    for (const e of events) if (containerIdOf(e.streamId) !== undefined) streams.set(e.streamId, [...(streams.get(e.streamId) ?? []), e]);
     assert.is(streams.size, 1000);
     for (const [stream, list] of streams) {
       assert.equal(auditTransitions(list), [], stream);

@@ -2,7 +2,7 @@
 // runtime service are read back with Date.parse and compared with the daemon's own timestamps.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { isoTime } from "../src/vm/iso-time.js";
+import { isoTime } from "../src/model/iso-time.js";
 
 const edges = [
   0, -1, 1, 999, 1000, 86_399_999, 86_400_000,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { exportJournal, importJournal } from "../src/events/archive.js";
-import type { ContainerEvent } from "../src/events/catalogue.js";
+import { containerStream, type ContainerEvent } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
 import { fold, stateAt } from "../src/projections/index.js";
 import { history, T0 } from "./helpers/model.js";
@@ -22,7 +22,7 @@ async function sampleJournal(path: string): Promise<Journal> {
   for (let i = 0; i < 9; i++) {
     for (const [id, events] of streams) {
       const event = events[i];
-      if (event) journal.append(`container-${id}`, [event], i, { time: (t += 1000), actor: { uid: 0, gid: 0, pid: 10 + i }, commandId: `${id}-${i}` });
+      if (event) journal.append(containerStream(id), [event], i, { time: (t += 1000), actor: { uid: 0, gid: 0, pid: 10 + i }, commandId: `${id}-${i}` });
     }
   }
   return journal;

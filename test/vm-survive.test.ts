@@ -46,7 +46,9 @@ test("the runtime service and its container survive a SIGKILLed parent; a late w
     c2.close();
     await waitFor("service exit", () => !pidAlive(endpoint.pid));
     assert.not.ok(probeRuntime(root, id).alive);
-    assert.ok(readExitRecords(root, id)[0]!.ackedAt, "the record shows the ack");
+    const exitsDir = containerPaths(root, id).exits;
+    const [file] = fs.readdirSync(exitsDir).filter((n) => n.endsWith(".json"));
+    assert.ok(JSON.parse(fs.readFileSync(join(exitsDir, file!), "utf8")).ackedAt, "the record shows the ack");
   } finally {
     if (parent && parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
     await cleanup(root, [id]);

@@ -9,7 +9,8 @@ import { containerDir, containerPaths } from "../vm/paths.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
 import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
 import { errorInfo, type ErrorInfo } from "../model/errors.js";
-import { containerIdOf, type ContainerEvent, type ProcessExit, type StoredEvent } from "../events/catalogue.js";
+import type { Exit } from "../model/exit.js";
+import { containerIdOf, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -110,12 +111,15 @@ export class Reactor {
     try {
       const client = await this.runtimes.client(id);
       const known = (await client.state()).processes[processId];
-      let pid = known && known.status !== "created" ? known.pid : undefined;
-      if (pid === undefined) {
+      // Started already (by this intent, before a crash): journal when it really started.
+      let started: { pid: number; startedAt?: number | undefined } | undefined =
+        known && known.status !== "created" && known.pid !== undefined ? { pid: known.pid, startedAt: known.startedAt } : undefined;
+      if (!started) {
         if (!known && processId !== id) await client.createProcess(processId, state.processes[processId]!.spec);
-        pid = (await client.startProcess(processId)).pid;
+        started = await client.startProcess(processId);
       }
-      return this.outcome(id, intent, { type: "ProcessStarted", data: { processId, pid: pid!, startedAt: Date.now() } });
+      // The process owner reports the time; only a service from before it did leaves the daemon's clock.
+      return this.outcome(id, intent, { type: "ProcessStarted", data: { processId, pid: started.pid, startedAt: started.startedAt ?? Date.now() } });
     } catch (err) {
       const failed = this.outcome(id, intent, { type: "ProcessStartFailed", data: { processId, error: errorInfo(err) } });
       if (processId === id) await this.autoRemove(id);
@@ -231,7 +235,7 @@ export class Reactor {
   }
 
   /** Runs on the container's queue after an exit is journaled. */
-  private async afterExit(id: string, exit: ProcessExit): Promise<void> {
+  private async afterExit(id: string, exit: Exit): Promise<void> {
     if (exit.processId === id) await this.completeStop(id);
   }
 

@@ -8,6 +8,7 @@ import type { Command, CommandType } from "../commands/commands.js";
 import { parseCommand } from "../commands/parse.js";
 import type { ContainerConfig } from "../model/config.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
+import { toExitStatus } from "../model/exit.js";
 import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
@@ -303,12 +304,7 @@ function raiseFailure(id: string, outcome: Outcome): void {
   if (error) throw BerthError.from(error);
 }
 
+/** The projection's record of an exit, for the wire; a field it lacks reads as a lost exit's. */
 function exitStatus(exitCode: number | undefined, exitedAt: number | undefined, signal: string | undefined, oomKilled: boolean | undefined) {
-  const status: { exitCode: number; exitedAt: string; oomKilled: boolean; signal?: string } = {
-    exitCode: exitCode ?? 255,
-    exitedAt: new Date(exitedAt ?? 0).toISOString(),
-    oomKilled: oomKilled ?? false,
-  };
-  if (signal) status.signal = signal;
-  return status;
+  return toExitStatus({ exitCode: exitCode ?? 255, exitedAt: exitedAt ?? 0, oomKilled: oomKilled ?? false, ...(signal ? { signal } : {}) });
 }

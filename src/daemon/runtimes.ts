@@ -3,8 +3,9 @@
 // pid, exitedAt); the runtime service's record is acknowledged only after the event commits,
 // and the daemon writes its own ack file beside it, a witness of the event's position.
 import { BerthError } from "../model/errors.js";
-import { containerStream, type ProcessExit } from "../events/catalogue.js";
-import { hasExitAck, writeExitAck, type ExitRecord } from "../vm/exits.js";
+import type { Exit } from "../model/exit.js";
+import { containerStream } from "../events/catalogue.js";
+import { hasExitAck, writeExitAck } from "../vm/exits.js";
 import { containerPaths } from "../vm/paths.js";
 import { probeRuntime } from "../vm/runtime.js";
 import { ServiceClient } from "../vm/service-client.js";
@@ -12,12 +13,6 @@ import type { KeyedQueue } from "./keyed-queue.js";
 import type { Store } from "./store.js";
 
 export const exitKey = (processId: string, pid: number, exitedAt: number) => `${processId}:${pid}:${exitedAt}`;
-
-export function toProcessExit(record: ExitRecord): ProcessExit {
-  const exit: ProcessExit = { processId: record.processId, pid: record.pid, exitCode: record.exitCode, exitedAt: Date.parse(record.exitedAt), oomKilled: record.oomKilled };
-  if (record.signal) exit.signal = record.signal;
-  return exit;
-}
 
 interface Watched {
   client: ServiceClient;
@@ -29,7 +24,7 @@ export class Runtimes {
   /** Per container: exit key → position of its ProcessExited event. */
   private readonly journaledExits = new Map<string, Map<string, number>>();
   /** Called (on the container's queue) after an exit has been journaled. */
-  onExit: (id: string, exit: ProcessExit) => Promise<void> = async () => {};
+  onExit: (id: string, exit: Exit) => Promise<void> = async () => {};
 
   constructor(readonly root: string, private readonly store: Store, private readonly queue: KeyedQueue) {}
 
@@ -75,8 +70,7 @@ export class Runtimes {
   }
 
   /** Journals an exit unless it already is, then acknowledges it to the service. Returns true if new. */
-  async journalExit(id: string, record: ExitRecord): Promise<boolean> {
-    const exit = toProcessExit(record);
+  async journalExit(id: string, exit: Exit): Promise<boolean> {
     const key = exitKey(exit.processId, exit.pid, exit.exitedAt);
     const seen = this.seen(id);
     const state = this.store.container(id);
@@ -100,7 +94,7 @@ export class Runtimes {
    * Writes the ack file of a journaled exit (once): the position and chain hash of its event.
    * Also after a crash between the commit and the write, since the position is known here.
    */
-  private witness(id: string, exit: ProcessExit, position: number | undefined): void {
+  private witness(id: string, exit: Exit, position: number | undefined): void {
     const exitsDir = containerPaths(this.root, id).exits;
     if (position === undefined || !this.store.container(id) || hasExitAck(exitsDir, exit)) return;
     const hash = this.store.journal.hashAt(position);

@@ -3,6 +3,7 @@
 // Bump an event's entry in SCHEMA_VERSIONS when its payload changes, and register an upcaster.
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorInfo } from "../model/errors.js";
+import type { Exit } from "../model/exit.js";
 
 /** How the daemon reaches a container's runtime service. */
 export interface RuntimeEndpoint {
@@ -11,17 +12,6 @@ export interface RuntimeEndpoint {
   startTime: number;
   socket: string;
   driver: string;
-}
-
-export interface ProcessExit {
-  processId: string;
-  pid: number;
-  exitCode: number;
-  /** The signal that killed the process, if any (then exitCode is 128 + its number). */
-  signal?: string;
-  /** Milliseconds since the epoch, as recorded by the runtime service. */
-  exitedAt: number;
-  oomKilled: boolean;
 }
 
 export type ContainerEvent =
@@ -35,7 +25,7 @@ export type ContainerEvent =
   | { type: "ProcessStarted"; data: { processId: string; pid: number; startedAt: number } }
   | { type: "ProcessStartFailed"; data: { processId: string; error: ErrorInfo; exitCode?: number } }
   | { type: "SignalSent"; data: { processId: string; signal: string } }
-  | { type: "ProcessExited"; data: ProcessExit }
+  | { type: "ProcessExited"; data: Exit }
   | { type: "StopRequested"; data: { signal: string; timeoutInSeconds: number } }
   | { type: "ContainerStopped"; data: Record<string, never> }
   | { type: "ShutdownRequested"; data: Record<string, never> }

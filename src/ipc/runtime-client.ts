@@ -5,15 +5,11 @@ import { randomUUID } from "node:crypto";
 import type { ContainerConfigInput, ProcessSpec } from "../model/config.js";
 import type { ContainerState } from "../projections/container.js";
 import { BerthError } from "../model/errors.js";
+import type { ExitStatus } from "../model/exit.js";
 import { IpcClient } from "./client.js";
 
-/** What `wait` resolves with: the final item of the wait stream. */
-export interface ExitStatus {
-  exitCode: number;
-  exitedAt: string;
-  signal?: string;
-  oomKilled: boolean;
-}
+/** What `wait` resolves with: the final item of the wait stream (an exit, its time as ISO text). */
+export type { ExitStatus };
 
 export type ProcessSpecInput = Partial<ProcessSpec> & { args: string[] };
 

@@ -3,7 +3,8 @@
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorInfo } from "../model/errors.js";
 import { assertNever } from "../model/errors.js";
-import { isIntent, type ContainerEvent, type IntentType, type ProcessExit, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
+import type { Exit } from "../model/exit.js";
+import { isIntent, type ContainerEvent, type IntentType, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
 import type { ContainerStatus } from "../model/lifecycle.js";
 
 export type { ContainerStatus };
@@ -282,7 +283,7 @@ function startFailed(state: ContainerState, data: { processId: string; error: Er
   return withProcess(state, data.processId, { ...state.processes[data.processId]!, status: "exited", error: data.error, exitCode: data.exitCode ?? 126 }, owned);
 }
 
-function exited(state: ContainerState, exit: ProcessExit, owned: boolean): ContainerState {
+function exited(state: ContainerState, exit: Exit, owned: boolean): ContainerState {
   const done: ProcessState = { ...state.processes[exit.processId]!, status: "exited", pid: exit.pid, exitCode: exit.exitCode, exitedAt: exit.exitedAt, oomKilled: exit.oomKilled };
   if (exit.signal !== undefined) done.signal = exit.signal;
   const next = withProcess(state, exit.processId, done, owned);

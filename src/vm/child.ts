@@ -1,8 +1,9 @@
 // Supervises one child process of the runtime service: streams its output to a sink, and turns
-// its end into a ProcessExit once the output is drained.
+// its end into an Exit once the output is drained.
 import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
-import type { OutputSink, ProcessExit } from "./driver.js";
+import type { Exit } from "../model/exit.js";
+import type { OutputSink } from "./driver.js";
 
 const SIGNALS = constants.signals as Record<string, number>;
 
@@ -14,10 +15,11 @@ export function signalName(num: number): string | null {
  * Node reports (code, signal). A child killed by a signal has code null; runc reports a
  * signalled container process as exit code 128+N, so both forms map to the same record.
  */
-export function decodeExit(code: number | null, signal: NodeJS.Signals | null): { exitCode: number; signal: string | null } {
+export function decodeExit(code: number | null, signal: NodeJS.Signals | null): { exitCode: number; signal?: string } {
   if (signal) return { exitCode: 128 + (SIGNALS[signal] ?? 0), signal };
   const exitCode = code ?? 255;
-  return { exitCode, signal: exitCode > 128 ? signalName(exitCode - 128) : null };
+  const name = exitCode > 128 ? signalName(exitCode - 128) : null;
+  return name ? { exitCode, signal: name } : { exitCode };
 }
 
 // After the child exits, its pipes may stay open if it left a background process holding them;
@@ -53,6 +55,6 @@ export function superviseChild(child: ChildProcess, sink: OutputSink): Promise<{
   });
 }
 
-export function exitFrom(code: number | null, signal: NodeJS.Signals | null, oomKilled: boolean, at: number): ProcessExit {
-  return { ...decodeExit(code, signal), oomKilled, exitedAt: at };
+export function exitFrom(processId: string, pid: number, code: number | null, signal: NodeJS.Signals | null, oomKilled: boolean, at: number): Exit {
+  return { processId, pid, ...decodeExit(code, signal), oomKilled, exitedAt: at };
 }

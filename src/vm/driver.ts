@@ -3,6 +3,7 @@
 // processes as its own children, signals them, samples statistics and tears it all down.
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorReason } from "../model/errors.js";
+import type { Exit } from "../model/exit.js";
 
 export type DriverName = "runc" | "process" | "fake";
 export const DRIVER_NAMES: readonly DriverName[] = ["runc", "process", "fake"];
@@ -13,23 +14,14 @@ export type Isolation = "runc" | "none" | "fake";
 export type OutputStream = "stdout" | "stderr";
 export type OutputSink = (stream: OutputStream, chunk: Buffer) => void;
 
-/** How a process ended, as the driver observed it. */
-export interface ProcessExit {
-  /** 0-255; 128+N when killed by signal N. */
-  exitCode: number;
-  /** Canonical signal name ("SIGKILL") when the process died from a signal. */
-  signal: string | null;
-  oomKilled: boolean;
-  /** ms since the epoch. */
-  exitedAt: number;
-}
-
 /** A started process. Output goes to the sink given at start; `exited` never rejects. */
 export interface SandboxProcess {
   readonly processId: string;
   /** The host pid of the container process (not of the runc wrapper when it can be known). */
   readonly pid: number;
-  readonly exited: Promise<ProcessExit>;
+  /** ms since the epoch: when the driver saw it start, as `exited` tells when it saw it end. */
+  readonly startedAt: number;
+  readonly exited: Promise<Exit>;
 }
 
 export interface Statistics {

@@ -5,40 +5,36 @@
 // position and chain hash of the event that acknowledged it, a witness outside the journal
 // that shows a lost tail (src/events/witness.ts). The ack is berth's, not the runtime
 // service's, so it stays when another keeper's exit files replace these records.
+// This file is the exit's file edge: an Exit goes in and comes out (src/model/exit.ts), and
+// only the record on disk spells its time as ISO 8601 text.
 import fs from "node:fs";
 import { join } from "node:path";
-import { isoTime } from "./iso-time.js";
+import { parseExit, type Exit } from "../model/exit.js";
+import { isoTime } from "../model/iso-time.js";
 import { containerPaths } from "./paths.js";
 
-export interface ExitRecord {
-  processId: string;
-  /** Host pid of the process (with the exit time, what makes a record unique). */
-  pid: number;
-  exitCode: number;
-  signal: string | null;
-  /** ISO 8601 with milliseconds. */
-  exitedAt: string;
-  oomKilled: boolean;
-  /** Set once the daemon has acknowledged journaling the exit. */
-  ackedAt?: string;
-}
+/**
+ * An exit record file, in the format it has always had on disk: the time as ISO 8601 text with
+ * milliseconds, no signal as null, and ackedAt once the daemon has acknowledged journaling it.
+ */
+type ExitRecordFile = Omit<Exit, "signal" | "exitedAt"> & { signal: string | null; exitedAt: string; ackedAt?: string };
 
-/** What the daemon's ack file holds. */
-export interface ExitAck {
-  processId: string;
-  pid: number;
-  /** Milliseconds since the epoch, as in the ProcessExited event. */
-  exitedAt: number;
-  /** Position and chain hash (hex) of the ProcessExited event that journaled the exit. */
-  position: number;
-  hash: string;
-}
+/** What the daemon's ack file holds: which exit, and the position and chain hash (hex) of the ProcessExited event that journaled it. */
+export type ExitAck = Pick<Exit, "processId" | "pid" | "exitedAt"> & { position: number; hash: string };
 
-const baseName = (rec: { processId: string; pid: number; exitedAt: number }) => `${rec.exitedAt}-${rec.pid}-${rec.processId}`;
+type ExitKey = Pick<Exit, "processId" | "pid" | "exitedAt">;
 
-function fileName(rec: Pick<ExitRecord, "processId" | "pid" | "exitedAt">): string {
-  return `${baseName({ ...rec, exitedAt: Date.parse(rec.exitedAt) })}.json`;
-}
+const baseName = (rec: ExitKey) => `${rec.exitedAt}-${rec.pid}-${rec.processId}`;
+const fileName = (rec: ExitKey) => `${baseName(rec)}.json`;
+
+const toFile = (exit: Exit): ExitRecordFile => ({
+  processId: exit.processId,
+  pid: exit.pid,
+  exitCode: exit.exitCode,
+  signal: exit.signal ?? null,
+  exitedAt: isoTime(exit.exitedAt),
+  oomKilled: exit.oomKilled,
+});
 
 const ACK_SUFFIX = ".ack";
 
@@ -54,12 +50,13 @@ function writeAtomically(file: string, data: string): void {
   fs.renameSync(tmp, file);
 }
 
-export function writeExitRecord(exitsDir: string, rec: ExitRecord): void {
+export function writeExitRecord(exitsDir: string, exit: Exit): void {
   fs.mkdirSync(exitsDir, { recursive: true });
-  writeAtomically(join(exitsDir, fileName(rec)), `${JSON.stringify(rec)}\n`);
+  writeAtomically(join(exitsDir, fileName(exit)), `${JSON.stringify(toFile(exit))}\n`);
 }
 
-function readDir(exitsDir: string): ExitRecord[] {
+/** The record files as they are on disk (for the ack, which rewrites them). */
+function readFiles(exitsDir: string): ExitRecordFile[] {
   let names: string[];
   try {
     names = fs.readdirSync(exitsDir);
@@ -67,34 +64,40 @@ function readDir(exitsDir: string): ExitRecord[] {
     // No exits directory: no exit was recorded.
     return [];
   }
-  const out: ExitRecord[] = [];
+  const out: ExitRecordFile[] = [];
   for (const name of names) {
     if (!name.endsWith(".json")) continue; // temp files of an interrupted write
     try {
-      out.push(JSON.parse(fs.readFileSync(join(exitsDir, name), "utf8")) as ExitRecord);
+      out.push(JSON.parse(fs.readFileSync(join(exitsDir, name), "utf8")) as ExitRecordFile);
     } catch {
       /* a record is renamed into place whole, so an unreadable file is not one of ours */
     }
   }
-  return out.sort((a, b) => Date.parse(a.exitedAt) - Date.parse(b.exitedAt) || a.pid - b.pid);
+  return out;
+}
+
+function readDir(exitsDir: string): Exit[] {
+  const exits = readFiles(exitsDir).map(parseExit).filter((e): e is Exit => e !== undefined);
+  return exits.sort((a, b) => a.exitedAt - b.exitedAt || a.pid - b.pid);
 }
 
 /** Every exit recorded for a container, oldest first. Works whether or not its service is alive. */
-export function readExitRecords(root: string, id: string): ExitRecord[] {
+export function readExitRecords(root: string, id: string): Exit[] {
   return readDir(containerPaths(root, id).exits);
 }
 
-export function readExitRecordsIn(exitsDir: string): ExitRecord[] {
+export function readExitRecordsIn(exitsDir: string): Exit[] {
   return readDir(exitsDir);
 }
 
 /** Marks a record acknowledged (rewritten atomically); returns false when there is no such record. */
 export function ackExitRecord(exitsDir: string, processId: string, pid: number, atMs = Date.now()): boolean {
   let found = false;
-  for (const rec of readDir(exitsDir)) {
+  for (const rec of readFiles(exitsDir)) {
     if (rec.processId !== processId || rec.pid !== pid) continue;
     found = true;
-    if (!rec.ackedAt) writeAtomically(join(exitsDir, fileName(rec)), `${JSON.stringify({ ...rec, ackedAt: isoTime(atMs) })}\n`);
+    const name = fileName({ ...rec, exitedAt: Date.parse(rec.exitedAt) });
+    if (!rec.ackedAt) writeAtomically(join(exitsDir, name), `${JSON.stringify({ ...rec, ackedAt: isoTime(atMs) })}\n`);
   }
   return found;
 }
@@ -107,7 +110,7 @@ export function writeExitAck(exitsDir: string, ack: ExitAck): void {
   writeAtomically(join(exitsDir, `${baseName(ack)}${ACK_SUFFIX}`), `${JSON.stringify(ack)}\n`);
 }
 
-export function hasExitAck(exitsDir: string, rec: { processId: string; pid: number; exitedAt: number }): boolean {
+export function hasExitAck(exitsDir: string, rec: ExitKey): boolean {
   return fs.existsSync(join(exitsDir, `${baseName(rec)}${ACK_SUFFIX}`));
 }
 

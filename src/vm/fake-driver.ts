@@ -10,13 +10,15 @@
 //   anything else            runs until signalled; a signal N ends it with 128+N
 import { signalNumber, type ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
-import type { Driver, DriverOptions, OutputSink, ProcessExit, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
+import type { Exit } from "../model/exit.js";
+import type { Driver, DriverOptions, OutputSink, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
 
 interface FakeProc {
+  processId: string;
   pid: number;
   args: string[];
   exited: boolean;
-  end: (exit: ProcessExit) => void;
+  end: (exit: Exit) => void;
 }
 
 export class FakeDriver implements Driver {
@@ -26,7 +28,7 @@ export class FakeDriver implements Driver {
   private readonly initArgs: string[];
   private readonly procs = new Map<string, FakeProc>();
   private nextPid = 1000;
-  private lastExit = 0;
+  private lastTick = 0;
   prepared = false;
   sandbox: SandboxProbe["status"] = "absent";
   /** Every call, in order, for assertions. */
@@ -38,13 +40,14 @@ export class FakeDriver implements Driver {
   }
 
   /**
-   * Real time, and strictly increasing: an exit is journaled after the start the daemon records,
-   * and a restarted container's new service (whose pids start at 1000 again) cannot produce an
-   * exit that the daemon's (process, pid, exitedAt) dedupe mistakes for the previous one.
+   * Real time, and strictly increasing: every start and exit is later than the one before, so an
+   * exit is journaled after its start, and a restarted container's new service (whose pids start
+   * at 1000 again) cannot produce an exit that the daemon's (process, pid, exitedAt) dedupe
+   * mistakes for the previous one.
    */
   private now(): number {
-    this.lastExit = Math.max(Date.now(), this.lastExit + 1);
-    return this.lastExit;
+    this.lastTick = Math.max(Date.now(), this.lastTick + 1);
+    return this.lastTick;
   }
 
   async prepare(): Promise<void> {
@@ -55,24 +58,25 @@ export class FakeDriver implements Driver {
 
   private run(processId: string, spec: ProcessSpec, sink: OutputSink): SandboxProcess {
     const pid = this.nextPid++;
-    let end!: (exit: ProcessExit) => void;
-    const exited = new Promise<ProcessExit>((r) => (end = r));
-    const p: FakeProc = { pid, args: spec.args, exited: false, end };
+    let end!: (exit: Exit) => void;
+    const exited = new Promise<Exit>((r) => (end = r));
+    const p: FakeProc = { processId, pid, args: spec.args, exited: false, end };
     this.procs.set(processId, p);
-    const finish = (code: number) => this.finish(p, { exitCode: code, signal: null, oomKilled: false, exitedAt: this.now() });
+    const startedAt = this.now();
+    const finish = (exitCode: number) => this.finish(p, exitCode);
     const [cmd, ...rest] = spec.args;
     // Scripted programs end on a later tick, as a real process would.
     if (cmd === "echo") queueMicrotask(() => (sink("stdout", Buffer.from(`${rest.join(" ")}\n`)), finish(0)));
     else if (cmd === "fail") queueMicrotask(() => (sink("stderr", Buffer.from(`${rest.join(" ")}\n`)), finish(1)));
     else if (cmd === "exit") queueMicrotask(() => finish(Number(rest[0] ?? 0)));
     else if (cmd === "exit-after") setTimeout(() => finish(Number(rest[1] ?? 0)), Number(rest[0] ?? 0));
-    return { processId, pid, exited };
+    return { processId, pid, startedAt, exited };
   }
 
-  private finish(p: FakeProc, exit: ProcessExit): void {
+  private finish(p: FakeProc, exitCode: number, signal?: string): void {
     if (p.exited) return;
     p.exited = true;
-    p.end(exit);
+    p.end({ processId: p.processId, pid: p.pid, exitCode, ...(signal ? { signal } : {}), oomKilled: false, exitedAt: this.now() });
   }
 
   async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
@@ -94,8 +98,8 @@ export class FakeDriver implements Driver {
     if (!p || p.exited) throw new BerthError("invalidState", `cannot signal ${processId}: it is not running`);
     this.calls.push(`signal ${processId} ${signal}`);
     if (p.args[0] === "ignore-term" && signal !== "SIGKILL") return;
-    this.finish(p, { exitCode: 128 + signalNumber(signal), signal, oomKilled: false, exitedAt: this.now() });
-    if (processId === this.id) for (const other of this.procs.values()) this.finish(other, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
+    this.finish(p, 128 + signalNumber(signal), signal);
+    if (processId === this.id) for (const other of this.procs.values()) this.finish(other, 137, "SIGKILL");
   }
 
   paused = false;
@@ -117,7 +121,7 @@ export class FakeDriver implements Driver {
 
   async teardown(): Promise<void> {
     this.calls.push("teardown");
-    for (const p of this.procs.values()) this.finish(p, { exitCode: 137, signal: "SIGKILL", oomKilled: false, exitedAt: this.now() });
+    for (const p of this.procs.values()) this.finish(p, 137, "SIGKILL");
     this.sandbox = "absent";
   }
 

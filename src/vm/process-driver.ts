@@ -41,14 +41,15 @@ export class ProcessDriver implements Driver {
       const child = spawn(spec.args[0]!, spec.args.slice(1), { cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"] });
       child.once("error", (e) => reject(new BerthError("invalidArgument", `cannot start process ${processId}: ${e.message}`, startFailureReason(e.message))));
       child.once("spawn", () => {
+        const startedAt = Date.now();
         const ended = superviseChild(child, sink);
         const tracked: Tracked = { pid: child.pid!, exited: false, done: ended };
         this.procs.set(processId, tracked);
         const exited = ended.then(({ code, signal, at }) => {
           tracked.exited = true;
-          return exitFrom(code, signal, false, at);
+          return exitFrom(processId, child.pid!, code, signal, false, at);
         });
-        resolve({ processId, pid: child.pid!, exited });
+        resolve({ processId, pid: child.pid!, startedAt, exited });
       });
     });
   }

@@ -9,7 +9,7 @@ import { BerthError } from "../model/errors.js";
 import { removeFile } from "../host/remove-file.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
 import { exitFrom, superviseChild } from "./child.js";
-import { startFailureReason, type Driver, type DriverOptions, type OutputSink, type ProcessExit, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
+import { startFailureReason, type Driver, type DriverOptions, type OutputSink, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
 import { findExecutable, runCommand } from "./host.js";
 import { checkBindMounts, checkRootfs } from "./mount-policy.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
@@ -118,17 +118,18 @@ export class RuncDriver implements Driver {
       await new Promise((r) => setTimeout(r, 1));
     }
     const pid = Number(fs.readFileSync(pidFile, "utf8").trim()) || child.pid!;
+    const startedAt = Date.now();
     const tracked: Tracked = { pid, exited: false, wrapper: child };
     this.procs.set(processId, tracked);
-    const exited: Promise<ProcessExit> = ended.then(({ code, signal, at }) => {
+    const exited = ended.then(({ code, signal, at }) => {
       tracked.exited = true;
-      const exit = exitFrom(code, signal, false, at);
+      const exit = exitFrom(processId, pid, code, signal, false, at);
       // With a memory limit the cgroup outlives init (run --keep), so its OOM counter is still
       // readable here; without one it is gone and reads 0.
       exit.oomKilled = exit.signal === "SIGKILL" && readOomKillCount(this.cgroup) > oomBefore;
       return exit;
     });
-    return { processId, pid, exited };
+    return { processId, pid, startedAt, exited };
   }
 
   async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {

@@ -11,7 +11,7 @@ import { probeRuntime, readStartTime, type RuntimeEndpoint } from "./runtime-ide
 import { ServiceProcess, type ServicePool } from "./service-pool.js";
 
 export { probeRuntime, readRuntimeEndpoint, readStartTime, type RuntimeEndpoint, type RuntimeProbe } from "./runtime-identity.js";
-export { readExitRecords, type ExitRecord } from "./exits.js";
+export { readExitRecords } from "./exits.js";
 export { runcRoot, containerPaths, cgroupPath, cgroupDirs } from "./paths.js";
 export { ServicePool, serviceCommand } from "./service-pool.js";
 

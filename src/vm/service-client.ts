@@ -1,12 +1,13 @@
 // A typed client for one runtime service's routes, over the shared IPC client.
 import type { ProcessSpec } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
+import { parseExit, type Exit } from "../model/exit.js";
 import { IpcClient } from "../ipc/client.js";
 import type { Statistics } from "./driver.js";
-import type { ExitRecord } from "./exits.js";
 import type { LogEntry } from "./logs.js";
-import type { ProcessView, ServiceState } from "./service/service.js";
+import type { ProcessView, ServiceState, Started } from "./service/service.js";
 
-export type { ServiceState, ProcessView } from "./service/service.js";
+export type { ServiceState, ProcessView, Started } from "./service/service.js";
 
 export interface LogsRequest {
   follow?: boolean;
@@ -31,8 +32,8 @@ export class ServiceClient {
     return this.ipc.call("createProcess", { processId, spec });
   }
 
-  /** processId === the container id starts init. */
-  startProcess(processId: string): Promise<{ pid: number }> {
+  /** processId === the container id starts init. A service older than startedAt leaves it out. */
+  startProcess(processId: string): Promise<Pick<Started, "pid"> & Partial<Started>> {
     return this.ipc.call("startProcess", { processId }, { timeoutMs: 5 * 60_000 });
   }
 
@@ -67,14 +68,20 @@ export class ServiceClient {
   }
 
   /** The exit of a process; a late wait gets the stored exit. */
-  async wait(processId: string): Promise<ExitRecord> {
-    for await (const rec of this.ipc.stream<ExitRecord>("wait", { processId })) return rec;
+  async wait(processId: string): Promise<Exit> {
+    for await (const item of this.ipc.stream<unknown>("wait", { processId })) return exitOf(item);
     throw new Error(`wait ${processId}: the stream ended without an exit`);
   }
 
   /** Every exit the service knows, then (with follow) live ones until cancelled. */
-  exits(follow = false): AsyncIterable<ExitRecord> & { cancel(): void } {
-    return this.ipc.stream<ExitRecord>("exits", { follow });
+  exits(follow = false): AsyncIterable<Exit> & { cancel(): void } {
+    const stream = this.ipc.stream<unknown>("exits", { follow });
+    return {
+      cancel: () => stream.cancel(),
+      async *[Symbol.asyncIterator]() {
+        for await (const item of stream) yield exitOf(item);
+      },
+    };
   }
 
   logs(req: LogsRequest = {}): AsyncIterable<LogEntry> & { cancel(): void } {
@@ -89,4 +96,11 @@ export class ServiceClient {
   close(): void {
     this.ipc.close();
   }
+}
+
+/** A service of any version sends an exit: read it as one (src/model/exit.ts, parseExit). */
+function exitOf(item: unknown): Exit {
+  const exit = parseExit(item);
+  if (!exit) throw new BerthError("internalError", `the runtime service sent something that is not an exit: ${JSON.stringify(item)}`);
+  return exit;
 }

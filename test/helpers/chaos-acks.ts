@@ -1,7 +1,7 @@
 // What the chaos test's clients were told, held against the journal after every daemon
 // restart: a call that returned ok must be in the journal with its outcome, and no container is
 // journaled lost when its init's exit was known.
-import { INTENT_OUTCOMES, isIntent, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
+import { containerIdOf, containerStream, INTENT_OUTCOMES, isIntent, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
 import { evolve, type ContainerState } from "../../src/projections/container.js";
 
 /** One call that returned ok to its client. */
@@ -26,7 +26,7 @@ export function checkAcknowledged(events: StoredEvent[], acks: Ack[]): string[] 
   }
   for (const ack of acks) {
     if (ack.route === "wait") {
-      const exit = exits.get(`container-${ack.id}/${ack.processId}`);
+      const exit = exits.get(`${containerStream(ack.id)}/${ack.processId}`);
       const journaled = exit ? (exit.data as { exitCode: number }).exitCode : 255; // none: unknowable, 255
       if (journaled !== ack.exitCode) problems.push(`wait for ${ack.id}/${ack.processId} answered ${ack.exitCode}, the journal says ${exit ? journaled : "no exit"}`);
       continue;
@@ -36,7 +36,7 @@ export function checkAcknowledged(events: StoredEvent[], acks: Ack[]): string[] 
       // Only a stop may append nothing; then the state it replied with must be the journal's.
       const r = ack.reply;
       const replied = at.get(r?.position);
-      const durable = replied && replied.streamId === `container-${ack.id}` && replied.version === r.version;
+      const durable = replied && replied.streamId === containerStream(ack.id) && replied.version === r.version;
       if (ack.route !== "stop" || !NO_OP_STOP.includes(r?.status) || !durable) problems.push(`acknowledged ${ack.route} of ${ack.id} (command ${ack.commandId}) is not in the journal`);
       continue;
     }
@@ -54,7 +54,7 @@ export function checkLost(events: StoredEvent[]): string[] {
   const problems: string[] = [];
   const states = new Map<string, ContainerState>();
   for (const event of events) {
-    if (!event.streamId.startsWith("container-")) continue;
+    if (containerIdOf(event.streamId) === undefined) continue;
     const e = event as StoredEvent<ContainerEvent>;
     const before = states.get(e.streamId);
     if (e.type === "ContainerLost" && before?.processes[before.id]?.status === "exited") {

@@ -3,7 +3,7 @@
 // the invariants that must hold after every daemon restart.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import type { ContainerEvent, StoredEvent } from "../../src/events/catalogue.js";
+import { containerStream, type ContainerEvent, type StoredEvent } from "../../src/events/catalogue.js";
 import type { RuntimeClient } from "../../src/ipc/runtime-client.js";
 import type { ContainerState } from "../../src/projections/container.js";
 import { fold } from "../../src/projections/index.js";
@@ -162,6 +162,6 @@ async function serviceGone(root: string, id: string): Promise<ReturnType<typeof 
 }
 
 function bootedByRun(events: StoredEvent[], id: string): boolean {
-  const boots = events.filter((e) => e.streamId === `container-${id}` && e.type === "BootstrapRequested");
+  const boots = events.filter((e) => e.streamId === containerStream(id) && e.type === "BootstrapRequested");
   return (boots.at(-1)?.data as { run?: boolean } | undefined)?.run === true;
 }

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
 import { Journal } from "../../src/events/journal.js";
+import { journalPath } from "../../src/host/root-layout.js";
 import { runcList, startDaemon, tempRoot, waitFor, withDaemon as withDaemonFrame, type DaemonProcess } from "./daemon.js";
 
 export { runcList, tempRoot, waitFor };
@@ -90,7 +91,7 @@ export function withDaemon(fn: (root: string, daemon: DaemonProcess) => Promise<
 }
 
 export async function journalHead(root: string): Promise<{ position: number; hash: string }> {
-  const journal = await Journal.open(join(root, "journal.db"), { readonly: true });
+  const journal = await Journal.open(journalPath(root), { readonly: true });
   try {
     return journal.head();
   } finally {

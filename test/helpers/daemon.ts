@@ -7,7 +7,7 @@ import { IpcClient } from "../../src/ipc/client.js";
 import { RuntimeClient } from "../../src/ipc/runtime-client.js";
 import type { StoredEvent } from "../../src/events/catalogue.js";
 import { Journal } from "../../src/events/journal.js";
-import { socketPath } from "../../src/host/root-layout.js";
+import { journalPath, socketPath } from "../../src/host/root-layout.js";
 import { cleanup, pidAlive, runcList, tempRoot, waitFor } from "./vm-sandbox.js";
 
 export { pidAlive, runcList, tempRoot, waitFor };
@@ -61,7 +61,7 @@ export async function startDaemon(root: string, driver = "runc", command: string
 
 /** Reads the whole journal of a root (read-only, while or after a daemon runs). */
 export async function journalEvents(root: string): Promise<StoredEvent[]> {
-  const journal = await Journal.open(join(root, "journal.db"), { readonly: true });
+  const journal = await Journal.open(journalPath(root), { readonly: true });
   try {
     return [...journal.readAll()];
   } finally {

@@ -1,6 +1,6 @@
 // The journal-replay helper: load an exported journal file into a fresh temporary journal,
 // then ask for the projection at any position. No effect ever runs: this is a pure fold.
-import { join } from "node:path";
+import { journalPath } from "../../src/host/root-layout.js";
 import { importJournal } from "../../src/events/archive.js";
 import { Journal } from "../../src/events/journal.js";
 import { stateAt, type Projection } from "../../src/projections/index.js";
@@ -15,7 +15,7 @@ export interface Replay {
 
 export async function loadJournal(file: string): Promise<Replay> {
   const dir = tempDir("berth-replay-");
-  const journal = await Journal.open(join(dir.path, "journal.db"));
+  const journal = await Journal.open(journalPath(dir.path));
   try {
     importJournal(journal, file);
   } catch (err) {

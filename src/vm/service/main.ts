@@ -12,7 +12,7 @@ import net from "node:net";
 import { join } from "node:path";
 import type { ContainerConfig } from "../../model/config.js";
 import { toBerthError } from "../../model/errors.js";
-import { isoTime } from "../iso-time.js";
+import { isoTime } from "../../model/iso-time.js";
 import { removeFile } from "../../host/remove-file.js";
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameReader, newCodec, PROTOCOL_VERSION } from "../../ipc/frame.js";
 import { listen } from "../../ipc/server.js";

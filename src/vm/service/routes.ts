@@ -1,6 +1,6 @@
 // The runtime service's IPC routes: a thin mapping from frames to RuntimeService verbs.
 import type { Route } from "../../ipc/server.js";
-import type { ExitRecord } from "../exits.js";
+import type { Exit } from "../../model/exit.js";
 import type { LogQuery } from "../logs.js";
 import type { RuntimeService } from "./service.js";
 
@@ -23,7 +23,7 @@ function logQuery(b: Record<string, unknown>): LogQuery {
   return q;
 }
 
-const exitKey = (r: ExitRecord) => `${r.processId}\0${r.pid}\0${r.exitedAt}`;
+const exitKey = (r: Exit) => `${r.processId}\0${r.pid}\0${r.exitedAt}`;
 
 export function serviceRoutes(svc: RuntimeService, afterShutdown: () => void): Record<string, Route> {
   return {
@@ -58,12 +58,12 @@ export function serviceRoutes(svc: RuntimeService, afterShutdown: () => void): R
       handler: async (b, ctx) => {
         const follow = obj(b).follow === true;
         const seen = new Set<string>();
-        const send = (r: ExitRecord) => {
+        const send = (r: Exit) => {
           if (seen.has(exitKey(r))) return;
           seen.add(exitKey(r));
           ctx.emit(r);
         };
-        const live: ExitRecord[] = [];
+        const live: Exit[] = [];
         // Subscribe and read the directory in one tick: no exit can fall between the two.
         const off = svc.onExitRecorded((r) => live.push(r));
         try {

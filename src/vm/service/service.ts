@@ -5,11 +5,11 @@
 // (src/commands/parse.ts): its socket is an edge of its own, which any root process may call.
 import { normaliseSignal, validateId, validateProcessSpec, type ContainerConfig, type ProcessSpec } from "../../model/config.js";
 import { BerthError } from "../../model/errors.js";
-import { isoTime } from "../iso-time.js";
 import type { Route } from "../../ipc/server.js";
 import { LIFECYCLE, type LifecycleStatus } from "../../model/lifecycle.js";
-import type { Driver, ProcessExit } from "../driver.js";
-import { ackExitRecord, readExitRecordsIn, writeExitRecord, type ExitRecord } from "../exits.js";
+import type { Exit } from "../../model/exit.js";
+import type { Driver, SandboxProcess } from "../driver.js";
+import { ackExitRecord, readExitRecordsIn, writeExitRecord } from "../exits.js";
 import { LogWriter, followLogs, logEntries, type LogEntry, type LogQuery } from "../logs.js";
 import type { ContainerPaths } from "../paths.js";
 
@@ -20,20 +20,19 @@ interface Proc {
   spec: ProcessSpec;
   status: "created" | "running" | "exited";
   pid?: number;
-  exit?: ExitRecord;
-  /** Resolves with the record once it is on disk. */
-  recorded: Promise<ExitRecord>;
-  resolveRecorded: (r: ExitRecord) => void;
+  /** ms since the epoch, as the driver saw the process start. */
+  startedAt?: number;
+  exit?: Exit;
+  /** Resolves with the exit once its record is on disk. */
+  recorded: Promise<Exit>;
+  resolveRecorded: (r: Exit) => void;
 }
 
-export interface ProcessView {
-  status: Proc["status"];
-  pid?: number;
-  exitCode?: number;
-  signal?: string | null;
-  exitedAt?: string;
-  oomKilled?: boolean;
-}
+/** A process as the service reports it: times in ms since the epoch, as the driver saw them. */
+export type ProcessView = { status: Proc["status"]; pid?: number; startedAt?: number } & Partial<Omit<Exit, "processId" | "pid">>;
+
+/** The reply to startProcess: who the process is and when it started. */
+export type Started = Pick<SandboxProcess, "pid" | "startedAt">;
 
 export interface ServiceState {
   id: string;
@@ -56,11 +55,11 @@ export class RuntimeService {
   status: ServiceStatus = "booted";
   private readonly procs = new Map<string, Proc>();
   private readonly logs: LogWriter;
-  private readonly exitListeners = new Set<(r: ExitRecord) => void>();
+  private readonly exitListeners = new Set<(r: Exit) => void>();
   private lock: Promise<unknown> = Promise.resolve();
   private initAcked = false;
-  private resolveInitRecorded!: (r: ExitRecord) => void;
-  private readonly initRecorded = new Promise<ExitRecord>((r) => (this.resolveInitRecorded = r));
+  private resolveInitRecorded!: (r: Exit) => void;
+  private readonly initRecorded = new Promise<Exit>((r) => (this.resolveInitRecorded = r));
   private tornDown = false;
   /** Called when the service has nothing left to do (sandbox gone, final exit acknowledged). */
   onFinished: () => void = () => {};
@@ -85,8 +84,8 @@ export class RuntimeService {
   }
 
   private newProc(processId: string, spec: ProcessSpec): Proc {
-    let resolveRecorded!: (r: ExitRecord) => void;
-    const recorded = new Promise<ExitRecord>((r) => (resolveRecorded = r));
+    let resolveRecorded!: (r: Exit) => void;
+    const recorded = new Promise<Exit>((r) => (resolveRecorded = r));
     const p: Proc = { processId, spec, status: "created", recorded, resolveRecorded };
     this.procs.set(processId, p);
     return p;
@@ -105,7 +104,11 @@ export class RuntimeService {
     for (const p of this.procs.values()) {
       const v: ProcessView = { status: p.status };
       if (p.pid !== undefined) v.pid = p.pid;
-      if (p.exit) Object.assign(v, { exitCode: p.exit.exitCode, signal: p.exit.signal, exitedAt: p.exit.exitedAt, oomKilled: p.exit.oomKilled });
+      if (p.startedAt !== undefined) v.startedAt = p.startedAt;
+      if (p.exit) {
+        const { processId: _, pid: __, ...how } = p.exit;
+        Object.assign(v, how);
+      }
       processes[p.processId] = v;
     }
     return { id: this.id, status: this.status, driver: this.driver.name, isolation: this.driver.isolation, servicePid: process.pid, processes };
@@ -126,19 +129,18 @@ export class RuntimeService {
     });
   }
 
-  startProcess(body: { processId?: unknown }): Promise<{ pid: number }> {
+  startProcess(body: { processId?: unknown }): Promise<Started> {
     return this.serial(async () => {
       if (body.processId === this.id) return this.startInit();
       const p = this.proc(body.processId);
       refuseUnless(LIFECYCLE.start.exec, `start process ${p.processId}`, this.id, this.status);
       if (p.status !== "created") throw new BerthError("invalidState", `cannot start process ${p.processId}: it is ${p.status}, expected created`);
       const started = await this.driver.exec(p.processId, p.spec, (s, chunk) => this.logs.write(p.processId, s, chunk));
-      this.track(p, started.pid, started.exited);
-      return { pid: started.pid };
+      return this.track(p, started);
     });
   }
 
-  private async startInit(): Promise<{ pid: number }> {
+  private async startInit(): Promise<Started> {
     refuseUnless(LIFECYCLE.start.init, "start init", this.id, this.status);
     // Dynamic env (computed by the daemon at bootstrap) fills in; the user's config wins.
     const spec: ProcessSpec = { ...this.config.init, env: { ...this.dynamicEnv, ...this.config.init.env } };
@@ -146,32 +148,25 @@ export class RuntimeService {
     try {
       const started = await this.driver.startInit(spec, (s, chunk) => this.logs.write(this.id, s, chunk));
       this.status = "running";
-      this.track(p, started.pid, started.exited);
-      return { pid: started.pid };
+      return this.track(p, started);
     } catch (err) {
       this.procs.delete(this.id);
       throw err;
     }
   }
 
-  private track(p: Proc, pid: number, exited: Promise<ProcessExit>): void {
+  private track(p: Proc, started: SandboxProcess): Started {
     p.status = "running";
-    p.pid = pid;
+    p.pid = started.pid;
+    p.startedAt = started.startedAt;
     this.onProcessStarted();
-    void exited.then((exit) => this.onExit(p, exit));
+    void started.exited.then((exit) => this.onExit(p, exit));
+    return { pid: started.pid, startedAt: started.startedAt };
   }
 
   /** Record first, report second: the record is on disk before any waiter hears of the exit. */
-  private onExit(p: Proc, exit: ProcessExit): void {
+  private onExit(p: Proc, rec: Exit): void {
     this.logs.flush(p.processId);
-    const rec: ExitRecord = {
-      processId: p.processId,
-      pid: p.pid!,
-      exitCode: exit.exitCode,
-      signal: exit.signal,
-      exitedAt: isoTime(exit.exitedAt),
-      oomKilled: exit.oomKilled,
-    };
     try {
       writeExitRecord(this.paths.exits, rec);
     } catch (err) {
@@ -264,7 +259,7 @@ export class RuntimeService {
     this.status = "running";
   }
 
-  wait(processId: unknown): Promise<ExitRecord> {
+  wait(processId: unknown): Promise<Exit> {
     return this.proc(processId).recorded;
   }
 
@@ -299,11 +294,11 @@ export class RuntimeService {
     if (this.tornDown && (!init || init.status !== "exited" || this.initAcked)) this.onFinished();
   }
 
-  exitsSnapshot(): ExitRecord[] {
+  exitsSnapshot(): Exit[] {
     return readExitRecordsIn(this.paths.exits);
   }
 
-  onExitRecorded(fn: (r: ExitRecord) => void): () => void {
+  onExitRecorded(fn: (r: Exit) => void): () => void {
     this.exitListeners.add(fn);
     return () => this.exitListeners.delete(fn);
   }
