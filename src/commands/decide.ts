@@ -1,6 +1,7 @@
 // decide(state, command): the lifecycle state machine of src/model/lifecycle.ts as a pure function.
 // It validates the command against the current projection and returns the events to append,
 // or a typed error. It performs no I/O and reads no clock: a rejected command appends nothing.
+import { MAX_STOP_GRACE_SECONDS } from "../model/budget.js";
 import { assertNever, type ErrorCode, type ErrorInfo } from "../model/errors.js";
 import type { ContainerEvent, StoredEvent } from "../events/catalogue.js";
 import type { Decider } from "../model/decider.js";
@@ -127,8 +128,8 @@ function validStop(state: ContainerState, command: Extract<Command, { type: "sto
   const signal = normaliseSignal(command.signal ?? state.config.stopSignal);
   if (!signal.ok) return signal;
   const timeout = command.timeoutInSeconds ?? state.config.stopTimeoutSeconds;
-  if (typeof timeout !== "number" || !(timeout >= 0) || timeout > 86400) {
-    return { ok: false, error: { code: "invalidArgument", message: `stop timeout must be a number of seconds between 0 and 86400, got ${JSON.stringify(timeout)}` } };
+  if (typeof timeout !== "number" || !(timeout >= 0) || timeout > MAX_STOP_GRACE_SECONDS) {
+    return { ok: false, error: { code: "invalidArgument", message: `stop timeout must be a number of seconds between 0 and ${MAX_STOP_GRACE_SECONDS}, got ${JSON.stringify(timeout)}` } };
   }
   return { ok: true, value: { signal: signal.value, timeoutInSeconds: timeout } };
 }

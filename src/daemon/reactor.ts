@@ -15,6 +15,8 @@ import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
 import type { Store } from "./store.js";
 import { allows } from "../model/lifecycle.js";
+import { stopBudget } from "../model/budget.js";
+import { stopwatch } from "./stopwatch.js";
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
@@ -36,9 +38,7 @@ export class Reactor {
     private readonly runtimes: Runtimes,
     private readonly queue: KeyedQueue,
     private readonly options: { root: string; driver: DriverName; pool?: ServicePool },
-  ) {
-    runtimes.onExit = (id, exit) => this.afterExit(id, exit);
-  }
+  ) {}
 
   /** Performs the effect of one journaled event. Call it on the container's queue. */
   async effect(event: StoredEvent): Promise<void> {
@@ -128,22 +128,24 @@ export class Reactor {
   private async stop(id: string, intent: Intent<"StopRequested">): Promise<void> {
     if (!this.pending(id, intent)) return;
     const { signal, timeoutInSeconds } = intent.data;
+    const budget = stopBudget(timeoutInSeconds);
     try {
       const client = await this.runtimes.client(id);
       // Frozen processes cannot act on a signal: thaw a paused container first.
       if ((await client.state()).status === "paused") await client.resume().catch(() => {});
       // The daemon runs the signal → timeout → SIGKILL sequence itself, so every signal is
-      // journaled (as caused by the stop request) before it is sent.
+      // journaled (as caused by the stop request) before it is sent. Its budget runs from here.
+      const left = stopwatch();
       if (this.store.container(id)?.processes[id]?.status === "running") {
         this.signalled(id, intent, signal);
-        await client.kill(id, signal).catch(() => {});
-        const exited = await Promise.race([client.wait(id).then(() => true), sleep(timeoutInSeconds * 1000).then(() => false)]).catch(() => true);
+        await client.kill(id, signal, left(budget.killMs)).catch(() => {});
+        const exited = await Promise.race([client.wait(id).then(() => true), sleep(budget.graceMs).then(() => false)]).catch(() => true);
         if (!exited) {
           this.signalled(id, intent, "SIGKILL");
-          await client.kill(id, "SIGKILL").catch(() => {});
+          await client.kill(id, "SIGKILL", left(budget.killMs)).catch(() => {});
         }
       }
-      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
+      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 }, left(budget.teardownMs));
       for await (const record of client.exits(false)) await this.runtimes.journalExit(id, record);
     } catch {
       // The service is gone: its exit records on disk are all that is left to tell.
@@ -217,8 +219,8 @@ export class Reactor {
     rmSync(containerDir(this.options.root, id), { recursive: true, force: true });
   }
 
-  /** Runs on the container's queue after an exit is journaled. */
-  private async afterExit(id: string, exit: ProcessExit): Promise<void> {
+  /** Runs on the container's queue after an exit is journaled (the daemon wires it to Runtimes). */
+  async afterExit(id: string, exit: ProcessExit): Promise<void> {
     if (exit.processId === id) await this.completeStop(id);
   }
 

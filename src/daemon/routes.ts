@@ -9,6 +9,7 @@ import { BerthError, type ErrorInfo } from "../model/errors.js";
 import { containerStream, isIntent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
+import { FORCE_DELETE_BUDGET, LIFECYCLE_BUDGET, MAX_TIMER_MS, stopBudget, UNSIZED_STOP } from "../model/budget.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import { foldContainer, type ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
@@ -20,6 +21,7 @@ import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
 import type { Runtimes } from "./runtimes.js";
 import { bodyOf } from "./schemas.js";
+import { stopwatch } from "./stopwatch.js";
 import type { Store } from "./store.js";
 
 export interface RouteDeps {
@@ -32,8 +34,7 @@ export interface RouteDeps {
   ipcStats?: () => { connections: number; inFlight: number; queuedBytes: number };
 }
 
-const OUTCOME_TIMEOUT_MS = 120_000;
-const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = OUTCOME_TIMEOUT_MS + 5_000): Route => ({ kind: "unary", handler, deadlineMs });
+const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs: number = LIFECYCLE_BUDGET.routeDeadlineMs): Route => ({ kind: "unary", handler, deadlineMs });
 
 export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
   const { store, queue, reactor } = deps;
@@ -62,7 +63,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
    * and returns it. Settling is monotonic, so no transient state can be missed; a container that
    * is deleted meanwhile, or lost, is a typed error.
    */
-  const outcome = async (id: string, events: StoredEvent[], ctx: CallContext, timeoutMs = OUTCOME_TIMEOUT_MS): Promise<StoredEvent | undefined> => {
+  const outcome = async (id: string, events: StoredEvent[], ctx: CallContext, timeoutMs: number = LIFECYCLE_BUDGET.outcomeMs): Promise<StoredEvent | undefined> => {
     const intent = events.find((e) => isIntent(e.type));
     if (!intent) return undefined;
     await store.waitFor(() => (store.projection.containers[id]?.pending.some((p) => p.eventId === intent.eventId) ? undefined : true), timeoutMs, `the outcome of ${intent.type} for ${id}`, ctx.signal);
@@ -121,12 +122,17 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       return (await deps.runtimes.client(state.id)).statistics();
     }),
 
+    // The route's deadline covers any grace; the outcome wait, the grace the decider resolved
+    // (the request's, or the container's configured stop timeout), as journaled in StopRequested.
     stop: unary(async (body, ctx) => {
       const b = bodyOf("stop", body);
+      const left = stopwatch();
       const command: Command = { type: "stop", id: b.id, signal: b.signal, timeoutInSeconds: b.timeoutInSeconds };
-      await outcome(b.id, await execute(command, b, ctx), ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
+      const events = await execute(command, b, ctx);
+      const requested = events.find((e) => e.type === "StopRequested")?.data as { timeoutInSeconds: number } | undefined;
+      await outcome(b.id, events, ctx, left(stopBudget(requested?.timeoutInSeconds ?? 0).outcomeMs));
       return current(b.id);
-    }),
+    }, UNSIZED_STOP.routeDeadlineMs),
 
     kill: unary(async (body, ctx) => {
       const b = bodyOf("kill", body);
@@ -141,7 +147,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const s = store.projection.containers[b.id];
         const p = s?.processes[processId];
         return !s || !p || p.status === "exited" || p.pid !== pid || !initStartedIn(s.status) ? true : undefined;
-      }, OUTCOME_TIMEOUT_MS, `process ${processId} to exit`, ctx.signal);
+      }, LIFECYCLE_BUDGET.outcomeMs, `process ${processId} to exit`, ctx.signal);
       return current(b.id);
     }),
 
@@ -165,7 +171,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           const exit = before && exitOf(before);
           if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
           return exit;
-        }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal);
+        }, MAX_TIMER_MS, `process ${processId} to exit`, ctx.signal);
         ctx.emit(exited);
       },
     },
@@ -192,18 +198,20 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       const b = bodyOf("delete", body);
       const state = existing(b.id);
       // The client's delete is the one journaled: its stop is not followed by an --rm auto-remove.
+      const left = stopwatch();
       return reactor.whileDeleting(b.id, async () => {
         if (b.force && !allows("delete", state.status)) {
           // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
-          await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
-          await outcome(b.id, await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx), ctx).catch((err) => {
+          await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), left(FORCE_DELETE_BUDGET.settleMs), `container ${b.id} to settle`, ctx.signal);
+          const stopped = await execute({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx);
+          await outcome(b.id, stopped, ctx, left(FORCE_DELETE_BUDGET.outcomeMs)).catch((err) => {
             if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
           });
         }
         await execute({ type: "delete", id: b.id }, b, ctx);
         return { id: b.id, deleted: true };
       });
-    }),
+    }, FORCE_DELETE_BUDGET.routeDeadlineMs),
 
     events: {
       kind: "stream",
@@ -225,7 +233,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           if (store.journal.head().position > after && (b.upTo === undefined || after < b.upTo)) continue;
           if (!b.follow || (b.upTo !== undefined && after >= b.upTo) || ctx.signal.aborted) return;
           const from = after;
-          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), 2 ** 31 - 1, "new events", ctx.signal).catch(() => undefined);
+          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), MAX_TIMER_MS, "new events", ctx.signal).catch(() => undefined);
           if (ctx.signal.aborted) return;
         }
       },

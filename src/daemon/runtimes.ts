@@ -19,6 +19,8 @@ export function toProcessExit(record: ExitRecord): ProcessExit {
   return exit;
 }
 
+export type ExitListener = (id: string, exit: ProcessExit) => Promise<void>;
+
 interface Watched {
   client: ServiceClient;
   stream?: { cancel(): void };
@@ -28,10 +30,15 @@ export class Runtimes {
   private readonly connected = new Map<string, Watched>();
   /** Per container: exit key → position of its ProcessExited event. */
   private readonly journaledExits = new Map<string, Map<string, number>>();
-  /** Called (on the container's queue) after an exit has been journaled. */
-  onExit: (id: string, exit: ProcessExit) => Promise<void> = async () => {};
+  /** Told (on the container's queue) after an exit has been journaled; see setExitListener. */
+  private onExit: ExitListener = async () => {};
 
   constructor(readonly root: string, private readonly store: Store, private readonly queue: KeyedQueue) {}
+
+  /** The daemon wires the reactor here (it finishes a stop once init's exit is journaled). */
+  setExitListener(listener: ExitListener): void {
+    this.onExit = listener;
+  }
 
   /** The service's client, connecting on first use. notFound when the service is gone. */
   async client(id: string): Promise<ServiceClient> {
