@@ -3,11 +3,11 @@
 // place; the decider then keeps only the business rules (which status allows what, whether a
 // process exists), and the layers below take the typed values without checking them again.
 import { normaliseSignal, validateConfig, validateId, validateProcessSpec, type Validated } from "../model/config.js";
+import { MAX_STOP_GRACE_SECONDS } from "../model/budget.js";
 import { assertNever, type ErrorInfo } from "../model/errors.js";
 import type { Command, CommandInput, CommandType } from "./commands.js";
 
 /** A stop waits at most a day: longer is a typo, not a timeout. */
-export const MAX_STOP_TIMEOUT_SECONDS = 86400;
 
 const ok = <T>(value: T): Validated<T> => ({ ok: true, value });
 const bad = <T>(message: string): Validated<T> => ({ ok: false, error: { code: "invalidArgument", message } });
@@ -105,6 +105,6 @@ function parseStop(id: string, input: Extract<CommandInput, { type: "stop" }>): 
  * a config may hold more than a stop accepts (validateConfig bounds it only below).
  */
 export function stopTimeoutError(timeout: unknown): ErrorInfo | undefined {
-  if (typeof timeout === "number" && timeout >= 0 && timeout <= MAX_STOP_TIMEOUT_SECONDS) return undefined;
-  return { code: "invalidArgument", message: `stop timeout must be a number of seconds between 0 and ${MAX_STOP_TIMEOUT_SECONDS}, got ${JSON.stringify(timeout)}` };
+  if (typeof timeout === "number" && timeout >= 0 && timeout <= MAX_STOP_GRACE_SECONDS) return undefined;
+  return { code: "invalidArgument", message: `stop timeout must be a number of seconds between 0 and ${MAX_STOP_GRACE_SECONDS}, got ${JSON.stringify(timeout)}` };
 }

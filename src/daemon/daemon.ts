@@ -62,6 +62,8 @@ export class Daemon {
       const runtimes = new Runtimes(options.root, store, queue);
       const pool = new ServicePool(options.root, options.warmServices ?? 1);
       const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver, pool });
+      // Before recovery, which journals the exits recorded while the daemon was away.
+      runtimes.setExitListener((id, exit) => reactor.afterExit(id, exit));
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
       await scanOrphans(store, options.root); // after recovery: what is left is what the journal does not know
       onJournalFault(journal);

@@ -17,6 +17,8 @@ import type { Runtimes } from "./runtimes.js";
 import { startContainer } from "./start-operation.js";
 import type { Store } from "./store.js";
 import { allows } from "../model/lifecycle.js";
+import { stopBudget } from "../model/budget.js";
+import { stopwatch } from "./stopwatch.js";
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
@@ -35,9 +37,7 @@ export class Reactor {
     private readonly runtimes: Runtimes,
     private readonly queue: KeyedQueue,
     private readonly options: { root: string; driver: DriverName; pool?: ServicePool },
-  ) {
-    runtimes.onExit = (id, exit) => this.afterExit(id, exit);
-  }
+  ) {}
 
   /**
    * Performs the effect of one journaled event. Call it on the container's queue. Returns the
@@ -142,25 +142,27 @@ export class Reactor {
   private async stop(id: string, intent: Intent<"StopRequested">): Promise<StoredEvent | undefined> {
     if (!this.pending(id, intent)) return undefined;
     const { signal, timeoutInSeconds } = intent.data;
+    const budget = stopBudget(timeoutInSeconds);
     try {
       const client = await this.runtimes.client(id);
       // Frozen processes cannot act on a signal: thaw a paused container first.
       // A resume that fails leaves it frozen: the SIGKILL below still ends a frozen process.
       if ((await client.state()).status === "paused") await client.resume().catch(() => {});
       // The daemon runs the signal → timeout → SIGKILL sequence itself, so every signal is
-      // journaled (as caused by the stop request) before it is sent.
+      // journaled (as caused by the stop request) before it is sent. Its budget runs from here.
+      const left = stopwatch();
       if (this.store.container(id)?.processes[id]?.status === "running") {
         this.signalled(id, intent, signal);
         // A signal that cannot be sent (init already gone) is no failure: the wait below decides.
-        await client.kill(id, signal).catch(() => {});
+        await client.kill(id, signal, left(budget.killMs)).catch(() => {});
         // A wait that fails means the service is gone: nothing is left to escalate, and its exit is the watcher's.
-        const exited = await Promise.race([client.wait(id).then(() => true), sleep(timeoutInSeconds * 1000).then(() => false)]).catch(() => true);
+        const exited = await Promise.race([client.wait(id).then(() => true), sleep(budget.graceMs).then(() => false)]).catch(() => true);
         if (!exited) {
           this.signalled(id, intent, "SIGKILL");
-          await client.kill(id, "SIGKILL").catch(() => {}); // already gone: the exit watcher journals it
+          await client.kill(id, "SIGKILL", left(budget.killMs)).catch(() => {}); // already gone: the exit watcher journals it
         }
       }
-      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
+      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 }, left(budget.teardownMs));
       for await (const record of client.exits(false)) await this.runtimes.journalExit(id, record);
     } catch {
       // The service is gone: its exit records on disk are all that is left to tell.
@@ -234,8 +236,8 @@ export class Reactor {
     rmSync(containerDir(this.options.root, id), { recursive: true, force: true });
   }
 
-  /** Runs on the container's queue after an exit is journaled. */
-  private async afterExit(id: string, exit: Exit): Promise<void> {
+  /** Runs on the container's queue after an exit is journaled (the daemon wires it to Runtimes). */
+  async afterExit(id: string, exit: Exit): Promise<void> {
     if (exit.processId === id) await this.completeStop(id);
   }
 

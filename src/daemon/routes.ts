@@ -12,6 +12,7 @@ import { toExitStatus } from "../model/exit.js";
 import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
+import { FORCE_DELETE_BUDGET, LIFECYCLE_BUDGET, MAX_TIMER_MS, stopBudget, UNSIZED_STOP } from "../model/budget.js";
 import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
@@ -24,6 +25,7 @@ import type { Reactor } from "./reactor.js";
 import { runRoutes } from "./run-route.js";
 import type { Runtimes } from "./runtimes.js";
 import { bodyOf } from "./schemas.js";
+import { stopwatch } from "./stopwatch.js";
 import type { Store } from "./store.js";
 
 export interface RouteDeps {
@@ -36,10 +38,7 @@ export interface RouteDeps {
   ipcStats?: () => { connections: number; inFlight: number; queuedBytes: number };
 }
 
-const OUTCOME_TIMEOUT_MS = 120_000;
-/** A lifecycle route's deadline: the outcome's wait, and time to reply. */
-const LIFECYCLE_DEADLINE_MS = OUTCOME_TIMEOUT_MS + 5_000;
-const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = LIFECYCLE_DEADLINE_MS): Route => ({ kind: "unary", handler, deadlineMs });
+const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs: number = LIFECYCLE_BUDGET.routeDeadlineMs): Route => ({ kind: "unary", handler, deadlineMs });
 
 export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
   const { store, queue, reactor } = deps;
@@ -57,7 +56,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
    * of a journaled command id, or an intent whose effect someone else performed, gets it from
    * the store once the intent is settled.
    */
-  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext, timeoutMs = OUTCOME_TIMEOUT_MS): Promise<Outcome> => {
+  const execute = async (command: Command, body: Record<string, unknown>, ctx: CallContext, timeoutMs: OutcomeWait = LIFECYCLE_BUDGET.outcomeMs): Promise<Outcome> => {
     const commandId = typeof body.commandId === "string" ? body.commandId : undefined;
     const meta = { actor: ctx.peer, ...(commandId ? { commandId } : {}) };
     const { intent, outcome } = await queue.run(command.id, async () => {
@@ -67,11 +66,11 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       return { intent: result.events.find((e) => isIntent(e.type)), outcome };
     });
     if (!intent) return { kind: "none" };
-    return { kind: "settled", intent, event: outcome ?? (await store.outcomeOf(intent, timeoutMs, ctx.signal)) };
+    return { kind: "settled", intent, event: outcome ?? (await store.outcomeOf(intent, typeof timeoutMs === "number" ? timeoutMs : timeoutMs(intent), ctx.signal)) };
   };
 
   /** A lifecycle command's reply: the container's state after it, or the typed error its outcome records. */
-  const lifecycle = async (command: Command, body: Record<string, unknown>, ctx: CallContext, timeoutMs?: number): Promise<ContainerState> => {
+  const lifecycle = async (command: Command, body: Record<string, unknown>, ctx: CallContext, timeoutMs?: OutcomeWait): Promise<ContainerState> => {
     raiseFailure(command.id, await execute(command, body, ctx, timeoutMs));
     return current(command.id);
   };
@@ -124,10 +123,13 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       return (await deps.runtimes.client(state.id)).statistics();
     }),
 
+    // The route's deadline covers any grace; the outcome wait, the grace the decider resolved
+    // (the request's, or the container's configured stop timeout), as journaled in StopRequested.
     stop: unary(async (body, ctx) => {
       const b = bodyOf("stop", body);
-      return lifecycle(parsed("stop", b), b, ctx, ((b.timeoutInSeconds ?? 10) + 120) * 1000);
-    }),
+      const left = stopwatch();
+      return lifecycle(parsed("stop", b), b, ctx, (intent) => left(stopBudget((intent.data as { timeoutInSeconds: number }).timeoutInSeconds).outcomeMs));
+    }, UNSIZED_STOP.routeDeadlineMs),
 
     kill: unary(async (body, ctx) => {
       const b = bodyOf("kill", body);
@@ -141,7 +143,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
         const s = store.projection.containers[b.id];
         const p = s?.processes[processId];
         return !s || !p || p.status === "exited" || p.pid !== pid || !initStartedIn(s.status) ? true : undefined;
-      }, OUTCOME_TIMEOUT_MS, `process ${processId} to exit`, ctx.signal);
+      }, LIFECYCLE_BUDGET.outcomeMs, `process ${processId} to exit`, ctx.signal);
       return current(b.id);
     }),
 
@@ -166,7 +168,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           const exit = before && exitOf(before);
           if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
           return exit;
-        }, 2 ** 31 - 1, `process ${processId} to exit`, ctx.signal).finally(deletion.release);
+        }, MAX_TIMER_MS, `process ${processId} to exit`, ctx.signal).finally(deletion.release);
         ctx.emit(exited);
       },
     },
@@ -190,18 +192,19 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       const b = bodyOf("delete", body);
       const state = existing(b.id);
       // The client's delete is the one journaled: its stop is not followed by an --rm auto-remove.
+      const left = stopwatch();
       return reactor.whileDeleting(b.id, async () => {
         if (b.force && !allows("delete", state.status)) {
           // Let whatever is in flight (a bootstrap, a stop, a shutdown) settle, then stop with SIGKILL.
-          await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), OUTCOME_TIMEOUT_MS, `container ${b.id} to settle`, ctx.signal);
-          await lifecycle({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx).catch((err) => {
+          await store.waitFor(() => (store.projection.containers[b.id]?.pending.length ? undefined : true), left(FORCE_DELETE_BUDGET.settleMs), `container ${b.id} to settle`, ctx.signal);
+          await lifecycle({ type: "stop", id: b.id, signal: "SIGKILL", timeoutInSeconds: 0 }, {}, ctx, left(FORCE_DELETE_BUDGET.outcomeMs)).catch((err) => {
             if ((err as BerthError).code !== "interrupted") throw err; // a lost runtime is stopped too
           });
         }
         await execute(parsed("delete", b), b, ctx);
         return { id: b.id, deleted: true };
       });
-    }),
+    }, FORCE_DELETE_BUDGET.routeDeadlineMs),
 
     events: {
       kind: "stream",
@@ -223,7 +226,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
           if (store.journal.head().position > after && (b.upTo === undefined || after < b.upTo)) continue;
           if (!b.follow || (b.upTo !== undefined && after >= b.upTo) || ctx.signal.aborted) return;
           const from = after;
-          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), 2 ** 31 - 1, "new events", ctx.signal).catch(() => undefined); // a cancelled follow: checked on the next line
+          await store.waitFor(() => (store.journal.head().position > from ? true : undefined), MAX_TIMER_MS, "new events", ctx.signal).catch(() => undefined); // a cancelled follow: checked on the next line
           if (ctx.signal.aborted) return;
         }
       },
@@ -257,7 +260,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
   // `start` and `run` (run-route.ts) run each of their steps through the same command path.
   const perform = async (command: Command, commandId: string | undefined, ctx: CallContext) => void (await lifecycle(command, commandId ? { commandId } : {}, ctx));
-  return { ...routes, ...runRoutes(deps, { perform, wait: routes.wait!, create: parsedCreate, deadlineMs: LIFECYCLE_DEADLINE_MS }) };
+  return { ...routes, ...runRoutes(deps, { perform, wait: routes.wait!, create: parsedCreate, deadlineMs: LIFECYCLE_BUDGET.routeDeadlineMs }) };
 }
 
 /**
@@ -286,6 +289,9 @@ function refuseRootMounts(config: ContainerConfig, root: string): void {
   checkBindMounts(config.mounts, root);
   checkRootfs(config.rootfs, root);
 }
+
+/** How long to wait for an outcome another call is performing: fixed, or derived from the intent (a stop's resolved grace). */
+type OutcomeWait = number | ((intent: StoredEvent) => number);
 
 /** What a command's effect came to: no intent (nothing to wait for), or its intent's outcome (undefined: none of its own). */
 type Outcome = { kind: "none" } | { kind: "settled"; intent: StoredEvent; event: StoredEvent | undefined };

@@ -14,6 +14,8 @@ import type { Store } from "./store.js";
 
 export const exitKey = (processId: string, pid: number, exitedAt: number) => `${processId}:${pid}:${exitedAt}`;
 
+export type ExitListener = (id: string, exit: Exit) => Promise<void>;
+
 interface Watched {
   client: ServiceClient;
   stream?: { cancel(): void };
@@ -23,10 +25,15 @@ export class Runtimes {
   private readonly connected = new Map<string, Watched>();
   /** Per container: exit key → position of its ProcessExited event. */
   private readonly journaledExits = new Map<string, Map<string, number>>();
-  /** Called (on the container's queue) after an exit has been journaled. */
-  onExit: (id: string, exit: Exit) => Promise<void> = async () => {};
+  /** Told (on the container's queue) after an exit has been journaled; see setExitListener. */
+  private onExit: ExitListener = async () => {};
 
   constructor(readonly root: string, private readonly store: Store, private readonly queue: KeyedQueue) {}
+
+  /** The daemon wires the reactor here (it finishes a stop once init's exit is journaled). */
+  setExitListener(listener: ExitListener): void {
+    this.onExit = listener;
+  }
 
   /** The service's client, connecting on first use. notFound when the service is gone. */
   async client(id: string): Promise<ServiceClient> {

@@ -2,6 +2,7 @@
 // reaches the caller as a BerthError with one of the model's codes.
 import { createConnection, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
+import { MAX_TIMER_MS } from "../model/budget.js";
 import { BerthError, isErrorCode, type ErrorInfo } from "../model/errors.js";
 import {
   DEFAULT_MAX_FRAME_BYTES, FrameReader, FrameTooLarge, PROTOCOL_VERSION, encodeFrame, isPlainObject, itemPayload, newCodec,
@@ -284,7 +285,7 @@ export class IpcClient {
           this.pending.delete(id);
           this.write({ t: "cancel", id }); // the server stops work for it too
           reject(new BerthError("timeout", `${route} got no reply within ${timeoutMs} ms`));
-        }, Math.min(timeoutMs, 2 ** 31 - 1));
+        }, Math.min(timeoutMs, MAX_TIMER_MS));
       }
       this.pending.set(id, p);
       try {
@@ -326,7 +327,7 @@ export class IpcClient {
         if (!this.streams.delete(id)) return;
         this.write({ t: "cancel", id });
         stream.end(new BerthError("timeout", `${route} stream did not end within ${opts.timeoutMs} ms`));
-      }, Math.min(opts.timeoutMs, 2 ** 31 - 1));
+      }, Math.min(opts.timeoutMs, MAX_TIMER_MS));
     }
     try {
       this.write({ t: "req", id, route, body, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });

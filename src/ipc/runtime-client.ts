@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { ContainerConfigInput, ProcessSpec } from "../model/config.js";
 import type { ContainerState } from "../projections/container.js";
+import { FORCE_DELETE_BUDGET, stopBudget, UNSIZED_STOP } from "../model/budget.js";
 import { BerthError } from "../model/errors.js";
 import type { ExitStatus } from "../model/exit.js";
 import { IpcClient } from "./client.js";
@@ -44,9 +45,6 @@ export interface RunOptions {
   detach?: boolean;
   dynamicEnv?: Record<string, string>;
 }
-
-/** Extra room a client gives stop() beyond the container's own stop timeout, for the SIGKILL and teardown. */
-const STOP_GRACE_MS = 15_000;
 
 export class RuntimeClient {
   private constructor(readonly id: string, readonly ipc: IpcClient) {}
@@ -129,9 +127,11 @@ export class RuntimeClient {
     const fields: Record<string, unknown> = {};
     if (opts.signal !== undefined) fields.signal = opts.signal;
     if (opts.timeoutInSeconds !== undefined) fields.timeoutInSeconds = opts.timeoutInSeconds;
-    // The reply comes after the grace period and a possible SIGKILL, so wait that long at least.
-    const timeoutMs = opts.timeoutInSeconds !== undefined ? Math.max(30_000, opts.timeoutInSeconds * 1000 + STOP_GRACE_MS) : undefined;
-    return this.lifecycle("stop", fields, timeoutMs);
+    // The reply comes after the grace, a possible SIGKILL and the teardown; the daemon answers
+    // within its own deadline of that budget, so wait a little longer. Without a grace the daemon
+    // applies the container's configured one, which this client does not know.
+    const budget = opts.timeoutInSeconds !== undefined ? stopBudget(opts.timeoutInSeconds) : UNSIZED_STOP;
+    return this.lifecycle("stop", fields, budget.clientMs);
   }
 
   /** Signals one process; for SIGKILL the daemon replies once the exit has been observed. */
@@ -167,7 +167,8 @@ export class RuntimeClient {
   }
 
   delete(opts: { force?: boolean } = {}): Promise<unknown> {
-    return this.lifecycle("delete", opts.force !== undefined ? { force: opts.force } : {});
+    // A forced delete may first wait for what is in flight, then stop with SIGKILL.
+    return this.lifecycle("delete", opts.force !== undefined ? { force: opts.force } : {}, opts.force ? FORCE_DELETE_BUDGET.clientMs : undefined);
   }
 
   logs<T = unknown>(opts: LogsOptions = {}): AsyncIterable<T> & { cancel(): void } {

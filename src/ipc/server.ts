@@ -4,6 +4,7 @@
 // connection; a bad body gets an invalidArgument reply and the connection carries on.
 import { createServer, type Server, type Socket } from "node:net";
 import type { Packr } from "msgpackr";
+import { MAX_TIMER_MS } from "../model/budget.js";
 import { BerthError, toBerthError, type ErrorInfo } from "../model/errors.js";
 import {
   DEFAULT_MAX_FRAME_BYTES, FramePool, FrameReader, FrameTooLarge, PROTOCOL_VERSION, describe, encodeFrame, isPlainObject, newCodec,
@@ -294,7 +295,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
         const err = new BerthError("timeout", `${routeName} did not finish within its ${deadline} ms deadline`);
         finish(conn, call, route.kind === "unary" ? { t: "res", id: rid, error: err.toJSON() } : { t: "end", id: rid, error: err.toJSON() });
         abortCall(call, err);
-      }, Math.min(deadline, 2 ** 31 - 1));
+      }, Math.min(deadline, MAX_TIMER_MS));
     }
     const peer = conn.peer;
 

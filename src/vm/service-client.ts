@@ -1,4 +1,5 @@
 // A typed client for one runtime service's routes, over the shared IPC client.
+import { stopBudget, UNSIZED_STOP } from "../model/budget.js";
 import type { ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { parseExit, type Exit } from "../model/exit.js";
@@ -38,13 +39,17 @@ export class ServiceClient {
   }
 
   /** For SIGKILL, resolves once the exit has been observed and recorded. */
-  kill(processId: string, signal: string | number = "SIGKILL", timeoutMs = 60_000): Promise<ProcessView> {
+  kill(processId: string, signal: string | number = "SIGKILL", timeoutMs = stopBudget(0).killMs): Promise<ProcessView> {
     return this.ipc.call("kill", { processId, signal }, { timeoutMs });
   }
 
-  stop(opts: { signal?: string; timeoutInSeconds?: number } = {}): Promise<ServiceState> {
-    // The call may take the whole stop timeout plus the SIGKILL and teardown that follow it.
-    return this.ipc.call("stop", opts, { timeoutMs: ((opts.timeoutInSeconds ?? 10) + 60) * 1000 });
+  /**
+   * The call may take the whole grace plus the SIGKILL and teardown that follow it. Without a
+   * grace the service applies the container's configured one, which this client does not know.
+   */
+  stop(opts: { signal?: string; timeoutInSeconds?: number } = {}, timeoutMs?: number): Promise<ServiceState> {
+    const budget = opts.timeoutInSeconds !== undefined ? stopBudget(opts.timeoutInSeconds) : UNSIZED_STOP;
+    return this.ipc.call("stop", opts, { timeoutMs: timeoutMs ?? budget.teardownMs });
   }
 
   pause(): Promise<ServiceState> {

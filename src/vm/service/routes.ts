@@ -1,4 +1,5 @@
 // The runtime service's IPC routes: a thin mapping from frames to RuntimeService verbs.
+import { UNSIZED_STOP } from "../../model/budget.js";
 import type { Route } from "../../ipc/server.js";
 import type { Exit } from "../../model/exit.js";
 import type { LogQuery } from "../logs.js";
@@ -32,7 +33,8 @@ export function serviceRoutes(svc: RuntimeService, afterShutdown: () => void): R
     startProcess: { kind: "unary", handler: (b) => svc.startProcess(obj(b)), deadlineMs: 5 * 60_000 },
     // Waiting for a SIGKILL'd process or a stop timeout can take as long as the caller allows.
     kill: { kind: "unary", handler: (b) => svc.kill(obj(b)), deadlineMs: HOUR },
-    stop: { kind: "unary", handler: (b) => svc.stop(obj(b)), deadlineMs: 24 * HOUR },
+    // Any grace the decider allows, then the SIGKILL and the teardown; the caller's own budget is shorter.
+    stop: { kind: "unary", handler: (b) => svc.stop(obj(b)), deadlineMs: UNSIZED_STOP.teardownMs },
     statistics: { kind: "unary", handler: () => svc.driver.statistics() },
     pause: { kind: "unary", handler: () => svc.pause() },
     resume: { kind: "unary", handler: () => svc.resume() },
