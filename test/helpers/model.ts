@@ -17,9 +17,9 @@ export function stored(events: ContainerEvent[], id = "c1", from = 0): StoredEve
 }
 
 /**
- * What thenFails(code, reason) compares `reason` with: the message, for errors carry no
- * machine-readable reason yet. When they do (issue 12 point 6), return `error.reason` here and
- * pass reason names (`"executableNotFound"`) where the specs now pass message fragments.
+ * What thenFails(code, reason) compares `reason` with: the message. The decider's refusals are
+ * business rules with a code and words; the machine-readable `reason`s (src/model/errors.ts)
+ * belong to runtime failures, which the reactor specs check on the journaled error.
  */
 function reasonOf(error: { message: string }): string {
   return error.message;
