@@ -98,24 +98,27 @@ test("after a daemon kill: a --rm container that stopped meanwhile is removed, a
   ensureBuilt();
   return withDaemonFrame(tempRoot(), async (daemon) => {
     const root = daemon.root;
-    // d1 runs with --rm and ends while the daemon is down; b1 and b2 are runs the kill cut
+    // d1 runs with --rm and ends while the daemon is down (the test ends it with SIGTERM then, so
+    // however slow the machine, it cannot end before the kill); b1 and b2 are runs the kill cut
     // between bootstrap and start (b2 with --rm).
     const steps: [string, Record<string, unknown>, boolean][] = [
-      ["d1", { init: { args: ["sh", "-c", "sleep 1; exit 5"] }, autoRemove: true }, true],
       ["b1", { init: { args: ["sleep", "1000"] } }, false],
       ["b2", { init: { args: ["sleep", "1000"] }, autoRemove: true }, false],
+      ["d1", { init: { args: ["sh", "-c", "trap 'exit 5' TERM; while :; do sleep 0.1; done"] }, autoRemove: true }, true],
     ];
+    let d1Pid: number | undefined;
     for (const [id, config, start] of steps) {
       const rc = await daemon.client(id);
       try {
         await rc.createContainer(config as never);
         await rc.bootstrap({ run: true });
-        if (start) await rc.startProcess(id);
+        if (start) d1Pid = (await rc.startProcess(id) as { processes: Record<string, { pid?: number }> }).processes[id]!.pid;
       } finally {
         rc.close();
       }
     }
     await daemon.kill9();
+    process.kill(d1Pid!, "SIGTERM");
     await waitFor("d1's exit while the daemon is down", () => readExitRecords(root, "d1").some((r) => r.processId === "d1"));
     await daemon.restart();
     const d1 = await streamOf(root, "d1");
