@@ -4,6 +4,7 @@
 // (output.ts), so a container that prints faster than the terminal or pipe reads is slowed down
 // along the whole path instead of being queued in memory. `run` gets all of it, output and exit,
 // on its one request (the daemon's run route); `start -a` and `exec` follow the logs and wait.
+import { IDLE_AFTER_EXIT_MS } from "../model/budget.js";
 import { BerthError } from "../model/errors.js";
 import type { ExitStatus, RunItem, RuntimeClient } from "../ipc/runtime-client.js";
 import { entryText, type LogEntry } from "../vm/logs.js";
@@ -18,8 +19,6 @@ export interface AttachOptions {
 
 type Stream = LogEntry["s"];
 
-/** After the exit, how long a follow stream may go without an item before it is given up for the catch-up read. */
-const IDLE_AFTER_EXIT_MS = 5_000;
 
 /** Prints one output entry to the stream it came from, awaiting the pipe. */
 async function printEntry(e: LogEntry): Promise<void> {

@@ -3,7 +3,7 @@
 // unless detached, streams init's output and then its exit, so `berth run` is a single request.
 // Each step is the routes' own command path (routes.ts), so it is journaled as the client's.
 import type { Command } from "../commands/commands.js";
-import { MAX_TIMER_MS } from "../model/budget.js";
+import { IDLE_AFTER_EXIT_MS, MAX_TIMER_MS } from "../model/budget.js";
 import { containerStream } from "../events/catalogue.js";
 import { isAbsent } from "../model/lifecycle.js";
 import { peekStrings } from "../ipc/peek.js";
@@ -29,8 +29,6 @@ export interface RunRouteHooks {
 type StreamContext = Parameters<StreamHandler>[1];
 type Seen = Record<OutputStream, number>;
 
-/** After the exit, how long the relay may go without an entry before it is given up for the log files. */
-const IDLE_AFTER_EXIT_MS = 5_000;
 
 export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string, Route> {
   const { store, reactor } = deps;

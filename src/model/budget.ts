@@ -73,3 +73,10 @@ export const FORCE_DELETE_BUDGET: ForceDeleteBudget = forceDeleteBudget();
 
 /** Deadlines of the operations without a grace, in ms from the request's start. */
 export const LIFECYCLE_BUDGET = { outcomeMs: OUTCOME_MS, routeDeadlineMs: OUTCOME_MS + REPLY_MS } as const;
+
+/**
+ * After a process has exited, how long a follow of its output may go without an entry before it
+ * is given up for the log files, which hold every line once the exit is recorded: the daemon's
+ * `run` relay and the CLI's `start -a` / `exec` attach both use it.
+ */
+export const IDLE_AFTER_EXIT_MS = 5_000;
