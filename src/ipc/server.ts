@@ -11,31 +11,11 @@ import {
   type Peer, type ServerFrame,
 } from "./frame.js";
 import { loadPeercred } from "./peercred.js";
+import { abortCall, runCall, signalOf, type Call, type Route } from "./route.js";
 import { claimSocketPath, fileIdentity, prepareDirectory, publish, removeIfOurs, temporaryName } from "./socket-file.js";
 
 export type { Peer } from "./frame.js";
-
-export interface CallContext {
-  peer: Peer;
-  signal: AbortSignal;
-  route: string;
-}
-export type UnaryHandler = (body: unknown, ctx: CallContext) => unknown | Promise<unknown>;
-/**
- * Resolving sends the end frame; throwing sends an end frame carrying the error. `emit` returns
- * a promise while the connection's queue is over STREAM_PAUSE_BYTES: a handler that awaits it
- * produces no faster than its client reads (backpressure); one that does not is dropped with its
- * connection at maxBufferedBytes. `emitRaw` sends bytes that already are one msgpack value as the
- * item, as they are (a relay of another stream: frame.ts, itemPayload).
- */
-export type StreamHandler = (
-  body: unknown,
-  ctx: CallContext & { emit(item: unknown): Promise<void> | undefined; emitRaw(item: Buffer): Promise<void> | undefined },
-) => Promise<void>;
-/** deadlineMs on a stream is optional: followed streams run until cancelled or disconnected. */
-export type Route =
-  | { kind: "unary"; handler: UnaryHandler; deadlineMs?: number }
-  | { kind: "stream"; handler: StreamHandler; deadlineMs?: number };
+export type { CallContext, Route, StreamHandler, UnaryHandler } from "./route.js";
 
 export interface ServerOptions {
   socketPath: string;
@@ -85,30 +65,6 @@ export interface IpcServer {
 const DEFAULT_DEADLINE_MS = 30_000;
 /** A stream's emit starts pushing back once this much is queued for its connection. */
 export const STREAM_PAUSE_BYTES = 1024 * 1024;
-
-interface Call {
-  id: number;
-  route: string;
-  /** Created on the handler's first read of ctx.signal: an AbortSignal costs ~4 µs, most reads never need one. */
-  controller: AbortController | undefined;
-  abortReason: BerthError | undefined;
-  timer: NodeJS.Timeout | undefined;
-  done: boolean;
-}
-
-function abortCall(call: Call, reason: BerthError): void {
-  if (call.abortReason) return;
-  call.abortReason = reason;
-  call.controller?.abort(reason);
-}
-
-function signalOf(call: Call): AbortSignal {
-  if (!call.controller) {
-    call.controller = new AbortController();
-    if (call.abortReason) call.controller.abort(call.abortReason);
-  }
-  return call.controller.signal;
-}
 
 interface Conn {
   socket: Socket;
@@ -297,48 +253,11 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
         abortCall(call, err);
       }, Math.min(deadline, MAX_TIMER_MS));
     }
-    const peer = conn.peer;
-
-    if (route.kind === "unary") {
-      const ctx: CallContext = { peer, route: routeName, get signal() { return signalOf(call); } };
-      const ok = (result: unknown) => finish(conn, call, { t: "res", id: rid, result });
-      const fail = (err: unknown) => {
-        finish(conn, call, { t: "res", id: rid, error: toBerthError(err).toJSON() });
-      };
-      try {
-        const result = route.handler(body, ctx);
-        // Synchronous results reply without a promise hop: the common case for state reads.
-        if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
-          (result as Promise<unknown>).then(ok, fail);
-        } else ok(result);
-      } catch (err) {
-        fail(err);
-      }
-      return;
-    }
-    const emit = (item: unknown) => {
-      if (call.done) return undefined;
-      send(conn, { t: "item", id: rid, item });
-      return drained(conn, call);
-    };
-    const emitRaw = (item: Buffer) => {
-      if (call.done) return undefined;
-      send(conn, { t: "item", id: rid, item: undefined }, item);
-      return drained(conn, call);
-    };
-    const ctx = { peer, route: routeName, emit, emitRaw, get signal() { return signalOf(call); } };
-    let running: Promise<void>;
-    try {
-      running = Promise.resolve(route.handler(body, ctx));
-    } catch (err) {
-      running = Promise.reject(err);
-    }
-    running.then(
-      () => finish(conn, call, { t: "end", id: rid }),
-      (err) => {
-        finish(conn, call, { t: "end", id: rid, error: toBerthError(err).toJSON() });
-      },
-    );
+    runCall(route, call, body, conn.peer, {
+      send: (frame, rawItem) => send(conn, frame, rawItem),
+      finish: (last) => finish(conn, call, last),
+      drained: () => drained(conn, call),
+    });
   }
 
   function onCancel(conn: Conn, msg: Record<string, unknown>): void {
