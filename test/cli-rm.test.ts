@@ -135,6 +135,8 @@ test("after a daemon kill: a --rm container that stopped meanwhile is removed, a
       assert.equal(mountsUnder(containerDir(root, id)), [], `${id} holds no mounted rootfs`);
     }
     assert.equal(runcList(root), []);
+    // b1's service, released by recovery, was gone before the start-up scan looked.
+    assert.equal((await journalEvents(root)).filter((e) => e.type === "OrphanFound").map((e) => e.data), [], "no orphan journaled");
   }, { command: [bin, "daemon"] });
 });
 

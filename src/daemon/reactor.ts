@@ -17,7 +17,7 @@ import type { Runtimes } from "./runtimes.js";
 import { startContainer } from "./start-operation.js";
 import type { Store } from "./store.js";
 import { allows } from "../model/lifecycle.js";
-import { stopBudget } from "../model/budget.js";
+import { SERVICE_EXIT_MS, stopBudget } from "../model/budget.js";
 import { stopwatch } from "./stopwatch.js";
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
@@ -214,7 +214,11 @@ export class Reactor {
     return this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
   }
 
-  /** Stops the runtime service if it still runs (idempotent: a dead one needs nothing). */
+  /**
+   * Stops the runtime service if it still runs (idempotent: a dead one needs nothing), and waits
+   * (bounded) until its process is gone: it exits just after its reply, and until then a host
+   * scan would see a live service of a container that holds no sandbox.
+   */
   private async releaseRuntime(id: string): Promise<void> {
     if (probeRuntime(this.options.root, id).alive) {
       try {
@@ -223,6 +227,7 @@ export class Reactor {
       } catch {
         // It exited on its own between the probe and the call.
       }
+      for (const until = Date.now() + SERVICE_EXIT_MS; probeRuntime(this.options.root, id).alive && Date.now() < until;) await sleep(10);
     }
     this.runtimes.drop(id);
   }
