@@ -90,3 +90,10 @@ export function startFailureReason(detail: string): ErrorReason | undefined {
   if (/permission denied|is a directory|exec format error|not a directory/i.test(detail)) return "notExecutable";
   return undefined;
 }
+
+/** The same two cases from a failed spawn's errno (the process driver has no runc to word them). */
+export function spawnFailureReason(errno: string | undefined): ErrorReason | undefined {
+  if (errno === "ENOENT") return "executableNotFound";
+  if (errno === "EACCES" || errno === "EISDIR" || errno === "ENOTDIR" || errno === "ENOEXEC") return "notExecutable";
+  return undefined;
+}

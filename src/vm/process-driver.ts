@@ -5,7 +5,7 @@ import fs from "node:fs";
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { exitFrom, superviseChild } from "./child.js";
-import { startFailureReason, type Driver, type DriverOptions, type OutputSink, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
+import { spawnFailureReason, type Driver, type DriverOptions, type OutputSink, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
 import { readNetDev } from "./cgroup-stats.js";
 
 interface Tracked {
@@ -39,7 +39,7 @@ export class ProcessDriver implements Driver {
     const cwd = fs.existsSync(spec.cwd) ? spec.cwd : this.cwdBase;
     return new Promise((resolve, reject) => {
       const child = spawn(spec.args[0]!, spec.args.slice(1), { cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"] });
-      child.once("error", (e) => reject(new BerthError("invalidArgument", `cannot start process ${processId}: ${e.message}`, startFailureReason(e.message))));
+      child.once("error", (e) => reject(new BerthError("invalidArgument", `cannot start process ${processId}: ${e.message}`, spawnFailureReason((e as NodeJS.ErrnoException).code))));
       child.once("spawn", () => {
         const startedAt = Date.now();
         const ended = superviseChild(child, sink);
