@@ -24,6 +24,16 @@ type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEve
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** True when `done` resolves within `ms`, false after; the timer goes either way (a grace can be a day). */
+async function within(done: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([done.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class Reactor {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   /** Containers a client is deleting (with force: stop, then delete): no auto-remove in between. */
@@ -156,7 +166,7 @@ export class Reactor {
         // A signal that cannot be sent (init already gone) is no failure: the wait below decides.
         await client.kill(id, signal, left(budget.killMs)).catch(() => {});
         // A wait that fails means the service is gone: nothing is left to escalate, and its exit is the watcher's.
-        const exited = await Promise.race([client.wait(id).then(() => true), sleep(budget.graceMs).then(() => false)]).catch(() => true);
+        const exited = await within(client.wait(id), budget.graceMs).catch(() => true);
         if (!exited) {
           this.signalled(id, intent, "SIGKILL");
           await client.kill(id, "SIGKILL", left(budget.killMs)).catch(() => {}); // already gone: the exit watcher journals it
