@@ -8,7 +8,7 @@ import type { Command, CommandType } from "../commands/commands.js";
 import { parseCommand } from "../commands/parse.js";
 import type { ContainerConfig } from "../model/config.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
-import { toExitStatus } from "../model/exit.js";
+import { toExitStatus, type ExitStatus } from "../model/exit.js";
 import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
 import type { ReadFilter } from "../events/journal.js";
 import { allows, initStartedIn, LIFECYCLE } from "../model/lifecycle.js";
@@ -85,6 +85,27 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
   /** The container's state after a command, for the reply. */
   const current = (id: string) => store.container(id) ?? existing(id);
 
+  /**
+   * The exit of a process, once it has one (for `wait` and `run`). A container deleted meanwhile
+   * (an --rm one is, right after it stops) answers with its state just before the delete.
+   */
+  const exitOf = async (id: string, processId: string, signal: AbortSignal): Promise<ExitStatus> => {
+    if (!existing(id).processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${id}`);
+    const deletion = store.watchDelete(id);
+    const exitIn = (s: ContainerState) => {
+      const p = s.processes[processId];
+      if (processId === id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
+      return p?.status === "exited" ? exitStatus(p.exitCode, p.exitedAt, p.signal, p.oomKilled) : undefined;
+    };
+    return store.waitFor(() => {
+      const s = store.projection.containers[id];
+      if (s && s.status !== "deleted") return exitIn(s);
+      const exit = deletion.before && exitIn(deletion.before);
+      if (!exit) throw new BerthError("notFound", `container ${id} was deleted while waiting`);
+      return exit;
+    }, MAX_TIMER_MS, `process ${processId} to exit`, signal).finally(deletion.release);
+  };
+
   const routes: Record<string, Route> = {
     ping: unary((body) => (bodyOf("ping", body), { pong: true, pid: process.pid })),
 
@@ -151,25 +172,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       kind: "stream",
       handler: async (body, ctx) => {
         const b = bodyOf("wait", body);
-        const processId = b.processId ?? b.id;
-        const state = existing(b.id);
-        if (!state.processes[processId]) throw new BerthError("notFound", `no such process ${processId} in container ${b.id}`);
-        // Deleted meanwhile (an --rm container is, right after it stops): its state just before the delete.
-        const deletion = store.watchDelete(b.id);
-        const exitOf = (s: ContainerState) => {
-          const p = s.processes[processId];
-          if (processId === b.id) return s.status === "stopped" ? exitStatus(s.exitCode, s.finishedAt, p?.signal, s.oomKilled) : undefined;
-          return p?.status === "exited" ? exitStatus(p.exitCode, p.exitedAt, p.signal, p.oomKilled) : undefined;
-        };
-        const exited = await store.waitFor(() => {
-          const s = store.projection.containers[b.id];
-          if (s && s.status !== "deleted") return exitOf(s);
-          const before = deletion.before;
-          const exit = before && exitOf(before);
-          if (!exit) throw new BerthError("notFound", `container ${b.id} was deleted while waiting`);
-          return exit;
-        }, MAX_TIMER_MS, `process ${processId} to exit`, ctx.signal).finally(deletion.release);
-        ctx.emit(exited);
+        ctx.emit(await exitOf(b.id, b.processId ?? b.id, ctx.signal));
       },
     },
 
@@ -260,7 +263,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
   // `start` and `run` (run-route.ts) run each of their steps through the same command path.
   const perform = async (command: Command, commandId: string | undefined, ctx: CallContext) => void (await lifecycle(command, commandId ? { commandId } : {}, ctx));
-  return { ...routes, ...runRoutes(deps, { perform, wait: routes.wait!, create: parsedCreate, deadlineMs: LIFECYCLE_BUDGET.routeDeadlineMs }) };
+  return { ...routes, ...runRoutes(deps, { perform, exitOf: (id, signal) => exitOf(id, id, signal), create: parsedCreate, deadlineMs: LIFECYCLE_BUDGET.routeDeadlineMs }) };
 }
 
 /**

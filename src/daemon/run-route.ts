@@ -5,6 +5,7 @@
 import type { Command } from "../commands/commands.js";
 import { IDLE_AFTER_EXIT_MS, MAX_TIMER_MS } from "../model/budget.js";
 import { containerStream } from "../events/catalogue.js";
+import type { ExitStatus } from "../model/exit.js";
 import { isAbsent } from "../model/lifecycle.js";
 import { peekStrings } from "../ipc/peek.js";
 import type { CallContext, Route, StreamHandler } from "../ipc/server.js";
@@ -18,8 +19,8 @@ import { startContainer, stepCommandId, type StartOptions } from "./start-operat
 export interface RunRouteHooks {
   /** One command for a client, through routes.ts's execute and outcome: throws what it failed with. */
   perform(command: Command, commandId: string | undefined, ctx: CallContext): Promise<void>;
-  /** routes.ts's `wait`: the exit of a process, also of a container deleted meanwhile. */
-  wait: Route;
+  /** routes.ts's wait for init's exit, also of a container deleted meanwhile. */
+  exitOf(id: string, signal: AbortSignal): Promise<ExitStatus>;
   /** routes.ts's parse of a create body, with its check of the mounts against the berth root: before anything is journaled. */
   create(body: Record<string, unknown>): Extract<Command, { type: "create" }>;
   /** The deadline of a lifecycle route (routes.ts). */
@@ -39,14 +40,6 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
       await hooks.perform(command, stepCommandId(commandId, command), ctx);
       return true;
     }, opts);
-
-  /** Resolves with what the wait route emits last for init: its exit. */
-  const exitOf = (id: string, ctx: StreamContext): Promise<unknown> => {
-    let exit: unknown;
-    const wait = hooks.wait as Extract<Route, { kind: "stream" }>;
-    const done = wait.handler({ id }, { peer: ctx.peer, route: "wait", get signal() { return ctx.signal; }, emit: (item) => void (exit = item), emitRaw: () => undefined });
-    return done.then(() => exit);
-  };
 
   /**
    * Relays init's entries from the service's follow as the service encoded them (the logs
@@ -149,7 +142,7 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
         const release = !b.detach && store.container(b.id)?.config.autoRemove === true ? reactor.holdRemoval(b.id) : undefined;
         try {
           await start(b.id, b.commandId, ctx, { run: true, ...(b.dynamicEnv ? { dynamicEnv: b.dynamicEnv } : {}) });
-          const exited = b.detach ? undefined : exitOf(b.id, ctx);
+          const exited = b.detach ? undefined : hooks.exitOf(b.id, ctx.signal);
           exited?.catch(() => {}); // awaited below; a relay that fails first must not leave it unhandled
           await ctx.emit({ started: store.container(b.id) });
           if (!exited) return;
