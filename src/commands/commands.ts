@@ -19,18 +19,12 @@ export type Command =
   | { type: "pause"; id: string }
   | { type: "unpause"; id: string };
 
-/** A command as it arrives from outside, its fields unchecked: the input of validateCommand. */
-export type CommandInput =
-  | { type: "create"; id: unknown; config: unknown }
-  | { type: "bootstrap"; id: unknown; dynamicEnv?: unknown; run?: unknown }
-  | { type: "startProcess"; id: unknown; processId: unknown }
-  | { type: "createProcess"; id: unknown; processId: unknown; spec: unknown }
-  | { type: "kill"; id: unknown; processId: unknown; signal: unknown }
-  | { type: "stop"; id: unknown; signal?: unknown; timeoutInSeconds?: unknown }
-  | { type: "shutdown"; id: unknown }
-  | { type: "delete"; id: unknown }
-  | { type: "pause"; id: unknown }
-  | { type: "unpause"; id: unknown };
+/**
+ * A command as it arrives from outside, its fields unchecked: the input of validateCommand.
+ * Derived from Command, so the two cannot disagree on a command or a field.
+ */
+export type CommandInput = Unchecked<Command>;
+type Unchecked<C> = C extends Command ? { [K in keyof C]: K extends "type" ? C[K] : unknown } : never;
 
 export type CommandType = Command["type"];
 
