@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 # native addons (scripts/build-native.sh). Node 20 and npm are the prerequisites (README).
 source scripts/needs.sh
 need runc runc
+need conmon conmon   # the per-container monitor (src/vm/conmon.ts)
 need /bin/busybox busybox-static
 need cp coreutils
 need mknod coreutils
