@@ -1,4 +1,4 @@
-// Bundles the CLI and the runtime service with esbuild into dist/bundle/, after tsc has built
+// Bundles the CLI with esbuild into dist/bundle/, after tsc has built
 // dist/ (scripts/setup.sh runs both). Node start-up is most of a short `berth` command's cost,
 // and resolving, reading and linking ~40 ESM files (commander and msgpackr included) is a
 // measurable part of it; one file per entry, plus lazily loaded chunks, is not.
@@ -7,7 +7,6 @@
 //                            (src/cli/commands/, imported lazily by its registry) is split into a
 //                            chunk of its own, so `berth run` never reads the query, audit,
 //                            journal or image handlers (test/cli-commands.test.ts checks it).
-//   dist/bundle/service.cjs  the runtime service entry (src/vm/service/main.ts), as CommonJS.
 //
 // Run: node scripts/bundle.mjs
 import { build } from "esbuild";
@@ -37,8 +36,8 @@ const common = {
 
 /**
  * msgpackr's Node entry also loads msgpackr-extract, a native addon (~18 ms to find and load
- * here) that only speeds up decoding long strings. The CLI and the service exchange small
- * frames, so they take the plain entry: same Packr, same wire format, no addon.
+ * here) that only speeds up decoding long strings. The CLI exchanges small
+ * frames, so it takes the plain entry: same Packr, same wire format, no addon.
  */
 const plainMsgpackr = {
   name: "plain-msgpackr",
@@ -48,9 +47,9 @@ const plainMsgpackr = {
 };
 
 /**
- * `berth daemon` runs the tsc-built daemon (dist/src/daemon/main.js), not a bundled copy: the
- * daemon finds the runtime service entry relative to its own module (src/vm/runtime.ts), and
- * its start-up cost is paid once, not per command.
+ * `berth daemon` runs the tsc-built daemon (dist/src/daemon/main.js), not a bundled copy: it
+ * finds its native addons relative to its own module, and its start-up cost is paid once, not
+ * per command.
  */
 const daemonFromDist = {
   name: "daemon-from-dist",
@@ -63,31 +62,15 @@ const daemonFromDist = {
 // half-written one, and stale chunks (their names carry a hash) do not pile up.
 const next = `${out}.${process.pid}`;
 try {
-  await Promise.all([
-    build({
-      ...common,
-      entryPoints: { cli: join(repo, "src", "cli", "main.ts") },
-      outdir: next,
-      outExtension: { ".js": ".mjs" },
-      splitting: true,
-      chunkNames: "cli-[name]-[hash]",
-      plugins: [plainMsgpackr, daemonFromDist],
-    }),
-    build({
-      ...common,
-      // CommonJS, because every container has a service and Node's ESM loader costs RSS in each:
-      // an idle file here takes 41.0 MB as .mjs and 39.1 MB as .cjs; the service, which loads
-      // more of Node either way, saves about 0.3 MB.
-      format: "cjs",
-      banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-      define: { "import.meta.url": "__berthModuleUrl" },
-      entryPoints: [join(repo, "src", "vm", "service", "main.ts")],
-      // The service finds its native addons relative to its module (src/host/native-addon.ts):
-      // two levels up from dist/bundle/ is the checkout, where native/*/build lives.
-      outfile: join(next, "service.cjs"),
-      plugins: [plainMsgpackr],
-    }),
-  ]);
+  await build({
+    ...common,
+    entryPoints: { cli: join(repo, "src", "cli", "main.ts") },
+    outdir: next,
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "cli-[name]-[hash]",
+    plugins: [plainMsgpackr, daemonFromDist],
+  });
   rmSync(out, { recursive: true, force: true });
   renameSync(next, out);
 } finally {

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { containerStream, type StoredEvent } from "../src/events/catalogue.js";
 import { mountsUnder } from "../src/vm/hostcalls.js";
 import { containerDir } from "../src/vm/paths.js";
-import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
+import { initMonitor, recordedExitOf } from "./helpers/monitor.js";
 import { berth, berthLive, bin, ensureBuilt, journalHead, runcList, tempRoot, waitFor, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents, withDaemon as withDaemonFrame } from "./helpers/daemon.js";
 
@@ -119,7 +119,7 @@ test("after a daemon kill: a --rm container that stopped meanwhile is removed, a
     }
     await daemon.kill9();
     process.kill(d1Pid!, "SIGTERM");
-    await waitFor("d1's exit while the daemon is down", () => readExitRecords(root, "d1").some((r) => r.processId === "d1"));
+    await waitFor("d1's exit while the daemon is down", () => recordedExitOf(root, "d1", "d1") !== undefined);
     await daemon.restart();
     const d1 = await streamOf(root, "d1");
     assert.equal(d1.slice(-3).map((e) => e.type), ["ProcessExited", "ContainerStopped", "ContainerDeleted"]);
@@ -130,8 +130,7 @@ test("after a daemon kill: a --rm container that stopped meanwhile is removed, a
     assert.equal(b1.slice(-2).map((e) => e.type), ["ShutdownRequested", "ContainerShutdown"]);
     assert.is(JSON.parse((await berth(root, ["inspect", "b1"])).stdout)[0].status, "created");
     for (const id of ["d1", "b1", "b2"]) {
-      // A released service exits just after its reply.
-      await waitFor(`${id} to hold no runtime service`, () => !probeRuntime(root, id).alive);
+      await waitFor(`${id} to hold no conmon`, () => !initMonitor(root, id).alive);
       assert.equal(mountsUnder(containerDir(root, id)), [], `${id} holds no mounted rootfs`);
     }
     assert.equal(runcList(root), []);

@@ -44,7 +44,7 @@ test("run -d, exec with its own exit code, stop -t 1 on a PID-1 sleep gives 137,
     const expected = [
       /created from image busybox: sleep 1000/,
       /bootstrap requested/,
-      /booted: runtime service/,
+      /booted: conmon pid \d+ \(runc\)/,
       /start of init requested/,
       /init started/,
       /exec exec-\w+ registered: sh -c/,
@@ -71,8 +71,9 @@ test("run of a missing executable exits 127 and of a non-executable file 126: th
     assert.is(missing.code, 127, missing.stderr);
     const file = await berth(root, ["run", "--rm", "busybox", "/etc/passwd"]);
     assert.is(file.code, 126, file.stderr);
-    // The reason is journaled with the failure, so it outlives the reply.
-    const failed = (await journalEvents(root)).filter((ev) => ev.type === "ProcessStartFailed").map((ev) => (ev.data as { error: { reason?: string } }).error.reason);
+    // The reason is journaled with the failure, so it outlives the reply. runc checks the
+    // executable at `runc create`, which conmon runs at the boot: the boot is what fails.
+    const failed = (await journalEvents(root)).filter((ev) => ev.type === "BootstrapFailed").map((ev) => (ev.data as { error: { reason?: string } }).error.reason);
     assert.equal(failed, ["executableNotFound", "notExecutable"]);
     assert.equal(runcList(root), []);
   }));

@@ -10,7 +10,7 @@ import type { Orphan } from "../src/events/catalogue.js";
 import type { ContainerState } from "../src/projections/container.js";
 import type { HostInventory } from "../src/vm/host-inventory.js";
 import { mountsUnder } from "../src/vm/hostcalls.js";
-import { probeRuntime } from "../src/vm/runtime.js";
+import { initMonitor } from "./helpers/monitor.js";
 import { berth, bin, ensureBuilt, startCliDaemon } from "./helpers/cli-env.js";
 import { journalEvents, pidAlive, runcList, tempRoot, waitFor, withDaemon } from "./helpers/daemon.js";
 
@@ -32,7 +32,7 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     assert.is((await berth(root, ["run", "--name", "done", "busybox", "true"])).code, 0);
     const inspect = JSON.parse((await berth(root, ["inspect", "ghost"])).stdout)[0];
     const initPid = inspect.pid as number;
-    const monitorPid = probeRuntime(root, "ghost").endpoint!.pid;
+    const monitorPid = initMonitor(root, "ghost").monitor!.pid;
     await daemon.kill9();
     loseJournal(root);
 
@@ -52,7 +52,7 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     const done = orphans.find((o) => o.id === "done")!;
     assert.equal({ runc: done.runc, monitor: done.monitor, mounts: done.mounts }, { runc: undefined, monitor: undefined, mounts: [] });
     assert.is(done.directory, join(root, "containers", "done"));
-    assert.match(daemon.daemon.output(), /orphan ghost \(a container the journal does not know\): runc container \(running, pid \d+\), runtime service pid \d+/);
+    assert.match(daemon.daemon.output(), /orphan ghost \(a container the journal does not know\): runc container \(running, pid \d+\), monitor pid \d+/);
     const info = await berth(root, ["system", "info"]);
     assert.match(info.stdout, /orphans: 2/);
 

@@ -1,4 +1,6 @@
 // Issue 5 acceptance 1-3: kill -9 the daemon, and nothing is lost (runc driver, real processes).
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ContainerState } from "../src/projections/container.js";
@@ -6,8 +8,8 @@ import { auditTransitions } from "../src/projections/transitions.js";
 import { containerStream } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
 import { journalPath } from "../src/host/root-layout.js";
-import { probeRuntime, readExitRecords } from "../src/vm/runtime.js";
-import { ServiceClient } from "../src/vm/service-client.js";
+import { containerPaths, runcRoot } from "../src/vm/paths.js";
+import { initMonitor, recordedExitOf } from "./helpers/monitor.js";
 import { journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
 async function run(daemon: DaemonFrame, id: string, args: string[]): Promise<void> {
@@ -45,7 +47,8 @@ test("an exit that happens while the daemon is down is journaled with its real c
     assert.ok(state.finishedAt! > downAt && state.finishedAt! < upAt, `exitedAt ${state.finishedAt} falls inside the downtime ${downAt}..${upAt}`);
     const events = await journalEvents(root);
     const recovered = events.filter((e) => e.type === "DaemonRecovered");
-    assert.equal(recovered.at(-1)?.data, { adopted: 1, exitsRecovered: 1, lost: 0, intentsResolved: 0 });
+    // conmon exits with its process, so there is nothing left to adopt: the exit file tells all.
+    assert.equal(recovered.at(-1)?.data, { adopted: 0, exitsRecovered: 1, lost: 0, intentsResolved: 0 });
     assert.equal(auditTransitions(events), []);
     assert.is(events.filter((e) => e.type === "ProcessExited").length, 1, "the exit is journaled exactly once");
   }));
@@ -55,11 +58,12 @@ test("running containers are adopted after kill -9, then exec, stop and delete w
     const root = daemon.root;
     await run(daemon, "a1", ["sleep", "1000"]);
     await run(daemon, "a2", ["sleep", "1000"]);
-    const servicePids = ["a1", "a2"].map((id) => probeRuntime(root, id).endpoint!.pid);
+    const monitorPids = ["a1", "a2"].map((id) => initMonitor(root, id).monitor!.pid);
     await daemon.kill9();
     await daemon.restart();
     for (const id of ["a1", "a2"]) assert.is((await stateOf(daemon, id)).status, "running");
-    assert.equal(["a1", "a2"].map((id) => probeRuntime(root, id).endpoint!.pid), servicePids, "the same runtime services, none started twice");
+    assert.equal(["a1", "a2"].map((id) => initMonitor(root, id).monitor!.pid), monitorPids, "the same conmons, none started twice");
+    assert.ok(["a1", "a2"].every((id) => initMonitor(root, id).alive));
     assert.equal(runcList(root).sort(), ["a1", "a2"]);
     const rc = await daemon.client("a1");
     try {
@@ -78,16 +82,16 @@ test("running containers are adopted after kill -9, then exec, stop and delete w
     assert.equal(auditTransitions(events), []);
   }));
 
-test("a runtime service killed with its sandbox while the daemon is down is ContainerLost, exit 255", () =>
+test("a conmon killed with its sandbox while the daemon is down is ContainerLost, exit 255", () =>
   withDaemon(tempRoot(), async (daemon) => {
     const root = daemon.root;
     await run(daemon, "doomed", ["sleep", "1000"]);
     const state = await stateOf(daemon, "doomed");
     await daemon.kill9();
-    const service = probeRuntime(root, "doomed").endpoint!.pid;
-    process.kill(service, "SIGKILL");
+    const monitor = initMonitor(root, "doomed").monitor!.pid;
+    process.kill(monitor, "SIGKILL");
     process.kill(state.pid!, "SIGKILL");
-    await waitFor("service and init to die", () => !pidAlive(service) && !pidAlive(state.pid!));
+    await waitFor("conmon and init to die", () => !initMonitor(root, "doomed").alive && !pidAlive(state.pid!));
     await daemon.restart();
     const after = await stateOf(daemon, "doomed");
     assert.is(after.status, "stopped");
@@ -95,7 +99,7 @@ test("a runtime service killed with its sandbox while the daemon is down is Cont
     const events = await journalEvents(root);
     const lost = events.find((e) => e.type === "ContainerLost");
     assert.ok(lost, "a ContainerLost event");
-    assert.match((lost!.data as { reason: string }).reason, new RegExp(`runtime service pid ${service} is gone`));
+    assert.match((lost!.data as { reason: string }).reason, new RegExp(`conmon \\(pid ${monitor}\\) is gone`));
     assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 0, exitsRecovered: 0, lost: 1, intentsResolved: 0 });
     assert.equal(runcList(root), []);
     assert.equal(auditTransitions(events), []);
@@ -103,38 +107,28 @@ test("a runtime service killed with its sandbox while the daemon is down is Cont
 
 /**
  * Leaves what a daemon that died right after journaling init's exit leaves. With the daemon
- * down, init is killed and its service records the exit; the test then does what the daemon's
- * exit watcher does, journal ProcessExited from that record and (with `ack`) acknowledge it, so
- * the service finishes its teardown and exits. Only the ContainerStopped is missing.
+ * down, init is killed and conmon records the exit; the test then does what the daemon does,
+ * journal ProcessExited from that record. Only the ContainerStopped (and the teardown) is missing.
  */
-async function crashAfterExitJournaled(root: string, daemon: DaemonFrame, id: string, ack: boolean): Promise<void> {
+async function crashAfterExitJournaled(root: string, daemon: DaemonFrame, id: string): Promise<void> {
   const { pid } = await stateOf(daemon, id);
   await daemon.kill9();
-  const service = probeRuntime(root, id).endpoint!.pid;
   process.kill(pid!, "SIGKILL");
-  const record = await waitFor("init's exit record", () => readExitRecords(root, id).find((r) => r.processId === id));
+  const record = await waitFor("init's exit record", () => recordedExitOf(root, id, id));
   const journal = await Journal.open(journalPath(root));
   try {
     journal.append(containerStream(id), [{ type: "ProcessExited", data: record }], journal.streamVersion(containerStream(id)), { actor: { uid: 0, gid: 0, pid: process.pid } });
   } finally {
     journal.close();
   }
-  if (!ack) return;
-  const client = await ServiceClient.connect(probeRuntime(root, id).endpoint!.socket);
-  try {
-    await client.ack(id, record.pid);
-  } finally {
-    client.close();
-  }
-  await waitFor("the service to finish", () => !pidAlive(service));
 }
 
-for (const ack of [true, false]) {
-  test(`a daemon killed between init's ProcessExited and ContainerStopped: recovery stops it with the real code (service ${ack ? "gone" : "alive"})`, () =>
+{
+  test("a daemon killed between init's ProcessExited and ContainerStopped: recovery tears down and stops it with the real code", () =>
     withDaemon(tempRoot(), async (daemon) => {
       const root = daemon.root;
       await run(daemon, "ended", ["sleep", "1000"]);
-      await crashAfterExitJournaled(root, daemon, "ended", ack);
+      await crashAfterExitJournaled(root, daemon, "ended");
       await daemon.restart();
       const after = await stateOf(daemon, "ended");
       assert.is(after.status, "stopped");
@@ -144,7 +138,7 @@ for (const ack of [true, false]) {
       const own = events.filter((e) => e.streamId === "container-ended").map((e) => e.type);
       assert.equal(own.slice(-2), ["ProcessExited", "ContainerStopped"]);
       assert.is(own.filter((t) => t === "ProcessExited").length, 1, "the exit is journaled once");
-      assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: ack ? 0 : 1, exitsRecovered: 0, lost: 0, intentsResolved: 0 });
+      assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 0 });
       assert.equal(runcList(root), []);
       assert.equal(auditTransitions(events), []);
     }));
@@ -161,7 +155,7 @@ test("a start performed again after kill -9 journals when init really started, n
       rc.close();
     }
     // What a daemon killed between ProcessStartRequested and ProcessStarted leaves: the intent in
-    // the journal, and init started by its runtime service.
+    // the journal, and init started (`runc start`, as the reactor's effect runs it).
     await daemon.kill9();
     const journal = await Journal.open(journalPath(root));
     try {
@@ -170,16 +164,20 @@ test("a start performed again after kill -9 journals when init really started, n
     } finally {
       journal.close();
     }
-    const service = await ServiceClient.connect(probeRuntime(root, "late").endpoint!.socket);
-    const started = await service.startProcess("late").finally(() => service.close());
+    const before = Date.now();
+    execFileSync("runc", ["--root", runcRoot(root), "start", "late"]);
+    const after = Date.now();
+    const started = { pid: Number(fs.readFileSync(`${containerPaths(root, "late").dir}/procs/late/pid`, "utf8")) };
     await new Promise((r) => setTimeout(r, 1500));
     const upAt = Date.now();
     await daemon.restart();
     const events = await journalEvents(root);
     const journaled = events.filter((e) => e.type === "ProcessStarted");
-    assert.equal(journaled.map((e) => e.data), [{ processId: "late", pid: started.pid, startedAt: started.startedAt }], "the start is journaled once, with the service's time");
-    assert.ok(started.startedAt! < upAt - 1000, `startedAt ${started.startedAt} is the start, before the recovery at ${upAt}`);
-    assert.is((await stateOf(daemon, "late")).startedAt, started.startedAt);
+    assert.equal(journaled.map((e) => ({ ...e.data, startedAt: 0 })), [{ processId: "late", pid: started.pid, startedAt: 0 }], "the start is journaled once");
+    const startedAt = (journaled[0]!.data as { startedAt: number }).startedAt;
+    // When `runc start` ran (runc's state directory changed then): the start, not the recovery.
+    assert.ok(startedAt >= before - 1 && startedAt <= after + 1 && startedAt < upAt - 1000, `startedAt ${startedAt} is the start (${before}..${after}), before the recovery at ${upAt}`);
+    assert.is((await stateOf(daemon, "late")).startedAt, startedAt);
     assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 1, exitsRecovered: 0, lost: 0, intentsResolved: 1 });
     assert.equal(auditTransitions(events), []);
   }));

@@ -78,7 +78,7 @@ test("flipping a no-op or a start cell fails the decide spec; an event-only cell
 });
 
 test("the decider, the projection's audit, recovery, the routes and the runtime service import the table", () => {
-  const files = ["src/commands/decide.ts", "src/projections/transitions.ts", "src/daemon/recovery.ts", "src/daemon/routes.ts", "src/vm/service/service.ts", "src/daemon/dispatch.ts"];
+  const files = ["src/commands/decide.ts", "src/projections/transitions.ts", "src/daemon/recovery.ts", "src/daemon/routes.ts", "src/daemon/runtime-service.ts", "src/daemon/dispatch.ts"];
   for (const file of files) {
     const source = readFileSync(join(import.meta.dirname, "..", file), "utf8");
     const imports = file === "src/daemon/dispatch.ts" ? /from "\.\.\/commands\/decide\.js"/ : /from "(\.\.\/)+model\/lifecycle\.js"/;

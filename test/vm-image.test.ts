@@ -4,7 +4,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { importImage } from "../src/vm/image-import.js";
 import { imageRootfs } from "../src/vm/paths.js";
-import { boot, cleanup, tempRoot } from "./helpers/vm-sandbox.js";
+import { readLogs } from "../src/vm/logs.js";
+import { boot, cleanup, processLog, tempRoot } from "./helpers/vm-sandbox.js";
 import { dockerSave, tar, type TarInput } from "./helpers/vm-tar.js";
 
 const applets = ["sh", "cat", "ls", "test", "echo"];
@@ -49,8 +50,7 @@ test("a docker-save tarball with two layers and whiteouts gives the merged tree"
     });
     await c.client.startProcess("merged");
     assert.is((await c.client.wait("merged")).exitCode, 0);
-    const lines: string[] = [];
-    for await (const e of c.client.logs({})) lines.push(e.line);
+    const lines = readLogs(processLog(root, "merged")).map((e) => e.line);
     assert.equal(lines, ["from layer one", "from layer two", "gone-is-hidden", "b.txt"]);
     c.client.close();
   } finally {

@@ -1,7 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readExitRecords } from "../src/vm/runtime.js";
-import { boot, cleanup, execOutput, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
+import { boot, cleanup, execOutput, processLog, recordedExit, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
 
 test("hostname, process table and network are the container's own; the rootfs is read-only", async () => {
   const root = tempRoot();
@@ -38,7 +37,7 @@ test("a 20 MB memory limit OOM-kills a process that needs 100 MB, and the exit r
     const exit = await c.client.wait("oom");
     assert.is(exit.exitCode, 137);
     assert.is(exit.oomKilled, true);
-    assert.is(readExitRecords(root, "oom")[0]!.oomKilled, true);
+    assert.is(recordedExit(root, "oom", "oom")!.oomKilled, true);
     c.client.close();
   } finally {
     await cleanup(root, ["oom"]);
@@ -52,7 +51,7 @@ test("an exec'd process that outgrows the limit is also reported as OOM-killed",
     await c.client.startProcess("oomx");
     const r = await execOutput(c, "hog", ["dd", "if=/dev/zero", "of=/dev/null", "bs=100M", "count=1"]);
     assert.is(r.exitCode, 137);
-    assert.is(readExitRecords(root, "oomx").find((e) => e.processId === "hog")!.oomKilled, true);
+    assert.is(recordedExit(root, "oomx", "hog")!.oomKilled, true);
     c.client.close();
   } finally {
     await cleanup(root, ["oomx"]);
@@ -67,8 +66,7 @@ test("a pids limit stops a fork bomb", async () => {
     await c.client.createProcess("fork", { args: ["sh", "-c", "i=0; while [ $i -lt 100 ]; do sleep 1000 & i=$((i+1)); done"] });
     await c.client.startProcess("fork");
     const { readLogs } = await import("../src/vm/logs.js");
-    const { containerPaths } = await import("../src/vm/paths.js");
-    await waitFor("a fork failure", () => readLogs(containerPaths(root, "bomb")).some((e) => e.p === "fork" && /can't fork/.test(e.line)));
+    await waitFor("a fork failure", () => readLogs(processLog(root, "bomb", "fork")).some((e) => /can't fork/.test(e.line)));
     const stats = await c.client.statistics();
     assert.ok(stats.processCount <= 16, `process count ${stats.processCount} within the limit`);
     c.client.close();

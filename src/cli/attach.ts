@@ -83,7 +83,7 @@ export async function attach(client: RuntimeClient, processId: string, opts: Att
     printedAt = Date.now();
     await printEntry(e);
   };
-  const query = opts.since !== undefined ? { since: opts.since } : {};
+  const query = { processId, ...(opts.since !== undefined ? { since: opts.since } : {}) };
   const stream = client.logs<LogEntry>({ ...query, follow: true });
   let cancelled = false;
   let complete = false;
@@ -103,14 +103,13 @@ export async function attach(client: RuntimeClient, processId: string, opts: Att
   });
   try {
     const exit = await client.wait(processId);
-    // init's follow stream ends by itself once the service has read init's last output; an exec's
-    // follows init, so it is cancelled. Either way a stream that ended early (service gone) or
-    // stalls is completed from the files, which hold every line once the exit is recorded.
+    // The follow ends by itself once the process's last output is read. A stream that ended
+    // early (the daemon went away) or stalls is completed from the files, which hold every line
+    // once the exit is recorded.
     const stop = () => {
       cancelled = true;
       stream.cancel();
     };
-    if (processId !== client.id) stop();
     const watchdog = setInterval(() => {
       if (Date.now() - printedAt > IDLE_AFTER_EXIT_MS) stop();
     }, IDLE_AFTER_EXIT_MS);
@@ -132,7 +131,7 @@ async function catchUp(client: RuntimeClient, processId: string, since: number |
     const { t, n } = seen[s];
     const from = t ?? since;
     let skip = t !== undefined ? n : 0;
-    const q = { ...(from !== undefined ? { since: from } : {}), ...(s === "stdout" ? { stderr: false } : { stdout: false }) };
+    const q = { processId, ...(from !== undefined ? { since: from } : {}), ...(s === "stdout" ? { stderr: false } : { stdout: false }) };
     for await (const e of client.logs<LogEntry>(q)) {
       if (e.p !== processId) continue;
       if (skip > 0 && e.t === t) {

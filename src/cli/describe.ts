@@ -52,7 +52,7 @@ export function historySentence(e: StoredEvent, containerId: string): string {
     case "BootstrapRequested":
       return "bootstrap requested";
     case "ContainerBooted":
-      return `booted: runtime service pid ${e.data.runtime.pid} (${e.data.runtime.driver})`;
+      return `booted: ${e.data.runtime.monitor ?? "runtime service"} pid ${e.data.runtime.pid} (${e.data.runtime.driver})`;
     case "BootstrapFailed":
       return `bootstrap failed: ${e.data.error.code}: ${e.data.error.message}`;
     case "ProcessCreated":

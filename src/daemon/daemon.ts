@@ -7,7 +7,6 @@ import { listen, type IpcServer } from "../ipc/server.js";
 import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
 import { journalPath, socketPath } from "../host/root-layout.js";
 import type { DriverName } from "../vm/driver.js";
-import { ServicePool } from "../vm/service-pool.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
 import { checkJournalLoss } from "./journal-loss.js";
@@ -24,8 +23,6 @@ export interface DaemonOptions {
   sync?: SyncMode;
   /** Extra groups allowed to connect besides root. */
   allowGids?: number[];
-  /** Runtime services kept started and idle, so a bootstrap skips Node's start-up (default 1; 0 disables). */
-  warmServices?: number;
   /** Start although witnesses prove the journal lost acknowledged events, and journal the loss. */
   acceptJournalLoss?: boolean;
 }
@@ -38,7 +35,6 @@ export class Daemon {
     private readonly reactor: Reactor,
     private readonly queue: KeyedQueue,
     private readonly server: IpcServer,
-    private readonly pool: ServicePool,
     readonly recovered: RecoveryCounts,
     /** How long loading the projection and recovering took, for the start-up line. */
     readonly timings: { loadMs: number; recoverMs: number },
@@ -59,11 +55,10 @@ export class Daemon {
       const store = new Store(journal, actor);
       const loaded = performance.now();
       const queue = new KeyedQueue();
-      const runtimes = new Runtimes(options.root, store, queue);
-      const pool = new ServicePool(options.root, options.warmServices ?? 1);
-      const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver, pool });
+      const runtimes = new Runtimes(options.root, store, queue, driver);
+      const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver });
       // Before recovery, which journals the exits recorded while the daemon was away.
-      runtimes.setExitListener((id, exit) => reactor.afterExit(id, exit));
+      runtimes.setListeners((id, exit) => reactor.afterExit(id, exit), (id, reason) => reactor.afterLoss(id, reason));
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
       await scanOrphans(store, options.root); // after recovery: what is left is what the journal does not know
       onJournalFault(journal);
@@ -75,19 +70,17 @@ export class Daemon {
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });
-      pool.fill(); // after start-up, so the warm services never slow it down
       const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : [])];
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, pool, recovered, timings, warnings);
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings, warnings);
     } catch (err) {
       journal.close();
       throw err;
     }
   }
 
-  /** A clean stop: containers keep running (their runtime services own them). */
+  /** A clean stop: containers keep running (conmon keeps them). */
   async close(): Promise<void> {
     await this.server.close();
-    this.pool.close();
     this.reactor.close();
     await this.queue.idle();
     this.runtimes.closeAll();

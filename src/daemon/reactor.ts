@@ -4,10 +4,10 @@
 // already started?"), so an intent performed twice (after a crash) never acts twice.
 import { rmSync } from "node:fs";
 import type { DriverName } from "../vm/driver.js";
-import type { ServicePool } from "../vm/service-pool.js";
+import { createDriver } from "../vm/drivers.js";
 import { containerDir, containerPaths } from "../vm/paths.js";
+import type { ContainerState } from "../projections/container.js";
 import { releaseContainerRootfs } from "../vm/rootfs.js";
-import { probeRuntime, readExitRecords, settleStartingService, startRuntimeService } from "../vm/runtime.js";
 import { errorInfo, type ErrorInfo } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
 import { containerIdOf, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
@@ -16,13 +16,11 @@ import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
 import { startContainer } from "./start-operation.js";
 import type { Store } from "./store.js";
-import { allows } from "../model/lifecycle.js";
-import { SERVICE_EXIT_MS, stopBudget } from "../model/budget.js";
+import { allows, initMayBeAliveIn } from "../model/lifecycle.js";
+import { stopBudget } from "../model/budget.js";
 import { stopwatch } from "./stopwatch.js";
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** True when `done` resolves within `ms`, false after; the timer goes either way (a grace can be a day). */
 async function within(done: Promise<unknown>, ms: number): Promise<boolean> {
@@ -46,7 +44,7 @@ export class Reactor {
     private readonly store: Store,
     private readonly runtimes: Runtimes,
     private readonly queue: KeyedQueue,
-    private readonly options: { root: string; driver: DriverName; pool?: ServicePool },
+    private readonly options: { root: string; driver: DriverName },
   ) {}
 
   /**
@@ -94,17 +92,11 @@ export class Reactor {
 
   private async bootstrap(id: string, intent: Intent<"BootstrapRequested">): Promise<StoredEvent | undefined> {
     if (!this.pending(id, intent)) return undefined;
-    const state = this.store.container(id)!;
     let booted: StoredEvent | undefined;
     try {
-      // A service the dead daemon started for this intent may still be booting: adopt it.
-      await settleStartingService(this.options.root, id);
-      const probe = probeRuntime(this.options.root, id);
-      const runtime = probe.alive
-        ? probe.endpoint
-        : await startRuntimeService({ root: this.options.root, id, config: state.config, driver: this.options.driver, dynamicEnv: intent.data.dynamicEnv, pool: this.options.pool });
-      booted = this.outcome(id, intent, { type: "ContainerBooted", data: { runtime } });
-      await this.runtimes.watch(id);
+      // Performed again after a crash mid-boot, the boot starts over (Runtimes.boot releases what the first left).
+      const service = await this.runtimes.boot(id, intent.data.dynamicEnv);
+      booted = this.outcome(id, intent, { type: "ContainerBooted", data: { runtime: service.endpoint() } });
       return booted;
     } catch (err) {
       const failed = this.outcome(id, intent, { type: "BootstrapFailed", data: { error: errorInfo(err) } });
@@ -119,8 +111,8 @@ export class Reactor {
     const { processId } = intent.data;
     const state = this.store.container(id)!;
     try {
-      const client = await this.runtimes.client(id);
-      const known = (await client.state()).processes[processId];
+      const client = this.runtimes.client(id);
+      const known = client.state().processes[processId];
       // Started already (by this intent, before a crash): journal when it really started.
       let started: { pid: number; startedAt?: number | undefined } | undefined =
         known && known.status !== "created" && known.pid !== undefined ? { pid: known.pid, startedAt: known.startedAt } : undefined;
@@ -141,8 +133,8 @@ export class Reactor {
     const { processId, signal } = event.data;
     if (this.store.container(id)?.processes[processId]?.status !== "running") return;
     try {
-      const client = await this.runtimes.client(id);
-      // The service replies to SIGKILL once the exit is recorded; the exit watcher journals it.
+      const client = this.runtimes.client(id);
+      // The service replies to SIGKILL once the exit is seen; Runtimes journals it.
       await client.kill(processId, signal);
     } catch {
       // Already gone: its exit is (or will be) journaled by the exit watcher or recovery.
@@ -154,35 +146,36 @@ export class Reactor {
     const { signal, timeoutInSeconds } = intent.data;
     const budget = stopBudget(timeoutInSeconds);
     try {
-      const client = await this.runtimes.client(id);
+      const client = this.runtimes.client(id);
       // Frozen processes cannot act on a signal: thaw a paused container first.
       // A resume that fails leaves it frozen: the SIGKILL below still ends a frozen process.
-      if ((await client.state()).status === "paused") await client.resume().catch(() => {});
+      if (client.state().status === "paused") await client.resume().catch(() => {});
       // The daemon runs the signal → timeout → SIGKILL sequence itself, so every signal is
       // journaled (as caused by the stop request) before it is sent. Its budget runs from here.
       const left = stopwatch();
       if (this.store.container(id)?.processes[id]?.status === "running") {
         this.signalled(id, intent, signal);
         // A signal that cannot be sent (init already gone) is no failure: the wait below decides.
-        await client.kill(id, signal, left(budget.killMs)).catch(() => {});
-        // A wait that fails means the service is gone: nothing is left to escalate, and its exit is the watcher's.
+        await within(client.kill(id, signal), left(budget.killMs)).catch(() => {});
+        // A wait that fails means init's monitor is gone: nothing is left to escalate, and the loss is reported.
         const exited = await within(client.wait(id), budget.graceMs).catch(() => true);
         if (!exited) {
           this.signalled(id, intent, "SIGKILL");
-          await client.kill(id, "SIGKILL", left(budget.killMs)).catch(() => {}); // already gone: the exit watcher journals it
+          await within(client.kill(id, "SIGKILL"), left(budget.killMs)).catch(() => {}); // already gone: its exit is journaled by Runtimes
         }
       }
-      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 }, left(budget.teardownMs));
-      for await (const record of client.exits(false)) await this.runtimes.journalExit(id, record);
+      await within(client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 }), left(budget.teardownMs));
+      for (const record of client.exits()) await this.runtimes.journalExit(id, record);
     } catch {
-      // The service is gone: its exit records on disk are all that is left to tell.
-      for (const record of readExitRecords(this.options.root, id)) await this.runtimes.journalExit(id, record);
+      // No service (the container's monitor was lost): conmon's exit files are all that is left to tell.
+      const state = this.store.container(id);
+      if (state) for (const record of this.runtimes.recordedExits(state)) await this.runtimes.journalExit(id, record);
     }
     if (!this.pending(id, intent)) return undefined;
     const state = this.store.container(id)!;
     const outcome =
       state.processes[id]?.status === "running"
-        ? this.store.record(id, [{ type: "ContainerLost", data: { reason: "the runtime service vanished during stop without recording the exit of init", exitCode: 255 } }], { causationId: intent.eventId })[0]!
+        ? this.store.record(id, [{ type: "ContainerLost", data: { reason: "the monitor of init vanished during stop without recording its exit", exitCode: 255 } }], { causationId: intent.eventId })[0]!
         : this.outcome(id, intent, { type: "ContainerStopped", data: {} });
     await this.autoRemove(id);
     return outcome;
@@ -200,7 +193,7 @@ export class Reactor {
     let paused = !pausing;
     let error: ErrorInfo | undefined;
     try {
-      const client = await this.runtimes.client(id);
+      const client = this.runtimes.client(id);
       try {
         await (pausing ? client.pause() : client.resume());
         paused = pausing;
@@ -208,7 +201,7 @@ export class Reactor {
         error = errorInfo(err);
         // Performed again after a crash, the request may have taken effect before the daemon
         // died (the service then refuses it as already done): journal what the service is.
-        const status = (await client.state()).status;
+        const status = client.state().status;
         if (status === "paused" || status === "running") paused = status === "paused";
       }
     } catch (err) {
@@ -224,28 +217,17 @@ export class Reactor {
     return this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
   }
 
-  /**
-   * Stops the runtime service if it still runs (idempotent: a dead one needs nothing), and waits
-   * (bounded) until its process is gone: it exits just after its reply, and until then a host
-   * scan would see a live service of a container that holds no sandbox.
-   */
+  /** Releases the sandbox, whatever its state (idempotent: a container with no service needs nothing). */
   private async releaseRuntime(id: string): Promise<void> {
-    if (probeRuntime(this.options.root, id).alive) {
-      try {
-        const client = await this.runtimes.client(id);
-        await client.shutdown();
-      } catch {
-        // It exited on its own between the probe and the call.
-      }
-      for (const until = Date.now() + SERVICE_EXIT_MS; probeRuntime(this.options.root, id).alive && Date.now() < until;) await sleep(10);
-    }
+    if (!this.runtimes.has(id)) return;
+    await this.runtimes.client(id).shutdown();
     this.runtimes.drop(id);
   }
 
   private async cleanUp(id: string): Promise<void> {
     this.cancelRestart(id);
     await this.releaseRuntime(id);
-    // A service killed before its teardown leaves the rootfs overlay mounted: unmount it, or the
+    // A sandbox whose monitor was lost before its teardown leaves the rootfs overlay mounted: unmount it, or the
     // removal would recurse into the container's files and then fail on the mount point.
     releaseContainerRootfs(containerPaths(this.options.root, id));
     rmSync(containerDir(this.options.root, id), { recursive: true, force: true });
@@ -254,6 +236,18 @@ export class Reactor {
   /** Runs on the container's queue after an exit is journaled (the daemon wires it to Runtimes). */
   async afterExit(id: string, exit: Exit): Promise<void> {
     if (exit.processId === id) await this.completeStop(id);
+  }
+
+  /**
+   * Runs on the container's queue when init's monitor died without recording its exit: the
+   * service has torn the sandbox down already, so nothing of it runs when the loss is journaled.
+   */
+  async afterLoss(id: string, reason: string): Promise<void> {
+    const state = this.store.container(id);
+    this.runtimes.drop(id);
+    if (!state || !initMayBeAliveIn(state.status)) return;
+    this.store.record(id, [{ type: "ContainerLost", data: { reason, exitCode: 255 } }]);
+    await this.afterStop(id);
   }
 
   /**
@@ -301,11 +295,25 @@ export class Reactor {
    * so a stop queued behind that teardown returns exactly when it has finished.
    */
   private async awaitTeardown(id: string): Promise<void> {
+    if (this.runtimes.has(id)) await this.runtimes.client(id).stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
+    else await this.tearDownUnfollowed(this.store.container(id)!);
+  }
+
+  /**
+   * Tears down a sandbox no service follows (an earlier daemon's, whose init ended or whose
+   * monitor died): what still runs of it is killed and its rootfs released. Returns init's pid
+   * when init was still there.
+   */
+  async tearDownUnfollowed(state: ContainerState): Promise<number | undefined> {
     try {
-      const client = await this.runtimes.client(id);
-      await client.stop({ signal: "SIGKILL", timeoutInSeconds: 0 });
+      const driver = await createDriver((state.runtime?.driver as DriverName | undefined) ?? this.options.driver, { root: this.options.root, id: state.id, config: state.config });
+      const probe = await driver.probe();
+      // Even with no sandbox left, teardown releases what the sandbox held (its rootfs mount).
+      await driver.teardown();
+      return probe.status === "running" ? probe.initPid : undefined;
     } catch {
-      // The service has exited: nothing is left to tear down.
+      // The driver cannot probe or tear down (no runc state, no bundle): nothing is known to be alive here; the orphan scan lists whatever remains.
+      return undefined;
     }
   }
 

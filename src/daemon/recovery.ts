@@ -1,12 +1,10 @@
 // Recovery at daemon start (its order and guarantees: docs/recovery.md): the projection is already loaded (snapshot + tail);
 // now reconcile it with reality, container by container, then resolve every intent that has
 // no outcome, and journal one DaemonRecovered event with the counts.
-import { createDriver } from "../vm/drivers.js";
 import type { DriverName } from "../vm/driver.js";
-import { probeRuntime, readExitRecords } from "../vm/runtime.js";
+import { stopLegacyService } from "./legacy-service.js";
 import { containerStream, DAEMON_STREAM, type EventOf } from "../events/catalogue.js";
 import { hasSandbox, initMayBeAliveIn } from "../model/lifecycle.js";
-import type { ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
 import { restartsWithDaemon } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -18,48 +16,38 @@ export type RecoveryCounts = EventOf<"DaemonRecovered">["data"];
 export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor, options: { root: string; driver: DriverName }): Promise<RecoveryCounts> {
   const counts: RecoveryCounts = { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 0 };
   const containers = () => Object.values(store.projection.containers);
-
-  /** Journals the exits a live service recorded, and follows it. False if it went away meanwhile. */
-  const adopt = async (id: string): Promise<boolean> => {
-    try {
-      const client = await runtimes.client(id);
-      for await (const record of client.exits(false)) if (await runtimes.journalExit(id, record)) counts.exitsRecovered += 1;
-      await runtimes.watch(id);
-    } catch {
-      // It finished its teardown and exited just now (its init's exit was acknowledged before
-      // the crash): its exit records tell the rest.
-      runtimes.drop(id);
-      return false;
-    }
-    counts.adopted += 1;
-    return true;
+  const journalRecorded = async (id: string) => {
+    const state = store.container(id);
+    if (state) for (const exit of runtimes.recordedExits(state)) if (await runtimes.journalExit(id, exit)) counts.exitsRecovered += 1;
   };
 
   // Containers are independent: reconcile them concurrently (appends are synchronous, so the
   // journal still sees one whole event at a time), a bounded number at once.
   await eachConcurrently(containers().filter((c) => hasSandbox(c.status) && c.runtime), 16, async (state) => {
-    const probe = probeRuntime(options.root, state.id);
-    const same = probe.alive && probe.endpoint.pid === state.runtime!.pid && probe.endpoint.startTime === state.runtime!.startTime;
-    if (same && (await adopt(state.id))) {
-      // The daemon may have died between init's ProcessExited and ContainerStopped.
-      await reactor.completeStop(state.id);
+    const id = state.id;
+    if (!state.runtime!.monitor) await stopLegacyService(options.root, state, runtimes);
+    // What conmon recorded while the daemon was away, whether or not its conmon still runs.
+    await journalRecorded(id);
+    let now = store.container(id);
+    if (!now || !initMayBeAliveIn(now.status)) return; // settled: a recovered exit completed the stop (and maybe its --rm)
+    if (now.processes[id]?.status !== "exited" && (await runtimes.adopt(now))) {
+      counts.adopted += 1;
       return;
     }
-    for (const record of readExitRecords(options.root, state.id)) if (await runtimes.journalExit(state.id, record)) counts.exitsRecovered += 1;
-    const now = store.container(state.id);
-    // Gone or settled already: a recovered exit completed the stop (and maybe its --rm).
+    // Nothing can follow this sandbox any more: end what still runs of it, then tell what is known.
+    const leftover = await reactor.tearDownUnfollowed(now);
+    await journalRecorded(id); // the exits of processes the teardown ended under live conmons
+    now = store.container(id);
     if (!now || !initMayBeAliveIn(now.status)) return;
-    const leftover = await removeOrphanSandbox(options, now);
-    if (now.processes[now.id]?.status === "exited") {
+    if (now.processes[id]?.status === "exited") {
       // Init's exit is known (journaled, now or before the crash): the stop is completed from
       // it, as the live path would (a pending stop intent finishes it below, with its causation).
-      await reactor.completeStop(state.id);
+      await reactor.completeStop(id);
       return;
     }
-    const reason = probe.endpoint
-      ? `runtime service pid ${probe.endpoint.pid} is gone${leftover ? `; its orphaned sandbox (init pid ${leftover}) was killed` : ""}, and no exit of init was recorded`
-      : "the runtime service's identity file is missing and no exit of init was recorded";
-    store.record(state.id, [{ type: "ContainerLost", data: { reason, exitCode: 255 } }]);
+    const monitor = `${state.runtime!.monitor ?? "runtime service"} (pid ${state.runtime!.pid})`;
+    const reason = `${monitor} is gone${leftover ? `; its orphaned sandbox (init pid ${leftover}) was killed` : ""}, and no exit of init was recorded`;
+    store.record(id, [{ type: "ContainerLost", data: { reason, exitCode: 255 } }]);
     counts.lost += 1;
   });
 
@@ -106,18 +94,4 @@ async function settleInterruptedRuns(store: Store, reactor: Reactor): Promise<vo
     for (const event of events) await reactor.effect(event);
   }
   for (const state of Object.values(store.projection.containers)) await reactor.autoRemove(state.id);
-}
-
-/** A sandbox whose runtime service died cannot be adopted: nobody can see its exits. Kill it. */
-async function removeOrphanSandbox(options: { root: string; driver: DriverName }, state: ContainerState): Promise<number | undefined> {
-  try {
-    const driver = await createDriver((state.runtime?.driver as DriverName | undefined) ?? options.driver, { root: options.root, id: state.id, config: state.config });
-    const probe = await driver.probe();
-    // Even with no sandbox left, teardown releases what the dead service held (its rootfs mount).
-    await driver.teardown();
-    return probe.status === "absent" ? undefined : probe.initPid;
-  } catch {
-    // The driver cannot probe or tear down (no runc state, no bundle): nothing is known to be alive here; the orphan scan lists whatever remains.
-    return undefined;
-  }
 }

@@ -16,10 +16,9 @@ import { FORCE_DELETE_BUDGET, LIFECYCLE_BUDGET, MAX_TIMER_MS, stopBudget, UNSIZE
 import type { CallContext, Route } from "../ipc/server.js";
 import type { ContainerState } from "../projections/container.js";
 import { listContainers } from "../projections/index.js";
-import { logEntries } from "../vm/logs.js";
+import { followLogs, logEntries, processLogPath } from "../vm/logs.js";
 import { checkBindMounts, checkRootfs } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
-import { probeRuntime } from "../vm/runtime.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
 import { runRoutes } from "./run-route.js";
@@ -240,25 +239,22 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       handler: async (body, ctx) => {
         const b = bodyOf("logs", body);
         const state = existing(b.id);
-        const query = { since: b.since, tail: b.tail, stdout: b.stdout, stderr: b.stderr };
-        if (b.follow && probeRuntime(deps.root, state.id).alive) {
-          // Each entry is passed on as the service encoded it: decoding its line into a JS string
-          // and encoding it again was most of the daemon's growth while a large log streamed.
-          // An emit that pushes back pauses this relay's own connection to the service until
-          // this client has read (docs/ipc.md, flow control).
-          const service = await deps.runtimes.dedicatedClient(state.id);
-          try {
-            const stream = service.relayLogs({ ...query, follow: true }, (entry) => ctx.emitRaw(entry));
-            ctx.signal.addEventListener("abort", () => stream.cancel(), { once: true });
-            for await (const _ of stream); // ends with the service's end frame, or throws its error
-          } finally {
-            service.close();
-          }
-          return;
-        }
-        for (const entry of logEntries(containerPaths(deps.root, state.id), query)) await ctx.emit(entry);
+        const processId = b.processId ?? state.id;
+        const files = [{ processId, path: processLogPath(containerPaths(deps.root, state.id).logs, processId) }];
+        const query = { since: b.since, until: b.until, tail: b.tail, stdout: b.stdout, stderr: b.stderr };
+        const ended = b.follow ? processEnded(state.id, processId) : undefined;
+        if (ended) return followLogs(files, query, { done: ended, signal: ctx.signal, emit: (e) => ctx.emit(e) });
+        for (const entry of logEntries(files, query)) await ctx.emit(entry);
       },
     },
+  };
+
+  /** Settles when the process has ended (its output is then complete); undefined when nothing of it runs. */
+  const processEnded = (id: string, processId: string): Promise<unknown> | undefined => {
+    if (!deps.runtimes.has(id)) return undefined;
+    const service = deps.runtimes.client(id);
+    if (processId === id) return service.initEnded();
+    return service.state().processes[processId] ? service.wait(processId).catch(() => {}) : undefined;
   };
 
   // `start` and `run` (run-route.ts) run each of their steps through the same command path.

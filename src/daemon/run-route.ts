@@ -3,14 +3,13 @@
 // unless detached, streams init's output and then its exit, so `berth run` is a single request.
 // Each step is the routes' own command path (routes.ts), so it is journaled as the client's.
 import type { Command } from "../commands/commands.js";
-import { IDLE_AFTER_EXIT_MS, MAX_TIMER_MS } from "../model/budget.js";
+import { MAX_TIMER_MS } from "../model/budget.js";
 import { containerStream } from "../events/catalogue.js";
 import type { ExitStatus } from "../model/exit.js";
 import { isAbsent } from "../model/lifecycle.js";
-import { peekStrings } from "../ipc/peek.js";
 import type { CallContext, Route, StreamHandler } from "../ipc/server.js";
 import type { OutputStream } from "../vm/driver.js";
-import { logEntries } from "../vm/logs.js";
+import { followLogs, logEntries, processLogPath } from "../vm/logs.js";
 import { containerPaths } from "../vm/paths.js";
 import type { RouteDeps } from "./routes.js";
 import { bodyOf } from "./schemas.js";
@@ -41,59 +40,36 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
       return true;
     }, opts);
 
+  /** init's log file (conmon's k8s-file), the one `run` relays. */
+  const initLog = (id: string) => [{ processId: id, path: processLogPath(containerPaths(deps.root, id).logs, id) }];
+
   /**
-   * Relays init's entries from the service's follow as the service encoded them (the logs
-   * route's relay), counting them per stream. True when the follow ended by itself, having
-   * read init's last output; false when it broke off (the service went away) or stalled.
+   * Follows init's log file until init has ended and its last line is read, counting the
+   * entries per stream. False when there was nothing to follow (no sandbox) or it broke off.
    */
-  const follow = async (id: string, ctx: StreamContext, exited: Promise<unknown>, seen: Seen): Promise<boolean> => {
-    let service;
+  const follow = async (id: string, ctx: StreamContext, seen: Seen): Promise<boolean> => {
+    if (!deps.runtimes.has(id)) return false;
+    const done = deps.runtimes.client(id).initEnded();
     try {
-      service = await deps.runtimes.dedicatedClient(id);
+      await followLogs(initLog(id), {}, {
+        done,
+        signal: ctx.signal,
+        emit: (e) => {
+          seen[e.s]++;
+          return ctx.emit(e);
+        },
+      });
+      return !ctx.signal.aborted;
     } catch {
-      return false; // the service is gone already: the files hold what init wrote
-    }
-    let lastEntry = Date.now();
-    let stalled = false;
-    let finished = false;
-    let watchdog: NodeJS.Timeout | undefined;
-    const stream = service.relayLogs({ follow: true }, (entry) => {
-      const { s, p } = peekStrings(entry, ["s", "p"] as const);
-      if (p !== id || (s !== "stdout" && s !== "stderr")) return undefined; // an exec's output is not run's
-      seen[s]++;
-      lastEntry = Date.now();
-      return ctx.emitRaw(entry)?.then(() => void (lastEntry = Date.now()));
-    });
-    const cancel = () => stream.cancel();
-    ctx.signal.addEventListener("abort", cancel, { once: true });
-    void exited.then(() => {
-      if (finished) return;
-      watchdog = setInterval(() => {
-        if (Date.now() - lastEntry <= IDLE_AFTER_EXIT_MS) return;
-        stalled = true;
-        stream.cancel();
-      }, IDLE_AFTER_EXIT_MS);
-    }, () => {});
-    try {
-      for await (const _ of stream); // ends with the service's end frame, or throws its error
-      return !stalled && !ctx.signal.aborted;
-    } catch {
-      return false; // the service went away mid-stream
-    } finally {
-      finished = true;
-      clearInterval(watchdog);
-      ctx.signal.removeEventListener("abort", cancel);
-      service.close();
+      return false; // the files went away mid-read: the catch-up tells what is left
     }
   };
 
   /** Sends, per stream, the entries of init the follow did not: all after the first `seen[s]` (the files were empty at create). */
   const catchUp = async (id: string, ctx: StreamContext, seen: Seen) => {
-    const paths = containerPaths(deps.root, id);
     for (const s of ["stdout", "stderr"] as const) {
       let skip = seen[s];
-      for (const e of logEntries(paths, s === "stdout" ? { stderr: false } : { stdout: false })) {
-        if (e.p !== id) continue;
+      for (const e of logEntries(initLog(id), s === "stdout" ? { stderr: false } : { stdout: false })) {
         if (skip > 0) {
           skip--;
           continue;
@@ -147,7 +123,7 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
           await ctx.emit({ started: store.container(b.id) });
           if (!exited) return;
           const seen: Seen = { stdout: 0, stderr: 0 };
-          const complete = await follow(b.id, ctx, exited, seen);
+          const complete = await follow(b.id, ctx, seen);
           const exit = await exited;
           // Once the exit is journaled the files hold every line init wrote.
           if (!complete && !ctx.signal.aborted) await catchUp(b.id, ctx, seen);

@@ -1,82 +1,97 @@
-// Connections to the containers' runtime services, and the exit watchers that turn the exits
-// they record into ProcessExited events exactly once. The dedupe key is (container, process,
-// pid, exitedAt); the runtime service's record is acknowledged only after the event commits,
-// and the daemon writes its own ack file beside it, a witness of the event's position.
+// The containers' runtime services (runtime-service.ts), one per container with a sandbox, and
+// the exits they report, turned into ProcessExited events exactly once. The dedupe key is
+// (container, process, pid, exitedAt): an exit read again from conmon's exit file (after a
+// daemon restart) has the same key. The daemon writes its own ack file once the event has
+// committed, a witness of the event's position outside the journal (src/events/witness.ts).
 import { BerthError } from "../model/errors.js";
-import type { Exit } from "../model/exit.js";
+import { signalOf, type Exit } from "../model/exit.js";
 import { containerStream } from "../events/catalogue.js";
+import { processFiles, processIdsIn, readPid, readRecordedExit } from "../vm/conmon.js";
+import type { DriverName } from "../vm/driver.js";
 import { hasExitAck, writeExitAck } from "../vm/exits.js";
 import { containerPaths } from "../vm/paths.js";
-import { probeRuntime } from "../vm/runtime.js";
-import { ServiceClient } from "../vm/service-client.js";
+import type { ContainerState } from "../projections/container.js";
 import type { KeyedQueue } from "./keyed-queue.js";
+import { RuntimeService, type KnownProcess, type ServiceStatus } from "./runtime-service.js";
 import type { Store } from "./store.js";
 
 export const exitKey = (processId: string, pid: number, exitedAt: number) => `${processId}:${pid}:${exitedAt}`;
 
 export type ExitListener = (id: string, exit: Exit) => Promise<void>;
-
-interface Watched {
-  client: ServiceClient;
-  stream?: { cancel(): void };
-}
+export type LostListener = (id: string, reason: string) => Promise<void>;
 
 export class Runtimes {
-  private readonly connected = new Map<string, Watched>();
+  private readonly services = new Map<string, RuntimeService>();
   /** Per container: exit key → position of its ProcessExited event. */
   private readonly journaledExits = new Map<string, Map<string, number>>();
-  /** Told (on the container's queue) after an exit has been journaled; see setExitListener. */
+  /** Told (on the container's queue) after an exit has been journaled; see setListeners. */
   private onExit: ExitListener = async () => {};
+  private onLost: LostListener = async () => {};
 
-  constructor(readonly root: string, private readonly store: Store, private readonly queue: KeyedQueue) {}
+  constructor(readonly root: string, private readonly store: Store, private readonly queue: KeyedQueue, private readonly driver: DriverName = "runc") {}
 
-  /** The daemon wires the reactor here (it finishes a stop once init's exit is journaled). */
-  setExitListener(listener: ExitListener): void {
-    this.onExit = listener;
+  /** The daemon wires the reactor here: it finishes a stop once init's exit is journaled, and a loss. */
+  setListeners(onExit: ExitListener, onLost: LostListener): void {
+    this.onExit = onExit;
+    this.onLost = onLost;
   }
 
-  /** The service's client, connecting on first use. notFound when the service is gone. */
-  async client(id: string): Promise<ServiceClient> {
-    const known = this.connected.get(id);
-    if (known) return known.client;
-    const probe = probeRuntime(this.root, id);
-    if (!probe.alive) throw new BerthError("notFound", `the runtime service of container ${id} is not running`);
-    const client = await ServiceClient.connect(probe.endpoint.socket, { timeoutMs: 30_000 });
-    this.connected.set(id, { client });
-    return client;
+  /** The container's service. notFound when it has none (never booted, or torn down). */
+  client(id: string): RuntimeService {
+    const service = this.services.get(id);
+    if (!service) throw new BerthError("notFound", `container ${id} has no runtime service`);
+    return service;
+  }
+
+  has(id: string): boolean {
+    return this.services.has(id);
+  }
+
+  /** Boots a sandbox for the container and follows it. A service left from a boot before is released first. */
+  async boot(id: string, dynamicEnv: Record<string, string>): Promise<RuntimeService> {
+    const state = this.store.container(id)!;
+    const old = this.services.get(id);
+    if (old) {
+      await old.shutdown().catch(() => {}); // a boot performed again after a crash mid-boot
+      this.drop(id);
+    }
+    const service = await RuntimeService.boot({ root: this.root, id, config: state.config, driver: this.driverOf(state), dynamicEnv });
+    this.follow(id, service);
+    return service;
+  }
+
+  private driverOf(state: ContainerState): DriverName {
+    return (state.runtime?.driver as DriverName | undefined) ?? this.driver;
   }
 
   /**
-   * A connection of its own to the service, which the caller closes: for a stream that may push
-   * back (a followed log). Pausing the shared connection would hold up the replies and exits
-   * behind it: an attached `run` whose CLI reads no output until its start has answered waited
-   * for a start reply stuck behind its own output.
+   * Follows a sandbox an earlier daemon booted, from what the journal knows of its processes.
+   * False when init cannot be followed (its monitor is gone and left no exit).
    */
-  async dedicatedClient(id: string): Promise<ServiceClient> {
-    const probe = probeRuntime(this.root, id);
-    if (!probe.alive) throw new BerthError("notFound", `the runtime service of container ${id} is not running`);
-    return ServiceClient.connect(probe.endpoint.socket, { timeoutMs: 30_000 });
+  async adopt(state: ContainerState): Promise<boolean> {
+    const processes: KnownProcess[] = [];
+    for (const p of Object.values(state.processes)) {
+      if (p.status !== "running" || p.pid === undefined) continue;
+      processes.push({ processId: p.id, spec: p.spec, pid: p.pid, startedAt: p.startedAt ?? 0, signalsSent: p.lastSignal ? [p.lastSignal] : [] });
+    }
+    const status: ServiceStatus = state.status === "paused" ? "paused" : state.status === "booted" ? "booted" : "running";
+    const service = await RuntimeService.adopt({ root: this.root, id: state.id, config: state.config, driver: this.driverOf(state), status, processes });
+    if (!service) return false;
+    this.follow(state.id, service);
+    return true;
   }
 
-  /** Follows the service's exits: every recorded exit, then live ones. */
-  async watch(id: string): Promise<void> {
-    const client = await this.client(id);
-    const watched = this.connected.get(id)!;
-    if (watched.stream) return;
-    const stream = client.exits(true);
-    watched.stream = stream;
-    void (async () => {
-      try {
-        for await (const record of stream) await this.queue.run(id, () => this.journalExit(id, record));
-      } catch {
-        // The service went away or the stream was cancelled; recovery or the next call finds out why.
-      } finally {
-        this.forget(id, client);
-      }
-    })();
+  private follow(id: string, service: RuntimeService): void {
+    this.services.set(id, service);
+    service.setListeners({
+      exit: (exit) => void this.queue.run(id, () => this.journalExit(id, exit)).catch((err) => console.error(`berth daemon: cannot journal the exit of ${id}/${exit.processId}: ${(err as Error).message}`)),
+      lost: (reason) => void this.queue.run(id, () => this.onLost(id, reason)).catch((err) => console.error(`berth daemon: cannot journal the loss of ${id}: ${(err as Error).message}`)),
+    });
+    // Exits seen before the listeners were set (an adopted process that ended while the daemon was down).
+    for (const exit of service.exits()) void this.queue.run(id, () => this.journalExit(id, exit)).catch(() => {});
   }
 
-  /** Journals an exit unless it already is, then acknowledges it to the service. Returns true if new. */
+  /** Journals an exit unless it already is. Returns true if new. */
   async journalExit(id: string, exit: Exit): Promise<boolean> {
     const key = exitKey(exit.processId, exit.pid, exit.exitedAt);
     const seen = this.seen(id);
@@ -90,11 +105,28 @@ export class Runtimes {
       fresh = true;
     }
     this.witness(id, exit, seen.get(key));
-    const client = this.connected.get(id)?.client;
-    // The ack only lets the service drop its record early; an unacked record is acked again on reattach.
-    if (client) await client.ack(exit.processId, exit.pid).catch(() => {});
     if (fresh) await this.onExit(id, exit);
     return fresh;
+  }
+
+  /**
+   * The exits conmon recorded for the container's running processes, whoever was watching: for
+   * recovery, when the daemon was down as they ended. The signal comes only from berth's own
+   * journaled signals (model/exit.ts, signalOf).
+   */
+  recordedExits(state: ContainerState): Exit[] {
+    const dir = containerPaths(this.root, state.id).dir;
+    const exits: Exit[] = [];
+    for (const processId of processIdsIn(dir)) {
+      const known = state.processes[processId];
+      const files = processFiles(dir, state.id, processId);
+      const rec = readRecordedExit(files);
+      const pid = readPid(files.pidFile) ?? known?.pid;
+      if (!rec || pid === undefined) continue;
+      const signal = signalOf(rec.exitCode, known?.lastSignal ? [known.lastSignal] : []);
+      exits.push({ processId, pid, exitCode: rec.exitCode, ...(signal ? { signal } : {}), oomKilled: rec.oomKilled, exitedAt: rec.exitedAt });
+    }
+    return exits.sort((a, b) => a.exitedAt - b.exitedAt);
   }
 
   /**
@@ -117,8 +149,7 @@ export class Runtimes {
 
   /**
    * Exit keys already in the journal for this container, with their positions: read once, for
-   * the exits an earlier daemon process journaled (a service replays every unacknowledged
-   * record to the next one), then kept up to date from what this one records.
+   * the exits an earlier daemon process journaled, then kept up to date from what this one records.
    */
   private seen(id: string): Map<string, number> {
     let keys = this.journaledExits.get(id);
@@ -132,20 +163,15 @@ export class Runtimes {
     return keys;
   }
 
-  private forget(id: string, client: ServiceClient): void {
-    if (this.connected.get(id)?.client === client) this.connected.delete(id);
-    client.close();
-  }
-
+  /** Forgets the service (its sandbox is gone, or the container is). */
   drop(id: string): void {
-    const watched = this.connected.get(id);
-    if (!watched) return;
-    this.connected.delete(id);
-    watched.stream?.cancel();
-    watched.client.close();
+    const service = this.services.get(id);
+    if (!service) return;
+    this.services.delete(id);
+    service.close();
   }
 
   closeAll(): void {
-    for (const id of [...this.connected.keys()]) this.drop(id);
+    for (const id of [...this.services.keys()]) this.drop(id);
   }
 }

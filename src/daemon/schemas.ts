@@ -28,7 +28,7 @@ export const ROUTE_SCHEMAS = {
   shutdown: lifecycle,
   delete: { ...lifecycle, force: "boolean?" },
   events: { after: "count?", upTo: "count?", since: "time?", until: "time?", container: "id?", types: "string[]?", actorUid: "count?", follow: "boolean?" },
-  logs: { id: "id", follow: "boolean?", since: "time?", tail: "count?", stdout: "boolean?", stderr: "boolean?" },
+  logs: { id: "id", processId: "id?", follow: "boolean?", since: "time?", until: "time?", tail: "count?", stdout: "boolean?", stderr: "boolean?" },
   // src/daemon/system-routes.ts
   info: {},
   orphans: {},

@@ -5,13 +5,18 @@ import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorInfo } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
 
-/** How the daemon reaches a container's runtime service. */
+/**
+ * Who keeps a container's sandbox: conmon (the runc driver), or the daemon itself (the fake
+ * driver). Journals from before conmon name a Node runtime service and its socket instead.
+ */
 export interface RuntimeEndpoint {
   pid: number;
   /** Field 22 of /proc/<pid>/stat: a pid alone is not an identity. */
   startTime: number;
-  socket: string;
   driver: string;
+  /** Absent in a journal from before conmon: a runtime service process, reached on `socket`. */
+  monitor?: "conmon" | "daemon";
+  socket?: string;
 }
 
 export type ContainerEvent =
@@ -53,7 +58,7 @@ export interface Orphan {
   directory?: string;
 }
 
-/** "web: runc container (running, pid 12), runtime service pid 34, 1 mount, its directory". */
+/** "web: runc container (running, pid 12), monitor pid 34, 1 mount, its directory". */
 export function describeOrphan(o: Orphan): string {
   return `${o.id}${o.known ? " (a container the journal knows as stopped or created)" : " (a container the journal does not know)"}: ${orphanParts(o)}`;
 }
@@ -61,7 +66,7 @@ export function describeOrphan(o: Orphan): string {
 export function orphanParts(o: Orphan): string {
   const parts: string[] = [];
   if (o.runc) parts.push(`runc container (${o.runc.status}${o.runc.pid ? `, pid ${o.runc.pid}` : ""})`);
-  if (o.monitor) parts.push(`runtime service pid ${o.monitor.pid}`);
+  if (o.monitor) parts.push(`monitor pid ${o.monitor.pid}`);
   if (o.mounts.length) parts.push(o.mounts.length === 1 ? `mount ${o.mounts[0]}` : `${o.mounts.length} mounts under ${o.directory ?? o.id}`);
   if (o.directory) parts.push(`directory ${o.directory}`);
   return parts.join(", ");

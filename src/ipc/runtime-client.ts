@@ -15,17 +15,22 @@ export type { ExitStatus };
 export type ProcessSpecInput = Partial<ProcessSpec> & { args: string[] };
 
 export interface LogsOptions {
+  /** An exec'd process's output instead of init's. */
+  processId?: string;
   follow?: boolean;
   since?: number | string;
+  until?: number | string;
   tail?: number;
   stdout?: boolean;
   stderr?: boolean;
 }
 
-/** One entry of a container's output, as `logs` and `run` stream it (src/vm/logs.ts writes them). */
+/** One entry of a container's output, as `logs` and `run` stream it (src/vm/logs.ts reads conmon's files). */
 export interface OutputEntry {
-  /** ms since the epoch when the line was read */
+  /** ms since the epoch, from conmon's timestamp */
   t: number;
+  /** the timestamp as conmon wrote it, to the nanosecond (RFC 3339) */
+  ts: string;
   s: "stdout" | "stderr";
   /** the process that wrote it; init's is the container id */
   p: string;

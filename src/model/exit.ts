@@ -2,6 +2,7 @@
 // its exit record, to the ProcessExited event and the reply to `wait`. Inside berth a time is
 // epoch milliseconds; ISO 8601 text appears only at two edges, the exit record files
 // (src/vm/exits.ts writes them with isoTime) and the client wire (toExitStatus).
+import { normaliseSignal } from "./config.js";
 import { isoTime } from "./iso-time.js";
 
 export interface Exit {
@@ -41,4 +42,17 @@ export function parseExit(v: unknown): Exit | undefined {
   const exit: Exit = { processId: r.processId, pid: r.pid, exitCode: r.exitCode, exitedAt, oomKilled: r.oomKilled === true };
   if (typeof r.signal === "string" && r.signal) exit.signal = r.signal;
   return exit;
+}
+
+/**
+ * The signal an exit code above 128 names, but only when there is evidence that the signal was
+ * sent: conmon's exit file holds just 128+N, so a plain `exit 137` and a SIGKILL look alike.
+ * `sent` lists the signals berth sent the process (journaled SignalSent, or a teardown's kill).
+ */
+export function signalOf(exitCode: number, sent: Iterable<string>): string | undefined {
+  if (exitCode <= 128) return undefined;
+  const name = normaliseSignal(exitCode - 128);
+  if (!name.ok) return undefined;
+  for (const s of sent) if (s === name.value) return name.value;
+  return undefined;
 }

@@ -1,20 +1,27 @@
-// The one interface every sandbox driver implements. The runtime service owns exactly one
-// driver instance, and through it one sandbox: it boots the sandbox, starts init and exec
-// processes as its own children, signals them, samples statistics and tears it all down.
+// The one interface every sandbox driver implements. The daemon's runtime service of a container
+// (src/daemon/runtime-service.ts) owns exactly one driver instance, and through it one sandbox:
+// it boots the sandbox, starts init and exec processes under their monitor, signals them,
+// samples statistics and tears it all down. The runc driver's processes are kept by conmon and
+// outlive the daemon; the fake driver's live in the daemon's memory and die with it.
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorReason } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
 
-export type DriverName = "runc" | "process" | "fake";
-export const DRIVER_NAMES: readonly DriverName[] = ["runc", "process", "fake"];
+export type DriverName = "runc" | "fake";
+export const DRIVER_NAMES: readonly DriverName[] = ["runc", "fake"];
 
-/** What separates the container from the host; "none" is shown to users as-is. */
-export type Isolation = "runc" | "none" | "fake";
+/** What separates the container from the host. */
+export type Isolation = "runc" | "fake";
 
 export type OutputStream = "stdout" | "stderr";
-export type OutputSink = (stream: OutputStream, chunk: Buffer) => void;
 
-/** A started process. Output goes to the sink given at start; `exited` never rejects. */
+/** Who keeps a sandbox's processes: a pid and its start time, so a reused pid is never taken for it. */
+export interface MonitorIdentity {
+  pid: number;
+  startTime: number;
+}
+
+/** A started process. Its output goes to its log file (src/vm/logs.ts); `exited` never rejects. */
 export interface SandboxProcess {
   readonly processId: string;
   /** The host pid of the container process (not of the runc wrapper when it can be known). */
@@ -22,6 +29,8 @@ export interface SandboxProcess {
   /** ms since the epoch: when the driver saw it start, as `exited` tells when it saw it end. */
   readonly startedAt: number;
   readonly exited: Promise<Exit>;
+  /** Resolves with why when the process's monitor died without recording its exit. */
+  readonly lost: Promise<string>;
 }
 
 export interface Statistics {
@@ -52,12 +61,29 @@ export interface SandboxProbe {
 export interface Driver {
   readonly name: DriverName;
   readonly isolation: Isolation;
-  /** Boot: write the bundle, make the rootfs ready, check the host can run it. Idempotent. */
-  prepare(): Promise<void>;
-  /** Start init (PID 1 of the sandbox). The sandbox exists from here until teardown. */
-  startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess>;
+  /**
+   * Boot: write the bundle, make the rootfs ready and create the sandbox with `init` ready to
+   * start (runc create, under conmon). The sandbox exists from here until teardown.
+   */
+  prepare(init: ProcessSpec): Promise<void>;
+  /** Who keeps the sandbox, once prepared. */
+  monitor(): MonitorIdentity | undefined;
+  /** Start init (PID 1 of the sandbox), created by prepare. */
+  startInit(): Promise<SandboxProcess>;
   /** Start an extra process in the running sandbox. */
-  exec(processId: string, spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess>;
+  exec(processId: string, spec: ProcessSpec): Promise<SandboxProcess>;
+  /**
+   * A process an earlier daemon started, found again from what its monitor keeps on disk:
+   * undefined when nothing of it can be followed any more. `signalsSent` are the signals berth
+   * sent it before (journaled), the evidence that a 128+N exit is a signal (model/exit.ts).
+   */
+  adopt(processId: string, pid: number, startedAt: number, signalsSent: string[]): SandboxProcess | undefined;
+  /**
+   * The sandbox an earlier daemon's prepare created: "created" while init waits for its start,
+   * init itself when that daemon started it and died before journaling so, undefined when
+   * nothing of it can be followed.
+   */
+  adoptBoot(): "created" | SandboxProcess | undefined;
   /** Send a signal to one process; `signal` is a canonical name ("SIGTERM"). */
   signal(processId: string, signal: string): Promise<void>;
   statistics(): Promise<Statistics>;
@@ -68,6 +94,8 @@ export interface Driver {
   teardown(): Promise<void>;
   /** Does the sandbox still exist, and in what state? */
   probe(): Promise<SandboxProbe>;
+  /** Stops following the processes (the daemon is closing); what conmon keeps goes on. */
+  close(): void;
 }
 
 export interface DriverOptions {
@@ -91,9 +119,3 @@ export function startFailureReason(detail: string): ErrorReason | undefined {
   return undefined;
 }
 
-/** The same two cases from a failed spawn's errno (the process driver has no runc to word them). */
-export function spawnFailureReason(errno: string | undefined): ErrorReason | undefined {
-  if (errno === "ENOENT") return "executableNotFound";
-  if (errno === "EACCES" || errno === "EISDIR" || errno === "ENOTDIR" || errno === "ENOEXEC") return "notExecutable";
-  return undefined;
-}

@@ -1,17 +1,16 @@
-// Picks a driver by name. Only the chosen driver's module is loaded, to keep the runtime
-// service's start-up cheap.
+// Picks a driver by name.
 import { BerthError } from "../model/errors.js";
 import type { Driver, DriverName, DriverOptions } from "./driver.js";
+import { FakeDriver } from "./fake-driver.js";
+import { RuncDriver } from "./runc.js";
 
 export async function createDriver(name: DriverName, opts: DriverOptions): Promise<Driver> {
   switch (name) {
     case "runc":
-      return new (await import("./runc.js")).RuncDriver(opts);
-    case "process":
-      return new (await import("./process-driver.js")).ProcessDriver(opts);
+      return new RuncDriver(opts);
     case "fake":
-      return new (await import("./fake-driver.js")).FakeDriver(opts);
+      return new FakeDriver(opts);
     default:
-      throw new BerthError("invalidArgument", `unknown driver ${JSON.stringify(name)}: expected runc, process or fake`);
+      throw new BerthError("invalidArgument", `unknown driver ${JSON.stringify(name)}: expected runc or fake`);
   }
 }

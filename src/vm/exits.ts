@@ -1,10 +1,9 @@
-// Exit records: one small JSON file per exit under <root>/containers/<id>/exits/, written
-// atomically (temp file, fsync, rename) before the exit is reported to anyone. They are how an
-// exit survives a daemon that was down, and a runtime service that died after recording it.
-// Beside each record the daemon writes its own ack file once the exit is journaled: the
-// position and chain hash of the event that acknowledged it, a witness outside the journal
-// that shows a lost tail (src/events/witness.ts). The ack is berth's, not the runtime
-// service's, so it stays when another keeper's exit files replace these records.
+// Two kinds of file under <root>/containers/<id>/exits/:
+// - exit records, one small JSON file per exit, written atomically by the Node runtime services
+//   berth ran before conmon. A daemon reads them once more when it stops such a container at
+//   upgrade (src/daemon/legacy-service.ts); conmon's own exit files replaced them (docs/vm.md).
+// - the daemon's ack of each exit it journaled: the position and chain hash of its event, a
+//   witness outside the journal that shows a lost tail (src/events/witness.ts).
 // This file is the exit's file edge: an Exit goes in and comes out (src/model/exit.ts), and
 // only the record on disk spells its time as ISO 8601 text.
 import fs from "node:fs";
@@ -103,10 +102,12 @@ export function ackExitRecord(exitsDir: string, processId: string, pid: number, 
 }
 
 /**
- * Writes the daemon's ack of a journaled exit beside its record (atomically, fsynced). The
- * directory is not created: no record there (a container removed since) means nothing to ack.
+ * Writes the daemon's ack of a journaled exit (atomically, fsynced). The exits directory is
+ * made in the container's directory, never the container's directory itself: a container
+ * removed since has nothing to ack (ENOENT).
  */
 export function writeExitAck(exitsDir: string, ack: ExitAck): void {
+  if (!fs.existsSync(exitsDir)) fs.mkdirSync(exitsDir);
   writeAtomically(join(exitsDir, `${baseName(ack)}${ACK_SUFFIX}`), `${JSON.stringify(ack)}\n`);
 }
 

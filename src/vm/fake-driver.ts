@@ -8,10 +8,16 @@
 //   ["fail-boot", msg]       as init: the boot (prepare) fails with msg
 //   ["fail-start", msg]      as init: the boot succeeds, starting init fails with msg
 //   anything else            runs until signalled; a signal N ends it with 128+N
+// It writes its programs' output in conmon's k8s-file format, so the logs read the same.
+import fs from "node:fs";
+import { dirname } from "node:path";
 import { signalNumber, type ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
-import type { Driver, DriverOptions, OutputSink, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
+import { processFiles } from "./conmon.js";
+import type { Driver, DriverOptions, MonitorIdentity, OutputStream, SandboxProbe, SandboxProcess, Statistics } from "./driver.js";
+import { containerDir } from "./paths.js";
+import { readStartTime } from "./runtime-identity.js";
 
 interface FakeProc {
   processId: string;
@@ -25,7 +31,9 @@ export class FakeDriver implements Driver {
   readonly name = "fake" as const;
   readonly isolation = "fake" as const;
   private readonly id: string;
+  private readonly dir: string;
   private readonly initArgs: string[];
+  private init: ProcessSpec | undefined;
   private readonly procs = new Map<string, FakeProc>();
   private nextPid = 1000;
   private lastTick = 0;
@@ -36,6 +44,7 @@ export class FakeDriver implements Driver {
 
   constructor(opts: DriverOptions) {
     this.id = opts.id;
+    this.dir = containerDir(opts.root, opts.id);
     this.initArgs = opts.config.init.args;
   }
 
@@ -50,13 +59,29 @@ export class FakeDriver implements Driver {
     return this.lastTick;
   }
 
-  async prepare(): Promise<void> {
+  async prepare(init: ProcessSpec): Promise<void> {
     this.calls.push("prepare");
     if (this.initArgs[0] === "fail-boot") throw new BerthError("unsupported", this.initArgs.slice(1).join(" ") || "fail-boot");
     this.prepared = true;
+    this.init = init;
   }
 
-  private run(processId: string, spec: ProcessSpec, sink: OutputSink): SandboxProcess {
+  /** The daemon itself: its fake processes die with it. */
+  monitor(): MonitorIdentity | undefined {
+    const startTime = readStartTime(process.pid);
+    return this.prepared && startTime !== null ? { pid: process.pid, startTime } : undefined;
+  }
+
+  /** A line of output as conmon would log it. */
+  private write(processId: string, stream: OutputStream, text: string): void {
+    const log = processFiles(this.dir, this.id, processId).log;
+    fs.mkdirSync(dirname(log), { recursive: true });
+    const stamp = new Date().toISOString().replace("Z", "000000+00:00");
+    fs.appendFileSync(log, `${stamp} ${stream} F ${text}\n`);
+  }
+
+  private run(processId: string, spec: ProcessSpec): SandboxProcess {
+    const sink = (stream: OutputStream, text: string) => this.write(processId, stream, text);
     const pid = this.nextPid++;
     let end!: (exit: Exit) => void;
     const exited = new Promise<Exit>((r) => (end = r));
@@ -66,11 +91,11 @@ export class FakeDriver implements Driver {
     const finish = (exitCode: number) => this.finish(p, exitCode);
     const [cmd, ...rest] = spec.args;
     // Scripted programs end on a later tick, as a real process would.
-    if (cmd === "echo") queueMicrotask(() => (sink("stdout", Buffer.from(`${rest.join(" ")}\n`)), finish(0)));
-    else if (cmd === "fail") queueMicrotask(() => (sink("stderr", Buffer.from(`${rest.join(" ")}\n`)), finish(1)));
+    if (cmd === "echo") queueMicrotask(() => (sink("stdout", rest.join(" ")), finish(0)));
+    else if (cmd === "fail") queueMicrotask(() => (sink("stderr", rest.join(" ")), finish(1)));
     else if (cmd === "exit") queueMicrotask(() => finish(Number(rest[0] ?? 0)));
     else if (cmd === "exit-after") setTimeout(() => finish(Number(rest[1] ?? 0)), Number(rest[0] ?? 0));
-    return { processId, pid, startedAt, exited };
+    return { processId, pid, startedAt, exited, lost: new Promise<string>(() => {}) };
   }
 
   private finish(p: FakeProc, exitCode: number, signal?: string): void {
@@ -79,18 +104,19 @@ export class FakeDriver implements Driver {
     p.end({ processId: p.processId, pid: p.pid, exitCode, ...(signal ? { signal } : {}), oomKilled: false, exitedAt: this.now() });
   }
 
-  async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
-    if (!this.prepared) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
+  async startInit(): Promise<SandboxProcess> {
+    const spec = this.init;
+    if (!this.prepared || !spec) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
     this.calls.push("startInit");
     if (spec.args[0] === "fail-start") throw new BerthError("invalidArgument", spec.args.slice(1).join(" ") || "fail-start");
     this.sandbox = "running";
-    return this.run(this.id, spec, sink);
+    return this.run(this.id, spec);
   }
 
-  async exec(processId: string, spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
+  async exec(processId: string, spec: ProcessSpec): Promise<SandboxProcess> {
     if (this.sandbox !== "running") throw new BerthError("invalidState", `cannot exec ${processId}: the sandbox is ${this.sandbox}`);
     this.calls.push(`exec ${processId}`);
-    return this.run(processId, spec, sink);
+    return this.run(processId, spec);
   }
 
   async signal(processId: string, signal: string): Promise<void> {
@@ -128,4 +154,15 @@ export class FakeDriver implements Driver {
   async probe(): Promise<SandboxProbe> {
     return { status: this.sandbox };
   }
+
+  /** Nothing of an earlier daemon's fake processes is left to follow. */
+  adopt(): SandboxProcess | undefined {
+    return undefined;
+  }
+
+  adoptBoot(): undefined {
+    return undefined;
+  }
+
+  close(): void {}
 }

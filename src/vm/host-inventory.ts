@@ -1,5 +1,5 @@
 // What exists on the host under a berth root, whatever the journal says: runc's containers,
-// container directories, live runtime services and mounts. The daemon's start-up scan
+// container directories, live monitors (conmon, or a runtime service from before it) and mounts. The daemon's start-up scan
 // (src/daemon/orphans.ts) compares this with the projection; `system prune --orphans` uses the
 // removal verbs below on what the journal does not know.
 import fs from "node:fs";
@@ -7,6 +7,7 @@ import { join, resolve, sep } from "node:path";
 import { findExecutable, runCommand } from "./host.js";
 import { mountsUnder, unmountUnder } from "./hostcalls.js";
 import { cgroupDirs, containerDir, runcRoot } from "./paths.js";
+import { monitorAlive, processFiles, processIdsIn, readMonitor } from "./conmon.js";
 import { probeRuntime, readStartTime } from "./runtime-identity.js";
 
 export interface HostInventory {
@@ -14,7 +15,7 @@ export interface HostInventory {
   runc: { id: string; status: string; pid: number }[];
   /** Names of the directories under <root>/containers. */
   directories: string[];
-  /** Live runtime services by container id (pid and start time both checked). */
+  /** A live monitor of each container that has one: a conmon, or an old runtime service (pid and start time both checked). */
   monitors: Record<string, { pid: number; startTime: number }>;
   /** Mount points under <root>/containers, by container id. */
   mounts: Record<string, string[]>;
@@ -26,8 +27,8 @@ export async function hostInventory(root: string): Promise<HostInventory> {
   const directories = fs.existsSync(containersDir(root)) ? fs.readdirSync(containersDir(root), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [];
   const monitors: HostInventory["monitors"] = {};
   for (const id of directories) {
-    const probe = probeRuntime(root, id);
-    if (probe.alive) monitors[id] = { pid: probe.endpoint.pid, startTime: probe.endpoint.startTime };
+    const monitor = liveMonitor(root, id);
+    if (monitor) monitors[id] = monitor;
   }
   const mounts: HostInventory["mounts"] = {};
   const prefix = containersDir(root) + sep;
@@ -36,6 +37,16 @@ export async function hostInventory(root: string): Promise<HostInventory> {
     if (id) (mounts[id] ??= []).push(point);
   }
   return { runc: await runcContainers(root), directories, monitors, mounts };
+}
+
+function liveMonitor(root: string, id: string): { pid: number; startTime: number } | undefined {
+  const dir = containerDir(root, id);
+  for (const processId of processIdsIn(dir)) {
+    const monitor = readMonitor(processFiles(dir, id, processId).conmonPidFile);
+    if (monitor && monitorAlive(monitor)) return monitor;
+  }
+  const legacy = probeRuntime(root, id);
+  return legacy.alive ? { pid: legacy.endpoint.pid, startTime: legacy.endpoint.startTime } : undefined;
 }
 
 async function runcContainers(root: string): Promise<HostInventory["runc"]> {
@@ -47,7 +58,7 @@ async function runcContainers(root: string): Promise<HostInventory["runc"]> {
   return list.map((c) => ({ id: c.id, status: c.status, pid: c.pid }));
 }
 
-/** SIGKILLs a runtime service if it is still the process recorded (same start time), and waits for it. */
+/** SIGKILLs a monitor if it is still the process recorded (same start time), and waits for it. */
 export async function killMonitor(monitor: { pid: number; startTime: number }, timeoutMs = 10_000): Promise<void> {
   const same = () => readStartTime(monitor.pid) === monitor.startTime;
   if (!same()) return;

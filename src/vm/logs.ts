@@ -1,16 +1,19 @@
-// Container logs: stdout and stderr go to separate append-only files, one JSON object per line:
-//   {"t":1700000000123,"s":"stdout","p":"web","line":"hello"}
-// t = ms since the epoch when the service read the line, s = stream, p = processId, and
-// "partial":true when the line has no newline of its own: a line longer than MAX_LINE_BYTES is
-// split into partial entries and a last one without them, and output that ends without a newline
-// ends with a partial entry, so a reader can rebuild the exact bytes (docker's partial messages).
-// Files are opened for append and never truncated, so a restart keeps earlier output.
+// Container logs: conmon writes each process's output to a k8s-file log of its own,
+// <container dir>/logs/<processId>.log, one line per entry:
+//   2026-12-01T17:46:29.270989495+00:00 stdout F hello
+// a nanosecond timestamp, the stream, F for a full line or P for a partial one (the line goes on
+// in the stream's next entry: a long line, or output that ended without a newline), then the
+// text. Readers merge files by time and read them entry by entry, so memory never grows with
+// the log; the files are the buffer a slow follower reads later.
 import fs from "node:fs";
+import { dirname, join } from "node:path";
 import type { OutputStream } from "./driver.js";
-import type { ContainerPaths } from "./paths.js";
 
 export interface LogEntry {
+  /** ms since the epoch, from the timestamp conmon wrote. */
   t: number;
+  /** The timestamp as conmon wrote it (nanoseconds), for `logs -t`. */
+  ts: string;
   s: OutputStream;
   p: string;
   line: string;
@@ -23,77 +26,55 @@ export const entryText = (e: LogEntry): string => (e.partial ? e.line : `${e.lin
 
 export interface LogQuery {
   since?: number;
+  /** Entries before this time only (exclusive, as docker's --until). */
+  until?: number;
   tail?: number;
   stdout?: boolean;
   stderr?: boolean;
 }
 
-// A line longer than this is split: the service must not buffer without bound for a process
-// that writes megabytes without a newline.
-const MAX_LINE_BYTES = 16 * 1024;
-
-/** Where to split a too-long line at or before `at`: never inside a UTF-8 sequence (its continuation bytes are 10xxxxxx). */
-function charBoundary(buf: Buffer, at: number): number {
-  let end = at;
-  while (end > at - 4 && end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
-  return end > 0 && (buf[end]! & 0xc0) !== 0x80 ? end : at;
+/** A process's log file. */
+export interface LogFile {
+  processId: string;
+  path: string;
 }
 
-export class LogWriter {
-  private readonly fds: Record<OutputStream, number>;
-  private readonly partial = new Map<string, Buffer>();
-  private readonly listeners = new Set<(e: LogEntry) => void>();
+export const processLogPath = (logsDir: string, processId: string): string => join(logsDir, `${processId}.log`);
 
-  constructor(paths: Pick<ContainerPaths, "logs" | "stdoutLog" | "stderrLog">) {
-    fs.mkdirSync(paths.logs, { recursive: true });
-    this.fds = { stdout: fs.openSync(paths.stdoutLog, "a"), stderr: fs.openSync(paths.stderrLog, "a") };
+/** The log file of every process that has one in `logsDir`. */
+export function logFilesIn(logsDir: string): LogFile[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(logsDir);
+  } catch {
+    return []; // no process has written yet
   }
+  return names.filter((n) => n.endsWith(".log")).map((n) => ({ processId: n.slice(0, -4), path: join(logsDir, n) }));
+}
 
-  /** Live entries, for `logs --follow`. Registered and read in one tick, so nothing falls between. */
-  subscribe(fn: (e: LogEntry) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
+/** One k8s-file line as an entry; undefined for a line that is not one (torn by a crash). */
+export function parseK8sLine(text: string, processId: string): LogEntry | undefined {
+  const a = text.indexOf(" ");
+  const b = text.indexOf(" ", a + 1);
+  const c = text.indexOf(" ", b + 1);
+  if (a < 0 || b < 0) return undefined;
+  const ts = text.slice(0, a);
+  const s = text.slice(a + 1, b);
+  const tag = c < 0 ? text.slice(b + 1) : text.slice(b + 1, c);
+  if ((s !== "stdout" && s !== "stderr") || (tag !== "F" && tag !== "P")) return undefined;
+  const t = timeOf(ts);
+  if (t === undefined) return undefined;
+  const e: LogEntry = { t, ts, s, p: processId, line: c < 0 ? "" : text.slice(c + 1) };
+  if (tag === "P") e.partial = true;
+  return e;
+}
 
-  write(processId: string, stream: OutputStream, chunk: Buffer): void {
-    const key = `${processId}\0${stream}`;
-    let buf = this.partial.has(key) ? Buffer.concat([this.partial.get(key)!, chunk]) : chunk;
-    let nl: number;
-    while ((nl = buf.indexOf(10)) !== -1 || buf.length > MAX_LINE_BYTES) {
-      if (nl !== -1 && nl <= MAX_LINE_BYTES) {
-        this.emit(processId, stream, buf.subarray(0, nl), false);
-        buf = buf.subarray(nl + 1);
-        continue;
-      }
-      const end = charBoundary(buf, MAX_LINE_BYTES);
-      this.emit(processId, stream, buf.subarray(0, end), true);
-      buf = buf.subarray(end);
-    }
-    if (buf.length > 0) this.partial.set(key, Buffer.from(buf));
-    else this.partial.delete(key);
-  }
-
-  /** Writes out a process's unterminated last line when it exits. */
-  flush(processId: string): void {
-    for (const stream of ["stdout", "stderr"] as const) {
-      const key = `${processId}\0${stream}`;
-      const rest = this.partial.get(key);
-      if (rest) this.emit(processId, stream, rest, true);
-      this.partial.delete(key);
-    }
-  }
-
-  private emit(processId: string, stream: OutputStream, bytes: Buffer, partial: boolean): void {
-    const entry: LogEntry = { t: Date.now(), s: stream, p: processId, line: bytes.toString("utf8") };
-    if (partial) entry.partial = true;
-    // Synchronous append: one write per line keeps lines whole and the order exact.
-    fs.writeSync(this.fds[stream], `${JSON.stringify(entry)}\n`);
-    for (const fn of this.listeners) fn(entry);
-  }
-
-  close(): void {
-    for (const fd of Object.values(this.fds)) fs.closeSync(fd);
-  }
+/** "2026-12-01T17:46:29.270989495+00:00" → epoch ms (the digits past the millisecond dropped). */
+function timeOf(ts: string): number | undefined {
+  const m = /^(.{19})(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(ts);
+  if (!m) return undefined;
+  const t = Date.parse(`${m[1]}.${(m[2] ?? "").padEnd(3, "0").slice(0, 3)}${m[3]}`);
+  return Number.isFinite(t) ? t : undefined;
 }
 
 /** Bytes read from a log file at a time: a reader's memory is this plus one entry. */
@@ -114,7 +95,7 @@ class FileCursor {
   private start = 0;
   private head: LogEntry | undefined;
 
-  constructor(private readonly file: string, private readonly limit?: number) {
+  constructor(private readonly file: string, private readonly processId: string, private readonly limit?: number) {
     this.open();
   }
 
@@ -136,11 +117,7 @@ class FileCursor {
       }
       const text = this.pending.toString("utf8", this.start, nl);
       this.start = nl + 1;
-      try {
-        this.head = JSON.parse(text) as LogEntry;
-      } catch {
-        /* a torn line after a crash */
-      }
+      this.head = parseK8sLine(text, this.processId);
     }
     return this.head;
   }
@@ -185,7 +162,7 @@ class FileCursor {
 const sizeOf = (file: string) => fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 
 /**
- * Both streams of a container's log merged by time (stdout first on a tie: each file is already
+ * Log files merged by time (stdout first on a tie: each file is already
  * in time order), entry by entry, so memory does not grow with the log. A following reader
  * returns undefined when it has caught up and can be asked again after the files grew.
  */
@@ -195,21 +172,20 @@ export class LogReader {
   private skip = 0;
   private readonly lines = new LineCounter();
 
-  constructor(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog">, private readonly q: LogQuery = {}, opts: { follow?: boolean } = {}) {
-    const files = [...(q.stdout !== false ? [paths.stdoutLog] : []), ...(q.stderr !== false ? [paths.stderrLog] : [])];
-    const limits = files.map((f) => (opts.follow ? undefined : sizeOf(f)));
+  constructor(files: LogFile[], private readonly q: LogQuery = {}, opts: { follow?: boolean } = {}) {
+    const limits = files.map((f) => (opts.follow ? undefined : sizeOf(f.path)));
     if (q.tail !== undefined) {
       // --tail N: count the lines there now in a first pass, then skip all but the last N.
       // A line split into partial entries counts once, as the process wrote it.
       const counter = new LineCounter();
       for (const f of files) {
-        const c = new FileCursor(f, sizeOf(f));
+        const c = new FileCursor(f.path, f.processId, sizeOf(f.path));
         for (let e; (e = c.take()); ) counter.line(e, matchesQuery(e, q));
         c.close();
       }
       this.skip = Math.max(0, counter.counted() - q.tail);
     }
-    files.forEach((f, i) => this.cursors.push(new FileCursor(f, limits[i])));
+    files.forEach((f, i) => this.cursors.push(new FileCursor(f.path, f.processId, limits[i])));
   }
 
   next(): LogEntry | undefined {
@@ -260,9 +236,9 @@ class LineCounter {
   }
 }
 
-/** Reads the logs without a runtime service (it may be gone): both streams merged by time, lazily. */
-export function* logEntries(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog">, q: LogQuery = {}): Generator<LogEntry> {
-  const reader = new LogReader(paths, q);
+/** Reads log files as they are now, merged by time, lazily. */
+export function* logEntries(files: LogFile[], q: LogQuery = {}): Generator<LogEntry> {
+  const reader = new LogReader(files, q);
   try {
     for (let e; (e = reader.next()); ) yield e;
   } finally {
@@ -271,19 +247,20 @@ export function* logEntries(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog
 }
 
 /** The whole log as an array: for tests and small logs only. */
-export function readLogs(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog">, q: LogQuery = {}): LogEntry[] {
-  return [...logEntries(paths, q)];
+export function readLogs(files: LogFile[], q: LogQuery = {}): LogEntry[] {
+  return [...logEntries(files, q)];
 }
 
 export function matchesQuery(e: LogEntry, q: LogQuery): boolean {
   if (e.s === "stdout" && q.stdout === false) return false;
   if (e.s === "stderr" && q.stderr === false) return false;
-  return q.since === undefined || e.t >= q.since;
+  return (q.since === undefined || e.t >= q.since) && (q.until === undefined || e.t < q.until);
 }
 
+/** How often a follower reads the files again besides fs.watch's doorbell, which can miss a write. */
+const FOLLOW_POLL_MS = 250;
+
 export interface FollowHooks {
-  /** Registers a doorbell rung after each entry is written; returns its unsubscribe. */
-  onWrite(fn: () => void): () => void;
   /** Settles once nothing more will be written (init exited and its output was flushed). */
   done: Promise<unknown>;
   signal: AbortSignal;
@@ -296,7 +273,7 @@ export interface FollowHooks {
  * until `done` and a last read. The files are the buffer: a slow reader only reads them later,
  * so neither the container nor this process queues output for it.
  */
-export async function followLogs(paths: Pick<ContainerPaths, "stdoutLog" | "stderrLog">, q: LogQuery, hooks: FollowHooks): Promise<void> {
+export async function followLogs(files: LogFile[], q: LogQuery, hooks: FollowHooks): Promise<void> {
   // One doorbell for the whole stream (a write, the end, or the abort): a listener or a
   // Promise.race per wait would pile up on the long-lived signal and promise over a long log.
   let finished = false;
@@ -306,10 +283,10 @@ export async function followLogs(paths: Pick<ContainerPaths, "stdoutLog" | "stde
     rung = true;
     wake();
   };
-  const off = hooks.onWrite(ring);
+  const off = watchFiles(files, ring);
   hooks.signal.addEventListener("abort", ring, { once: true });
   void hooks.done.then(() => ((finished = true), ring()), () => ((finished = true), ring()));
-  const reader = new LogReader(paths, q, { follow: true });
+  const reader = new LogReader(files, q, { follow: true });
   try {
     for (;;) {
       // Read `finished` before the pass: once it is true, the pass has seen every entry.
@@ -329,4 +306,24 @@ export async function followLogs(paths: Pick<ContainerPaths, "stdoutLog" | "stde
     hooks.signal.removeEventListener("abort", ring);
     reader.close();
   }
+}
+
+/** Rings on every change in the files' directories (conmon writes there), and every FOLLOW_POLL_MS. */
+function watchFiles(files: LogFile[], ring: () => void): () => void {
+  const watchers: fs.FSWatcher[] = [];
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const w = fs.watch(dir, ring);
+      w.on("error", () => {}); // the directory went: the poll goes on until the follow ends
+      watchers.push(w);
+    } catch {
+      // Cannot watch (removed meanwhile): the poll alone rings.
+    }
+  }
+  const timer = setInterval(ring, FOLLOW_POLL_MS);
+  return () => {
+    clearInterval(timer);
+    for (const w of watchers) w.close();
+  };
 }

@@ -1,5 +1,6 @@
-// Where the VM layer keeps things under the berth root. One place, so the daemon, the runtime
-// service and the tests agree on every path without passing them around.
+// Where the VM layer keeps things under the berth root. One place, so the daemon, the drivers
+// and the tests agree on every path without passing them around. conmon's own files per
+// process are named in src/vm/conmon.ts (processFiles).
 import { join, resolve } from "node:path";
 
 /** runc's state directory for this berth root (`runc --root X list` shows berth's containers only). */
@@ -26,52 +27,35 @@ export interface ContainerPaths {
   rootfs: string;
   /** The rootfs overlay's upper and work directories: the container's own changes. */
   overlay: string;
-  /** OCI process specs for exec'd processes, one file each. */
-  processes: string;
-  /** pid files written by `runc run` / `runc exec`. */
-  pids: string;
+  /** The daemon's ack files, one per journaled exit (src/vm/exits.ts). */
   exits: string;
+  /** conmon's k8s-file logs, one per process (src/vm/logs.ts). */
   logs: string;
-  stdoutLog: string;
-  stderrLog: string;
-  socket: string;
-  runtimeJson: string;
-  /** The service's own stdout/stderr (not the container's). */
-  serviceLog: string;
   /** runc's own error log (JSON lines), kept apart from the container's stderr. */
   runcLog: string;
-  /** The config and dynamic env the service was started with. */
-  serviceConfig: string;
+  /** A runtime service from before conmon named itself here (src/daemon/legacy-service.ts). */
+  runtimeJson: string;
 }
 
 export function containerPaths(root: string, id: string): ContainerPaths {
   const dir = containerDir(root, id);
   const bundle = join(dir, "bundle");
-  const logs = join(dir, "logs");
   return {
     dir,
     bundle,
     rootfs: join(bundle, "rootfs"),
     overlay: join(dir, "overlay"),
-    processes: join(bundle, "processes"),
-    pids: join(dir, "pids"),
     exits: join(dir, "exits"),
-    logs,
-    stdoutLog: join(logs, "stdout.log"),
-    stderrLog: join(logs, "stderr.log"),
-    socket: join(dir, "runtime.sock"),
-    runtimeJson: join(dir, "runtime.json"),
-    serviceLog: join(dir, "runtime.log"),
+    logs: join(dir, "logs"),
     runcLog: join(dir, "runc.log"),
-    serviceConfig: join(dir, "service.json"),
+    runtimeJson: join(dir, "runtime.json"),
   };
 }
 
 /**
  * The cgroup path runc uses for a container. cgroups are host-global while berth roots are
  * not (every test has its own root), so a hash of the root keeps two roots' "web" apart.
- * FNV-1a rather than node:crypto: telling a few roots apart needs no cryptographic strength,
- * and loading node:crypto costs every runtime service about 1.5 MB of memory.
+ * FNV-1a: telling a few roots apart needs no cryptographic strength.
  */
 export function cgroupPath(root: string, id: string): string {
   return `/berth/${fnv1a64(resolve(root))}-${id}`;

@@ -1,33 +1,40 @@
-// The runc driver: real isolation. init runs under a foreground `runc run`, exec'd processes
-// under a foreground `runc exec`, both children of the runtime service, so every exit status
-// (128+N when signalled) reaches the service without it being a subreaper.
-import { spawn } from "node:child_process";
+// The runc driver: real isolation, with conmon as the keeper of every process (src/vm/conmon.ts).
+// prepare runs `runc create` under conmon; init starts with `runc start`, exec'd processes under
+// conmon of their own. The daemon is the parent of none of them: they outlive it, and their
+// exits are read from conmon's exit files (src/vm/process-watch.ts).
 import fs from "node:fs";
 import { join } from "node:path";
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
-import { removeFile } from "../host/remove-file.js";
+import { signalOf, type Exit } from "../model/exit.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
-import { exitFrom, superviseChild } from "./child.js";
-import { startFailureReason, type Driver, type DriverOptions, type OutputSink, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
-import { findExecutable, runCommand } from "./host.js";
+import { launch, monitorAlive, processFiles, readMonitor, readPid, readRecordedExit, runcBinary } from "./conmon.js";
+import { startFailureReason, type Driver, type DriverOptions, type MonitorIdentity, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
+import { runCommand } from "./host.js";
 import { checkBindMounts, checkRootfs } from "./mount-policy.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
 import { cgroupPath, containerPaths, runcRoot, type ContainerPaths } from "./paths.js";
+import { watchProcess, type ProcessWatch } from "./process-watch.js";
 import { prepareContainerRootfs, releaseContainerRootfs } from "./rootfs.js";
 
-const exists = (p: string) => fs.existsSync(p);
+function isRuncInit(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("runc:[");
+  } catch {
+    return false; // gone: not waiting for a start any more
+  }
+}
 
 interface Tracked {
   pid: number;
   exited: boolean;
-  /** The `runc run|exec` wrapper, our child. */
-  wrapper: import("node:child_process").ChildProcess;
+  /** Signals berth sent it: the evidence that a 128+N exit was that signal. */
+  sent: Set<string>;
+  watch: ProcessWatch;
 }
 
-// After `runc delete`, how long a `runc exec` wrapper may take to notice its process is gone.
-// Seen here: under a full pids cgroup a wrapper can stay behind after its process has exited.
-const WRAPPER_GRACE_MS = 2000;
+// How long teardown waits for conmon to record the exits of the processes `runc delete` killed.
+const EXIT_RECORD_WAIT_MS = 5000;
 
 export class RuncDriver implements Driver {
   readonly name = "runc" as const;
@@ -37,8 +44,8 @@ export class RuncDriver implements Driver {
   private readonly config: ContainerConfig;
   private readonly paths: ContainerPaths;
   private readonly cgroup: string;
-  private readonly runc: string;
   private rootfs: string | null = null;
+  private created: { pid: number; monitor: MonitorIdentity } | undefined;
   private readonly procs = new Map<string, Tracked>();
 
   constructor(opts: DriverOptions) {
@@ -47,19 +54,32 @@ export class RuncDriver implements Driver {
     this.config = opts.config;
     this.paths = containerPaths(opts.root, opts.id);
     this.cgroup = cgroupPath(opts.root, opts.id);
-    this.runc = findExecutable("runc", exists) ?? "runc";
   }
 
-  private globalArgs(): string[] {
+  private files(processId: string) {
+    return processFiles(this.paths.dir, this.id, processId);
+  }
+
+  private async runc(args: string[]) {
     // runc's own errors go to a JSON log, so they can be told apart from the container's stderr.
-    return ["--root", runcRoot(this.root), "--log", this.paths.runcLog, "--log-format", "json"];
+    return runCommand(runcBinary() ?? "runc", ["--root", runcRoot(this.root), "--log", this.paths.runcLog, "--log-format", "json", ...args]);
   }
 
-  async prepare(): Promise<void> {
-    if (!findExecutable("runc", exists)) throw new BerthError("unsupported", "runc was not found on PATH: install runc (apt-get install runc) or use the process driver");
-    for (const d of [this.paths.bundle, this.paths.processes, this.paths.pids]) fs.mkdirSync(d, { recursive: true });
+  async prepare(init: ProcessSpec): Promise<void> {
+    if (this.created) return;
+    fs.mkdirSync(this.paths.bundle, { recursive: true });
     this.rootfs = await prepareContainerRootfs(this.root, this.config.rootfs, this.paths);
-    this.writeBundle(this.config.init);
+    // A stopped container left by an earlier boot must go before the id can be reused.
+    await this.deleteContainer();
+    this.writeBundle(init);
+    const files = this.files(this.id);
+    fs.rmSync(files.dir, { recursive: true, force: true }); // the earlier boot's exit is journaled already
+    this.created = await launch(this.launchOptions(this.id, {}));
+  }
+
+  private launchOptions(processId: string, extra: { exec?: boolean }) {
+    const socketDir = join(this.paths.dir, "attach");
+    return { containerId: this.id, processId, bundle: this.paths.bundle, runcRoot: runcRoot(this.root), runcLog: this.paths.runcLog, files: this.files(processId), socketDir, ...extra };
   }
 
   private writeBundle(init: ProcessSpec): void {
@@ -71,96 +91,99 @@ export class RuncDriver implements Driver {
     fs.writeFileSync(join(this.paths.bundle, "config.json"), JSON.stringify(spec, null, 1));
   }
 
-  /** The last error runc logged, for messages a person can act on. */
-  private lastRuncError(since: number): string | null {
-    try {
-      const lines = fs.readFileSync(this.paths.runcLog, "utf8").slice(since).split("\n").filter(Boolean);
-      for (const line of lines.reverse()) {
-        const entry = JSON.parse(line) as { level?: string; msg?: string };
-        if (entry.level === "error" || entry.level === "fatal") return entry.msg ?? null;
-      }
-    } catch {
-      /* no log yet */
-    }
-    return null;
+  monitor(): MonitorIdentity | undefined {
+    return this.created?.monitor ?? readMonitor(this.files(this.id).conmonPidFile);
   }
 
-  private logSize(): number {
-    try {
-      return fs.statSync(this.paths.runcLog).size;
-    } catch {
-      // No log yet: everything runc writes from now on is new.
-      return 0;
-    }
-  }
-
-  /** Spawns `runc run|exec` and waits for its pid file: the process has started, or failed to. */
-  private async launch(processId: string, args: string[], sink: OutputSink): Promise<SandboxProcess> {
-    const pidFile = join(this.paths.pids, `${processId}.pid`);
-    removeFile(pidFile);
+  async startInit(): Promise<SandboxProcess> {
+    if (!this.created) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
     const oomBefore = readOomKillCount(this.cgroup);
-    const logStart = this.logSize();
-    const child = spawn(this.runc, [...this.globalArgs(), ...args.slice(0, 1), "--pid-file", pidFile, ...args.slice(1)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const ended = superviseChild(child, sink);
-    let done = false;
-    void ended.then(() => (done = true));
-    let spawnError: Error | null = null;
-    child.once("error", (e) => (spawnError = e));
-    // runc writes the pid file after the process exists and before it runs the user's binary.
-    while (!exists(pidFile)) {
-      if (done || spawnError) {
-        const reason = this.lastRuncError(logStart) ?? (spawnError as Error | null)?.message ?? "runc exited without starting the process";
-        const why = startFailureReason(reason);
-        throw new BerthError(why === "executableNotFound" ? "invalidArgument" : "internalError", `cannot start process ${processId}: ${reason}`, why);
-      }
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    const pid = Number(fs.readFileSync(pidFile, "utf8").trim()) || child.pid!;
+    // Taken before the call: a process that exits at once must not seem to end before it started.
     const startedAt = Date.now();
-    const tracked: Tracked = { pid, exited: false, wrapper: child };
-    this.procs.set(processId, tracked);
-    const exited = ended.then(({ code, signal, at }) => {
-      tracked.exited = true;
-      const exit = exitFrom(processId, pid, code, signal, false, at);
-      // With a memory limit the cgroup outlives init (run --keep), so its OOM counter is still
-      // readable here; without one it is gone and reads 0.
-      exit.oomKilled = exit.signal === "SIGKILL" && readOomKillCount(this.cgroup) > oomBefore;
-      return exit;
-    });
-    return { processId, pid, startedAt, exited };
+    const r = await this.runc(["start", this.id]);
+    if (r.code !== 0) {
+      const detail = r.stderr.trim() || "runc start failed";
+      const why = startFailureReason(detail);
+      throw new BerthError(why === "executableNotFound" ? "invalidArgument" : "internalError", `cannot start init: ${detail}`, why);
+    }
+    return this.track(this.id, this.created.pid, startedAt, this.created.monitor, [], oomBefore);
   }
 
-  async startInit(spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
-    if (!this.rootfs) throw new BerthError("invalidState", "cannot start init: the sandbox is not prepared");
-    // A stopped container left by an earlier run (--keep) must go before the id can be reused.
-    await this.deleteContainer();
-    this.writeBundle(spec);
-    // With a memory limit the cgroup must outlive init (--keep) so its OOM counter can be read
-    // after the exit; docker reports OOM kills only for such limits too. Without one, runc
-    // removes the container as init exits, which saves a `runc delete` on every teardown.
-    const keep = this.config.resources?.memoryBytes !== undefined ? ["--keep"] : [];
-    return this.launch(this.id, ["run", ...keep, "--bundle", this.paths.bundle, this.id], sink);
-  }
-
-  async exec(processId: string, spec: ProcessSpec, sink: OutputSink): Promise<SandboxProcess> {
+  async exec(processId: string, spec: ProcessSpec): Promise<SandboxProcess> {
     if (!this.rootfs) throw new BerthError("invalidState", `cannot exec ${processId}: the sandbox is not prepared`);
-    const file = join(this.paths.processes, `${processId}.json`);
-    fs.writeFileSync(file, JSON.stringify(ociProcess(spec, this.rootfs, this.config.network, processId)));
-    return this.launch(processId, ["exec", "--process", file, this.id], sink);
+    const files = this.files(processId);
+    fs.rmSync(files.dir, { recursive: true, force: true });
+    fs.mkdirSync(files.dir, { recursive: true });
+    fs.writeFileSync(files.spec, JSON.stringify(ociProcess(spec, this.rootfs, this.config.network, processId)));
+    const oomBefore = readOomKillCount(this.cgroup);
+    const startedAt = Date.now();
+    const { pid, monitor } = await launch(this.launchOptions(processId, { exec: true }));
+    return this.track(processId, pid, startedAt, monitor, [], oomBefore);
+  }
+
+  adopt(processId: string, pid: number, startedAt: number, signalsSent: string[]): SandboxProcess | undefined {
+    const files = this.files(processId);
+    const monitor = readMonitor(files.conmonPidFile);
+    if (processId === this.id && monitor) this.created = { pid, monitor };
+    this.rootfs ??= this.paths.rootfs;
+    if (readRecordedExit(files)) return this.track(processId, pid, startedAt, monitor ?? { pid: 0, startTime: -1 }, signalsSent, Infinity);
+    return monitor ? this.track(processId, pid, startedAt, monitor, signalsSent, readOomKillCount(this.cgroup)) : undefined;
+  }
+
+  adoptBoot(): "created" | SandboxProcess | undefined {
+    const files = this.files(this.id);
+    const monitor = readMonitor(files.conmonPidFile);
+    const pid = readPid(files.pidFile);
+    const exited = readRecordedExit(files);
+    if (pid === undefined || (!exited && (!monitor || !monitorAlive(monitor)))) return undefined;
+    const identity = monitor ?? { pid: 0, startTime: -1 };
+    this.created = { pid, monitor: identity };
+    this.rootfs = this.paths.rootfs;
+    // Until `runc start`, init is runc's own `runc:[2:INIT]` waiting on its fifo.
+    if (!exited && isRuncInit(pid)) return "created";
+    // Started before the daemon died (the start's outcome was not journaled): follow it from when it began.
+    return this.track(this.id, pid, this.startTime() ?? Date.now(), identity, [], readOomKillCount(this.cgroup));
+  }
+
+  /**
+   * When `runc start` ran: it removes the exec fifo from runc's state directory, which sets the
+   * directory's mtime. (init's own start time in /proc is the earlier `runc create`.)
+   */
+  private startTime(): number | undefined {
+    try {
+      return Math.floor(fs.statSync(join(runcRoot(this.root), this.id)).mtimeMs);
+    } catch {
+      return undefined; // runc's state is gone (deleted): the time is not known
+    }
+  }
+
+  private track(processId: string, pid: number, startedAt: number, monitor: MonitorIdentity, signalsSent: string[], oomBefore: number): SandboxProcess {
+    const watch = watchProcess(this.files(processId), monitor, processId);
+    const tracked: Tracked = { pid, exited: false, sent: new Set(signalsSent), watch };
+    this.procs.set(processId, tracked);
+    const exited = watch.exited.then((rec): Exit => {
+      tracked.exited = true;
+      const signal = signalOf(rec.exitCode, tracked.sent);
+      // conmon's oom file, or the cgroup's counter (kept until runc delete) for a kill it missed.
+      const oomKilled = rec.oomKilled || (signal === "SIGKILL" && readOomKillCount(this.cgroup) > oomBefore);
+      return { processId, pid, exitCode: rec.exitCode, ...(signal ? { signal } : {}), oomKilled, exitedAt: rec.exitedAt };
+    });
+    void watch.lost.then(() => (tracked.exited = true));
+    return { processId, pid, startedAt, exited, lost: watch.lost };
   }
 
   async signal(processId: string, signal: string): Promise<void> {
     const tracked = this.procs.get(processId);
     if (!tracked || tracked.exited) throw new BerthError("invalidState", `cannot signal ${processId}: it is not running`);
+    tracked.sent.add(signal);
     if (processId === this.id) {
-      const r = await runCommand(this.runc, [...this.globalArgs(), "kill", this.id, signal]);
+      const r = await this.runc(["kill", this.id, signal]);
       if (r.code !== 0 && !tracked.exited) throw new BerthError("invalidState", `runc kill ${this.id} ${signal} failed: ${r.stderr.trim()}`);
       return;
     }
     // runc kill only reaches init; an exec'd process is signalled by its host pid, which cannot
-    // have been reused yet because its parent (runc exec, our child) has not reaped it.
+    // have been reused while conmon, its parent, has not written its exit (checked first).
+    if (readRecordedExit(this.files(processId))) return;
     try {
       process.kill(tracked.pid, signal as NodeJS.Signals);
     } catch (err) {
@@ -169,12 +192,12 @@ export class RuncDriver implements Driver {
   }
 
   async pause(): Promise<void> {
-    const r = await runCommand(this.runc, [...this.globalArgs(), "pause", this.id]);
+    const r = await this.runc(["pause", this.id]);
     if (r.code !== 0) throw new BerthError("invalidState", `runc pause ${this.id} failed: ${r.stderr.trim()}`);
   }
 
   async resume(): Promise<void> {
-    const r = await runCommand(this.runc, [...this.globalArgs(), "resume", this.id]);
+    const r = await this.runc(["resume", this.id]);
     if (r.code !== 0) throw new BerthError("invalidState", `runc resume ${this.id} failed: ${r.stderr.trim()}`);
   }
 
@@ -184,31 +207,38 @@ export class RuncDriver implements Driver {
   }
 
   private async deleteContainer(): Promise<void> {
-    if (!exists(join(runcRoot(this.root), this.id))) return;
-    const r = await runCommand(this.runc, [...this.globalArgs(), "delete", "--force", this.id]);
-    if (r.code !== 0 && exists(join(runcRoot(this.root), this.id))) {
+    if (!fs.existsSync(join(runcRoot(this.root), this.id))) return;
+    const r = await this.runc(["delete", "--force", this.id]);
+    if (r.code !== 0 && fs.existsSync(join(runcRoot(this.root), this.id))) {
       throw new BerthError("internalError", `runc delete ${this.id} failed: ${r.stderr.trim()}`);
     }
   }
 
   async teardown(): Promise<void> {
+    const running = [...this.procs.values()].filter((t) => !t.exited);
+    for (const t of running) t.sent.add("SIGKILL"); // what `runc delete --force` sends every process
     await this.deleteContainer();
-    // Every process in the sandbox is dead now; a wrapper still running is stuck, not waiting.
-    const stuck = [...this.procs.values()].filter((t) => !t.exited);
-    if (stuck.length > 0) {
-      await new Promise((r) => setTimeout(r, WRAPPER_GRACE_MS));
-      for (const t of stuck) if (!t.exited) t.wrapper.kill("SIGKILL");
-    }
+    // conmon records each exit as it reaps the process: wait for those records (bounded).
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise((r) => (timer = setTimeout(r, EXIT_RECORD_WAIT_MS)));
+    await Promise.race([Promise.all(running.map((t) => Promise.race([t.watch.exited, t.watch.lost]))), deadline]);
+    clearTimeout(timer);
+    this.created = undefined;
     // The overlay goes last: nothing in the sandbox can hold it any more.
     releaseContainerRootfs(this.paths);
   }
 
+  /** Stops following the processes (the daemon closes); they go on under conmon. */
+  close(): void {
+    for (const t of this.procs.values()) t.watch.close();
+  }
+
   async probe(): Promise<SandboxProbe> {
-    if (!exists(join(runcRoot(this.root), this.id))) return { status: "absent" };
-    const r = await runCommand(this.runc, ["--root", runcRoot(this.root), "state", this.id]);
+    if (!fs.existsSync(join(runcRoot(this.root), this.id))) return { status: "absent" };
+    const r = await runCommand(runcBinary() ?? "runc", ["--root", runcRoot(this.root), "state", this.id]);
     if (r.code !== 0) return { status: "absent" };
     const state = JSON.parse(r.stdout) as { status: string; pid: number };
     const status = state.status === "running" || state.status === "paused" ? "running" : state.status === "created" ? "created" : "stopped";
-    return status === "running" ? { status, initPid: state.pid } : { status };
+    return status === "running" || status === "created" ? { status, initPid: state.pid } : { status };
   }
 }

@@ -53,3 +53,4 @@ export function probeRuntime(root: string, id: string): RuntimeProbe {
   }
   return { alive: true, endpoint };
 }
+

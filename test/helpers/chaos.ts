@@ -10,7 +10,8 @@ import { fold } from "../../src/projections/index.js";
 import { auditTransitions } from "../../src/projections/transitions.js";
 import { mountsUnder } from "../../src/vm/hostcalls.js";
 import { containerDir } from "../../src/vm/paths.js";
-import { cgroupPath, probeRuntime, runcRoot } from "../../src/vm/runtime.js";
+import { cgroupPath, runcRoot } from "../../src/vm/paths.js";
+import { initMonitor, type MonitorProbe } from "./monitor.js";
 import { checkAcknowledged, checkLost, type Ack, type CommandAck } from "./chaos-acks.js";
 import type { Random } from "./random.js";
 import { waitFor } from "./vm-sandbox.js";
@@ -139,26 +140,27 @@ export async function checkInvariants(root: string, events: StoredEvent[], verif
     if (!HOLDS_SANDBOX.includes(status) && live.length > 0) problems.push(`${id} is ${status} in the journal but /proc has its processes ${live.join(", ")}`);
     const mounts = mountsUnder(containerDir(root, id));
     if (!HOLDS_SANDBOX.includes(status) && mounts.length > 0) problems.push(`${id} is ${status} but its rootfs is still mounted: ${mounts.join(", ")}`);
-    // A service exits just after replying that it has released everything: give it that moment.
-    const service = HOLDS_SANDBOX.includes(status) ? probeRuntime(root, id) : await serviceGone(root, id);
-    if (!HOLDS_SANDBOX.includes(status) && service.alive) problems.push(`${id} is ${status} but its runtime service ${service.endpoint.pid} still runs`);
+    // conmon exits just after the teardown that killed its process: give it that moment.
+    const monitor = HOLDS_SANDBOX.includes(status) ? initMonitor(root, id) : await monitorGone(root, id);
+    if (!HOLDS_SANDBOX.includes(status) && monitor.alive) problems.push(`${id} is ${status} but its conmon ${monitor.monitor!.pid} still runs`);
     if (status === "booted" && bootedByRun(events, id)) problems.push(`${id} was booted by a run that never started it, and still holds its sandbox`);
     if (!state) continue;
     if (state.pending.length > 0) problems.push(`${id}: intents without outcome after recovery: ${state.pending.map((p) => `${p.type}@${p.position}`).join(", ")}`);
     const sandbox = runc.get(id);
-    const expected = status === "running" || status === "paused" ? status : undefined;
+    // A booted sandbox is runc's "created": init waits for its start.
+    const expected = status === "running" || status === "paused" ? status : status === "booted" ? "created" : undefined;
     if (sandbox !== expected) problems.push(`${id} is ${status} in the journal but runc has it ${sandbox ?? "absent"}`);
-    if (HOLDS_SANDBOX.includes(status) && (!service.alive || service.endpoint.pid !== state.runtime?.pid)) {
-      problems.push(`${id} is ${status} but its runtime service ${state.runtime?.pid} is not the live one (${JSON.stringify(service)})`);
+    if (HOLDS_SANDBOX.includes(status) && (!monitor.alive || monitor.monitor!.pid !== state.runtime?.pid)) {
+      problems.push(`${id} is ${status} but its conmon ${state.runtime?.pid} is not the live one (${JSON.stringify(monitor)})`);
     }
   }
   for (const id of runc.keys()) if (!projection.containers[id]) problems.push(`runc has ${id}, which the journal says is deleted or never created`);
   return problems;
 }
 
-async function serviceGone(root: string, id: string): Promise<ReturnType<typeof probeRuntime>> {
-  await waitFor("a released runtime service to exit", () => !probeRuntime(root, id).alive, 10_000).catch(() => {});
-  return probeRuntime(root, id);
+async function monitorGone(root: string, id: string): Promise<MonitorProbe> {
+  await waitFor("a released sandbox's conmon to exit", () => !initMonitor(root, id).alive, 10_000).catch(() => {});
+  return initMonitor(root, id);
 }
 
 function bootedByRun(events: StoredEvent[], id: string): boolean {

@@ -1,15 +1,17 @@
 // Test helpers for the VM layer: a throwaway berth root, a booted container with a connected
-// client, and a cleanup that leaves no service, runc container, cgroup or directory behind.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+// runtime service, and a cleanup that leaves no conmon, runc container, cgroup or directory behind.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { validateConfig, type ContainerConfig } from "../../src/model/config.js";
+import { validateConfig, validateProcessSpec, type ContainerConfig } from "../../src/model/config.js";
+import { RuntimeService } from "../../src/daemon/runtime-service.js";
+import type { RuntimeEndpoint } from "../../src/events/catalogue.js";
 import type { DriverName } from "../../src/vm/driver.js";
-import { cgroupDirs, probeRuntime, runcRoot, startRuntimeService, type RuntimeEndpoint } from "../../src/vm/runtime.js";
-import { ServiceClient } from "../../src/vm/service-client.js";
 import { unmountUnder } from "../../src/vm/hostcalls.js";
+import { readLogs, processLogPath } from "../../src/vm/logs.js";
+import { cgroupDirs, containerPaths, runcRoot } from "../../src/vm/paths.js";
+import { processFiles, readRecordedExit } from "../../src/vm/conmon.js";
 
 /** A short root under /tmp: Unix socket paths are limited to 108 bytes. */
 export function tempRoot(): string {
@@ -26,13 +28,53 @@ export interface Booted {
   root: string;
   id: string;
   endpoint: RuntimeEndpoint;
-  client: ServiceClient;
+  client: TestClient;
 }
 
+/**
+ * The container's runtime service (src/daemon/runtime-service.ts), in this test process as in
+ * the daemon, with the specs a test writes by hand ({ args }) filled in as the daemon's parse would.
+ */
+export class TestClient {
+  constructor(readonly service: RuntimeService) {}
+  state() {
+    return this.service.state();
+  }
+  createProcess(processId: string, spec: Record<string, unknown>) {
+    const v = validateProcessSpec(spec, `process ${processId}`);
+    if (!v.ok) throw new Error(v.error.message);
+    return this.service.createProcess(processId, v.value);
+  }
+  startProcess(processId: string) {
+    return this.service.startProcess(processId);
+  }
+  kill(processId: string, signal = "SIGKILL") {
+    return this.service.kill(processId, signal);
+  }
+  stop(opts: { signal?: string; timeoutInSeconds?: number } = {}) {
+    return this.service.stop(opts);
+  }
+  statistics() {
+    return this.service.statistics();
+  }
+  wait(processId: string) {
+    return this.service.wait(processId);
+  }
+  shutdown() {
+    return this.service.shutdown();
+  }
+  /** Stops following (the sandbox goes on under conmon, as when the daemon closes). */
+  close() {
+    this.service.close();
+  }
+}
+
+const booted = new Map<string, RuntimeService>();
+
 export async function boot(root: string, id: string, input: Record<string, unknown>, driver: DriverName = "runc"): Promise<Booted> {
-  const endpoint = await startRuntimeService({ root, id, config: config(input, id), driver });
-  const client = await ServiceClient.connect(endpoint.socket);
-  return { root, id, endpoint, client };
+  const service = await RuntimeService.boot({ root, id, config: config(input, id), driver, dynamicEnv: {} });
+  booted.set(`${root}\0${id}`, service);
+  return { root, id, endpoint: service.endpoint(), client: new TestClient(service) };
 }
 
 /** Polls until fn returns a truthy value (no timing assertions: the deadline only stops a hang). */
@@ -63,23 +105,10 @@ export function runcList(root: string): string[] {
 /** Tears everything down, whatever state the test left it in, then removes the root. */
 export async function cleanup(root: string, ids: string[]): Promise<void> {
   for (const id of ids) {
-    const probe = probeRuntime(root, id);
-    if (probe.alive) {
-      try {
-        const c = await ServiceClient.connect(probe.endpoint.socket, { timeoutMs: 5000 });
-        await c.shutdown().catch(() => {});
-        c.close();
-      } catch {
-        /* fall through to SIGKILL */
-      }
-      await waitFor("service exit", () => !pidAlive(probe.endpoint.pid), 10_000).catch(() => {
-        try {
-          process.kill(probe.endpoint.pid, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-      });
-    }
+    const service = booted.get(`${root}\0${id}`);
+    booted.delete(`${root}\0${id}`);
+    await service?.shutdown().catch(() => {});
+    service?.close();
   }
   try {
     for (const cid of runcList(root)) execFileSync("runc", ["--root", runcRoot(root), "delete", "--force", cid]);
@@ -91,11 +120,7 @@ export async function cleanup(root: string, ids: string[]): Promise<void> {
   await removeRoot(root);
 }
 
-/**
- * Kills what still runs with the root on its command line: warm runtime services that a killed
- * daemon left loading. One of them would otherwise make its `.warm-PID` directory after the
- * root's removal, recreating the root, and remove it again when it exits: an empty bvm- dir.
- */
+/** Kills what still runs with the root on its command line: the conmons of a sandbox a test left behind. */
 async function endStrays(root: string): Promise<void> {
   const pids: number[] = [];
   for (const name of fs.readdirSync("/proc")) {
@@ -126,10 +151,7 @@ async function endStrays(root: string): Promise<void> {
   await waitFor("stray processes to exit", () => !pids.some(running), 10_000);
 }
 
-/**
- * A warm runtime service still starting when its daemon stopped exits only once it reads the
- * end of its pipe, and may create its `.warm-PID` directory meanwhile: retry on ENOTEMPTY.
- */
+/** A process that was still exiting may hold a file open a moment longer: retry on ENOTEMPTY. */
 async function removeRoot(root: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     unmountUnder(root);
@@ -148,26 +170,16 @@ export async function execOutput(c: Booted, processId: string, args: string[]): 
   await c.client.createProcess(processId, { args });
   await c.client.startProcess(processId);
   const exit = await c.client.wait(processId);
-  const { readLogs } = await import("../../src/vm/logs.js");
-  const { containerPaths } = await import("../../src/vm/paths.js");
-  const entries = readLogs(containerPaths(c.root, c.id)).filter((e) => e.p === processId);
+  const entries = readLogs([{ processId, path: processLogPath(containerPaths(c.root, c.id).logs, processId) }]);
   return { exitCode: exit.exitCode, stdout: entries.filter((e) => e.s === "stdout").map((e) => e.line), stderr: entries.filter((e) => e.s === "stderr").map((e) => e.line) };
 }
 
-/**
- * Runs helpers/vm-parent.ts (a stand-in daemon that starts a container's service and init) and
- * resolves with the first line it prints; the test SIGKILLs the parent when it wants.
- */
-export async function spawnParent(root: string, id: string, args: string[], mode?: "warm"): Promise<{ parent: ChildProcess; line: string }> {
-  const script = fileURLToPath(new URL("./vm-parent.ts", import.meta.url));
-  const parent = spawn(process.execPath, ["--import", "tsx", script, root, id, JSON.stringify(args), ...(mode ? [mode] : [])], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    parent.stdout!.on("data", (b: Buffer) => {
-      text += b.toString();
-      if (text.includes("\n")) resolve(text.split("\n")[0]!);
-    });
-    parent.once("exit", (code) => reject(new Error(`parent exited early (${code})`)));
-  });
-  return { parent, line };
+/** What conmon recorded of a process's exit (its exit file), whoever watched. */
+export function recordedExit(root: string, id: string, processId: string) {
+  return readRecordedExit(processFiles(containerPaths(root, id).dir, id, processId));
+}
+
+/** A process's log file (conmon's k8s-file). */
+export function processLog(root: string, id: string, processId = id): { processId: string; path: string }[] {
+  return [{ processId, path: processLogPath(containerPaths(root, id).logs, processId) }];
 }

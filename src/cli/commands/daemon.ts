@@ -9,13 +9,12 @@ export const command: LeafCommand = {
   description: "run the daemon in the foreground (SIGTERM stops it; containers keep running)",
   examples: ["berth daemon", "berth daemon --root /tmp/berth --sync normal"],
   flags: (cmd) => cmd
-    .addOption(new Option("--driver <driver>", "runtime driver").choices(["runc", "process", "fake"]).default("runc"))
+    .addOption(new Option("--driver <driver>", "runtime driver").choices(["runc", "fake"]).default("runc"))
     .addOption(new Option("--sync <mode>", "journal durability: full survives power loss, normal may lose the last commits").choices(["full", "normal"]).default("full"))
-    .option("--warm-services <n>", "runtime services kept started and idle, so bootstraps skip Node's start-up (0 disables)", "1")
     .option("--accept-journal-loss", "start although exit acks prove the journal lost acknowledged events; journals the loss (see docs/journal.md)"),
   action: async (session, opts) => {
     const { runDaemon } = await import("../../daemon/main.js");
-    await runDaemon(["--root", session.root, "--driver", opts.driver, "--sync", opts.sync, "--warm-services", opts.warmServices, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : [])]);
+    await runDaemon(["--root", session.root, "--driver", opts.driver, "--sync", opts.sync, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : [])]);
     // The daemon now serves until SIGTERM; do not report an exit code.
     return undefined;
   },

@@ -57,7 +57,8 @@ export async function logs(session: Session, flags: LogsFlags, id: string): Prom
       if (flags.follow) break;
       continue;
     }
-    const stamp = flags.timestamps && !midLine[e.s] ? `${new Date(e.t).toISOString()} ` : "";
+    // conmon's own nanosecond time, in UTC with a Z as docker prints it.
+    const stamp = flags.timestamps && !midLine[e.s] ? `${e.ts.replace(/\+00:00$/, "Z")} ` : "";
     midLine[e.s] = e.partial === true;
     const sent = write(e.s === "stdout" ? process.stdout : process.stderr, stamp + entryText(e));
     if (sent) await sent;
