@@ -28,8 +28,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# The native addons (a no-op when up to date): SO_PEERCRED for the IPC server, and mount/dup2
-# for overlay root filesystems and warm runtime services.
+# The native addons (a no-op when up to date): SO_PEERCRED for the IPC server, and mount
+# for overlay root filesystems.
 bash scripts/build-native.sh >&2
 
 # The compiled CLI and daemon (dist/): `npx berth` and the end-to-end tests run them.

@@ -81,9 +81,3 @@ export const LIFECYCLE_BUDGET = { outcomeMs: OUTCOME_MS, routeDeadlineMs: OUTCOM
  */
 export const IDLE_AFTER_EXIT_MS = 5_000;
 
-/**
- * After a runtime service has answered its shutdown, how long the daemon waits for its process
- * to be gone before it moves on: a service seen alive after its container was shut down would
- * be journaled as an orphan by the start-up scan that follows recovery.
- */
-export const SERVICE_EXIT_MS = 5_000;

@@ -1,7 +1,6 @@
-// System calls Node lacks (native/hostcalls): mount and lazy umount for overlay rootfs, and dup2
-// for a pre-started runtime service that takes over a container's log. Loaded on first use, so
-// a host without the addon still runs everything that does not need it (rootfs falls back to a
-// copy, a service started fresh needs no dup2).
+// System calls Node lacks (native/hostcalls): mount and lazy umount for overlay rootfs. Loaded
+// on first use, so a host without the addon still runs everything else (the rootfs falls back
+// to a copy). The addon also has dup2, which nothing uses since conmon keeps the containers.
 import fs from "node:fs";
 import { loadAddon } from "../host/native-addon.js";
 
@@ -9,12 +8,11 @@ export interface Hostcalls {
   mount(source: string, target: string, fstype: string, data: string): void;
   /** umount2(target, MNT_DETACH). */
   umount(target: string): void;
-  dup2(oldFd: number, newFd: number): void;
 }
 
 export function hostcalls(): Hostcalls {
-  const why = "Overlay root filesystems and warm runtime services need it";
-  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount", "dup2"], { label: "hostcalls (mount, dup2)", why }, process.env.BERTH_HOSTCALLS_ADDON);
+  const why = "Overlay root filesystems need it";
+  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount"], { label: "hostcalls (mount)", why }, process.env.BERTH_HOSTCALLS_ADDON);
 }
 
 /** The mount points under `dir` (inclusive), deepest first, from /proc/self/mountinfo. */
