@@ -1,9 +1,8 @@
 // How a process ended: one shape from the driver that saw it, through the runtime service and
 // its exit record, to the ProcessExited event and the reply to `wait`. Inside berth a time is
 // epoch milliseconds; ISO 8601 text appears only at two edges, the exit record files
-// (src/vm/exits.ts writes them with isoTime) and the client wire (toExitStatus).
+// (src/vm/exits.ts) and the client wire (toExitStatus).
 import { normaliseSignal } from "./config.js";
-import { isoTime } from "./iso-time.js";
 
 export interface Exit {
   processId: string;
@@ -23,7 +22,7 @@ export type ExitStatus = Omit<Exit, "processId" | "pid" | "exitedAt"> & { exited
 
 /** The one conversion to the client wire. */
 export function toExitStatus(exit: Omit<Exit, "processId" | "pid">): ExitStatus {
-  const status: ExitStatus = { exitCode: exit.exitCode, exitedAt: isoTime(exit.exitedAt), oomKilled: exit.oomKilled };
+  const status: ExitStatus = { exitCode: exit.exitCode, exitedAt: new Date(exit.exitedAt).toISOString(), oomKilled: exit.oomKilled };
   if (exit.signal) status.signal = exit.signal;
   return status;
 }

@@ -9,7 +9,6 @@
 import fs from "node:fs";
 import { join } from "node:path";
 import { parseExit, type Exit } from "../model/exit.js";
-import { isoTime } from "../model/iso-time.js";
 import { containerPaths } from "./paths.js";
 
 /**
@@ -31,7 +30,7 @@ const toFile = (exit: Exit): ExitRecordFile => ({
   pid: exit.pid,
   exitCode: exit.exitCode,
   signal: exit.signal ?? null,
-  exitedAt: isoTime(exit.exitedAt),
+  exitedAt: new Date(exit.exitedAt).toISOString(),
   oomKilled: exit.oomKilled,
 });
 
@@ -96,7 +95,7 @@ export function ackExitRecord(exitsDir: string, processId: string, pid: number, 
     if (rec.processId !== processId || rec.pid !== pid) continue;
     found = true;
     const name = fileName({ ...rec, exitedAt: Date.parse(rec.exitedAt) });
-    if (!rec.ackedAt) writeAtomically(join(exitsDir, name), `${JSON.stringify({ ...rec, ackedAt: isoTime(atMs) })}\n`);
+    if (!rec.ackedAt) writeAtomically(join(exitsDir, name), `${JSON.stringify({ ...rec, ackedAt: new Date(atMs).toISOString() })}\n`);
   }
   return found;
 }
