@@ -65,7 +65,10 @@ export function runcBinary(): string | undefined {
 
 function argsFor(o: LaunchOptions, runc: string): string[] {
   const f = o.files;
-  const args = ["--api-version", "1", "-c", o.containerId, "-u", o.processId, "-n", o.containerId, "-r", runc, "-b", o.bundle, "-p", f.pidFile];
+  // Every conmon makes its control and window-size fifos (ctl, winsz) and attach link in its
+  // `-b` directory: an exec's conmon gets its own process directory there, or it would take
+  // over init's fifos in the bundle (runc exec does not read the bundle).
+  const args = ["--api-version", "1", "-c", o.containerId, "-u", o.processId, "-n", o.containerId, "-r", runc, "-b", o.exec ? f.dir : o.bundle, "-p", f.pidFile];
   args.push("--exit-dir", f.exitDir, "--persist-dir", f.persistDir, "-l", `k8s-file:${basename(f.log)}`, "--conmon-pidfile", f.conmonPidFile);
   args.push("--runtime-arg", `--root=${o.runcRoot}`, "--runtime-arg", `--log=${o.runcLog}`, "--runtime-arg", "--log-format=json", "--syslog=false", "--log-level=error");
   // conmon 2.1.6 gives up silently on an exec without a socket directory, although it serves no attach socket for one.
