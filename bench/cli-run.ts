@@ -32,7 +32,8 @@ function node(args: string[]): void {
   if (r.status !== 0) throw new Error(`node ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
 }
 
-const berthRun = () => node([bin, "run", "--rm", "busybox", "/bin/true"]);
+// --network none is berth's default today; said explicitly so both sides stay alike if it changes.
+const berthRun = () => node([bin, "run", "--rm", "--network", "none", "busybox", "/bin/true"]);
 
 /** A runc bundle whose rootfs is a copy of berth's busybox image. */
 function rawBundle(): string {
