@@ -145,7 +145,14 @@ async function cleanup(): Promise<void> {
     spawnSync("runc", ["--root", runcRoot, "delete", "-f", id]);
   }
   // Whatever still names our temp root was started by this run (a service, runc, conmon): end it by pid.
-  for (const p of snapshot().values()) if (p.cmdline.includes(tmp) && p.pid !== process.pid) spawnSync("kill", ["-9", String(p.pid)]);
+  for (const p of snapshot().values()) {
+    if (!p.cmdline.includes(tmp) || p.pid === process.pid) continue;
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
   const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m): m is string => !!m && m.startsWith(tmp));
   for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
   fs.rmSync(tmp, { recursive: true, force: true });
