@@ -11,7 +11,7 @@ import type { ContainerState } from "../src/projections/container.js";
 import { cgroupPids } from "../src/vm/cgroup-stats.js";
 import { cgroupPath } from "../src/vm/paths.js";
 import { initMonitor } from "./helpers/monitor.js";
-import { journalEvents, pidAlive, runcList, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
+import { journalEvents, pidAlive, runcList, tempRoot, waitFor, runContainer, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
 const ppidOf = (pid: number) => {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -31,18 +31,6 @@ function descendantsOf(pid: number): number[] {
   }
   const below = (p: number): number[] => [...parents].filter(([, parent]) => parent === p).flatMap(([child]) => [child, ...below(child)]);
   return below(pid);
-}
-
-async function run(daemon: DaemonFrame, id: string, config: Record<string, unknown>): Promise<ContainerState> {
-  const rc = await daemon.client(id);
-  try {
-    await rc.createContainer(config as never);
-    await rc.bootstrap();
-    await rc.startProcess(id);
-    return await rc.state<ContainerState>();
-  } finally {
-    rc.close();
-  }
 }
 
 async function stateOf(daemon: DaemonFrame, id: string): Promise<ContainerState | undefined> {
@@ -77,7 +65,7 @@ async function killConmonAndCheck(daemon: DaemonFrame, id: string): Promise<void
 
 test("init and exec processes are conmon's children, never the daemon's", () =>
   withDaemon(tempRoot(), async (daemon) => {
-    const state = await run(daemon, "kids", { init: { args: ["sleep", "1000"] } });
+    const state = await runContainer(daemon, "kids", { init: { args: ["sleep", "1000"] } });
     const daemonPid = daemon.daemon.child.pid!;
     assert.is(ppidOf(state.pid!), state.runtime!.pid, "init's parent is conmon");
     assert.is(state.runtime!.monitor, "conmon");
@@ -97,14 +85,14 @@ test("init and exec processes are conmon's children, never the daemon's", () =>
 
 test("a conmon killed while the daemon runs: within 2 s the container is lost and nothing of its sandbox remains", () =>
   withDaemon(tempRoot(), async (daemon) => {
-    await run(daemon, "victim", { init: { args: ["sleep", "1000"] } });
+    await runContainer(daemon, "victim", { init: { args: ["sleep", "1000"] } });
     await killConmonAndCheck(daemon, "victim");
   }));
 
 test("a conmon killed during a 20-container burst is noticed within 2 s, and its cgroup is empty", () =>
   withDaemon(tempRoot(), async (daemon) => {
-    await run(daemon, "victim", { init: { args: ["sleep", "1000"] } });
-    const burst = Array.from({ length: 20 }, (_, i) => run(daemon, `b${i}`, { init: { args: ["sleep", "1000"] } }));
+    await runContainer(daemon, "victim", { init: { args: ["sleep", "1000"] } });
+    const burst = Array.from({ length: 20 }, (_, i) => runContainer(daemon, `b${i}`, { init: { args: ["sleep", "1000"] } }));
     await new Promise((r) => setTimeout(r, 100)); // the burst is under way
     await killConmonAndCheck(daemon, "victim");
     await Promise.all(burst);
@@ -118,9 +106,9 @@ test("kill -9 of the daemon while three containers exit (3, 137 by kill, 0): eac
     // Each exits as soon as it sees the go file (busybox's date has no %N, so the test records
     // when it wrote the file, as it records when it sent SIGKILL), and says that it went.
     const script = (code: number, name: string) => `while [ ! -e /marks/go ]; do sleep 0.01; done; touch /marks/${name}; exit ${code}`;
-    await run(daemon, "three", { init: { args: ["sh", "-c", script(3, "three")] }, mounts: mount });
-    await run(daemon, "zero", { init: { args: ["sh", "-c", script(0, "zero")] }, mounts: mount });
-    const killed = await run(daemon, "killed", { init: { args: ["sleep", "1000"] } });
+    await runContainer(daemon, "three", { init: { args: ["sh", "-c", script(3, "three")] }, mounts: mount });
+    await runContainer(daemon, "zero", { init: { args: ["sh", "-c", script(0, "zero")] }, mounts: mount });
+    const killed = await runContainer(daemon, "killed", { init: { args: ["sleep", "1000"] } });
     await daemon.kill9();
     const goAt = Date.now();
     fs.writeFileSync(join(marks, "go"), "");
@@ -149,7 +137,7 @@ test("a group SIGTERM to the daemon, a restart, and 20 parallel rm -f of adopted
   withDaemon(tempRoot(), async (daemon) => {
     const root = daemon.root;
     const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
-    const states = await Promise.all(ids.map((id) => run(daemon, id, { init: { args: ["sleep", "1000"] } })));
+    const states = await Promise.all(ids.map((id) => runContainer(daemon, id, { init: { args: ["sleep", "1000"] } })));
     // What a `timeout` wrapper does: SIGTERM to the daemon's whole process group (here: the daemon
     // and every process below it; the test runner shares the group). conmon is in a session of
     // its own, below PID 1, so it is not among them.

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ContainerState } from "../src/projections/container.js";
-import { journalEvents, pidAlive, runcList, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
+import { journalEvents, pidAlive, runcList, tempRoot, waitFor, runContainer, withDaemon } from "./helpers/daemon.js";
 
 /** The last commit whose containers ran under a Node runtime service. */
 const PRE_CONMON = "493ddba";
@@ -29,24 +29,12 @@ function oldBerth(): { dir: string; remove(): void } {
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-async function run(daemon: DaemonFrame, id: string, config: Record<string, unknown>): Promise<ContainerState> {
-  const rc = await daemon.client(id);
-  try {
-    await rc.createContainer(config as never);
-    await rc.bootstrap();
-    await rc.startProcess(id);
-    return await rc.state<ContainerState>();
-  } finally {
-    rc.close();
-  }
-}
-
 test("containers of a runtime service from before conmon are stopped cleanly at upgrade, with their real exits, never lost", () => {
   const old = oldBerth();
   return withDaemon(tempRoot(), async (daemon) => {
     await daemon.restart({ command: ["--import", "tsx", join(old.dir, "src", "daemon", "main.ts")] });
-    const trapping = await run(daemon, "trapping", { init: { args: ["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"] } });
-    const stubborn = await run(daemon, "stubborn", { init: { args: ["sleep", "1000"] }, stopTimeoutSeconds: 1 });
+    const trapping = await runContainer(daemon, "trapping", { init: { args: ["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"] } });
+    const stubborn = await runContainer(daemon, "stubborn", { init: { args: ["sleep", "1000"] }, stopTimeoutSeconds: 1 });
     assert.ok(trapping.runtime?.socket && !trapping.runtime.monitor, "the old daemon journals a runtime service");
     const services = [trapping.runtime!.pid, stubborn.runtime!.pid];
     await daemon.kill9();

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { IpcClient } from "../../src/ipc/client.js";
 import { RuntimeClient } from "../../src/ipc/runtime-client.js";
 import type { StoredEvent } from "../../src/events/catalogue.js";
+import type { ContainerState } from "../../src/projections/container.js";
 import { Journal } from "../../src/events/journal.js";
 import { journalPath, socketPath } from "../../src/host/root-layout.js";
 import { cleanup, pidAlive, runcList, tempRoot, waitFor } from "./vm-sandbox.js";
@@ -134,5 +135,18 @@ export async function withDaemon<T>(root: string, fn: (frame: DaemonFrame) => Pr
     return await fn(frame);
   } finally {
     await cleanupDaemon(current, root);
+  }
+}
+
+/** Creates, boots and starts a container through the daemon, as three client calls; returns its state. */
+export async function runContainer(daemon: DaemonFrame, id: string, config: Record<string, unknown>): Promise<ContainerState> {
+  const rc = await daemon.client(id);
+  try {
+    await rc.createContainer(config as never);
+    await rc.bootstrap();
+    await rc.startProcess(id);
+    return await rc.state<ContainerState>();
+  } finally {
+    rc.close();
   }
 }
