@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type Mount } from "../model/config.js";
+import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type Mount, type StdinMode } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { parseBytes } from "./format.js";
 
@@ -30,6 +30,8 @@ export interface ContainerFlags {
   label: string[];
   rootfs?: string;
   hostname?: string;
+  interactive?: boolean;
+  tty?: boolean;
 }
 
 /** Declares the shared flags (process flags too: exec reuses -e, --env-file, -w, -u). */
@@ -41,8 +43,15 @@ export function processFlags(cmd: Command): Command {
     .option("-u, --user <user>", "user: name, uid or uid:gid");
 }
 
+/** -i and -t, shared by run, create and exec. */
+export function stdioFlags(cmd: Command): Command {
+  return cmd
+    .option("-i, --interactive", "keep stdin open and forward the CLI's stdin to the process")
+    .option("-t, --tty", "give the process a terminal (needs one on the CLI's stdin when attached)");
+}
+
 export function containerFlags(cmd: Command): Command {
-  return processFlags(cmd)
+  return stdioFlags(processFlags(cmd))
     .option("--name <id>", "container id (default: random)")
     .option("--rootfs <dir>", "use a host directory as the root filesystem instead of an image")
     .option("--hostname <name>", "hostname inside the container (default: the id)")
@@ -120,10 +129,19 @@ function hostSource(src: string, spec: string): string {
   throw bad(`invalid volume "${spec}": "${src}" would be a named volume, which berth does not support yet; give a host path, absolute or starting with ./ or ../`);
 }
 
+/**
+ * -t and -i as a process spec's terminal and stdin. As docker's StdinOnce: an attached client's
+ * stdin is closed when that client leaves (so a pipe's EOF reaches the process); a detached or
+ * created one stays open for whoever attaches later.
+ */
+export function stdioSpec(flags: { interactive?: boolean; tty?: boolean }, attached: boolean): { terminal?: boolean; stdin?: StdinMode } {
+  return { ...(flags.tty ? { terminal: true } : {}), ...(flags.interactive ? { stdin: attached ? "once" : "open" } : {}) };
+}
+
 export const newContainerId = () => randomBytes(6).toString("hex");
 
 /** Flags and positionals → id and config. `rest` is [IMAGE, CMD...], or [CMD...] with --rootfs. */
-export function containerConfig(flags: ContainerFlags, rest: string[]): { id: string; config: ContainerConfigInput } {
+export function containerConfig(flags: ContainerFlags, rest: string[], io: { attached: boolean } = { attached: false }): { id: string; config: ContainerConfigInput } {
   const id = flags.name ?? newContainerId();
   const validId = validateId(id);
   if (!validId.ok) throw BerthError.from(validId.error);
@@ -140,6 +158,7 @@ export function containerConfig(flags: ContainerFlags, rest: string[]): { id: st
   const init: ContainerConfigInput["init"] = { args, env: processEnv(flags) };
   if (flags.workdir !== undefined) init.cwd = flags.workdir;
   if (flags.user !== undefined) init.user = flags.user;
+  Object.assign(init, stdioSpec(flags, io.attached));
 
   const resources: NonNullable<ContainerConfigInput["resources"]> = {};
   if (flags.memory !== undefined) resources.memoryBytes = parseBytes(flags.memory);

@@ -79,6 +79,7 @@ export function exitCodeForError(err: BerthError): number {
   switch (err.reason) {
     case "executableNotFound": return EXIT.notFound;
     case "notExecutable": return EXIT.cannotInvoke;
+    case "clientGone":
     case undefined: return EXIT.failure;
     default: return assertNever(err.reason);
   }

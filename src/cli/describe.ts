@@ -1,6 +1,6 @@
 // How events read to a person: one line of key data for `berth events`, one sentence for
 // `berth history`. Pure functions of the stored event.
-import { containerIdOf, describeOrphan, orphanParts, type StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, describeOrphan, orphanParts, type DetachReason, type StoredEvent } from "../events/catalogue.js";
 import { iso, shellQuote, truncate } from "./format.js";
 
 export const actorText = (e: StoredEvent) => (e.actor ? `uid ${e.actor.uid} pid ${e.actor.pid}` : "-");
@@ -37,6 +37,12 @@ export function eventLine(e: StoredEvent): string {
   const container = containerIdOf(e.streamId) ?? e.streamId;
   return [String(e.position).padStart(6), iso(e.time), container.padEnd(14), e.type.padEnd(21), actorText(e).padEnd(18), keyData(e)].join("  ").trimEnd();
 }
+
+const DETACH_TEXT: Record<DetachReason, string> = {
+  detached: "it detached",
+  exited: "the process ended",
+  clientGone: "clientGone (its connection closed without detaching)",
+};
 
 const who = (containerId: string, processId: string) => (processId === containerId ? "init" : `exec ${processId}`);
 
@@ -92,6 +98,12 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return "unpause requested";
     case "ContainerUnpaused":
       return e.data.error ? `still running: pause failed: ${e.data.error.message}` : "unpaused";
+    case "ProcessAttached": {
+      const what = [e.data.tty ? "its terminal" : "its output", ...(e.data.stdin ? ["stdin"] : [])].join(" and ");
+      return `client attached to ${what} of ${who(containerId, e.data.processId)}`;
+    }
+    case "ProcessDetached":
+      return `client detached from ${who(containerId, e.data.processId)}: ${DETACH_TEXT[e.data.reason]}`;
     case "DaemonRecovered":
       return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
     case "OrphanFound":

@@ -33,7 +33,7 @@ export function guardPipes(onClosed: "exit" | "ignore" = "exit"): void {
  * Writes text to a stream and, when the stream's queue is over its high-water mark, resolves
  * only once it has drained, so a fast producer (logs, events) never queues without bound.
  */
-export function write(stream: NodeJS.WriteStream, text: string): Promise<void> | undefined {
+export function write(stream: NodeJS.WriteStream, text: string | Buffer): Promise<void> | undefined {
   if (stream.write(text)) return undefined;
   return new Promise((resolve) => {
     const done = () => {

@@ -33,6 +33,24 @@ or a duration ago (\`10m\`, \`1h30m\`); \`events\` also takes \`@POSITION\`.
 The root is \`--root DIR\`, else \`$BERTH_ROOT\`, else \`/var/lib/berth\` (root) or
 \`$XDG_STATE_HOME/berth\`.
 
+## Interactive containers (\`-i\`, \`-t\`, \`attach\`)
+
+- \`-i\` keeps the process's stdin open and forwards the CLI's stdin to it; when the CLI's stdin
+  ends (a pipe's EOF), the process reads EOF. \`echo hi | berth run -i --rm busybox cat\` prints \`hi\`.
+- \`-t\` gives the process a pty and sets \`TERM=xterm\` unless the process's env names a TERM.
+  Attached, it needs a terminal on the CLI's stdin, as docker's does: without one it fails with
+  \`the input device is not a TTY\` and exit 1. The CLI's terminal is in raw mode for the session
+  (Ctrl-C goes to the container) and is restored on every exit, an uncaught error, SIGTERM,
+  SIGHUP, the daemon going away, and a detach. After a SIGKILL of the CLI, run \`reset\`.
+- The window size is set at the start from the CLI's terminal and follows it (SIGWINCH).
+- Detach keys: \`ctrl-p,ctrl-q\` by default, else \`detachKeys\` in the docker config
+  (\`$DOCKER_CONFIG/config.json\` or \`~/.docker/config.json\`), else \`--detach-keys\`. Detaching
+  leaves the process running. An attached run's stdin (\`run -it\`) is closed when its client leaves,
+  as docker's StdinOnce; a detached one's (\`run -dit\`) stays open for the next \`attach\`.
+- Without \`-t\`, Ctrl-C (SIGINT) and SIGTERM are forwarded to the process (\`attach --sig-proxy false\` turns that off).
+- \`history\` shows every attach and detach with the client's uid and pid; a client that vanished
+  without detaching is journaled as a \`clientGone\` detach. Keystrokes and output are never journaled.
+
 ## Bind mounts (\`-v SRC:DST[:ro]\`)
 
 - \`SRC\` is a host path: absolute, or starting with \`./\` or \`../\`, resolved against the CLI's

@@ -3,6 +3,7 @@
 // (src/commands/parse.ts) from what a client sent, or by the daemon itself from journaled state.
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { CommandType as LifecycleCommand } from "../model/lifecycle.js";
+import type { DetachReason } from "../events/catalogue.js";
 
 export type Command =
   | { type: "create"; id: string; config: ContainerConfig }
@@ -17,7 +18,11 @@ export type Command =
   /** A forced delete is the route's stop then delete: the decider sees a plain delete. */
   | { type: "delete"; id: string }
   | { type: "pause"; id: string }
-  | { type: "unpause"; id: string };
+  | { type: "unpause"; id: string }
+  /** A client attaches to a process's stdio (its terminal, or its stdin and output). */
+  | { type: "attach"; id: string; processId: string; stdin: boolean; tty: boolean }
+  /** The client of the attach journaled as `session` (that event's id) has left. */
+  | { type: "detach"; id: string; session: string; reason: DetachReason };
 
 /**
  * A command as it arrives from outside, its fields unchecked: the input of validateCommand.

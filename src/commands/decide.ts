@@ -26,6 +26,8 @@ const VERBS: Record<Command["type"], string> = {
   delete: "delete",
   pause: "pause",
   unpause: "unpause",
+  attach: "attach to",
+  detach: "detach from",
 };
 
 function wrongState(command: Command, state: ContainerState, expected: readonly LifecycleStatus[], hint = ""): Decision {
@@ -90,6 +92,19 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
       return accept([{ type: "PauseRequested", data: {} }]);
     case "unpause":
       return accept([{ type: "UnpauseRequested", data: {} }]);
+    case "attach": {
+      const process = state.processes[command.processId];
+      // init has no process entry before its start: `run -i` attaches to it while booted.
+      const startable = command.processId === state.id && state.status === "booted";
+      if (!process && !startable) return reject("notFound", `no such process ${command.processId} in container ${state.id}`);
+      if (process?.status === "exited") return reject("invalidState", `cannot attach to process ${command.processId}: it has exited`);
+      return accept([{ type: "ProcessAttached", data: { processId: command.processId, stdin: command.stdin, tty: command.tty } }]);
+    }
+    case "detach": {
+      const attached = state.attached?.[command.session];
+      if (!attached) return reject("notFound", `no such attach ${command.session} open on container ${state.id}`);
+      return accept([{ type: "ProcessDetached", data: { processId: attached.processId, session: command.session, reason: command.reason } }]);
+    }
     default:
       return assertNever(command);
   }

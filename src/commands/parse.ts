@@ -5,6 +5,7 @@
 import { normaliseSignal, validateConfig, validateId, validateProcessSpec, type Validated } from "../model/config.js";
 import { MAX_STOP_GRACE_SECONDS } from "../model/budget.js";
 import { assertNever, type ErrorInfo } from "../model/errors.js";
+import { DETACH_REASONS, type DetachReason } from "../events/catalogue.js";
 import type { Command, CommandInput, CommandType } from "./commands.js";
 
 /** A stop waits at most a day: longer is a typo, not a timeout. */
@@ -34,6 +35,8 @@ function inputOf(route: CommandType, b: Record<string, unknown>): CommandInput {
     case "shutdown":
     case "pause":
     case "unpause": return { type: route, id };
+    case "attach": return { type: route, id, processId: b.processId ?? id, stdin: b.stdin ?? false, tty: b.tty ?? false };
+    case "detach": return { type: route, id, session: b.session, reason: b.reason ?? "detached" };
     default: return assertNever(route);
   }
 }
@@ -74,6 +77,17 @@ export function validateCommand(input: CommandInput): Validated<Command> {
     }
     case "stop":
       return parseStop(id.value, input);
+    case "attach": {
+      const pid = validateId(input.processId, "process id");
+      if (!pid.ok) return pid;
+      if (typeof input.stdin !== "boolean" || typeof input.tty !== "boolean") return bad("attach: stdin and tty must be true or false");
+      return ok({ type: "attach", id: id.value, processId: pid.value, stdin: input.stdin, tty: input.tty });
+    }
+    case "detach": {
+      if (typeof input.session !== "string" || input.session === "") return bad("detach: session must be the id of the attach it ends");
+      if (!DETACH_REASONS.includes(input.reason as DetachReason)) return bad(`detach: reason must be one of ${DETACH_REASONS.join(", ")}`);
+      return ok({ type: "detach", id: id.value, session: input.session, reason: input.reason as DetachReason });
+    }
     case "delete":
     case "shutdown":
     case "pause":

@@ -21,6 +21,7 @@ import { checkBindMounts, checkRootfs } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
+import { attachRoutes } from "./attach-route.js";
 import { runRoutes } from "./run-route.js";
 import type { Runtimes } from "./runtimes.js";
 import { bodyOf } from "./schemas.js";
@@ -259,7 +260,13 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
   // `start` and `run` (run-route.ts) run each of their steps through the same command path.
   const perform = async (command: Command, commandId: string | undefined, ctx: CallContext) => void (await lifecycle(command, commandId ? { commandId } : {}, ctx));
-  return { ...routes, ...runRoutes(deps, { perform, exitOf: (id, signal) => exitOf(id, id, signal), create: parsedCreate, deadlineMs: LIFECYCLE_BUDGET.routeDeadlineMs }) };
+  // attach and detach (attach-route.ts) are facts with no effect: journaled on the container's queue, as the client's.
+  const record = (command: Command, ctx: CallContext) => queue.run(command.id, async () => store.command(command, { actor: ctx.peer }).events);
+  return {
+    ...routes,
+    ...runRoutes(deps, { perform, exitOf: (id, signal) => exitOf(id, id, signal), create: parsedCreate, deadlineMs: LIFECYCLE_BUDGET.routeDeadlineMs }),
+    ...attachRoutes(deps, { record }),
+  };
 }
 
 /**

@@ -97,6 +97,21 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
     }
   };
 
+  /**
+   * `run -i`: tells the client the sandbox is booted and waits while it attaches and starts init
+   * itself, so none of init's output precedes the attach. A client that leaves before the start
+   * leaves no half-run container: its run is stopped (and, with --rm, removed).
+   */
+  const startedByClient = async (id: string, ctx: StreamContext) => {
+    await ctx.emit({ booted: store.container(id) });
+    try {
+      await store.waitFor(() => (store.container(id)?.status === "booted" ? undefined : true), MAX_TIMER_MS, `the client to start ${id}`, ctx.signal);
+    } catch (err) {
+      if (store.container(id)?.status === "booted") await hooks.perform({ type: "stop", id, signal: "SIGKILL", timeoutInSeconds: 0 }, undefined, { ...ctx, signal: new AbortController().signal }).catch(() => {});
+      throw err;
+    }
+  };
+
   return {
     start: {
       kind: "unary",
@@ -117,11 +132,19 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
         // its runtime service) until its output has been relayed.
         const release = !b.detach && store.container(b.id)?.config.autoRemove === true ? reactor.holdRemoval(b.id) : undefined;
         try {
-          await start(b.id, b.commandId, ctx, { run: true, ...(b.dynamicEnv ? { dynamicEnv: b.dynamicEnv } : {}) });
+          await start(b.id, b.commandId, ctx, { run: true, ...(b.dynamicEnv ? { dynamicEnv: b.dynamicEnv } : {}), ...(b.attach ? { untilBooted: true } : {}) });
+          if (b.attach) await startedByClient(b.id, ctx);
           const exited = b.detach ? undefined : hooks.exitOf(b.id, ctx.signal);
           exited?.catch(() => {}); // awaited below; a relay that fails first must not leave it unhandled
           await ctx.emit({ started: store.container(b.id) });
           if (!exited) return;
+          if (b.attach) {
+            // The client has init's output from conmon's attach socket: only the exit is sent.
+            const exit = await exited;
+            if (release) await removed(b.id, release, ctx);
+            await ctx.emit({ exit });
+            return;
+          }
           const seen: Seen = { stdout: 0, stderr: 0 };
           const complete = await follow(b.id, ctx, seen);
           const exit = await exited;

@@ -8,6 +8,7 @@ import { BerthError } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
 import { LIFECYCLE, type LifecycleStatus } from "../model/lifecycle.js";
 import type { RuntimeEndpoint } from "../events/catalogue.js";
+import type { AttachPoint } from "../vm/conmon.js";
 import type { Driver, DriverName, SandboxProcess, Statistics } from "../vm/driver.js";
 import { createDriver } from "../vm/drivers.js";
 
@@ -55,6 +56,9 @@ export interface ServiceListeners {
   /** Init's monitor died without recording its exit; the sandbox has been torn down. */
   lost(reason: string): void;
 }
+
+/** A process a client attaches to: it has a terminal or an open stdin. */
+const interactive = (spec: ProcessSpec) => spec.terminal || spec.stdin !== undefined;
 
 function refuseUnless(allowed: readonly LifecycleStatus[], verb: string, id: string, status: ServiceStatus): void {
   if (!allowed.includes(status)) throw new BerthError("invalidState", `cannot ${verb}: container ${id} is ${status}, expected ${allowed.join(" or ")}`);
@@ -168,7 +172,12 @@ export class RuntimeService {
       refuseUnless(LIFECYCLE.commands.createProcess, "create a process", this.id, this.status);
       if (processId === this.id || this.procs.has(processId)) throw new BerthError("exists", `process ${processId} already exists in container ${this.id}`);
       // Like `docker exec`: the process inherits the container's environment, its own env wins.
-      this.newProc(processId, { ...spec, env: { ...this.dynamicEnv, ...this.config.init.env, ...spec.env } });
+      const full = { ...spec, env: { ...this.dynamicEnv, ...this.config.init.env, ...spec.env } };
+      if (interactive(full)) {
+        if (!this.driver.prepareExec) throw new BerthError("unsupported", `the ${this.driver.name} driver cannot give a process a terminal or stdin: use the runc driver`);
+        await this.driver.prepareExec(processId, full);
+      }
+      this.newProc(processId, full);
       return { status: "created" };
     });
   }
@@ -296,6 +305,15 @@ export class RuntimeService {
 
   statistics(): Promise<Statistics> {
     return this.driver.statistics();
+  }
+
+  /** Where a client attaches to one process's stdio (conmon's attach socket). */
+  attachPoint(processId: string): AttachPoint {
+    const p = processId === this.id ? { spec: this.config.init, status: this.procs.get(this.id)?.status ?? "created" } : this.proc(processId);
+    if (!interactive(p.spec)) throw new BerthError("invalidArgument", `cannot attach to ${processId}: it has neither a terminal nor stdin (create it with -i or -t); its output is in its logs`);
+    if (p.status === "exited") throw new BerthError("invalidState", `cannot attach to ${processId}: it has exited`);
+    if (!this.driver.attachPoint) throw new BerthError("unsupported", `the ${this.driver.name} driver cannot attach to a process: use the runc driver`);
+    return this.driver.attachPoint(processId);
   }
 
   wait(processId: string): Promise<Exit> {

@@ -16,7 +16,7 @@ export const ROUTE_SCHEMAS = {
   createProcess: { ...lifecycle, processId: "id", spec: "object" },
   // src/daemon/run-route.ts
   start: lifecycle,
-  run: { id: "id", config: "object", commandId: "string?", detach: "boolean?", dynamicEnv: "record<string>?" },
+  run: { id: "id", config: "object", commandId: "string?", detach: "boolean?", attach: "boolean?", dynamicEnv: "record<string>?" },
   state: { id: "id" },
   list: { all: "boolean?" },
   statistics: { id: "id" },
@@ -28,6 +28,8 @@ export const ROUTE_SCHEMAS = {
   shutdown: lifecycle,
   delete: { ...lifecycle, force: "boolean?" },
   events: { after: "count?", upTo: "count?", since: "time?", until: "time?", container: "id?", types: "string[]?", actorUid: "count?", follow: "boolean?" },
+  // src/daemon/attach-route.ts
+  attach: { id: "id", processId: "id?", stdin: "boolean?" },
   logs: { id: "id", processId: "id?", follow: "boolean?", since: "time?", until: "time?", tail: "count?", stdout: "boolean?", stderr: "boolean?" },
   // src/daemon/system-routes.ts
   info: {},

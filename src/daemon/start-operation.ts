@@ -10,6 +10,8 @@ export interface StartOptions {
   /** The bootstrap is part of a `berth run` (recovery releases a sandbox whose run died before its start). */
   run?: boolean;
   dynamicEnv?: Record<string, string>;
+  /** Stop once booted: init's start is the client's, once it has attached (`run -i`). */
+  untilBooted?: boolean;
 }
 
 /** Runs one command and its effect; false ends the sequence there (the step failed). A refusal throws. */
@@ -21,12 +23,12 @@ export type Step = (command: Command) => Promise<boolean>;
  * where one is. Anywhere else the start alone is sent, for the decider to refuse with its reason.
  */
 export function startSteps(id: string, status: LifecycleStatus, opts: StartOptions = {}): Command[] {
-  const start: Command = { type: "startProcess", id, processId: id };
-  if (LIFECYCLE.start.init.includes(status)) return [start];
+  const start: Command[] = opts.untilBooted ? [] : [{ type: "startProcess", id, processId: id }];
+  if (LIFECYCLE.start.init.includes(status)) return start;
   const boot: Command = { type: "bootstrap", id, dynamicEnv: opts.dynamicEnv ?? {}, ...(opts.run ? { run: true } : {}) };
-  if (allows("bootstrap", status)) return [boot, start];
-  if (allows("shutdown", status)) return [{ type: "shutdown", id }, boot, start];
-  return [start];
+  if (allows("bootstrap", status)) return [boot, ...start];
+  if (allows("shutdown", status)) return [{ type: "shutdown", id }, boot, ...start];
+  return start.length ? start : [{ type: "startProcess", id, processId: id }];
 }
 
 /** Runs the steps from `status`, one after the other, until one fails. Resolves with whether all ran. */

@@ -43,7 +43,18 @@ export type ContainerEvent =
   | { type: "ContainerPaused"; data: { error?: ErrorInfo } }
   | { type: "UnpauseRequested"; data: Record<string, never> }
   /** The container runs (not frozen); `error` says why a pause request failed and left it so. */
-  | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } };
+  | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } }
+  // Who had a process's terminal or stdin, and when: the client is the event's actor. What
+  // they typed and saw is never journaled. `session` is the id of the ProcessAttached it ends.
+  | { type: "ProcessAttached"; data: { processId: string; stdin: boolean; tty: boolean } }
+  | { type: "ProcessDetached"; data: { processId: string; session: string; reason: DetachReason } };
+
+/**
+ * Why a client left: it detached (its detach keys, or it ended its stdin), the process ended,
+ * or its connection closed without a word (the CLI was killed, the host went away).
+ */
+export type DetachReason = "detached" | "exited" | "clientGone";
+export const DETACH_REASONS: readonly DetachReason[] = ["detached", "exited", "clientGone"];
 
 /** Something under the root that the journal does not know (src/daemon/orphans.ts). */
 export interface Orphan {
@@ -120,6 +131,8 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   ContainerPaused: 1,
   UnpauseRequested: 1,
   ContainerUnpaused: 1,
+  ProcessAttached: 1,
+  ProcessDetached: 1,
   DaemonRecovered: 1,
   OrphanFound: 1,
   OrphanRemoved: 1,

@@ -41,6 +41,7 @@ export interface OutputEntry {
 
 /** What a `run` stream yields: init has started; one entry of its output; then its exit. */
 export type RunItem =
+  | { type: "booted"; state: ContainerState }
   | { type: "started"; state: ContainerState }
   | { type: "output"; entry: OutputEntry }
   | { type: "exit"; exit: ExitStatus };
@@ -49,6 +50,23 @@ export interface RunOptions {
   /** Return once init has started: no output, no exit. */
   detach?: boolean;
   dynamicEnv?: Record<string, string>;
+  /**
+   * The client attaches to init's stdio itself (`run -i`, `-t`): the stream yields `booted`
+   * once the sandbox is ready, waits for the client to start init (route `start`), and sends
+   * no output, only the exit.
+   */
+  attach?: boolean;
+}
+
+/** Where a client reaches an attached process's stdio (the `attach` route's one item). */
+export interface AttachPoint {
+  /** The id of the journaled ProcessAttached. */
+  session: string;
+  /** The directory of conmon's attach socket (`attach`), and its control fifo. */
+  dir: string;
+  control: string;
+  tty: boolean;
+  stdin: boolean;
 }
 
 export class RuntimeClient {
@@ -100,7 +118,7 @@ export class RuntimeClient {
    * Cancelling (or leaving the loop) detaches: the container keeps running.
    */
   run(config: ContainerConfigInput, opts: RunOptions = {}): AsyncIterable<RunItem> & { cancel(): void } {
-    const body = { id: this.id, config, ...(opts.detach ? { detach: true } : {}), ...(opts.dynamicEnv ? { dynamicEnv: opts.dynamicEnv } : {}), commandId: randomUUID() };
+    const body = { id: this.id, config, ...(opts.detach ? { detach: true } : {}), ...(opts.attach ? { attach: true } : {}), ...(opts.dynamicEnv ? { dynamicEnv: opts.dynamicEnv } : {}), commandId: randomUUID() };
     this.lastCommandId = body.commandId;
     const stream = this.ipc.stream<Record<string, unknown>>("run", body);
     const id = this.id;
@@ -108,6 +126,7 @@ export class RuntimeClient {
       for await (const item of stream) {
         if ("line" in item) yield { type: "output", entry: item as unknown as OutputEntry };
         else if ("started" in item) yield { type: "started", state: item.started as ContainerState };
+        else if ("booted" in item) yield { type: "booted", state: item.booted as ContainerState };
         else if (isExitStatus(item.exit)) yield { type: "exit", exit: item.exit };
         else throw new BerthError("internalError", `run of ${id} sent an item that is neither output, started nor an exit`);
       }
@@ -174,6 +193,19 @@ export class RuntimeClient {
   delete(opts: { force?: boolean } = {}): Promise<unknown> {
     // A forced delete may first wait for what is in flight, then stop with SIGKILL.
     return this.lifecycle("delete", opts.force !== undefined ? { force: opts.force } : {}, opts.force ? FORCE_DELETE_BUDGET.clientMs : undefined);
+  }
+
+  /**
+   * Attaches to a process's stdio (route `attach`): the daemon journals it and answers with
+   * where conmon serves it; the stream stays open while attached. Cancelling it is the detach.
+   * `stdin: false` is `--no-stdin`.
+   */
+  async attach(processId: string, opts: { stdin?: boolean } = {}): Promise<{ point: AttachPoint; stream: AsyncIterator<unknown>; detach(): void }> {
+    const stream = this.ipc.stream<AttachPoint>("attach", { id: this.id, processId, ...(opts.stdin === false ? { stdin: false } : {}) });
+    const it = stream[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) throw new BerthError("internalError", `attach to ${processId} ended before it began`);
+    return { point: first.value, stream: it, detach: () => stream.cancel() };
   }
 
   logs<T = unknown>(opts: LogsOptions = {}): AsyncIterable<T> & { cancel(): void } {

@@ -318,7 +318,7 @@ export async function listen(opts: ServerOptions): Promise<IpcServer> {
     }
     const conn: Conn = { socket, peer, codec: newCodec(), reader: new FrameReader(maxFrameBytes), greeted: false, calls: new Map(), closed: false, drained: undefined };
     socket.on("error", () => {}); // resets from vanishing clients are expected; "close" cleans up
-    socket.on("close", () => drop(conn, new BerthError("cancelled", "the client disconnected")));
+    socket.on("close", () => drop(conn, new BerthError("cancelled", "the client disconnected", "clientGone")));
     if (!allowUids.has(peer.uid) && !allowGids.has(peer.gid)) {
       conns.add(conn);
       socket.on("data", () => {}); // drain until the client hangs up

@@ -16,8 +16,17 @@ export interface ProcessSpec {
   /** "uid", "uid:gid", or a name resolved through the rootfs's /etc/passwd. */
   user?: string;
   rlimits: Rlimit[];
-  terminal: false;
+  /** A pty as the process's stdin, stdout and stderr (`-t`): one stream, as in docker. */
+  terminal: boolean;
+  /**
+   * An open stdin (`-i`), fed by attached clients: "once" is closed when the first client
+   * leaves, so a pipe's EOF reaches the process (docker's StdinOnce); "open" stays open across
+   * attaches (`run -d -i`). Absent: stdin is /dev/null.
+   */
+  stdin?: StdinMode;
 }
+
+export type StdinMode = "once" | "open";
 
 export interface Mount {
   source: string;
@@ -143,9 +152,13 @@ export function validateProcessSpec(input: unknown, what = "process"): Validated
       return bad(`${what}.rlimits RLIMIT_NOFILE hard limit ${r.hard} exceeds the host's ${HOST_NOFILE_HARD_LIMIT}`);
     }
   }
-  if (p.terminal !== undefined && p.terminal !== false) return bad(`${what}.terminal: terminals are not supported yet`);
-  const spec: ProcessSpec = { args: [...args], env: { ...env }, cwd, rlimits: rlimits.map((r: Rlimit) => ({ ...r })), terminal: false };
+  const terminal = p.terminal ?? false;
+  if (typeof terminal !== "boolean") return bad(`${what}.terminal must be true or false`);
+  const stdin = p.stdin;
+  if (stdin !== undefined && stdin !== "once" && stdin !== "open") return bad(`${what}.stdin must be "once" or "open", got ${JSON.stringify(stdin)}`);
+  const spec: ProcessSpec = { args: [...args], env: { ...env }, cwd, rlimits: rlimits.map((r: Rlimit) => ({ ...r })), terminal };
   if (user !== undefined) spec.user = user as string;
+  if (stdin !== undefined) spec.stdin = stdin;
   return ok(spec);
 }
 

@@ -26,6 +26,8 @@ export const ERROR_REASONS = [
   "executableNotFound",
   /** It exists but cannot be invoked: permission, a directory, a bad format (docker: 126). */
   "notExecutable",
+  /** A call ended because its client's connection closed: the client is gone, it did not cancel. */
+  "clientGone",
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

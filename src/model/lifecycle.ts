@@ -10,14 +10,14 @@ export type LifecycleStatus = "none" | ContainerStatus;
 export const STATUSES: readonly LifecycleStatus[] = ["none", "created", "booting", "booted", "running", "paused", "stopping", "stopped", "shuttingDown", "deleted"];
 
 /** The command names of commands/commands.ts (which checks that the two lists agree). */
-export type CommandType = "create" | "bootstrap" | "startProcess" | "createProcess" | "kill" | "stop" | "shutdown" | "delete" | "pause" | "unpause";
+export type CommandType = "create" | "bootstrap" | "startProcess" | "createProcess" | "kill" | "stop" | "shutdown" | "delete" | "pause" | "unpause" | "attach" | "detach";
 
 /** The container event names of events/catalogue.ts (projections/transitions.ts checks that they agree). */
 export type LifecycleEventType =
   | "ContainerCreated" | "BootstrapRequested" | "ContainerBooted" | "BootstrapFailed" | "ProcessCreated" | "ProcessStartRequested"
   | "ProcessStarted" | "ProcessStartFailed" | "SignalSent" | "ProcessExited" | "StopRequested" | "ContainerStopped"
   | "ShutdownRequested" | "ContainerShutdown" | "ContainerDeleted" | "ContainerLost" | "RestartScheduled"
-  | "PauseRequested" | "UnpauseRequested" | "ContainerPaused" | "ContainerUnpaused";
+  | "PauseRequested" | "UnpauseRequested" | "ContainerPaused" | "ContainerUnpaused" | "ProcessAttached" | "ProcessDetached";
 
 /**
  * When the journal may hold an event: in the statuses `in` (any status when absent), and only
@@ -58,6 +58,10 @@ const commands: Lifecycle["commands"] = {
   delete: ["created", "stopped"],
   pause: ["running"],
   unpause: ["paused"],
+  // A client attaches to init before its start (`run -i`), or to any process while it runs.
+  attach: ["booted", "running", "paused"],
+  // A client leaves whenever it does: also after its process ended, or its --rm container went.
+  detach: ["created", "booting", "booted", "running", "paused", "stopping", "stopped", "shuttingDown", "deleted"],
 };
 
 const initMayBeAlive: readonly LifecycleStatus[] = ["booted", "running", "paused", "stopping"];
@@ -89,6 +93,8 @@ export const LIFECYCLE: Lifecycle = {
     UnpauseRequested: { in: commands.unpause },
     ContainerPaused: { after: ["PauseRequested", "UnpauseRequested"], in: ["running", "paused"] },
     ContainerUnpaused: { after: ["PauseRequested", "UnpauseRequested"], in: ["running", "paused"] },
+    ProcessAttached: { in: commands.attach },
+    ProcessDetached: { in: commands.detach },
   },
   hasSandbox: ["booting", "booted", "running", "paused", "stopping", "shuttingDown"],
   initMayBeAlive,

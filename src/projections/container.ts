@@ -60,6 +60,16 @@ export interface ContainerState {
   stopRequested: boolean;
   /** Intents journaled whose outcome has not been journaled yet. */
   pending: PendingIntent[];
+  /** The clients attached now, keyed by the id of their ProcessAttached (absent: none ever was). */
+  attached?: Record<string, Attachment>;
+}
+
+/** A client attached to a process's stdio; the event's actor is who. */
+export interface Attachment {
+  processId: string;
+  since: number;
+  stdin: boolean;
+  tty: boolean;
 }
 
 /** An event named as a cause: its id, and the correlation it belongs to (if any). */
@@ -178,6 +188,16 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
       next.status = "running";
       next.lastError = event.data.error ?? next.lastError;
       return next;
+    case "ProcessAttached": {
+      const { processId, stdin, tty } = event.data;
+      next.attached = { ...next.attached, [event.eventId]: { processId, since: event.time, stdin, tty } };
+      return next;
+    }
+    case "ProcessDetached": {
+      const { [event.data.session]: _, ...rest } = next.attached ?? {};
+      next.attached = rest;
+      return next;
+    }
     default:
       return assertNever(event);
   }

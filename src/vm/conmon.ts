@@ -6,6 +6,7 @@
 // conmon names the exit file after the container, not the process (shared/design.md).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import type { Readable, Writable } from "node:stream";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../model/errors.js";
 import { startFailureReason, type MonitorIdentity } from "./driver.js";
@@ -55,6 +56,24 @@ export interface LaunchOptions {
   socketDir: string;
   /** Run an exec'd process (its spec at files.spec) instead of creating the container. */
   exec?: boolean;
+  /** A pty for the process: conmon takes its master from runc's console socket. */
+  terminal?: boolean;
+  /** An open stdin, fed from the attach socket; "once" closes it when the first client leaves. */
+  stdin?: "once" | "open";
+}
+
+/** Where a client attaches to a process: conmon's attach socket and control fifo (resize). */
+export interface AttachPoint {
+  /** The directory of the attach socket, whose name is `attach`: it is reached through the directory, so its path may be long. */
+  dir: string;
+  /** conmon's control fifo: "1 ROWS COLS\n" resizes the pty, "2 0 0\n" reopens the log. */
+  control: string;
+}
+
+/** Every conmon makes its attach socket and fifos in its `-b` directory (argsFor). */
+export function attachPoint(o: Pick<LaunchOptions, "bundle" | "files" | "exec">): AttachPoint {
+  const dir = o.exec ? o.files.dir : o.bundle;
+  return { dir, control: join(dir, "ctl") };
 }
 
 const conmonBinary = () => findExecutable("conmon", fs.existsSync) ?? undefined;
@@ -73,19 +92,60 @@ function argsFor(o: LaunchOptions, runc: string): string[] {
   args.push("--runtime-arg", `--root=${o.runcRoot}`, "--runtime-arg", `--log=${o.runcLog}`, "--runtime-arg", "--log-format=json", "--syslog=false", "--log-level=error");
   // conmon 2.1.6 gives up silently on an exec without a socket directory, although it serves no attach socket for one.
   args.push("--socket-dir-path", o.socketDir);
+  // --full-attach: the socket is made in the -b directory whatever the length of its path.
+  args.push("--full-attach");
+  if (o.terminal) args.push("--terminal");
+  if (o.stdin) args.push("--stdin");
+  if (o.stdin === "open") args.push("--leave-stdin-open");
   if (o.exec) args.push("--exec", "--exec-process-spec", f.spec);
-  else args.push("--full-attach");
+  // An exec someone attaches to waits for the start pipe until they have: its first output would be lost.
+  if (attachesBeforeStart(o)) args.push("--exec-attach");
   return args;
+}
+
+const attachesBeforeStart = (o: LaunchOptions) => o.exec === true && (o.terminal === true || o.stdin !== undefined);
+
+export interface Launched {
+  pid: number;
+  monitor: MonitorIdentity;
+}
+
+/** A conmon whose process is set up but not yet run: `start` runs it. */
+export interface PendingLaunch {
+  start(): Promise<Launched>;
 }
 
 /**
  * Starts conmon for one process and resolves once runc has created it (init) or started it
- * (exec): with the process's host pid and conmon's identity. conmon reports on its sync pipe
- * (fd 3, `_OCI_SYNCPIPE`): `{"data": PID}`, or `{"data": -1, "message": …}` when runc failed.
- * The pipe is closed after that first message; conmon writes an exec's exit to it too, but the
- * exit file is the one record read, so a daemon that died meanwhile misses nothing.
+ * (exec): with the process's host pid and conmon's identity.
  */
-export async function launch(o: LaunchOptions): Promise<{ pid: number; monitor: MonitorIdentity }> {
+export async function launch(o: LaunchOptions): Promise<Launched> {
+  return (await prepareLaunch(o)).start();
+}
+
+/** One `{"data": N, "message": …}` message of conmon's on a pipe: the text up to its first `}`, or all of it at EOF. */
+function firstMessage(pipe: NodeJS.ReadableStream, child: ReturnType<typeof spawn>): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let text = "";
+    pipe.on("data", (b: Buffer) => {
+      text += b.toString();
+      if (text.includes("}")) resolve(text);
+    });
+    pipe.on("close", () => resolve(text));
+    child.once("error", (e) => resolve(JSON.stringify({ data: -1, message: e.message })));
+  });
+}
+
+/**
+ * Spawns conmon for one process. conmon reports on its sync pipe (fd 3, `_OCI_SYNCPIPE`):
+ * `{"data": PID}`, or `{"data": -1, "message": …}` when runc failed. The pipe is closed after
+ * that first message; conmon writes an exec's exit to it too, but the exit file is the one
+ * record read, so a daemon that died meanwhile misses nothing.
+ * An exec with a terminal or stdin is attached to before it runs: conmon first waits on its
+ * start pipe (fd 4), then says on its attach pipe (fd 5) that the attach socket is there, and
+ * runs the process at the second write to the start pipe. Resolved here once the socket is there.
+ */
+export async function prepareLaunch(o: LaunchOptions): Promise<PendingLaunch> {
   const conmon = conmonBinary();
   const runc = runcBinary();
   if (!conmon) throw new BerthError("unsupported", "conmon was not found on PATH: install it (apt-get install conmon; scripts/setup.sh does)");
@@ -96,22 +156,42 @@ export async function launch(o: LaunchOptions): Promise<{ pid: number; monitor: 
   for (const stale of [o.files.pidFile, o.files.conmonPidFile]) fs.rmSync(stale, { force: true });
   // The log path is given relative to conmon's working directory: conmon splits `-l` at every
   // ':' (strtok), so a root whose path holds one could not be named in full.
-  const child = spawn(conmon, argsFor(o, runc), { cwd: dirname(o.files.log), stdio: ["ignore", "ignore", "pipe", "pipe"], env: { ...process.env, _OCI_SYNCPIPE: "3" }, detached: true });
+  const attached = attachesBeforeStart(o);
+  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: "3", ...(attached ? { _OCI_STARTPIPE: "4", _OCI_ATTACHPIPE: "5" } : {}) };
+  const stdio: ("ignore" | "pipe")[] = ["ignore", "ignore", "pipe", "pipe", ...(attached ? (["pipe", "pipe"] as const) : [])];
+  const child = spawn(conmon, argsFor(o, runc), { cwd: dirname(o.files.log), stdio, env, detached: true });
   child.unref();
   const sync = child.stdio[3]!;
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-  const reply = await new Promise<string>((resolve) => {
-    let text = "";
-    sync.on("data", (b: Buffer) => {
-      text += b.toString();
-      if (text.includes("}")) resolve(text);
-    });
-    sync.on("close", () => resolve(text));
-    child.once("error", (e) => resolve(JSON.stringify({ data: -1, message: e.message })));
-  });
-  sync.destroy();
-  child.stderr!.destroy();
+  const reply = firstMessage(sync as NodeJS.ReadableStream, child);
+  const finish = async () => {
+    const text = await reply;
+    sync.destroy();
+    child.stderr!.destroy();
+    return launched(o, text, stderr);
+  };
+  if (!attached) return { start: finish };
+  const pipes = child.stdio as unknown as (Readable & Writable)[];
+  const startPipe = pipes[4]!;
+  const attachPipe = pipes[5]!;
+  startPipe.write("0"); // conmon's first read: its cgroup is as it should be
+  // The sync pipe answers first when runc failed before the attach socket was made.
+  const ready = await Promise.race([firstMessage(attachPipe, child).then(() => true), reply.then(() => false)]);
+  attachPipe.destroy();
+  if (!ready) {
+    startPipe.destroy();
+    return { start: finish };
+  }
+  return {
+    start: () => {
+      startPipe.end("0");
+      return finish();
+    },
+  };
+}
+
+function launched(o: LaunchOptions, reply: string, stderr: string): Launched {
   let message: { data?: number; message?: string };
   try {
     message = JSON.parse(reply.slice(0, reply.indexOf("}") + 1));

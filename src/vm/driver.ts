@@ -6,6 +6,7 @@
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorReason } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
+import type { AttachPoint } from "./conmon.js";
 
 export type DriverName = "runc" | "fake";
 export const DRIVER_NAMES: readonly DriverName[] = ["runc", "fake"];
@@ -70,8 +71,15 @@ export interface Driver {
   monitor(): MonitorIdentity | undefined;
   /** Start init (PID 1 of the sandbox), created by prepare. */
   startInit(): Promise<SandboxProcess>;
-  /** Start an extra process in the running sandbox. */
+  /** Start an extra process in the running sandbox (the one prepareExec set up, if it did). */
   exec(processId: string, spec: ProcessSpec): Promise<SandboxProcess>;
+  /**
+   * Sets up an extra process with a terminal or stdin, ready for a client to attach to before
+   * exec runs it. Absent where processes cannot be attached to.
+   */
+  prepareExec?(processId: string, spec: ProcessSpec): Promise<void>;
+  /** Where a client attaches to a process's stdio: absent where processes cannot be attached to. */
+  attachPoint?(processId: string): AttachPoint;
   /**
    * A process an earlier daemon started, found again from what its monitor keeps on disk:
    * undefined when nothing of it can be followed any more. `signalsSent` are the signals berth

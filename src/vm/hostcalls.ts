@@ -1,6 +1,6 @@
-// System calls Node lacks (native/hostcalls): mount and lazy umount for overlay rootfs. Loaded
-// on first use, so a host without the addon still runs everything else (the rootfs falls back
-// to a copy). The addon also has dup2, which nothing uses since conmon keeps the containers.
+// System calls Node lacks (native/hostcalls): mount and lazy umount for overlay rootfs, and a
+// SOCK_SEQPACKET client for conmon's attach socket (src/vm/attach-socket.ts). Loaded on first
+// use, so a host without the addon still runs everything else (the rootfs falls back to a copy).
 import fs from "node:fs";
 import { loadAddon } from "../host/native-addon.js";
 
@@ -8,11 +8,17 @@ export interface Hostcalls {
   mount(source: string, target: string, fstype: string, data: string): void;
   /** umount2(target, MNT_DETACH). */
   umount(target: string): void;
+  /** A blocking AF_UNIX SOCK_SEQPACKET socket connected to `dir`/`name`: its fd. */
+  seqpacketConnect(dir: string, name: string): number;
+  /** shutdown(2): 0 = SHUT_RD, 1 = SHUT_WR, 2 = SHUT_RDWR. */
+  shutdown(fd: number, how: 0 | 1 | 2): void;
+  /** A new pty pair (posix_openpt): a bench runs a CLI on a terminal of its own. */
+  openpty(): { master: number; slave: number };
 }
 
 export function hostcalls(): Hostcalls {
-  const why = "Overlay root filesystems need it";
-  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount"], { label: "hostcalls (mount)", why }, process.env.BERTH_HOSTCALLS_ADDON);
+  const why = "Overlay root filesystems and attaching to a container's stdio need it";
+  return loadAddon<Hostcalls>("hostcalls", ["mount", "umount", "seqpacketConnect", "shutdown", "openpty"], { label: "hostcalls", why }, process.env.BERTH_HOSTCALLS_ADDON);
 }
 
 /** The mount points under `dir` (inclusive), deepest first, from /proc/self/mountinfo. */

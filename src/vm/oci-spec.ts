@@ -64,11 +64,13 @@ export function ociProcess(spec: ProcessSpec, rootfs: string, network: Container
   checkRlimits(spec.rlimits, what);
   const user = resolveUser(rootfs, spec.user);
   const caps = network === "none" ? PRIVATE_NET_CAPS : RUNC_DEFAULT_CAPS;
+  // Like docker: a terminal gets TERM=xterm unless the process's env names a TERM of its own.
+  const env = spec.terminal && spec.env.TERM === undefined ? { ...spec.env, TERM: "xterm" } : spec.env;
   return {
-    terminal: false,
+    terminal: spec.terminal,
     user: { uid: user.uid, gid: user.gid },
     args: spec.args,
-    env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     cwd: spec.cwd,
     capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
     rlimits: spec.rlimits.map((r) => ({ type: r.type, hard: r.hard, soft: r.soft })),

@@ -8,7 +8,7 @@ import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { signalOf, type Exit } from "../model/exit.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
-import { launch, monitorAlive, processFiles, readMonitor, readPid, readRecordedExit, runcBinary } from "./conmon.js";
+import { attachPoint, launch, monitorAlive, prepareLaunch, processFiles, readMonitor, readPid, readRecordedExit, runcBinary, type AttachPoint, type LaunchOptions, type PendingLaunch } from "./conmon.js";
 import { startFailureReason, type Driver, type DriverOptions, type MonitorIdentity, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
 import { runCommand } from "./host.js";
 import { checkBindMounts, checkRootfs } from "./mount-policy.js";
@@ -47,6 +47,8 @@ export class RuncDriver implements Driver {
   private rootfs: string | null = null;
   private created: { pid: number; monitor: MonitorIdentity } | undefined;
   private readonly procs = new Map<string, Tracked>();
+  /** Exec'd processes set up for a client to attach to before they run (prepareExec). */
+  private readonly pending = new Map<string, PendingLaunch>();
 
   constructor(opts: DriverOptions) {
     this.root = opts.root;
@@ -74,12 +76,17 @@ export class RuncDriver implements Driver {
     this.writeBundle(init);
     const files = this.files(this.id);
     fs.rmSync(files.dir, { recursive: true, force: true }); // the earlier boot's exit is journaled already
-    this.created = await launch(this.launchOptions(this.id, {}));
+    this.created = await launch(this.launchOptions(this.id, init, false));
   }
 
-  private launchOptions(processId: string, extra: { exec?: boolean }) {
+  private launchOptions(processId: string, spec: ProcessSpec, exec: boolean): LaunchOptions {
     const socketDir = join(this.paths.dir, "attach");
-    return { containerId: this.id, processId, bundle: this.paths.bundle, runcRoot: runcRoot(this.root), runcLog: this.paths.runcLog, files: this.files(processId), socketDir, ...extra };
+    const io = { ...(spec.terminal ? { terminal: true } : {}), ...(spec.stdin ? { stdin: spec.stdin } : {}) };
+    return { containerId: this.id, processId, bundle: this.paths.bundle, runcRoot: runcRoot(this.root), runcLog: this.paths.runcLog, files: this.files(processId), socketDir, exec, ...io };
+  }
+
+  attachPoint(processId: string): AttachPoint {
+    return attachPoint({ bundle: this.paths.bundle, files: this.files(processId), exec: processId !== this.id });
   }
 
   private writeBundle(init: ProcessSpec): void {
@@ -109,15 +116,27 @@ export class RuncDriver implements Driver {
     return this.track(this.id, this.created.pid, startedAt, this.created.monitor, [], oomBefore);
   }
 
-  async exec(processId: string, spec: ProcessSpec): Promise<SandboxProcess> {
+  /** Sets up an exec'd process with a terminal or stdin so that a client can attach before it runs. */
+  async prepareExec(processId: string, spec: ProcessSpec): Promise<void> {
+    this.writeProcessSpec(processId, spec);
+    this.pending.set(processId, await prepareLaunch(this.launchOptions(processId, spec, true)));
+  }
+
+  private writeProcessSpec(processId: string, spec: ProcessSpec): void {
     if (!this.rootfs) throw new BerthError("invalidState", `cannot exec ${processId}: the sandbox is not prepared`);
     const files = this.files(processId);
     fs.rmSync(files.dir, { recursive: true, force: true });
     fs.mkdirSync(files.dir, { recursive: true });
     fs.writeFileSync(files.spec, JSON.stringify(ociProcess(spec, this.rootfs, this.config.network, processId)));
+  }
+
+  async exec(processId: string, spec: ProcessSpec): Promise<SandboxProcess> {
+    const pending = this.pending.get(processId);
+    this.pending.delete(processId);
+    if (!pending) this.writeProcessSpec(processId, spec);
     const oomBefore = readOomKillCount(this.cgroup);
     const startedAt = Date.now();
-    const { pid, monitor } = await launch(this.launchOptions(processId, { exec: true }));
+    const { pid, monitor } = await (pending ? pending.start() : launch(this.launchOptions(processId, spec, true)));
     return this.track(processId, pid, startedAt, monitor, [], oomBefore);
   }
 

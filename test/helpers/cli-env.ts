@@ -52,13 +52,17 @@ export interface Result {
 }
 
 /** Runs `berth ARGS` with BERTH_ROOT=root and resolves with its exit code and output. */
-export function berth(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<Result> {
+export function berth(root: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string; stdin?: Buffer | { file: string } } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_ROOT: root, ...opts.env }, stdio: ["ignore", "pipe", "pipe"], cwd: opts.cwd });
+    // stdin: bytes through a pipe, or a file opened as the CLI's stdin (`< FILE`); else none.
+    const input = opts.stdin === undefined ? "ignore" : Buffer.isBuffer(opts.stdin) ? "pipe" : fs.openSync(opts.stdin.file, "r");
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_ROOT: root, ...opts.env }, stdio: [input, "pipe", "pipe"], cwd: opts.cwd });
+    if (typeof input === "number") fs.closeSync(input);
+    if (Buffer.isBuffer(opts.stdin)) child.stdin!.end(opts.stdin);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
     child.on("error", reject);
     child.on("close", (code, signal) => {

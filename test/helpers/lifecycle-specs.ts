@@ -21,33 +21,38 @@ export const commands: Record<string, Command> = {
   delete: command({ type: "delete", id: "c1" }),
   pause: command({ type: "pause", id: "c1" }),
   unpause: command({ type: "unpause", id: "c1" }),
+  attachInit: command({ type: "attach", id: "c1", processId: "c1", stdin: true, tty: true }),
+  detach: command({ type: "detach", id: "c1", session: "s0", reason: "detached" }),
 };
 
 /** The events of the history that reaches `status` (none: no events). */
 export const historyOf = (status: LifecycleStatus): ContainerEvent[] => (status === "none" ? [] : history[status]());
 
-type Expect = ContainerEvent["type"] | "none" | ErrorCode; // the event appended, "none" for an accepted no-op, or the refusal
+type Expect = ContainerEvent["type"] | "none" | ErrorCode | "notFoundAttach"; // the event appended, "none" for an accepted no-op, or the refusal
 const I = "invalidState", N = "notFound";
+// A: notFound from the decider itself (detach of an attach that is not open), told apart from N's "no such container".
+const A = "notFoundAttach";
 // prettier-ignore
 export const decideTable: Record<LifecycleStatus, Expect[]> = {
-  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause
-  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N],
-  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I],
-  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I],
-  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I],
-  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I],
-  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested"],
-  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I],
-  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I],
-  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I],
-  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N],
+  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause             attachInit         detach
+  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N, N,                 N],
+  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I, I,                 A],
+  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I, I,                 A],
+  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I, "ProcessAttached", A],
+  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I, "ProcessAttached", A],
+  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested", "ProcessAttached", A],
+  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I, I,                 A],
+  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I, I,                 A],
+  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I, I,                 A],
+  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N, N,                 A],
 };
 
 // What an invalidState refusal says it expected, by command (the table's row, in words).
 const EXPECTED: Record<string, string> = {
   bootstrap: "created", startInit: "booted or running", createProcess: "booted or running", startExec: "booted or running",
   killInit: "running or stopping", stop: "booted or running or paused", shutdown: "created or booted or stopped",
-  delete: "created or stopped", pause: "running", unpause: "paused",
+  delete: "created or stopped", pause: "running", unpause: "paused", attachInit: "booted or running or paused",
+  detach: "created or booting or booted or running or paused or stopping or stopped or shuttingDown or deleted",
 };
 // Inside startProcess's row, the finer rule speaks: init starts only in booted, an exec only in running.
 const EXPECTED_IN: Record<string, string> = { "startInit running": "booted", "startExec booted": "running" };
@@ -59,7 +64,8 @@ export function decideSpec(status: LifecycleStatus, table: Lifecycle = LIFECYCLE
     const when = given(historyOf(status), "c1", table).when(commands[names[i]!]!);
     if (expected === "none") when.thenNothingHappened();
     else if (/^[A-Z]/.test(expected)) when.thenAppends(expected as ContainerEvent["type"]);
-    else when.thenFails(expected as ErrorCode, expected === N ? "no such" : expected === I ? refusedIn(names[i]!, status) : "already exists");
+    else if (expected === A) when.thenFails(N, /no such attach/);
+    else when.thenFails(expected as ErrorCode, expected === N ? /no such (container|process)/ : expected === I ? refusedIn(names[i]!, status) : "already exists");
   });
 }
 
@@ -86,6 +92,8 @@ export const events: ContainerEvent[] = [
   { type: "UnpauseRequested", data: {} },
   { type: "ContainerPaused", data: {} },
   { type: "ContainerUnpaused", data: {} },
+  { type: "ProcessAttached", data: { processId: "c1", stdin: true, tty: true } },
+  { type: "ProcessDetached", data: { processId: "c1", session: "s0", reason: "detached" } },
 ];
 
 // What evolve does with each event after the history that reaches each status: the status it
@@ -96,17 +104,17 @@ const S = "S", P = "P";
 type Cell = LifecycleStatus | typeof S | typeof P;
 // prettier-ignore
 export const evolveTable: Record<LifecycleStatus, Cell[]> = {
-  //             Created     BootReq    Booted      BootFail  ProcCreated ProcStartReq ProcStarted ProcStartFail Signal    Exited      StopReq     Stopped  Shutdown        ShutDone   Deleted    Lost       Restart    PauseReq   UnpauseReq Paused  Unpaused
-  none:         ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S],
-  created:      [S,            "booting", P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          S,          S,          S,          P,       P],
-  booting:      [S,            S,         "booted",   "created", S,           S,            P,            P,             S,          P,           S,           S,        S,               P,          S,          S,          S,          S,          S,          P,       P],
-  booted:       [S,            S,         P,          P,         "booted",    "booted",     P,            P,             S,          P,           "stopping",  S,        "shuttingDown",  P,          S,          "stopped",  S,          S,          S,          P,       P],
-  running:      [S,            S,         P,          P,         "running",   P,            P,            P,             "running",  "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          "running",  S,          P,       P],
-  paused:       [S,            S,         P,          P,         S,           S,            P,            P,             S,          "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          S,          "paused",   P,       P],
-  stopping:     [S,            S,         P,          P,         S,           S,            P,            P,             "stopping", "stopping",  S,           P,        S,               P,          S,          "stopped",  S,          S,          S,          P,       P],
-  stopped:      [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          "stopped",  S,          S,          P,       P],
-  shuttingDown: [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        S,               "created",  S,          S,          S,          S,          S,          P,       P],
-  deleted:      ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S],
+  //             Created     BootReq    Booted      BootFail  ProcCreated ProcStartReq ProcStarted ProcStartFail Signal    Exited      StopReq     Stopped  Shutdown        ShutDone   Deleted    Lost       Restart    PauseReq   UnpauseReq Paused  Unpaused   Attached   Detached
+  none:         ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S,          S],
+  created:      [S,            "booting", P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          S,          S,          S,          P,       P, S,          "created"],
+  booting:      [S,            S,         "booted",   "created", S,           S,            P,            P,             S,          P,           S,           S,        S,               P,          S,          S,          S,          S,          S,          P,       P, S,          "booting"],
+  booted:       [S,            S,         P,          P,         "booted",    "booted",     P,            P,             S,          P,           "stopping",  S,        "shuttingDown",  P,          S,          "stopped",  S,          S,          S,          P,       P, "booted",   "booted"],
+  running:      [S,            S,         P,          P,         "running",   P,            P,            P,             "running",  "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          "running",  S,          P,       P, "running",  "running"],
+  paused:       [S,            S,         P,          P,         S,           S,            P,            P,             S,          "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          S,          "paused",   P,       P, "paused",   "paused"],
+  stopping:     [S,            S,         P,          P,         S,           S,            P,            P,             "stopping", "stopping",  S,           P,        S,               P,          S,          "stopped",  S,          S,          S,          P,       P, S,          "stopping"],
+  stopped:      [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          "stopped",  S,          S,          P,       P, S,          "stopped"],
+  shuttingDown: [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        S,               "created",  S,          S,          S,          S,          S,          P,       P, S,          "shuttingDown"],
+  deleted:      ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S,          "deleted"],
 };
 
 // The start of an exec process x1 that is registered (after the history that reaches each status).

@@ -3,19 +3,21 @@ import { randomBytes } from "node:crypto";
 import { BerthError, toBerthError } from "../../model/errors.js";
 import type { ContainerState } from "../../projections/container.js";
 import { attach } from "../attach.js";
-import { checkIds, processEnv, processFlags } from "../container-options.js";
+import { checkIds, processEnv, processFlags, stdioFlags, stdioSpec } from "../container-options.js";
 import { errorLine, exitCodeForError, type Session } from "../context.js";
+import { attachStdio, refuseWithoutTerminal } from "../interactive.js";
 import { out } from "../output.js";
+import { DEFAULT_DETACH_KEYS, detachKeys } from "../terminal.js";
 import type { LeafCommand } from "./command.js";
 
 export const command: LeafCommand = {
   kind: "command",
   name: "exec",
   description: "run a command in a running container; exits with its code",
-  examples: ["berth exec w sh -c 'exit 5'", "berth exec -e A=1 -w /tmp w env", "berth exec -d w sleep 10"],
-  flags: (cmd) => processFlags(cmd)
+  examples: ["berth exec -it w sh", "berth exec -i w sh -c 'cat > /f' < file", "berth exec w sh -c 'exit 5'", "berth exec -e A=1 -w /tmp w env", "berth exec -d w sleep 10"],
+  flags: (cmd) => stdioFlags(processFlags(cmd))
     .option("-d, --detach", "run in the background and print the process id")
-    .option("-i, --interactive", "keep stdin open (accepted; stdin is not forwarded yet)")
+    .option("--detach-keys <keys>", `keys that detach from a -t process, leaving it running (default: the docker config's detachKeys, else ${DEFAULT_DETACH_KEYS})`)
     .argument("<id>", "container id")
     .argument("<command...>", "command and arguments")
     .passThroughOptions(),
@@ -25,6 +27,8 @@ export const command: LeafCommand = {
 export interface ExecFlags {
   detach?: boolean;
   interactive?: boolean;
+  tty?: boolean;
+  detachKeys?: string;
   env: string[];
   envFile: string[];
   workdir?: string;
@@ -35,9 +39,13 @@ export interface ExecFlags {
 export async function exec(session: Session, flags: ExecFlags, id: string, args: string[]): Promise<number> {
   checkIds([id]);
   if (args.length === 0) throw new BerthError("invalidArgument", "exec needs a command: berth exec ID CMD [ARG...]");
+  const attached = !flags.detach && (flags.interactive === true || flags.tty === true);
+  const refused = attached && flags.tty ? refuseWithoutTerminal() : undefined;
+  if (refused !== undefined) return refused;
+  const keys = detachKeys(flags.detachKeys);
   const client = await session.client(id);
   const processId = `exec-${randomBytes(4).toString("hex")}`;
-  const spec: { args: string[]; env: Record<string, string>; cwd?: string; user?: string } = { args, env: processEnv(flags) };
+  const spec: { args: string[]; env: Record<string, string>; cwd?: string; user?: string } = { args, env: processEnv(flags), ...stdioSpec(flags, !flags.detach) };
   // exec inherits the container's environment (PATH above all), as docker exec does.
   const state = await client.state<ContainerState>();
   spec.env = { ...state.config.init.env, ...spec.env };
@@ -46,6 +54,11 @@ export async function exec(session: Session, flags: ExecFlags, id: string, args:
   else if (state.config.init.user !== undefined) spec.user = state.config.init.user;
   await client.createProcess(processId, spec);
   try {
+    if (attached) {
+      // Attached before the start, so none of its output precedes the attach.
+      const end = await attachStdio(client, processId, { stdin: flags.interactive === true, detachKeys: keys }, () => client.startProcess(processId));
+      return end === "detached" ? 0 : (await client.wait(processId)).exitCode;
+    }
     await client.startProcess(processId);
   } catch (err) {
     const e = toBerthError(err);

@@ -26,10 +26,13 @@ export async function history(session: Session, flags: { format?: string }, id: 
   const own: StoredEvent[] = [];
   for await (const e of readEvents(session, { container: id })) own.push(e);
   if (own.length === 0) throw new BerthError("notFound", `no history for container ${id}: the journal has no events for it`);
-  const deleted = own[own.length - 1]!.type === "ContainerDeleted";
+  // A client's detach can follow the delete of its --rm container: the last event need not be it.
+  const lifeEnds = own.filter((e) => e.type === "ContainerCreated" || e.type === "ContainerDeleted");
+  const deletion = lifeEnds[lifeEnds.length - 1]?.type === "ContainerDeleted" ? lifeEnds[lifeEnds.length - 1] : undefined;
+  const deleted = deletion !== undefined;
   const recoveries: StoredEvent[] = [];
   const window: EventsQuery = { types: ["DaemonRecovered"], after: own[0]!.position };
-  if (deleted) window.upTo = own[own.length - 1]!.position;
+  if (deletion) window.upTo = deletion.position;
   for await (const e of readEvents(session, window)) recoveries.push(e);
   const timeline = [...own, ...recoveries].sort((a, b) => a.position - b.position);
   if (format === "json") {
