@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { berth, bin, waitFor, withDaemon } from "./helpers/cli-env.js";
+import type { DaemonProcess } from "./helpers/daemon.js";
 
 /** The pids whose command line holds `args` in order. */
 function processesRunning(args: string[]): number[] {
@@ -99,13 +100,13 @@ class Terminal {
   }
 }
 
-async function withTerminal(fn: (t: Terminal, root: string) => Promise<void>): Promise<void> {
-  return withDaemon(async (root) => {
+async function withTerminal(fn: (t: Terminal, root: string, daemon: DaemonProcess) => Promise<void>): Promise<void> {
+  return withDaemon(async (root, daemon) => {
     const dir = fs.mkdtempSync(join(root, "tty-"));
     const t = new Terminal(dir, root);
     try {
       await t.expect(/^\$ ?$/m, "the host shell's prompt");
-      await fn(t, root);
+      await fn(t, root, daemon);
     } finally {
       t.close();
     }
@@ -181,6 +182,20 @@ test("an attached CLI killed with SIGKILL is journaled as a clientGone detach", 
     await waitFor("the clientGone detach", async () => /client detached from init: clientGone/.test((await berth(root, ["history", "c"])).stdout), 20_000);
     t.line("reset");
     assert.is((await berth(root, ["rm", "-f", "c"])).code, 0);
+  }));
+
+test("the daemon dying mid-session ends the attach with a clear error and gives the host terminal back cooked", () =>
+  withTerminal(async (t, _root, daemon) => {
+    t.line("stty -a > before.stty; berth run -dit --name c busybox sh; berth attach c");
+    t.line("echo attached");
+    await t.expect(/^attached$/m, "the attached shell");
+    await daemon.kill9();
+    await t.expect(/the daemon went away while attached to c/, "the CLI's error");
+    t.line("echo host-rc=$?; stty -a > after.stty");
+    await t.expect(/^host-rc=125$/m, "the host shell, with berth's failure code");
+    const settings = (f: string) => fs.readFileSync(join(t.dir, f), "utf8");
+    await waitFor("stty -a to be written", () => fs.existsSync(join(t.dir, "after.stty")) && settings("after.stty").length > 0, 10_000);
+    assert.is(settings("after.stty"), settings("before.stty"));
   }));
 
 test.run();
