@@ -50,21 +50,29 @@ function forwardInterrupts(client: RuntimeClient, processId: string, detach: () 
  * `run`: prints what the daemon's run stream sends (the daemon has made sure it is every line,
  * once) and returns the exit it ends with. Ctrl-C is forwarded once init has started.
  */
-export async function attachRun(client: RuntimeClient, stream: AsyncIterable<RunItem> & { cancel(): void }): Promise<ExitStatus> {
+export async function attachRun(client: RuntimeClient, stream: AsyncIterable<RunItem> & { cancel(): void }, onBooted?: () => Promise<unknown>): Promise<ExitStatus> {
   let stopForwarding = () => {};
+  let session: Promise<unknown> | undefined;
   try {
     for await (const item of stream) {
       switch (item.type) {
+        case "booted":
+          // A container without a log (--log-driver none): its output comes from conmon's attach socket.
+          session = onBooted?.();
+          session?.catch(() => stream.cancel());
+          break;
         case "started":
-          stopForwarding = forwardInterrupts(client, client.id, () => stream.cancel());
+          if (!session) stopForwarding = forwardInterrupts(client, client.id, () => stream.cancel());
           break;
         case "output":
           await printEntry(item.entry);
           break;
         case "exit":
+          await session;
           return item.exit;
       }
     }
+    await session;
   } finally {
     stopForwarding();
   }

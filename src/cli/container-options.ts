@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type Mount, type StdinMode } from "../model/config.js";
+import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type LogConfig, type LogDriver, type Mount, type StdinMode, LOG_DRIVERS } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { parseBytes } from "./format.js";
 
@@ -32,6 +32,8 @@ export interface ContainerFlags {
   hostname?: string;
   interactive?: boolean;
   tty?: boolean;
+  logDriver?: string;
+  logOpt?: string[];
 }
 
 /** Declares the shared flags (process flags too: exec reuses -e, --env-file, -w, -u). */
@@ -51,7 +53,7 @@ export function stdioFlags(cmd: Command): Command {
 }
 
 export function containerFlags(cmd: Command): Command {
-  return stdioFlags(processFlags(cmd))
+  const c = stdioFlags(processFlags(cmd))
     .option("--name <id>", "container id (default: random)")
     .option("--rootfs <dir>", "use a host directory as the root filesystem instead of an image")
     .option("--hostname <name>", "hostname inside the container (default: the id)")
@@ -65,6 +67,27 @@ export function containerFlags(cmd: Command): Command {
     .option("--stop-signal <sig>", "signal `stop` sends first (name or number)", "SIGTERM")
     .option("--stop-timeout <seconds>", "seconds `stop` waits before SIGKILL", "10")
     .option("-l, --label <K=V>", "set a label (repeatable)", collect, []);
+  return logFlags(c);
+}
+
+/** --log-driver and --log-opt: run and create, and the daemon's default for both. */
+export function logFlags(cmd: Command): Command {
+  return cmd
+    .option("--log-driver <driver>", "k8s-file (conmon's log, what `logs` reads) or none (no log: output reaches an attached client only)")
+    .option("--log-opt <K=V>", "max-size=SIZE (rotate the log at that size, e.g. 10m) or max-file=N (files kept, with max-size); repeatable", collect, []);
+}
+
+/** The log config --log-driver and --log-opt ask for; undefined when they ask for nothing (the daemon's default applies). */
+export function logConfig(driver: string | undefined, opts: string[]): LogConfig | undefined {
+  if (driver === undefined && opts.length === 0) return undefined;
+  if (driver !== undefined && !LOG_DRIVERS.includes(driver as LogDriver)) throw bad(`invalid --log-driver "${driver}": expected ${LOG_DRIVERS.join(" or ")}`);
+  const log: LogConfig = { driver: (driver ?? "k8s-file") as LogDriver };
+  for (const [key, value] of Object.entries(keyValues(opts, "log-opt"))) {
+    if (key === "max-size") log.maxSizeBytes = parseBytes(value);
+    else if (key === "max-file") log.maxFiles = number(value, "--log-opt max-file", true)!;
+    else throw bad(`unknown --log-opt "${key}": expected max-size or max-file`);
+  }
+  return log;
 }
 
 const bad = (message: string) => new BerthError("invalidArgument", message);
@@ -186,6 +209,8 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
     restart: restart.value,
   };
   if (flags.hostname !== undefined) config.hostname = flags.hostname;
+  const log = logConfig(flags.logDriver, flags.logOpt ?? []);
+  if (log) config.log = log;
   return { id, config };
 }
 

@@ -6,6 +6,8 @@ import { describeLoss } from "../events/witness.js";
 import { listen, type IpcServer } from "../ipc/server.js";
 import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
 import { journalPath, socketPath } from "../host/root-layout.js";
+import { validateLog, type LogConfig } from "../model/config.js";
+import { BerthError } from "../model/errors.js";
 import type { DriverName } from "../vm/driver.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
@@ -25,6 +27,8 @@ export interface DaemonOptions {
   allowGids?: number[];
   /** Start although witnesses prove the journal lost acknowledged events, and journal the loss. */
   acceptJournalLoss?: boolean;
+  /** The log config of containers created without one (`berth daemon --log-opt`): validated at start. */
+  log?: unknown;
 }
 
 export class Daemon {
@@ -44,6 +48,7 @@ export class Daemon {
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const driver = options.driver ?? "runc";
+    const logDefault = options.log === undefined ? undefined : defaultLog(options.log);
     prepareRoot(options.root);
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
@@ -66,7 +71,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
+        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });
@@ -95,6 +100,13 @@ export class Daemon {
  * socket's private directory and the socket path's length; a live server on the socket is
  * probed once the journal's lock is held.
  */
+/** The daemon's default log config, checked as a container's would be: a bad one stops the start. */
+function defaultLog(input: unknown): LogConfig {
+  const log = validateLog(input);
+  if (!log.ok) throw new BerthError("invalidArgument", `the daemon's default log options: ${log.error.message}`);
+  return log.value;
+}
+
 function prepareRoot(root: string): void {
   preparePrivateRoot(root);
   prepareDirectory(socketPath(root), 0o700);

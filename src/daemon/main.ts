@@ -1,4 +1,4 @@
-// Entry point of the daemon process: `node dist/src/daemon/main.js [--root DIR] [--driver D] [--sync full|normal] [--accept-journal-loss]`.
+// Entry point of the daemon process: `node dist/src/daemon/main.js [--root DIR] [--driver D] [--sync full|normal] [--accept-journal-loss] [--log JSON]`.
 // The CLI's `berth daemon` runs the same code.
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,10 +9,10 @@ import { defaultRoot, socketPath } from "../host/root-layout.js";
 import { Daemon } from "./daemon.js";
 
 export async function runDaemon(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" }, "accept-journal-loss": { type: "boolean", default: false } } });
+  const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" }, "accept-journal-loss": { type: "boolean", default: false }, log: { type: "string" } } });
   if (!isDriverName(values.driver)) throw new Error(`unknown driver ${values.driver}: expected runc, process or fake`);
   if (values.sync !== "full" && values.sync !== "normal") throw new Error(`--sync must be full or normal`);
-  const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync, acceptJournalLoss: values["accept-journal-loss"] });
+  const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync, acceptJournalLoss: values["accept-journal-loss"], ...(values.log ? { log: JSON.parse(values.log) as unknown } : {}) });
   for (const warning of daemon.warnings) console.error(`berth daemon: warning: ${warning}`);
   const { loadMs, recoverMs } = daemon.timings;
   console.log(`berth daemon ${process.pid} serving ${socketPath(daemon.root)}; recovered ${JSON.stringify(daemon.recovered)} (projection loaded in ${loadMs} ms, recovery took ${recoverMs} ms)`);

@@ -6,7 +6,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import type { Command, CommandType } from "../commands/commands.js";
 import { parseCommand } from "../commands/parse.js";
-import type { ContainerConfig } from "../model/config.js";
+import type { ContainerConfig, LogConfig } from "../model/config.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
 import { toExitStatus, type ExitStatus } from "../model/exit.js";
 import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
@@ -34,6 +34,8 @@ export interface RouteDeps {
   queue: KeyedQueue;
   reactor: Reactor;
   runtimes: Runtimes;
+  /** The log config of a container created without one (the daemon's --log-opt). */
+  logDefault?: LogConfig;
   /** The IPC server's counters, for the debugMemory route (the server is made after the routes). */
   ipcStats?: () => { connections: number; inFlight: number; queuedBytes: number };
 }
@@ -77,6 +79,9 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
 
   /** A create, parsed, whose mounts do not expose the berth root (for `create` and `run`). */
   const parsedCreate = (body: Record<string, unknown>) => {
+    const config = body.config as Record<string, unknown> | undefined;
+    // As docker's daemon-wide log options: for a container that names none of its own.
+    if (deps.logDefault && config && typeof config === "object" && config.log === undefined) body = { ...body, config: { ...config, log: deps.logDefault } };
     const command = parsed("create", body);
     refuseRootMounts(command.config, deps.root);
     return command;
@@ -240,6 +245,8 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
       handler: async (body, ctx) => {
         const b = bodyOf("logs", body);
         const state = existing(b.id);
+        // docker's words: there is no file to read.
+        if (state.config.log?.driver === "none") throw new BerthError("unsupported", `configured logging driver does not support reading: ${state.id} was created with --log-driver none`);
         const processId = b.processId ?? state.id;
         const files = [{ processId, path: processLogPath(containerPaths(deps.root, state.id).logs, processId) }];
         const query = { since: b.since, until: b.until, tail: b.tail, stdout: b.stdout, stderr: b.stderr };

@@ -132,13 +132,15 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
         // its runtime service) until its output has been relayed.
         const release = !b.detach && store.container(b.id)?.config.autoRemove === true ? reactor.holdRemoval(b.id) : undefined;
         try {
-          await start(b.id, b.commandId, ctx, { run: true, ...(b.dynamicEnv ? { dynamicEnv: b.dynamicEnv } : {}), ...(b.attach ? { untilBooted: true } : {}) });
-          if (b.attach) await startedByClient(b.id, ctx);
+          // A container without a log is attached to as well: conmon's attach socket is then the only way to its output.
+          const attach = b.attach === true || (!b.detach && store.container(b.id)?.config.log?.driver === "none");
+          await start(b.id, b.commandId, ctx, { run: true, ...(b.dynamicEnv ? { dynamicEnv: b.dynamicEnv } : {}), ...(attach ? { untilBooted: true } : {}) });
+          if (attach) await startedByClient(b.id, ctx);
           const exited = b.detach ? undefined : hooks.exitOf(b.id, ctx.signal);
           exited?.catch(() => {}); // awaited below; a relay that fails first must not leave it unhandled
           await ctx.emit({ started: store.container(b.id) });
           if (!exited) return;
-          if (b.attach) {
+          if (attach) {
             // The client has init's output from conmon's attach socket: only the exit is sent.
             const exit = await exited;
             if (release) await removed(b.id, release, ctx);

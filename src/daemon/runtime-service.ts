@@ -173,8 +173,8 @@ export class RuntimeService {
       if (processId === this.id || this.procs.has(processId)) throw new BerthError("exists", `process ${processId} already exists in container ${this.id}`);
       // Like `docker exec`: the process inherits the container's environment, its own env wins.
       const full = { ...spec, env: { ...this.dynamicEnv, ...this.config.init.env, ...spec.env } };
-      if (interactive(full)) {
-        if (!this.driver.prepareExec) throw new BerthError("unsupported", `the ${this.driver.name} driver cannot give a process a terminal or stdin: use the runc driver`);
+      if (interactive(full) || this.config.log?.driver === "none") {
+        if (!this.driver.prepareExec) throw new BerthError("unsupported", `the ${this.driver.name} driver cannot give a process a terminal, stdin or output without a log: use the runc driver`);
         await this.driver.prepareExec(processId, full);
       }
       this.newProc(processId, full);
@@ -310,7 +310,7 @@ export class RuntimeService {
   /** Where a client attaches to one process's stdio (conmon's attach socket). */
   attachPoint(processId: string): AttachPoint {
     const p = processId === this.id ? { spec: this.config.init, status: this.procs.get(this.id)?.status ?? "created" } : this.proc(processId);
-    if (!interactive(p.spec)) throw new BerthError("invalidArgument", `cannot attach to ${processId}: it has neither a terminal nor stdin (create it with -i or -t); its output is in its logs`);
+    if (!interactive(p.spec) && this.config.log?.driver !== "none") throw new BerthError("invalidArgument", `cannot attach to ${processId}: it has neither a terminal nor stdin (create it with -i or -t); its output is in its logs`);
     if (p.status === "exited") throw new BerthError("invalidState", `cannot attach to ${processId}: it has exited`);
     if (!this.driver.attachPoint) throw new BerthError("unsupported", `the ${this.driver.name} driver cannot attach to a process: use the runc driver`);
     return this.driver.attachPoint(processId);

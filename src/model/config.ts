@@ -65,7 +65,23 @@ export interface ContainerConfig {
   restart: RestartPolicy;
   /** `--rm`: the daemon deletes the container once it has stopped (configs journaled before it lack it: false). */
   autoRemove: boolean;
+  /** Where output goes (configs journaled before it lack it: a k8s-file log, never rotated). */
+  log?: LogConfig;
 }
+
+/**
+ * `--log-driver` and `--log-opt`, docker's json-file semantics on conmon's k8s-file: once the
+ * current file reaches `maxSizeBytes` it becomes `.1` (and `.1` `.2`, …), keeping `maxFiles`
+ * files in all, the current one included. "none" keeps no log: output reaches only an attached client.
+ */
+export interface LogConfig {
+  driver: LogDriver;
+  maxSizeBytes?: number;
+  maxFiles?: number;
+}
+
+export type LogDriver = "k8s-file" | "none";
+export const LOG_DRIVERS: readonly LogDriver[] = ["k8s-file", "none"];
 
 /** What a client may send: everything but the init args is optional and defaulted. */
 export type ContainerConfigInput = Partial<Omit<ContainerConfig, "init" | "resources">> & {
@@ -180,6 +196,24 @@ function validateMounts(input: unknown): Validated<Mount[]> {
   return ok(mounts);
 }
 
+export function validateLog(input: unknown): Validated<LogConfig> {
+  if (!input || typeof input !== "object") return bad("log must be an object");
+  const l = input as Record<string, unknown>;
+  if (!LOG_DRIVERS.includes(l.driver as LogDriver)) return bad(`log.driver must be one of ${LOG_DRIVERS.join(", ")}, got ${JSON.stringify(l.driver)}`);
+  const log: LogConfig = { driver: l.driver as LogDriver };
+  if (l.maxSizeBytes !== undefined) {
+    if (!Number.isInteger(l.maxSizeBytes) || (l.maxSizeBytes as number) < 1) return bad("log max-size must be a positive number of bytes");
+    log.maxSizeBytes = l.maxSizeBytes as number;
+  }
+  if (l.maxFiles !== undefined) {
+    if (!Number.isInteger(l.maxFiles) || (l.maxFiles as number) < 1) return bad("log max-file must be a positive integer");
+    if (log.maxSizeBytes === undefined && (l.maxFiles as number) > 1) return bad("log max-file needs max-size: files are rotated at that size");
+    log.maxFiles = l.maxFiles as number;
+  }
+  if (log.driver === "none" && (log.maxSizeBytes !== undefined || log.maxFiles !== undefined)) return bad("the none log driver keeps no file: it takes no max-size or max-file");
+  return ok(log);
+}
+
 const RESTART_NAMES = ["no", "on-failure", "always", "unless-stopped"];
 
 export function validateConfig(input: unknown, id: string): Validated<ContainerConfig> {
@@ -244,6 +278,9 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
   // As docker: a container removed when it stops cannot also be restarted when it stops.
   if (autoRemove && restart.name !== "no") return bad(`Conflicting options: --restart and --rm (restart policy "${restart.name}" with autoRemove): a container removed when it stops cannot be restarted`);
 
+  const log = validateLog(c.log ?? { driver: "k8s-file" });
+  if (!log.ok) return log;
+
   return ok({
     rootfs: source,
     init: init.value,
@@ -257,6 +294,7 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     labels: { ...labels },
     restart: restart.name === "on-failure" && restart.maxRetries !== undefined ? { name: "on-failure", maxRetries: restart.maxRetries } : ({ name: restart.name } as RestartPolicy),
     autoRemove,
+    log: log.value,
   });
 }
 

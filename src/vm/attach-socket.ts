@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import { BerthError } from "../model/errors.js";
 import type { OutputStream } from "./driver.js";
+import { writeControl } from "./conmon.js";
 import { hostcalls } from "./hostcalls.js";
 
 /** conmon reads a stdin packet into a buffer of this size (CONN_SOCK_BUF_SIZE): a larger one would be cut. */
@@ -95,22 +96,7 @@ export function connectAttach(dir: string, sink: OutputSink): AttachConnection {
   };
 }
 
-/**
- * Resizes a process's terminal through conmon's control fifo. Opened without blocking: a fifo
- * whose conmon has gone has no reader, and a blocking open would wait forever.
- */
+/** Resizes a process's terminal through conmon's control fifo. */
 export function resizeTerminal(control: string, rows: number, columns: number): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(control, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  } catch {
-    return; // no reader: the process has ended, there is nothing to resize
-  }
-  try {
-    fs.writeSync(fd, `1 ${rows} ${columns}\n`);
-  } catch {
-    // a full fifo drops this size; the next resize sends the current one
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeControl(control, `1 ${rows} ${columns}`);
 }

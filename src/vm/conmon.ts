@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { basename, dirname, join } from "node:path";
+import type { LogDriver } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { startFailureReason, type MonitorIdentity } from "./driver.js";
 import { findExecutable } from "./host.js";
@@ -60,6 +61,8 @@ export interface LaunchOptions {
   terminal?: boolean;
   /** An open stdin, fed from the attach socket; "once" closes it when the first client leaves. */
   stdin?: "once" | "open";
+  /** "none": conmon keeps no log (output reaches attached clients only). Default k8s-file. */
+  logDriver?: LogDriver;
 }
 
 /** Where a client attaches to a process: conmon's attach socket and control fifo (resize). */
@@ -68,6 +71,28 @@ export interface AttachPoint {
   dir: string;
   /** conmon's control fifo: "1 ROWS COLS\n" resizes the pty, "2 0 0\n" reopens the log. */
   control: string;
+}
+
+/**
+ * Sends one line to conmon's control fifo ("1 ROWS COLS" resizes the pty, "2 0 0" reopens the
+ * log). Opened without blocking: a fifo whose conmon has gone has no reader, and a blocking open
+ * would wait forever; then, as when the fifo is full, the line is dropped (false).
+ */
+export function writeControl(control: string, line: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(control, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return false; // no reader: the process has ended
+  }
+  try {
+    fs.writeSync(fd, `${line}\n`);
+    return true;
+  } catch {
+    return false; // full: a resize is sent again at the next one, a reopen at the next check
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Every conmon makes its attach socket and fifos in its `-b` directory (argsFor). */
@@ -88,7 +113,8 @@ function argsFor(o: LaunchOptions, runc: string): string[] {
   // `-b` directory: an exec's conmon gets its own process directory there, or it would take
   // over init's fifos in the bundle (runc exec does not read the bundle).
   const args = ["--api-version", "1", "-c", o.containerId, "-u", o.processId, "-n", o.containerId, "-r", runc, "-b", o.exec ? f.dir : o.bundle, "-p", f.pidFile];
-  args.push("--exit-dir", f.exitDir, "--persist-dir", f.persistDir, "-l", `k8s-file:${basename(f.log)}`, "--conmon-pidfile", f.conmonPidFile);
+  const log = o.logDriver === "none" ? "none" : `k8s-file:${basename(f.log)}`;
+  args.push("--exit-dir", f.exitDir, "--persist-dir", f.persistDir, "-l", log, "--conmon-pidfile", f.conmonPidFile);
   args.push("--runtime-arg", `--root=${o.runcRoot}`, "--runtime-arg", `--log=${o.runcLog}`, "--runtime-arg", "--log-format=json", "--syslog=false", "--log-level=error");
   // conmon 2.1.6 gives up silently on an exec without a socket directory, although it serves no attach socket for one.
   args.push("--socket-dir-path", o.socketDir);
@@ -103,7 +129,8 @@ function argsFor(o: LaunchOptions, runc: string): string[] {
   return args;
 }
 
-const attachesBeforeStart = (o: LaunchOptions) => o.exec === true && (o.terminal === true || o.stdin !== undefined);
+// Without a log, an exec's output reaches only its client: that one attaches before it runs too.
+const attachesBeforeStart = (o: LaunchOptions) => o.exec === true && (o.terminal === true || o.stdin !== undefined || o.logDriver === "none");
 
 export interface Launched {
   pid: number;

@@ -5,8 +5,10 @@
 // in the stream's next entry: a long line, or output that ended without a newline), then the
 // text. Readers merge files by time and read them entry by entry, so memory never grows with
 // the log; the files are the buffer a slow follower reads later.
+// A rotated log (docs/vm.md, "Log rotation") is a chain: <P>.log.N … <P>.log.1, then <P>.log,
+// read oldest first; a follower that finds <P>.log replaced reads the old file to its end first.
 import fs from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { OutputStream } from "./driver.js";
 
 export interface LogEntry {
@@ -40,6 +42,22 @@ export interface LogFile {
 }
 
 export const processLogPath = (logsDir: string, processId: string): string => join(logsDir, `${processId}.log`);
+
+/** The rotated files of a log, oldest first: <path>.N … <path>.1. */
+export function rotatedPaths(path: string): string[] {
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dirname(path));
+  } catch {
+    return []; // no directory: no log yet
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+    .map((n) => Number(n.slice(prefix.length)))
+    .sort((a, b) => b - a)
+    .map((i) => `${path}.${i}`);
+}
 
 /** The log file of every process that has one in `logsDir`. */
 export function logFilesIn(logsDir: string): LogFile[] {
@@ -94,6 +112,8 @@ class FileCursor {
   private pending: Buffer = Buffer.alloc(0);
   private start = 0;
   private head: LogEntry | undefined;
+  /** The inode the fd reads: a following cursor notices when its path names another file (a rotation). */
+  private ino: number | undefined;
 
   constructor(private readonly file: string, private readonly processId: string, private readonly limit?: number) {
     this.open();
@@ -102,9 +122,16 @@ class FileCursor {
   private open(): void {
     try {
       this.fd = fs.openSync(this.file, "r");
+      this.ino = fs.fstatSync(this.fd).ino;
     } catch {
       this.fd = undefined; // not written yet: a follower retries
     }
+  }
+
+  /** The path now names a newer file than the one read (conmon reopened it after a rotation). */
+  private replaced(): boolean {
+    const now = fs.statSync(this.file, { throwIfNoEntry: false });
+    return now !== undefined && now.ino !== this.ino;
   }
 
   /** The next complete entry, without consuming it; undefined when none is complete (yet). */
@@ -150,7 +177,14 @@ class FileCursor {
     this.offset += n;
     this.pending = this.buf.subarray(0, rest + n);
     this.start = 0;
-    return n > 0;
+    if (n > 0 || this.limit !== undefined || !this.replaced()) return n > 0;
+    // Rotated, and the old file read to its end after the new one appeared (conmon writes no
+    // more to it once it has reopened the path): go on with the new file from its start.
+    fs.closeSync(this.fd);
+    this.fd = undefined;
+    this.offset = 0;
+    this.open();
+    return this.fill();
   }
 
   close(): void {
@@ -162,35 +196,66 @@ class FileCursor {
 const sizeOf = (file: string) => fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 
 /**
+ * One process's log across its rotations: the rotated files as they are now, then the current
+ * one, to its size now or, following, as it grows and is rotated again. Every file is opened
+ * here, so a rotation during the read renames nothing under it.
+ */
+class ChainCursor {
+  private readonly cursors: FileCursor[];
+  private i = 0;
+
+  constructor(f: LogFile, follow: boolean) {
+    const rotated = rotatedPaths(f.path).map((p) => new FileCursor(p, f.processId, sizeOf(p)));
+    this.cursors = [...rotated, new FileCursor(f.path, f.processId, follow ? undefined : sizeOf(f.path))];
+  }
+
+  peek(): LogEntry | undefined {
+    for (;;) {
+      const e = this.cursors[this.i]!.peek();
+      if (e || this.i === this.cursors.length - 1) return e;
+      this.cursors[this.i++]!.close(); // a rotated file read to its end
+    }
+  }
+
+  take(): LogEntry | undefined {
+    const e = this.peek();
+    return e ? this.cursors[this.i]!.take() : undefined;
+  }
+
+  close(): void {
+    for (const c of this.cursors) c.close();
+  }
+}
+
+/**
  * Log files merged by time (stdout first on a tie: each file is already
  * in time order), entry by entry, so memory does not grow with the log. A following reader
  * returns undefined when it has caught up and can be asked again after the files grew.
  */
 export class LogReader {
-  private readonly cursors: FileCursor[] = [];
+  private readonly cursors: ChainCursor[] = [];
   /** --tail: lines to drop before the first one shown. */
   private skip = 0;
   private readonly lines = new LineCounter();
 
   constructor(files: LogFile[], private readonly q: LogQuery = {}, opts: { follow?: boolean } = {}) {
-    const limits = files.map((f) => (opts.follow ? undefined : sizeOf(f.path)));
     if (q.tail !== undefined) {
       // --tail N: count the lines there now in a first pass, then skip all but the last N.
       // A line split into partial entries counts once, as the process wrote it.
       const counter = new LineCounter();
       for (const f of files) {
-        const c = new FileCursor(f.path, f.processId, sizeOf(f.path));
+        const c = new ChainCursor(f, false);
         for (let e; (e = c.take()); ) counter.line(e, matchesQuery(e, q));
         c.close();
       }
       this.skip = Math.max(0, counter.counted() - q.tail);
     }
-    files.forEach((f, i) => this.cursors.push(new FileCursor(f.path, f.processId, limits[i])));
+    for (const f of files) this.cursors.push(new ChainCursor(f, opts.follow === true));
   }
 
   next(): LogEntry | undefined {
     for (;;) {
-      let best: FileCursor | undefined;
+      let best: ChainCursor | undefined;
       for (const c of this.cursors) {
         const e = c.peek();
         if (e && (!best || e.t < best.peek()!.t)) best = c;

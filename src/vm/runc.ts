@@ -15,6 +15,7 @@ import { checkBindMounts, checkRootfs } from "./mount-policy.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
 import { cgroupPath, containerPaths, runcRoot, type ContainerPaths } from "./paths.js";
 import { watchProcess, type ProcessWatch } from "./process-watch.js";
+import { rotateIfFull } from "./log-rotation.js";
 import { prepareContainerRootfs, releaseContainerRootfs } from "./rootfs.js";
 
 function isRuncInit(pid: number): boolean {
@@ -33,6 +34,9 @@ interface Tracked {
   watch: ProcessWatch;
 }
 
+// How often a rotated log's size is checked: a fast writer may overshoot max-size by what it writes meanwhile.
+const ROTATION_CHECK_MS = 250;
+
 // How long teardown waits for conmon to record the exits of the processes `runc delete` killed.
 const EXIT_RECORD_WAIT_MS = 5000;
 
@@ -49,6 +53,8 @@ export class RuncDriver implements Driver {
   private readonly procs = new Map<string, Tracked>();
   /** Exec'd processes set up for a client to attach to before they run (prepareExec). */
   private readonly pending = new Map<string, PendingLaunch>();
+  /** Stops the log-rotation checks of the processes that have them. */
+  private readonly rotations = new Set<() => void>();
 
   constructor(opts: DriverOptions) {
     this.root = opts.root;
@@ -81,7 +87,7 @@ export class RuncDriver implements Driver {
 
   private launchOptions(processId: string, spec: ProcessSpec, exec: boolean): LaunchOptions {
     const socketDir = join(this.paths.dir, "attach");
-    const io = { ...(spec.terminal ? { terminal: true } : {}), ...(spec.stdin ? { stdin: spec.stdin } : {}) };
+    const io = { ...(spec.terminal ? { terminal: true } : {}), ...(spec.stdin ? { stdin: spec.stdin } : {}), ...(this.config.log?.driver === "none" ? { logDriver: "none" as const } : {}) };
     return { containerId: this.id, processId, bundle: this.paths.bundle, runcRoot: runcRoot(this.root), runcLog: this.paths.runcLog, files: this.files(processId), socketDir, exec, ...io };
   }
 
@@ -176,8 +182,30 @@ export class RuncDriver implements Driver {
     }
   }
 
+  /** Keeps a running process's log within the container's max-size and max-file, until it ends. */
+  private rotateLog(processId: string, watch: ProcessWatch): void {
+    const log = this.config.log;
+    if (log?.driver !== "k8s-file" || log.maxSizeBytes === undefined) return;
+    const limits = { maxSizeBytes: log.maxSizeBytes, maxFiles: log.maxFiles ?? 1 };
+    const path = this.files(processId).log;
+    const control = this.attachPoint(processId).control;
+    const timer = setInterval(() => {
+      try {
+        rotateIfFull(path, control, limits);
+      } catch {
+        // the container is being removed: the next check, if any, finds nothing to rotate
+      }
+    }, ROTATION_CHECK_MS);
+    timer.unref();
+    const stop = () => clearInterval(timer);
+    void watch.exited.then(stop, stop);
+    void watch.lost.then(stop, stop);
+    this.rotations.add(stop);
+  }
+
   private track(processId: string, pid: number, startedAt: number, monitor: MonitorIdentity, signalsSent: string[], oomBefore: number): SandboxProcess {
     const watch = watchProcess(this.files(processId), monitor, processId);
+    this.rotateLog(processId, watch);
     const tracked: Tracked = { pid, exited: false, sent: new Set(signalsSent), watch };
     this.procs.set(processId, tracked);
     const exited = watch.exited.then((rec): Exit => {
@@ -249,6 +277,7 @@ export class RuncDriver implements Driver {
 
   /** Stops following the processes (the daemon closes); they go on under conmon. */
   close(): void {
+    for (const stop of this.rotations) stop();
     for (const t of this.procs.values()) t.watch.close();
   }
 

@@ -32,8 +32,10 @@ export async function attachCommand(session: Session, flags: AttachFlags, id: st
   checkIds([id]);
   const keys = detachKeys(flags.detachKeys);
   const client = await session.client(id);
-  const init = (await client.state<ContainerState>()).config.init;
-  if (!init.terminal && init.stdin === undefined) return (await followOutput(client, id, { since: Date.now() })).exitCode;
+  const { config } = await client.state<ContainerState>();
+  const init = config.init;
+  // A container with a log is followed through it; one without (--log-driver none) through conmon's socket.
+  if (!init.terminal && init.stdin === undefined && config.log?.driver !== "none") return (await followOutput(client, id, { since: Date.now() })).exitCode;
   if (init.terminal && flags.stdin) requireTerminal();
   const end = await attachStdio(client, id, { stdin: flags.stdin, detachKeys: keys, sigProxy: flags.sigProxy !== "false" });
   return end === "detached" ? 0 : (await client.wait(id)).exitCode;

@@ -48,13 +48,15 @@ export async function exec(session: Session, flags: ExecFlags, id: string, args:
   const spec: { args: string[]; env: Record<string, string>; cwd?: string; user?: string } = { args, env: processEnv(flags), ...stdioSpec(flags, !flags.detach) };
   // exec inherits the container's environment (PATH above all), as docker exec does.
   const state = await client.state<ContainerState>();
+  // Without a log (--log-driver none) the output reaches only a client attached to the process.
+  const noLog = state.config.log?.driver === "none";
   spec.env = { ...state.config.init.env, ...spec.env };
   spec.cwd = flags.workdir ?? state.config.init.cwd;
   if (flags.user !== undefined) spec.user = flags.user;
   else if (state.config.init.user !== undefined) spec.user = state.config.init.user;
   await client.createProcess(processId, spec);
   try {
-    if (attached) {
+    if (attached || (noLog && !flags.detach)) {
       // Attached before the start, so none of its output precedes the attach.
       const end = await attachStdio(client, processId, { stdin: flags.interactive === true, detachKeys: keys }, () => client.startProcess(processId));
       return end === "detached" ? 0 : (await client.wait(processId)).exitCode;

@@ -53,7 +53,8 @@ export async function run(session: Session, flags: RunFlags, rest: string[]): Pr
       out(id);
       return 0;
     }
-    return (await attachRun(client, stream)).exitCode;
+    const withoutLog = () => attachStdio(client, id, { stdin: false, detachKeys: keys }, () => client.start());
+    return (await attachRun(client, stream, withoutLog)).exitCode;
   } catch (err) {
     // One line, whatever failed: the create, the boot, or the start (runc's complaint, once).
     const e = toBerthError(err);
