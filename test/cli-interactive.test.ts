@@ -32,6 +32,14 @@ test("run -i forwards stdin until EOF: a pipe's lines reach the container, and i
     const cat = await berth(root, ["run", "-i", "--rm", "busybox", "cat"], { stdin: Buffer.from("hi\n") });
     assert.is(cat.code, 0, cat.stderr);
     assert.is(cat.stdout, "hi\n");
+    // create -i, then start -ai: attached before init starts, every time it starts.
+    assert.is((await berth(root, ["create", "-i", "--name", "s", "busybox", "sh", "-c", "read x; echo got-$x; exit 6"])).code, 0);
+    for (const word of ["one", "two"]) {
+      const started = await berth(root, ["start", "-ai", "s"], { stdin: Buffer.from(`${word}\n`) });
+      assert.is(started.code, 6, started.stderr);
+      assert.is(started.stdout, `got-${word}\n`);
+    }
+    assert.is((await berth(root, ["rm", "s"])).code, 0);
     // Without -i, stdin is not the container's: cat reads /dev/null and prints nothing.
     const closed = await berth(root, ["run", "--rm", "busybox", "cat"], { stdin: Buffer.from("unseen\n") });
     assert.is(closed.code, 0, closed.stderr);
