@@ -1,0 +1,90 @@
+// The everyday commands a docker user types first, through the real `berth` binary and a real
+// daemon (runc under conmon): golden output (column names, their order, the rows' order) and
+// the exit codes docs/cli.md lists, compared with docker's documented formats.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { berth, withDaemon } from "./helpers/cli-env.js";
+
+const ok = async (root: string, args: string[], code = 0) => {
+  const r = await berth(root, args);
+  assert.is(r.code, code, `berth ${args.join(" ")}: ${r.stderr}`);
+  return r;
+};
+const columns = (header: string) => header.split(/\s{3,}/);
+
+test("ps: docker's columns, newest first, paused listed, filters by name/label/status, -n, -l, -s, --format", () =>
+  withDaemon(async (root) => {
+    await ok(root, ["run", "-d", "--name", "web1", "--label", "team=a", "busybox", "sleep", "1000"]);
+    await ok(root, ["run", "-d", "--name", "web2", "--label", "team=b", "busybox", "sleep", "1000"]);
+    await ok(root, ["run", "--name", "job", "--label", "team=a", "busybox", "sh", "-c", "echo x > /f; exit 3"], 3);
+    await ok(root, ["create", "--name", "fresh", "busybox", "true"]);
+    await ok(root, ["pause", "web2"]);
+
+    const ps = (await ok(root, ["ps"])).stdout.trimEnd().split("\n");
+    assert.equal(columns(ps[0]!), ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
+    assert.equal(ps.slice(1).map((l) => l.split(/\s+/)[0]), ["web2", "web1"], "running and paused, newest first");
+    assert.match(ps[1]!, /busybox\s+"sleep 1000"\s+(\d+ seconds?|Less than a second) ago\s+Up .* \(Paused\)\s+web2$/, ps[1]);
+    assert.ok(ps.every((l) => l.length === 0 || !l.includes("\t")), "aligned with blanks, as tabwriter");
+
+    const all = (await ok(root, ["ps", "-a", "--format", "{{.Names}} {{.State}} {{.Status}}"])).stdout.trimEnd().split("\n");
+    assert.is(all.length, 4);
+    assert.equal(all.map((l) => l.split(" ").slice(0, 2).join(" ")), ["fresh created", "job exited", "web2 paused", "web1 running"]);
+    assert.match(all[1]!, /^job exited Exited \(3\) .* ago$/);
+
+    const q = async (...args: string[]) => (await ok(root, ["ps", "-q", ...args])).stdout.trim().split("\n").filter(Boolean);
+    assert.equal(await q("--filter", "label=team=a"), ["web1"]);
+    assert.equal(await q("-a", "--filter", "label=team=a"), ["job", "web1"]);
+    assert.equal(await q("-a", "--filter", "label=team"), ["job", "web2", "web1"]);
+    assert.equal(await q("--filter", "name=web"), ["web2", "web1"]);
+    assert.equal(await q("--filter", "name=web", "--filter", "label=team=b"), ["web2"], "different keys AND");
+    assert.equal(await q("--filter", "status=exited", "--filter", "status=created"), ["fresh", "job"], "one key ORs");
+    assert.equal(await q("--filter", "status=paused"), ["web2"]);
+    assert.equal(await q("-n", "2"), ["fresh", "job"], "-n counts every status");
+    assert.equal(await q("-l"), ["fresh"]);
+
+    const sized = (await ok(root, ["ps", "-a", "-s", "--filter", "name=job"])).stdout.trimEnd().split("\n");
+    assert.equal(columns(sized[0]!), ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", "SIZE"]);
+    assert.match(sized[1]!, /\s2B$/, "the writable layer holds /f (2 bytes)");
+
+    const table = (await ok(root, ["ps", "-a", "--format", "table {{.Names}}\\t{{.Image}}\\t{{index .Labels \"team\"}}"])).stdout;
+    assert.is(table, [
+      "NAMES     IMAGE     LABELS",
+      "fresh     busybox",
+      "job       busybox   a",
+      "web2      busybox   b",
+      "web1      busybox   a",
+      "",
+    ].join("\n"));
+    assert.is((await ok(root, ["ps", "--filter", "name=web1", "--format", "{{.Labels}}"])).stdout, "team=a\n");
+    assert.is((await ok(root, ["ps", "--filter", "name=web1", "--format", "{{json .Names}} {{upper .State}}"])).stdout, '"web1" RUNNING\n');
+
+    const bad = await berth(root, ["ps", "--format", "{{.Nope}}"]);
+    assert.is(bad.code, 1);
+    assert.is(bad.stderr, 'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type *formatter.ContainerContext\n');
+    const badFilter = await berth(root, ["ps", "--filter", "color=red"]);
+    assert.is(badFilter.code, 125);
+    assert.match(badFilter.stderr, /^berth: invalidArgument: invalid --filter "color=red"/);
+    await ok(root, ["unpause", "web2"]);
+  }));
+
+test("inspect -f: docker's template over docker's field names; JSON stays the default", () =>
+  withDaemon(async (root) => {
+    await ok(root, ["run", "--name", "x", "--label", "team=a", "busybox", "sh", "-c", "exit 3"], 3);
+    await ok(root, ["run", "-d", "--name", "y", "busybox", "sleep", "1000"]);
+    assert.is((await ok(root, ["inspect", "-f", "{{.State.ExitCode}}", "x"])).stdout, "3\n");
+    assert.is((await ok(root, ["inspect", "--format", "{{.Name}} {{.State.Status}} {{.State.Running}} {{index .Config.Labels \"team\"}}", "x", "y"])).stdout, "/x exited false a\n/y running true \n");
+    assert.match((await ok(root, ["inspect", "-f", "{{.State.Pid}}", "y"])).stdout, /^[1-9]\d*\n$/);
+    assert.is((await ok(root, ["inspect", "-f", "{{json .Config.Cmd}} {{join .Args \",\"}} {{.Path}}", "x"])).stdout, '["sh","-c","exit 3"] -c,exit 3 sh\n');
+    assert.is(JSON.parse((await ok(root, ["inspect", "x"])).stdout)[0].exitCode, 3);
+
+    const bad = await berth(root, ["inspect", "-f", "{{.State.Nope}}", "x"]);
+    assert.is(bad.code, 1);
+    assert.is(bad.stderr, 'template: :1:2: executing "" at <.State.Nope>: can\'t evaluate field Nope in type map[string]interface {}\n');
+    const missing = await berth(root, ["inspect", "-f", "{{.Name}}", "x", "ghost"]);
+    assert.is(missing.code, 125);
+    assert.is(missing.stdout, "/x\n");
+    assert.match(missing.stderr, /^berth: notFound: /);
+    await ok(root, ["kill", "y"]);
+  }));
+
+test.run();
