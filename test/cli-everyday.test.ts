@@ -3,7 +3,9 @@
 // the exit codes docs/cli.md lists, compared with docker's documented formats.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { berth, withDaemon } from "./helpers/cli-env.js";
+import fs from "node:fs";
+import { join } from "node:path";
+import { berth, repo, waitFor, withDaemon } from "./helpers/cli-env.js";
 
 const ok = async (root: string, args: string[], code = 0) => {
   const r = await berth(root, args);
@@ -85,6 +87,70 @@ test("inspect -f: docker's template over docker's field names; JSON stays the de
     assert.is(missing.stdout, "/x\n");
     assert.match(missing.stderr, /^berth: notFound: /);
     await ok(root, ["kill", "y"]);
+  }));
+
+test("version, info and system df: docker's shapes, berth's facts; version without a daemon prints the client and exits 125", () =>
+  withDaemon(async (root) => {
+    const pkg = JSON.parse(fs.readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
+    assert.is((await ok(root, ["--version"])).stdout, `${pkg.version}\n`);
+    const version = (await ok(root, ["version"])).stdout.split("\n");
+    assert.equal(version.filter((l) => /^\S/.test(l)), ["Client:", "Server: berth"]);
+    assert.equal(version.filter((l) => /^ \S/.test(l)).map((l) => l.trim().split(":")[0]), ["Version", "Node version", "OS/Arch", "Engine", "runc", "conmon"]);
+    assert.match(version.join("\n"), new RegExp(` Version: +${pkg.version.replace(/\./g, "\\.")}\n`));
+    assert.match(version.join("\n"), / runc:\n  Version: +\d+\.\d+\.\d+/);
+    assert.match(version.join("\n"), / conmon:\n  Version: +\d+\.\d+\.\d+/);
+    assert.is((await ok(root, ["version", "--format", "{{.Server.Version}} {{.Client.Version}}"])).stdout, `${pkg.version} ${pkg.version}\n`);
+    const down = await berth(join(root, "nothing-here"), ["version"]);
+    assert.is(down.code, 125);
+    assert.match(down.stdout, /^Client:\n Version: /);
+    assert.not.match(down.stdout, /Server/);
+    assert.match(down.stderr, /^berth: notFound: .*Is the daemon running/);
+
+    await ok(root, ["run", "-d", "--name", "up", "busybox", "sleep", "1000"]);
+    await ok(root, ["run", "-d", "--name", "held", "busybox", "sleep", "1000"]);
+    await ok(root, ["pause", "held"]);
+    await ok(root, ["run", "--name", "done", "busybox", "sh", "-c", "head -c 1500 /dev/zero > /blob"]);
+    const info = (await ok(root, ["info"])).stdout;
+    assert.equal(info.split("\n").filter((l) => /^ ?\S/.test(l)).map((l) => l.trim().split(":")[0]), [
+      "Client", "Version", "Server", "Containers", "Images", "Server Version", "Storage Driver", "Default Runtime", "runc Version", "conmon Version", "Root Dir", "Daemon Pid", "Journal", "Orphans",
+    ]);
+    assert.match(info, / Containers: 3\n  Running: 1\n  Paused: 1\n  Stopped: 1\n Images: 1\n/);
+    assert.match(info, new RegExp(` Root Dir: ${root}\n`));
+    assert.match(info, / Default Runtime: runc\n runc Version: \d+\.\d+\.\d+\S*\n conmon Version: \d+\.\d+\.\d+\n/);
+    assert.match(info, /  Size: \d+(\.\d+)?[kM]?B\n  Head: position \d+, hash [0-9a-f]{12}\n  Status: ok\n/);
+    assert.is((await ok(root, ["system", "info", "--format", "{{.ContainersRunning}}/{{.ContainersPaused}}/{{.ContainersStopped}} {{.Runtimes.runc}}"])).stdout.split(" ")[0], "1/1/1");
+    const head = JSON.parse((await ok(root, ["info", "--format", "json"])).stdout).journal.head.position;
+    assert.ok(head > 0);
+
+    const df = (await ok(root, ["system", "df"])).stdout.trimEnd().split("\n");
+    assert.equal(columns(df[0]!), ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    assert.equal(df.slice(1).map((l) => columns(l)[0]), ["Images", "Containers", "Local Volumes", "Build Cache", "Journal"]);
+    assert.match(df[1]!, /^Images\s+1\s+1\s+[\d.]+[kM]B\s+0B \(0%\)$/);
+    assert.match(df[2]!, /^Containers\s+3\s+2\s+1\.50kB\s+1\.50kB \(100%\)$/, df[2]);
+    assert.is((await ok(root, ["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])).stdout.split("\n")[1], "Containers=3");
+    await ok(root, ["unpause", "held"]);
+    await ok(root, ["kill", "up", "held"]);
+  }));
+
+test("top: ps -ef's columns for the container's processes only; ps options pass through; a stopped container is refused", () =>
+  withDaemon(async (root) => {
+    await ok(root, ["run", "-d", "--name", "t", "busybox", "sh", "-c", "sleep 1000 & sleep 2000"]);
+    await waitFor("both sleeps", async () => (await ok(root, ["top", "t"])).stdout.includes("sleep 2000"));
+    const top = (await ok(root, ["top", "t"])).stdout.trimEnd().split("\n");
+    assert.equal(columns(top[0]!), ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]);
+    assert.equal(top.slice(1).map((l) => l.replace(/^.*\d\d:\d\d:\d\d\s+/, "")).sort(), ["sleep 1000", "sleep 2000"], "busybox sh execs its last command");
+    const custom = (await ok(root, ["top", "t", "-o", "pid,comm"])).stdout.trimEnd().split("\n");
+    assert.equal(columns(custom[0]!.trim()), ["PID", "COMMAND"]);
+    assert.equal(custom.slice(1).map((l) => l.trim().split(/\s+/)[1]).sort(), ["sleep", "sleep"]);
+    const noPid = await berth(root, ["top", "t", "-o", "comm"]);
+    assert.is(noPid.code, 125);
+    assert.match(noPid.stderr, /no PID column/);
+    await ok(root, ["kill", "t"]);
+    await ok(root, ["wait", "t"], 137);
+    const stopped = await berth(root, ["top", "t"]);
+    assert.is(stopped.code, 125);
+    assert.match(stopped.stderr, /^berth: invalidState: cannot list processes: container t is stopped, expected running or paused/);
+    assert.is((await berth(root, ["top", "ghost"])).code, 125);
   }));
 
 test.run();

@@ -66,7 +66,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
+        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }) }, journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

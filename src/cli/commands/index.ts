@@ -25,6 +25,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "inspect", load: () => import("./inspect.js") },
   { name: "ls", aliases: ["ps"], load: () => import("./ls.js") },
   { name: "stats", load: () => import("./stats.js") },
+  { name: "top", load: () => import("./top.js") },
   { name: "pause", load: () => import("./pause.js") },
   { name: "unpause", load: () => import("./unpause.js") },
   { name: "bootstrap", load: () => import("./bootstrap.js") },
@@ -34,6 +35,8 @@ export const COMMANDS: readonly Registered[] = [
   { name: "history", load: () => import("./history.js") },
   { name: "journal", load: () => import("./journal.js") },
   { name: "system", load: () => import("./system.js") },
+  { name: "info", load: () => import("./info.js") },
+  { name: "version", load: () => import("./version.js") },
   // images and the daemon
   { name: "image", load: () => import("./image.js") },
   { name: "daemon", load: () => import("./daemon.js") },
