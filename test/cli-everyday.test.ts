@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import fs from "node:fs";
 import { join } from "node:path";
 import { berth, repo, waitFor, withDaemon } from "./helpers/cli-env.js";
+import { journalEvents } from "./helpers/daemon.js";
 
 const ok = async (root: string, args: string[], code = 0) => {
   const r = await berth(root, args);
@@ -151,6 +152,37 @@ test("top: ps -ef's columns for the container's processes only; ps options pass 
     assert.is(stopped.code, 125);
     assert.match(stopped.stderr, /^berth: invalidState: cannot list processes: container t is stopped, expected running or paused/);
     assert.is((await berth(root, ["top", "ghost"])).code, 125);
+  }));
+
+test("restart: stop then start through the journaled commands, a new init; a stopped one is only started; a missing one is 125", () =>
+  withDaemon(async (root) => {
+    await ok(root, ["run", "-d", "--name", "r", "busybox", "sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]);
+    // Exits on its first run; started again, it finds /ran in its writable layer and stays up.
+    await ok(root, ["run", "--name", "once", "busybox", "sh", "-c", "[ -f /ran ] && exec sleep 1000; touch /ran"]);
+    const pid = async (id: string) => (await ok(root, ["inspect", "-f", "{{.State.Pid}}", id])).stdout.trim();
+    const before = await pid("r");
+    const r = await ok(root, ["restart", "-t", "5", "r", "once"]);
+    assert.is(r.stdout, "r\nonce\n");
+    assert.is((await ok(root, ["inspect", "-f", "{{.State.Status}} {{.RestartCount}}", "r", "once"])).stdout, "running 0\nrunning 0\n");
+    assert.is.not(await pid("r"), before, "a new init");
+    const types = (await journalEvents(root)).filter((e) => e.streamId === "container-r").map((e) => e.type);
+    const tail = types.slice(types.lastIndexOf("StopRequested"));
+    assert.equal(tail.filter((t) => !["ProcessExited", "SignalSent"].includes(t)), [
+      "StopRequested", "ContainerStopped", "ShutdownRequested", "ContainerShutdown", "BootstrapRequested", "ContainerBooted", "ProcessStartRequested", "ProcessStarted",
+    ]);
+    const once = (await journalEvents(root)).filter((e) => e.streamId === "container-once").map((e) => e.type);
+    assert.is(once.filter((t) => t === "StopRequested").length, 0, "a stopped container is only started");
+
+    const missing = await berth(root, ["restart", "ghost"]);
+    assert.is(missing.code, 125);
+    assert.match(missing.stderr, /^berth: notFound: /);
+    const some = await berth(root, ["restart", "-t", "0", "ghost", "r"]);
+    assert.is(some.code, 125);
+    assert.is(some.stdout, "r\n");
+    const bad = await berth(root, ["restart", "-t", "soon", "r"]);
+    assert.is(bad.code, 125);
+    assert.match(bad.stderr, /invalid -t "soon"/);
+    await ok(root, ["kill", "r", "once"]);
   }));
 
 test.run();

@@ -17,6 +17,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "create", load: () => import("./create.js") },
   { name: "start", load: () => import("./start.js") },
   { name: "stop", load: () => import("./stop.js") },
+  { name: "restart", load: () => import("./restart.js") },
   { name: "kill", load: () => import("./kill.js") },
   { name: "rm", load: () => import("./rm.js") },
   { name: "exec", load: () => import("./exec.js") },
