@@ -185,4 +185,43 @@ test("restart: stop then start through the journaled commands, a new init; a sto
     await ok(root, ["kill", "r", "once"]);
   }));
 
+test("rename: a journaled event with its actor; the id stays, the new name works everywhere, history follows; names stay unique", () =>
+  withDaemon(async (root) => {
+    await ok(root, ["run", "-d", "--name", "web", "busybox", "sleep", "1000"]);
+    await ok(root, ["create", "--name", "other", "busybox", "true"]);
+    const r = await ok(root, ["rename", "web", "api"]);
+    assert.is(r.stdout, "");
+    const ps = (await ok(root, ["ps", "--format", "{{.ID}} {{.Names}}"])).stdout;
+    assert.is(ps, "web api\n");
+    assert.is((await ok(root, ["inspect", "-f", "{{.Id}} {{.Name}} {{.State.Status}}", "api"])).stdout, "web /api running\n");
+    assert.is((await ok(root, ["ps", "-q", "--filter", "name=api"])).stdout, "web\n");
+    assert.is((await ok(root, ["ps", "-q", "--filter", "name=web"])).stdout, "", "the old name is gone");
+
+    const taken = await berth(root, ["rename", "api", "other"]);
+    assert.is(taken.code, 125);
+    assert.match(taken.stderr, /^berth: exists: cannot rename web to other: the name is in use by container other/);
+    const clash = await berth(root, ["create", "--name", "api", "busybox", "true"]);
+    assert.is(clash.code, 125);
+    assert.match(clash.stderr, /^berth: exists: cannot create: the name api is in use by container web/);
+    const same = await berth(root, ["rename", "api", "api"]);
+    assert.is(same.code, 125);
+    assert.match(same.stderr, /^berth: invalidArgument: cannot rename: container web is already named api/);
+    const ghost = await berth(root, ["rename", "ghost", "x"]);
+    assert.is(ghost.code, 125);
+    assert.match(ghost.stderr, /^berth: notFound: no such container: ghost/);
+    assert.is((await berth(root, ["rename", "api", "bad/name"])).code, 125);
+
+    await ok(root, ["stop", "-t", "1", "api"]);
+    assert.is((await ok(root, ["wait", "api"], 137)).stdout, "137\n");
+    const history = (await ok(root, ["history", "api"])).stdout;
+    assert.match(history, /^history of api: \d+ events\n/);
+    assert.match(history, /created from image busybox[\s\S]*init started \(pid \d+\)[\s\S]*renamed from web to api[\s\S]*stop requested/);
+    const renamed = (await journalEvents(root)).filter((e) => e.type === "ContainerRenamed");
+    assert.equal(renamed.map((e) => [e.streamId, e.data]), [["container-web", { from: "web", to: "api" }]]);
+    assert.is(renamed[0]!.actor?.uid, process.getuid!());
+    await ok(root, ["rename", "api", "web2"]);
+    await ok(root, ["rm", "web2"]);
+    assert.is((await ok(root, ["ps", "-a", "-q"])).stdout, "other\n");
+  }));
+
 test.run();

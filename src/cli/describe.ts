@@ -92,6 +92,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return "unpause requested";
     case "ContainerUnpaused":
       return e.data.error ? `still running: pause failed: ${e.data.error.message}` : "unpaused";
+    case "ContainerRenamed":
+      return `renamed from ${e.data.from} to ${e.data.to}`;
     case "DaemonRecovered":
       return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
     case "OrphanFound":

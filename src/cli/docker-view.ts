@@ -78,7 +78,7 @@ export interface PsView {
 export function psView(s: ContainerState, now: number, size?: number): PsView {
   return {
     ID: s.id,
-    Names: s.id, // a berth container's id is its name
+    Names: s.name ?? s.id, // a berth container is called by its id until a rename
     Image: imageOf(s),
     Command: `"${truncate(shellQuote(s.config.init.args), 20)}"`,
     CreatedAt: new Date(s.createdAt).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC"),
@@ -129,7 +129,7 @@ export function dockerInspect(s: ContainerState) {
       FinishedAt: iso(s.finishedAt) ?? ZERO_TIME,
     },
     Image: imageOf(s),
-    Name: `/${s.id}`,
+    Name: `/${s.name ?? s.id}`,
     RestartCount: s.restartCount,
     Driver: "overlay",
     HostConfig: {

@@ -17,7 +17,9 @@ export type Command =
   /** A forced delete is the route's stop then delete: the decider sees a plain delete. */
   | { type: "delete"; id: string }
   | { type: "pause"; id: string }
-  | { type: "unpause"; id: string };
+  | { type: "unpause"; id: string }
+  /** The container keeps its id (its stream, runc's and conmon's names); `name` is what users call it now. */
+  | { type: "rename"; id: string; name: string };
 
 /**
  * A command as it arrives from outside, its fields unchecked: the input of validateCommand.

@@ -26,6 +26,7 @@ const VERBS: Record<Command["type"], string> = {
   delete: "delete",
   pause: "pause",
   unpause: "unpause",
+  rename: "rename",
 };
 
 function wrongState(command: Command, state: ContainerState, expected: readonly LifecycleStatus[], hint = ""): Decision {
@@ -90,6 +91,12 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
       return accept([{ type: "PauseRequested", data: {} }]);
     case "unpause":
       return accept([{ type: "UnpauseRequested", data: {} }]);
+    case "rename": {
+      // That no other container is called `name` is a rule across streams: the route checks it.
+      const from = state.name ?? state.id;
+      if (command.name === from) return reject("invalidArgument", `cannot rename: container ${state.id} is already named ${from}`);
+      return accept([{ type: "ContainerRenamed", data: { from, to: command.name } }]);
+    }
     default:
       return assertNever(command);
   }

@@ -34,6 +34,7 @@ function inputOf(route: CommandType, b: Record<string, unknown>): CommandInput {
     case "shutdown":
     case "pause":
     case "unpause": return { type: route, id };
+    case "rename": return { type: route, id, name: b.name };
     default: return assertNever(route);
   }
 }
@@ -79,6 +80,10 @@ export function validateCommand(input: CommandInput): Validated<Command> {
     case "pause":
     case "unpause":
       return ok({ type: input.type, id: id.value });
+    case "rename": {
+      const name = validateId(input.name, "name");
+      return name.ok ? ok({ type: "rename", id: id.value, name: name.value }) : name;
+    }
     default:
       return assertNever(input);
   }

@@ -43,7 +43,9 @@ export type ContainerEvent =
   | { type: "ContainerPaused"; data: { error?: ErrorInfo } }
   | { type: "UnpauseRequested"; data: Record<string, never> }
   /** The container runs (not frozen); `error` says why a pause request failed and left it so. */
-  | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } };
+  | { type: "ContainerUnpaused"; data: { error?: ErrorInfo } }
+  // `berth rename`: what users call the container; its id (the stream, runc's id) stays.
+  | { type: "ContainerRenamed"; data: { from: string; to: string } };
 
 /** Something under the root that the journal does not know (src/daemon/orphans.ts). */
 export interface Orphan {
@@ -120,6 +122,7 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   ContainerPaused: 1,
   UnpauseRequested: 1,
   ContainerUnpaused: 1,
+  ContainerRenamed: 1,
   DaemonRecovered: 1,
   OrphanFound: 1,
   OrphanRemoved: 1,

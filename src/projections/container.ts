@@ -33,6 +33,8 @@ export interface PendingIntent {
 
 export interface ContainerState {
   id: string;
+  /** Set by `rename`; until then the container is called by its id. */
+  name?: string;
   status: ContainerStatus;
   config: ContainerConfig;
   /** Stream version of the last event folded in. */
@@ -177,6 +179,9 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
     case "ContainerUnpaused":
       next.status = "running";
       next.lastError = event.data.error ?? next.lastError;
+      return next;
+    case "ContainerRenamed":
+      next.name = event.data.to;
       return next;
     default:
       return assertNever(event);

@@ -21,6 +21,7 @@ export const commands: Record<string, Command> = {
   delete: command({ type: "delete", id: "c1" }),
   pause: command({ type: "pause", id: "c1" }),
   unpause: command({ type: "unpause", id: "c1" }),
+  rename: command({ type: "rename", id: "c1", name: "c2" }),
 };
 
 /** The events of the history that reaches `status` (none: no events). */
@@ -30,17 +31,17 @@ type Expect = ContainerEvent["type"] | "none" | ErrorCode; // the event appended
 const I = "invalidState", N = "notFound";
 // prettier-ignore
 export const decideTable: Record<LifecycleStatus, Expect[]> = {
-  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause
-  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N],
-  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I],
-  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I],
-  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I],
-  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I],
-  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested"],
-  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I],
-  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I],
-  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I],
-  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N],
+  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause     rename
+  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N,                N],
+  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I,                "ContainerRenamed"],
+  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I,                "ContainerRenamed"],
+  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I,                "ContainerRenamed"],
+  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I,                "ContainerRenamed"],
+  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested", "ContainerRenamed"],
+  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I,                "ContainerRenamed"],
+  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I,                "ContainerRenamed"],
+  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I,                "ContainerRenamed"],
+  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N,                N],
 };
 
 // What an invalidState refusal says it expected, by command (the table's row, in words).
@@ -48,6 +49,7 @@ const EXPECTED: Record<string, string> = {
   bootstrap: "created", startInit: "booted or running", createProcess: "booted or running", startExec: "booted or running",
   killInit: "running or stopping", stop: "booted or running or paused", shutdown: "created or booted or stopped",
   delete: "created or stopped", pause: "running", unpause: "paused",
+  rename: "created or booting or booted or running or paused or stopping or stopped or shuttingDown",
 };
 // Inside startProcess's row, the finer rule speaks: init starts only in booted, an exec only in running.
 const EXPECTED_IN: Record<string, string> = { "startInit running": "booted", "startExec booted": "running" };
@@ -86,6 +88,7 @@ export const events: ContainerEvent[] = [
   { type: "UnpauseRequested", data: {} },
   { type: "ContainerPaused", data: {} },
   { type: "ContainerUnpaused", data: {} },
+  { type: "ContainerRenamed", data: { from: "c1", to: "c2" } },
 ];
 
 // What evolve does with each event after the history that reaches each status: the status it
@@ -96,17 +99,17 @@ const S = "S", P = "P";
 type Cell = LifecycleStatus | typeof S | typeof P;
 // prettier-ignore
 export const evolveTable: Record<LifecycleStatus, Cell[]> = {
-  //             Created     BootReq    Booted      BootFail  ProcCreated ProcStartReq ProcStarted ProcStartFail Signal    Exited      StopReq     Stopped  Shutdown        ShutDone   Deleted    Lost       Restart    PauseReq   UnpauseReq Paused  Unpaused
-  none:         ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S],
-  created:      [S,            "booting", P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          S,          S,          S,          P,       P],
-  booting:      [S,            S,         "booted",   "created", S,           S,            P,            P,             S,          P,           S,           S,        S,               P,          S,          S,          S,          S,          S,          P,       P],
-  booted:       [S,            S,         P,          P,         "booted",    "booted",     P,            P,             S,          P,           "stopping",  S,        "shuttingDown",  P,          S,          "stopped",  S,          S,          S,          P,       P],
-  running:      [S,            S,         P,          P,         "running",   P,            P,            P,             "running",  "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          "running",  S,          P,       P],
-  paused:       [S,            S,         P,          P,         S,           S,            P,            P,             S,          "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          S,          "paused",   P,       P],
-  stopping:     [S,            S,         P,          P,         S,           S,            P,            P,             "stopping", "stopping",  S,           P,        S,               P,          S,          "stopped",  S,          S,          S,          P,       P],
-  stopped:      [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          "stopped",  S,          S,          P,       P],
-  shuttingDown: [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        S,               "created",  S,          S,          S,          S,          S,          P,       P],
-  deleted:      ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S],
+  //             Created     BootReq    Booted      BootFail  ProcCreated ProcStartReq ProcStarted ProcStartFail Signal    Exited      StopReq     Stopped  Shutdown        ShutDone   Deleted    Lost       Restart    PauseReq   UnpauseReq Paused  Unpaused  Renamed
+  none:         ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S],
+  created:      [S,            "booting", P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          S,          S,          S,          P,       P, "created"],
+  booting:      [S,            S,         "booted",   "created", S,           S,            P,            P,             S,          P,           S,           S,        S,               P,          S,          S,          S,          S,          S,          P,       P, "booting"],
+  booted:       [S,            S,         P,          P,         "booted",    "booted",     P,            P,             S,          P,           "stopping",  S,        "shuttingDown",  P,          S,          "stopped",  S,          S,          S,          P,       P, "booted"],
+  running:      [S,            S,         P,          P,         "running",   P,            P,            P,             "running",  "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          "running",  S,          P,       P, "running"],
+  paused:       [S,            S,         P,          P,         S,           S,            P,            P,             S,          "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          S,          "paused",   P,       P, "paused"],
+  stopping:     [S,            S,         P,          P,         S,           S,            P,            P,             "stopping", "stopping",  S,           P,        S,               P,          S,          "stopped",  S,          S,          S,          P,       P, "stopping"],
+  stopped:      [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          "stopped",  S,          S,          P,       P, "stopped"],
+  shuttingDown: [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        S,               "created",  S,          S,          S,          S,          S,          P,       P, "shuttingDown"],
+  deleted:      ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S],
 };
 
 // The start of an exec process x1 that is registered (after the history that reaches each status).

@@ -18,6 +18,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "start", load: () => import("./start.js") },
   { name: "stop", load: () => import("./stop.js") },
   { name: "restart", load: () => import("./restart.js") },
+  { name: "rename", load: () => import("./rename.js") },
   { name: "kill", load: () => import("./kill.js") },
   { name: "rm", load: () => import("./rm.js") },
   { name: "exec", load: () => import("./exec.js") },

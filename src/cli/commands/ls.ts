@@ -70,7 +70,7 @@ export function parseFilters(filters: string[]): Map<FilterKey, string[]> {
 
 function matches(c: ContainerState, key: FilterKey, value: string): boolean {
   switch (key) {
-    case "name": return c.id.includes(value); // docker matches a substring of the name
+    case "name": return (c.name ?? c.id).includes(value); // docker matches a substring of the name
     case "id": return c.id.startsWith(value);
     case "status": return dockerState(c) === (value === "stopped" ? "exited" : value);
     case "label": {
