@@ -5,7 +5,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fs from "node:fs";
 import { join } from "node:path";
-import { berth, repo, waitFor, withDaemon } from "./helpers/cli-env.js";
+import { spawnSync } from "node:child_process";
+import { berth, ensureBuilt, repo, tempRoot, waitFor, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents } from "./helpers/daemon.js";
 
 const ok = async (root: string, args: string[], code = 0) => {
@@ -223,5 +224,56 @@ test("rename: a journaled event with its actor; the id stays, the new name works
     await ok(root, ["rm", "web2"]);
     assert.is((await ok(root, ["ps", "-a", "-q"])).stdout, "other\n");
   }));
+
+test("system prune -f: deletes stopped and created containers only, in docker's output; without -f and a terminal it refuses", () =>
+  withDaemon(async (root) => {
+    await ok(root, ["run", "-d", "--name", "up", "busybox", "sleep", "1000"]);
+    await ok(root, ["run", "--name", "done", "busybox", "sh", "-c", "head -c 300 /dev/zero > /f"]);
+    await ok(root, ["create", "--name", "fresh", "busybox", "true"]);
+    const refused = await berth(root, ["system", "prune"]);
+    assert.is(refused.code, 125);
+    assert.match(refused.stderr, /stdin is not a terminal: pass -f/);
+    const pruned = await ok(root, ["system", "prune", "-f"]);
+    assert.is(pruned.stdout, "Deleted Containers:\ndone\nfresh\n\nTotal reclaimed space: 300B\n");
+    assert.is((await ok(root, ["ps", "-a", "-q"])).stdout, "up\n");
+    assert.is((await ok(root, ["system", "prune", "-f"])).stdout, "Total reclaimed space: 0B\n");
+    await ok(root, ["kill", "up"]);
+  }));
+
+test("completion bash|zsh: generated from the command registry; bash completes commands, subcommands, flags and container names", async () => {
+  ensureBuilt();
+  const { COMMANDS } = await import("../src/cli/commands/index.js");
+  const root = tempRoot();
+  try {
+    const bash = await berth(root, ["completion", "bash"]);
+    assert.is(bash.code, 0, bash.stderr);
+    assert.match(bash.stdout, /\ncomplete -F _berth berth\n$/);
+    const script = join(root, "berth.bash");
+    fs.writeFileSync(script, bash.stdout);
+    const complete = (...words: string[]) => {
+      const r = spawnSync("bash", ["-c", `source ${script}; COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _berth; echo "\${COMPREPLY[*]}"`, "bash", "berth", ...words], { encoding: "utf8" });
+      assert.is(r.status, 0, r.stderr);
+      return r.stdout.trim().split(" ").filter(Boolean);
+    };
+    const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+    assert.equal(complete("").filter((w) => !w.startsWith("-")), names, "every registered command and alias, in the registry's order");
+    assert.equal(complete("re"), ["restart", "rename"]);
+    assert.equal(complete("system", ""), ["info", "df", "prune"]);
+    assert.equal(complete("--root", "/tmp", "system", "prune", "--f"), ["--force"]);
+    assert.equal(complete("restart", "-"), ["--root", "-t", "--time", "-s", "--signal", "--help"]);
+    assert.equal(complete("ps", "--fi"), ["--filter"]);
+
+    const zsh = await berth(root, ["completion", "zsh"]);
+    assert.is(zsh.code, 0, zsh.stderr);
+    assert.match(zsh.stdout, /^#compdef berth\n/);
+    for (const name of names) assert.ok(zsh.stdout.includes(`"${name}:`), `zsh describes ${name}`);
+    assert.match(zsh.stdout, /"system prune"\) flags=\(--root -f --force --orphans --help\); containers=0 ;;/);
+    const fish = await berth(root, ["completion", "fish"]);
+    assert.is(fish.code, 2);
+    assert.match(fish.stderr, /^berth: usage: .*'fish' is invalid/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
 
 test.run();

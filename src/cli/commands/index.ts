@@ -42,6 +42,7 @@ export const COMMANDS: readonly Registered[] = [
   // images and the daemon
   { name: "image", load: () => import("./image.js") },
   { name: "daemon", load: () => import("./daemon.js") },
+  { name: "completion", load: () => import("./completion.js") },
 ];
 
 /**

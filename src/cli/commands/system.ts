@@ -5,6 +5,11 @@ import { createInterface } from "node:readline/promises";
 import { BerthError } from "../../model/errors.js";
 import { describeOrphan, type Orphan } from "../../events/catalogue.js";
 import type { Session } from "../context.js";
+import { allows } from "../../model/lifecycle.js";
+import type { ContainerState } from "../../projections/container.js";
+import { diskUsage } from "../../vm/disk-usage.js";
+import { containerPaths } from "../../vm/paths.js";
+import { humanBytes } from "../format.js";
 import { systemDf } from "../system-df.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
@@ -64,10 +69,13 @@ export async function prune(session: Session, flags: PruneFlags): Promise<number
   }
   const body: Record<string, unknown> = { orphans: flags.orphans === true };
   if (keys) body.keys = keys;
+  // Measured before the prune: a deleted container's writable layer is gone afterwards.
+  const listed = await ipc.call<ContainerState[]>("list", { all: true });
+  const sizes = new Map(listed.filter((c) => allows("delete", c.status)).map((c) => [c.id, diskUsage(`${containerPaths(session.root, c.id).overlay}/upper`)]));
   const result = await ipc.call<{ containers: string[]; orphans: Orphan[] }>("prune", body);
-  if (result.containers.length) out(["Deleted Containers:", ...result.containers].join("\n"));
-  if (result.orphans.length) out(["Removed Orphans:", ...result.orphans.map(describeOrphan)].join("\n"));
-  if (!result.containers.length && !result.orphans.length) out("Nothing to prune");
+  if (result.containers.length) out(["Deleted Containers:", ...result.containers, ""].join("\n"));
+  if (result.orphans.length) out(["Removed Orphans:", ...result.orphans.map(describeOrphan), ""].join("\n"));
+  out(`Total reclaimed space: ${humanBytes(result.containers.reduce((n, id) => n + (sizes.get(id) ?? 0), 0))}`);
   return 0;
 }
 
