@@ -13,6 +13,7 @@ need conmon conmon   # the per-container monitor (src/vm/conmon.ts)
 need /bin/busybox busybox-static
 need cp coreutils
 need mknod coreutils
+need ps procps      # berth top (src/vm/top.ts)
 need python3 python3
 need make make
 need g++ g++

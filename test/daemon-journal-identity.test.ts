@@ -82,7 +82,7 @@ async function refusesAndTells(damage: Damage, what: RegExp, kind: "replaced" | 
     assert.match(verify.stderr, what);
     const info = await berth(root, ["system", "info"]);
     assert.is(info.code, 0, info.stderr);
-    assert.match(info.stdout, /status: REFUSING COMMANDS: journal .* was/);
+    assert.match(info.stdout, / Status: REFUSING COMMANDS: journal .* was/);
     assert.match(info.stdout, what);
     assert.match(daemon.output(), what, "the daemon's log says it too");
 

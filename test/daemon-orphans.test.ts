@@ -54,7 +54,7 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     assert.is(done.directory, join(root, "containers", "done"));
     assert.match(daemon.daemon.output(), /orphan ghost \(a container the journal does not know\): runc container \(running, pid \d+\), monitor pid \d+/);
     const info = await berth(root, ["system", "info"]);
-    assert.match(info.stdout, /orphans: 2/);
+    assert.match(info.stdout, / Orphans: 2 /);
 
     // A second start with nothing changed logs them again but journals nothing new.
     await daemon.stop();
@@ -89,7 +89,7 @@ test("what the journal does not know is journaled as orphans at start, once; pru
     const removed = events.filter((e) => e.type === "OrphanRemoved");
     assert.equal(removed.map((e) => [(e.data as { id: string }).id, (e.data as { how: string }).how]).sort(), [["done", "pruned"], ["ghost", "pruned"]]);
     assert.ok(removed.every((e) => e.actor?.pid !== daemon.daemon.child.pid), "prune is journaled with the CLI as its actor");
-    assert.match((await berth(root, ["system", "info"])).stdout, /orphans: 0/);
+    assert.match((await berth(root, ["system", "info"])).stdout, / Orphans: 0\n/);
   }, { command: [bin, "daemon"] });
 });
 

@@ -104,6 +104,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
     }
     case "ProcessDetached":
       return `client detached from ${who(containerId, e.data.processId)}: ${DETACH_TEXT[e.data.reason]}`;
+    case "ContainerRenamed":
+      return `renamed from ${e.data.from} to ${e.data.to}`;
     case "DaemonRecovered":
       return `daemon restarted and recovered: ${e.data.adopted} adopted, ${e.data.exitsRecovered} exits recovered, ${e.data.lost} lost, ${e.data.intentsResolved} intents resolved`;
     case "OrphanFound":

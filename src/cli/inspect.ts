@@ -18,6 +18,8 @@ export interface InspectProcess {
 
 export interface Inspect {
   id: string;
+  /** What users call it: its id until a `rename`. */
+  name: string;
   status: string;
   config: ContainerState["config"];
   createdAt: string | null;
@@ -37,6 +39,7 @@ export interface Inspect {
 export function inspectOf(s: ContainerState): Inspect {
   return {
     id: s.id,
+    name: s.name ?? s.id,
     status: s.status,
     config: s.config,
     createdAt: iso(s.createdAt),

@@ -2,6 +2,7 @@
 // commands/ (each declares its own flags, help text, examples and action; commands/index.ts
 // lists them and loads them lazily). docs/cli.md is generated from this parser (see reference.ts).
 import { Command, Option } from "commander";
+import { berthVersion } from "../host/package-info.js";
 import type { CommandModule, LeafCommand } from "./commands/command.js";
 import { resolveRoot, Session, type GlobalOptions } from "./context.js";
 
@@ -38,7 +39,7 @@ export function commandNamed(argv: string[]): string | undefined {
 export function buildProgram(commands: readonly CommandModule[], hooks: ProgramHooks = { done: () => {} }): Command {
   const program = new Command("berth")
     .description("A Linux container runtime whose memory is an event journal")
-    .version("0.1.0")
+    .version(berthVersion())
     .option("--root <dir>", "berth root (default: $BERTH_ROOT, /var/lib/berth as root, else $XDG_STATE_HOME/berth)")
     .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
@@ -60,7 +61,8 @@ export function buildProgram(commands: readonly CommandModule[], hooks: ProgramH
 /** Declares a command with --root (and --format when it prints records) and its action. */
 function declare(parent: Command, c: LeafCommand, hooks: ProgramHooks): void {
   const cmd = parent.command(c.name).description(c.description).option("--root <dir>", "berth root (overrides the global --root)");
-  if (c.format) cmd.addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"));
+  if (c.format === "template") cmd.option("--format <format>", "table, json, or a Go template as docker's (table {{.ID}}\\t{{.Status}}, {{json .}})");
+  else if (c.format) cmd.addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"));
   withExamples(cmd, c.examples);
   for (const alias of c.aliases ?? []) cmd.alias(alias);
   c.flags?.(cmd);

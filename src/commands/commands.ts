@@ -22,7 +22,9 @@ export type Command =
   /** A client attaches to a process's stdio (its terminal, or its stdin and output). */
   | { type: "attach"; id: string; processId: string; stdin: boolean; tty: boolean }
   /** The client of the attach journaled as `session` (that event's id) has left. */
-  | { type: "detach"; id: string; session: string; reason: DetachReason };
+  | { type: "detach"; id: string; session: string; reason: DetachReason }
+  /** The container keeps its id (its stream, runc's and conmon's names); `name` is what users call it now. */
+  | { type: "rename"; id: string; name: string };
 
 /**
  * A command as it arrives from outside, its fields unchecked: the input of validateCommand.

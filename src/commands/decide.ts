@@ -28,6 +28,7 @@ const VERBS: Record<Command["type"], string> = {
   unpause: "unpause",
   attach: "attach to",
   detach: "detach from",
+  rename: "rename",
 };
 
 function wrongState(command: Command, state: ContainerState, expected: readonly LifecycleStatus[], hint = ""): Decision {
@@ -104,6 +105,12 @@ function decideExisting(state: ContainerState, command: Exclude<Command, { type:
       const attached = state.attached?.[command.session];
       if (!attached) return reject("notFound", `no such attach ${command.session} open on container ${state.id}`);
       return accept([{ type: "ProcessDetached", data: { processId: attached.processId, session: command.session, reason: command.reason } }]);
+    }
+    case "rename": {
+      // That no other container is called `name` is a rule across streams: the route checks it.
+      const from = state.name ?? state.id;
+      if (command.name === from) return reject("invalidArgument", `cannot rename: container ${state.id} is already named ${from}`);
+      return accept([{ type: "ContainerRenamed", data: { from, to: command.name } }]);
     }
     default:
       return assertNever(command);

@@ -37,6 +37,7 @@ function inputOf(route: CommandType, b: Record<string, unknown>): CommandInput {
     case "unpause": return { type: route, id };
     case "attach": return { type: route, id, processId: b.processId ?? id, stdin: b.stdin ?? false, tty: b.tty ?? false };
     case "detach": return { type: route, id, session: b.session, reason: b.reason ?? "detached" };
+    case "rename": return { type: route, id, name: b.name };
     default: return assertNever(route);
   }
 }
@@ -93,6 +94,10 @@ export function validateCommand(input: CommandInput): Validated<Command> {
     case "pause":
     case "unpause":
       return ok({ type: input.type, id: id.value });
+    case "rename": {
+      const name = validateId(input.name, "name");
+      return name.ok ? ok({ type: "rename", id: id.value, name: name.value }) : name;
+    }
     default:
       return assertNever(input);
   }

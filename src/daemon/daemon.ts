@@ -17,6 +17,7 @@ import { daemonRoutes } from "./routes.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
 import { scanOrphans } from "./orphans.js";
+import { resolveNames } from "./names.js";
 import { guardRoutes, onJournalFault, systemRoutes } from "./system-routes.js";
 
 export interface DaemonOptions {
@@ -71,7 +72,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
+        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }) }, () => store.projection), journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

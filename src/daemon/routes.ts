@@ -24,6 +24,7 @@ import type { Reactor } from "./reactor.js";
 import { attachRoutes } from "./attach-route.js";
 import { runRoutes } from "./run-route.js";
 import type { Runtimes } from "./runtimes.js";
+import { holderOf, NAMES_KEY } from "./names.js";
 import { bodyOf } from "./schemas.js";
 import { stopwatch } from "./stopwatch.js";
 import type { Store } from "./store.js";
@@ -189,6 +190,17 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     unpause: unary(async (body, ctx) => {
       const b = bodyOf("unpause", body);
       return lifecycle(parsed("unpause", b), b, ctx);
+    }),
+
+    // The name's uniqueness spans containers, so it is checked here, one rename at a time.
+    rename: unary(async (body, ctx) => {
+      const b = bodyOf("rename", body);
+      const command = parsed("rename", b);
+      return queue.run(NAMES_KEY, async () => {
+        const holder = holderOf(store.projection, command.name, command.id);
+        if (holder !== undefined) throw new BerthError("exists", `cannot rename ${command.id} to ${command.name}: the name is in use by container ${holder}`);
+        return lifecycle(command, b, ctx);
+      });
     }),
 
     shutdown: unary(async (body, ctx) => {

@@ -25,6 +25,7 @@ export const ROUTE_SCHEMAS = {
   wait: { id: "id", processId: "id?" },
   pause: lifecycle,
   unpause: lifecycle,
+  rename: { ...lifecycle, name: "id" },
   shutdown: lifecycle,
   delete: { ...lifecycle, force: "boolean?" },
   events: { after: "count?", upTo: "count?", since: "time?", until: "time?", container: "id?", types: "string[]?", actorUid: "count?", follow: "boolean?" },

@@ -2,7 +2,7 @@
 // the journal file was deleted or replaced under the daemon (src/events/identity.ts): commands
 // are refused with the fault, read-only routes answer from memory, their replies marked stale.
 import { randomUUID } from "node:crypto";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync, statSync } from "node:fs";
 import type { Command } from "../commands/commands.js";
 import { BerthError } from "../model/errors.js";
 import type { JournalFault } from "../events/identity.js";
@@ -16,6 +16,10 @@ import type { KeyedQueue } from "./keyed-queue.js";
 import { currentOrphans, pruneOrphans } from "./orphans.js";
 import type { Reactor } from "./reactor.js";
 import type { Store } from "./store.js";
+import { berthVersion } from "../host/package-info.js";
+import type { DriverName } from "../vm/driver.js";
+import { imagesDir } from "../vm/paths.js";
+import { runtimeVersions, type RuntimeVersions } from "../vm/versions.js";
 
 /** Routes that only read the daemon's memory or the host: they keep answering after a fault. */
 const READ_ONLY = new Set(["ping", "state", "list", "statistics", "wait", "events", "logs", "info", "orphans"]);
@@ -105,12 +109,20 @@ export interface SystemDeps {
   store: Store;
   queue: KeyedQueue;
   reactor: Reactor;
+  driver: DriverName;
 }
 
 export interface DaemonInfo {
   pid: number;
   root: string;
-  journal: { path: string; head: { position: number; hash: string }; fault: JournalFault | null };
+  /** The daemon's own berth version (package.json), which may differ from the CLI's. */
+  version: string;
+  driver: DriverName;
+  runtimes: RuntimeVersions;
+  /** Images under the root (`<root>/images/NAME`). */
+  images: number;
+  /** sizeBytes: the journal file and its WAL. */
+  journal: { path: string; sizeBytes: number; head: { position: number; hash: string }; fault: JournalFault | null };
   containers: Record<string, number>;
   /** Orphans under the root now (a fresh scan); see `system prune --orphans`. */
   orphans: number;
@@ -118,6 +130,8 @@ export interface DaemonInfo {
 
 export function systemRoutes(deps: SystemDeps): Record<string, Route> {
   const { store, root } = deps;
+  // runc and conmon are not upgraded under a running daemon; ask them once.
+  let versions: Promise<RuntimeVersions> | undefined;
   const unary = (handler: Extract<Route, { kind: "unary" }>["handler"], deadlineMs = 300_000): Route => ({ kind: "unary", handler, deadlineMs });
   return {
     info: unary(async (body): Promise<DaemonInfo> => {
@@ -128,7 +142,12 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
         containers[c.status] = (containers[c.status] ?? 0) + 1;
       }
       const fault = store.journal.identity?.check() ?? null;
-      return { pid: process.pid, root, journal: { path: store.journal.path, head: store.journal.head(), fault }, containers, orphans: (await currentOrphans(store, root)).length };
+      versions ??= runtimeVersions();
+      const journal = { path: store.journal.path, sizeBytes: fileSize(store.journal.path) + fileSize(`${store.journal.path}-wal`), head: store.journal.head(), fault };
+      return {
+        pid: process.pid, root, version: berthVersion(), driver: deps.driver, runtimes: await versions, images: countImages(root),
+        journal, containers, orphans: (await currentOrphans(store, root)).length,
+      };
     }),
 
     orphans: unary(async (body) => (bodyOf("orphans", body), currentOrphans(store, root))),
@@ -141,6 +160,16 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
       return { containers, orphans };
     }),
   };
+}
+
+const fileSize = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+
+function countImages(root: string): number {
+  try {
+    return readdirSync(imagesDir(root), { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+  } catch {
+    return 0; // no image built or imported yet
+  }
 }
 
 /** Deletes every stopped or created container, as `docker system prune` does; never stops one. */

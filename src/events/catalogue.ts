@@ -47,7 +47,9 @@ export type ContainerEvent =
   // Who had a process's terminal or stdin, and when: the client is the event's actor. What
   // they typed and saw is never journaled. `session` is the id of the ProcessAttached it ends.
   | { type: "ProcessAttached"; data: { processId: string; stdin: boolean; tty: boolean } }
-  | { type: "ProcessDetached"; data: { processId: string; session: string; reason: DetachReason } };
+  | { type: "ProcessDetached"; data: { processId: string; session: string; reason: DetachReason } }
+  // `berth rename`: what users call the container; its id (the stream, runc's id) stays.
+  | { type: "ContainerRenamed"; data: { from: string; to: string } };
 
 /**
  * Why a client left: it detached (its detach keys, or it ended its stdin), the process ended,
@@ -133,6 +135,7 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   ContainerUnpaused: 1,
   ProcessAttached: 1,
   ProcessDetached: 1,
+  ContainerRenamed: 1,
   DaemonRecovered: 1,
   OrphanFound: 1,
   OrphanRemoved: 1,

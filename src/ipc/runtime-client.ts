@@ -185,6 +185,11 @@ export class RuntimeClient {
     return this.lifecycle("unpause");
   }
 
+  /** Calls the container `name` from now on (its id stays); the name must be free. */
+  rename(name: string): Promise<unknown> {
+    return this.lifecycle("rename", { name });
+  }
+
   /** Releases the sandbox; the container can be bootstrapped again afterwards. */
   shutdown(): Promise<unknown> {
     return this.lifecycle("shutdown");

@@ -10,14 +10,15 @@ export type LifecycleStatus = "none" | ContainerStatus;
 export const STATUSES: readonly LifecycleStatus[] = ["none", "created", "booting", "booted", "running", "paused", "stopping", "stopped", "shuttingDown", "deleted"];
 
 /** The command names of commands/commands.ts (which checks that the two lists agree). */
-export type CommandType = "create" | "bootstrap" | "startProcess" | "createProcess" | "kill" | "stop" | "shutdown" | "delete" | "pause" | "unpause" | "attach" | "detach";
+export type CommandType = "create" | "bootstrap" | "startProcess" | "createProcess" | "kill" | "stop" | "shutdown" | "delete" | "pause" | "unpause" | "attach" | "detach" | "rename";
 
 /** The container event names of events/catalogue.ts (projections/transitions.ts checks that they agree). */
 export type LifecycleEventType =
   | "ContainerCreated" | "BootstrapRequested" | "ContainerBooted" | "BootstrapFailed" | "ProcessCreated" | "ProcessStartRequested"
   | "ProcessStarted" | "ProcessStartFailed" | "SignalSent" | "ProcessExited" | "StopRequested" | "ContainerStopped"
   | "ShutdownRequested" | "ContainerShutdown" | "ContainerDeleted" | "ContainerLost" | "RestartScheduled"
-  | "PauseRequested" | "UnpauseRequested" | "ContainerPaused" | "ContainerUnpaused" | "ProcessAttached" | "ProcessDetached";
+  | "PauseRequested" | "UnpauseRequested" | "ContainerPaused" | "ContainerUnpaused" | "ProcessAttached" | "ProcessDetached"
+  | "ContainerRenamed";
 
 /**
  * When the journal may hold an event: in the statuses `in` (any status when absent), and only
@@ -62,6 +63,8 @@ const commands: Lifecycle["commands"] = {
   attach: ["booted", "running", "paused"],
   // A client leaves whenever it does: also after its process ended, or its --rm container went.
   detach: ["created", "booting", "booted", "running", "paused", "stopping", "stopped", "shuttingDown", "deleted"],
+  // A name is not part of the runtime (runc, conmon and the cgroup know the id): any live container.
+  rename: ["created", "booting", "booted", "running", "paused", "stopping", "stopped", "shuttingDown"],
 };
 
 const initMayBeAlive: readonly LifecycleStatus[] = ["booted", "running", "paused", "stopping"];
@@ -95,6 +98,7 @@ export const LIFECYCLE: Lifecycle = {
     ContainerUnpaused: { after: ["PauseRequested", "UnpauseRequested"], in: ["running", "paused"] },
     ProcessAttached: { in: commands.attach },
     ProcessDetached: { in: commands.detach },
+    ContainerRenamed: { in: commands.rename },
   },
   hasSandbox: ["booting", "booted", "running", "paused", "stopping", "shuttingDown"],
   initMayBeAlive,

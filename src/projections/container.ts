@@ -33,6 +33,8 @@ export interface PendingIntent {
 
 export interface ContainerState {
   id: string;
+  /** Set by `rename`; until then the container is called by its id. */
+  name?: string;
   status: ContainerStatus;
   config: ContainerConfig;
   /** Stream version of the last event folded in. */
@@ -198,6 +200,9 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
       next.attached = rest;
       return next;
     }
+    case "ContainerRenamed":
+      next.name = event.data.to;
+      return next;
     default:
       return assertNever(event);
   }

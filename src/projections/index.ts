@@ -62,7 +62,7 @@ export interface ListOptions {
 /** The list index: live containers (all = including stopped and created), sorted by creation. */
 export function listContainers(projection: Projection, options: ListOptions = {}): ContainerState[] {
   return Object.values(projection.containers)
-    .filter((c) => (options.status ? c.status === options.status : options.all || c.status === "running" || c.status === "stopping"))
+    .filter((c) => (options.status ? c.status === options.status : options.all || c.status === "running" || c.status === "stopping" || c.status === "paused"))
     .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }
 

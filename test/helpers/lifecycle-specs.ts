@@ -23,6 +23,7 @@ export const commands: Record<string, Command> = {
   unpause: command({ type: "unpause", id: "c1" }),
   attachInit: command({ type: "attach", id: "c1", processId: "c1", stdin: true, tty: true }),
   detach: command({ type: "detach", id: "c1", session: "s0", reason: "detached" }),
+  rename: command({ type: "rename", id: "c1", name: "c2" }),
 };
 
 /** The events of the history that reaches `status` (none: no events). */
@@ -34,17 +35,17 @@ const I = "invalidState", N = "notFound";
 const A = "notFoundAttach";
 // prettier-ignore
 export const decideTable: Record<LifecycleStatus, Expect[]> = {
-  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause             attachInit         detach
-  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N, N,                 N],
-  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I, I,                 A],
-  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I, I,                 A],
-  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I, "ProcessAttached", A],
-  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I, "ProcessAttached", A],
-  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested", "ProcessAttached", A],
-  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I, I,                 A],
-  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I, I,                 A],
-  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I, I,                 A],
-  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N, N,                 A],
+  //               create              bootstrap             startInit                createProcess     startExec  killInit      stop             shutdown             delete              pause             unpause             attachInit         detach   rename
+  none:         ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N, N,                 N, N],
+  created:      ["exists",           "BootstrapRequested", I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I, I,                 A, "ContainerRenamed"],
+  booting:      ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I, I,                 A, "ContainerRenamed"],
+  booted:       ["exists",           I,                    "ProcessStartRequested", "ProcessCreated", I,         I,            "StopRequested", "ShutdownRequested", I,                  I,                I, "ProcessAttached", A, "ContainerRenamed"],
+  running:      ["exists",           I,                    I,                       "ProcessCreated", N,         "SignalSent", "StopRequested", I,                   I,                  "PauseRequested", I, "ProcessAttached", A, "ContainerRenamed"],
+  paused:       ["exists",           I,                    I,                       I,                I,         I,            "StopRequested", I,                   I,                  I,                "UnpauseRequested", "ProcessAttached", A, "ContainerRenamed"],
+  stopping:     ["exists",           I,                    I,                       I,                I,         "SignalSent", "none",          I,                   I,                  I,                I, I,                 A, "ContainerRenamed"],
+  stopped:      ["exists",           I,                    I,                       I,                I,         I,            "none",          "ShutdownRequested", "ContainerDeleted", I,                I, I,                 A, "ContainerRenamed"],
+  shuttingDown: ["exists",           I,                    I,                       I,                I,         I,            I,               I,                   I,                  I,                I, I,                 A, "ContainerRenamed"],
+  deleted:      ["ContainerCreated", N,                    N,                       N,                N,         N,            N,               N,                   N,                  N,                N, N,                 A, N],
 };
 
 // What an invalidState refusal says it expected, by command (the table's row, in words).
@@ -53,6 +54,7 @@ const EXPECTED: Record<string, string> = {
   killInit: "running or stopping", stop: "booted or running or paused", shutdown: "created or booted or stopped",
   delete: "created or stopped", pause: "running", unpause: "paused", attachInit: "booted or running or paused",
   detach: "created or booting or booted or running or paused or stopping or stopped or shuttingDown or deleted",
+  rename: "created or booting or booted or running or paused or stopping or stopped or shuttingDown",
 };
 // Inside startProcess's row, the finer rule speaks: init starts only in booted, an exec only in running.
 const EXPECTED_IN: Record<string, string> = { "startInit running": "booted", "startExec booted": "running" };
@@ -94,6 +96,7 @@ export const events: ContainerEvent[] = [
   { type: "ContainerUnpaused", data: {} },
   { type: "ProcessAttached", data: { processId: "c1", stdin: true, tty: true } },
   { type: "ProcessDetached", data: { processId: "c1", session: "s0", reason: "detached" } },
+  { type: "ContainerRenamed", data: { from: "c1", to: "c2" } },
 ];
 
 // What evolve does with each event after the history that reaches each status: the status it
@@ -104,17 +107,17 @@ const S = "S", P = "P";
 type Cell = LifecycleStatus | typeof S | typeof P;
 // prettier-ignore
 export const evolveTable: Record<LifecycleStatus, Cell[]> = {
-  //             Created     BootReq    Booted      BootFail  ProcCreated ProcStartReq ProcStarted ProcStartFail Signal    Exited      StopReq     Stopped  Shutdown        ShutDone   Deleted    Lost       Restart    PauseReq   UnpauseReq Paused  Unpaused   Attached   Detached
-  none:         ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S,          S],
-  created:      [S,            "booting", P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          S,          S,          S,          P,       P, S,          "created"],
-  booting:      [S,            S,         "booted",   "created", S,           S,            P,            P,             S,          P,           S,           S,        S,               P,          S,          S,          S,          S,          S,          P,       P, S,          "booting"],
-  booted:       [S,            S,         P,          P,         "booted",    "booted",     P,            P,             S,          P,           "stopping",  S,        "shuttingDown",  P,          S,          "stopped",  S,          S,          S,          P,       P, "booted",   "booted"],
-  running:      [S,            S,         P,          P,         "running",   P,            P,            P,             "running",  "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          "running",  S,          P,       P, "running",  "running"],
-  paused:       [S,            S,         P,          P,         S,           S,            P,            P,             S,          "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          S,          "paused",   P,       P, "paused",   "paused"],
-  stopping:     [S,            S,         P,          P,         S,           S,            P,            P,             "stopping", "stopping",  S,           P,        S,               P,          S,          "stopped",  S,          S,          S,          P,       P, S,          "stopping"],
-  stopped:      [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          "stopped",  S,          S,          P,       P, S,          "stopped"],
-  shuttingDown: [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        S,               "created",  S,          S,          S,          S,          S,          P,       P, S,          "shuttingDown"],
-  deleted:      ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S,          "deleted"],
+  //             Created     BootReq    Booted      BootFail  ProcCreated ProcStartReq ProcStarted ProcStartFail Signal    Exited      StopReq     Stopped  Shutdown        ShutDone   Deleted    Lost       Restart    PauseReq   UnpauseReq Paused  Unpaused   Attached   Detached   Renamed
+  none:         ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S,          S, S],
+  created:      [S,            "booting", P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          S,          S,          S,          P,       P, S,          "created", "created"],
+  booting:      [S,            S,         "booted",   "created", S,           S,            P,            P,             S,          P,           S,           S,        S,               P,          S,          S,          S,          S,          S,          P,       P, S,          "booting", "booting"],
+  booted:       [S,            S,         P,          P,         "booted",    "booted",     P,            P,             S,          P,           "stopping",  S,        "shuttingDown",  P,          S,          "stopped",  S,          S,          S,          P,       P, "booted",   "booted", "booted"],
+  running:      [S,            S,         P,          P,         "running",   P,            P,            P,             "running",  "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          "running",  S,          P,       P, "running",  "running", "running"],
+  paused:       [S,            S,         P,          P,         S,           S,            P,            P,             S,          "stopping",  "stopping",  S,        S,               P,          S,          "stopped",  S,          S,          "paused",   P,       P, "paused",   "paused", "paused"],
+  stopping:     [S,            S,         P,          P,         S,           S,            P,            P,             "stopping", "stopping",  S,           P,        S,               P,          S,          "stopped",  S,          S,          S,          P,       P, S,          "stopping", "stopping"],
+  stopped:      [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        "shuttingDown",  P,          "deleted",  S,          "stopped",  S,          S,          P,       P, S,          "stopped", "stopped"],
+  shuttingDown: [S,            S,         P,          P,         S,           S,            P,            P,             S,          P,           S,           S,        S,               "created",  S,          S,          S,          S,          S,          P,       P, S,          "shuttingDown", "shuttingDown"],
+  deleted:      ["created",    S,         S,          S,         S,           S,            S,            S,             S,          S,           S,           S,        S,               S,          S,          S,          S,          S,          S,          S,       S, S,          "deleted", S],
 };
 
 // The start of an exec process x1 that is registered (after the history that reaches each status).

@@ -17,8 +17,8 @@ export interface LeafCommand {
   description: string;
   examples: string[];
   aliases?: string[];
-  /** Adds `--format table|json` (the command prints records). */
-  format?: boolean;
+  /** Adds `--format table|json` (the command prints records); "template" also takes a Go template. */
+  format?: boolean | "template";
   /** Declares the command's own flags and operands (beside --root and --format). */
   flags?: (cmd: Command) => Command;
   action: Action;

@@ -1,5 +1,5 @@
 // `berth history`: one container's whole lifecycle as a timeline, deleted containers too.
-import type { StoredEvent } from "../../events/catalogue.js";
+import { containerIdOf, type StoredEvent } from "../../events/catalogue.js";
 import { BerthError } from "../../model/errors.js";
 import { readEvents, type EventsQuery } from "../read-events.js";
 import { checkIds } from "../container-options.js";
@@ -30,20 +30,22 @@ export async function history(session: Session, flags: { format?: string }, id: 
   const lifeEnds = own.filter((e) => e.type === "ContainerCreated" || e.type === "ContainerDeleted");
   const deletion = lifeEnds[lifeEnds.length - 1]?.type === "ContainerDeleted" ? lifeEnds[lifeEnds.length - 1] : undefined;
   const deleted = deletion !== undefined;
+  // `id` may be the container's name (after a rename): its events name its processes by its id.
+  const self = containerIdOf(own[0]!.streamId) ?? id;
   const recoveries: StoredEvent[] = [];
   const window: EventsQuery = { types: ["DaemonRecovered"], after: own[0]!.position };
   if (deletion) window.upTo = deletion.position;
   for await (const e of readEvents(session, window)) recoveries.push(e);
   const timeline = [...own, ...recoveries].sort((a, b) => a.position - b.position);
   if (format === "json") {
-    out(JSON.stringify(timeline.map((e) => ({ position: e.position, time: iso(e.time), type: e.type, actor: e.actor ?? null, text: historySentence(e, id), data: e.data })), null, 2));
+    out(JSON.stringify(timeline.map((e) => ({ position: e.position, time: iso(e.time), type: e.type, actor: e.actor ?? null, text: historySentence(e, self), data: e.data })), null, 2));
     return 0;
   }
   out(`history of ${id}: ${own.length} events${deleted ? " (deleted)" : ""}`);
   const t0 = own[0]!.time;
   for (const e of timeline) {
     const offset = `+${((e.time - t0) / 1000).toFixed(3)}s`;
-    out(`${iso(e.time)}  ${offset.padStart(10)}  #${String(e.position).padEnd(6)} ${actorText(e).padEnd(18)}  ${historySentence(e, id)}`);
+    out(`${iso(e.time)}  ${offset.padStart(10)}  #${String(e.position).padEnd(6)} ${actorText(e).padEnd(18)}  ${historySentence(e, self)}`);
   }
   return 0;
 }

@@ -17,6 +17,8 @@ export const COMMANDS: readonly Registered[] = [
   { name: "create", load: () => import("./create.js") },
   { name: "start", load: () => import("./start.js") },
   { name: "stop", load: () => import("./stop.js") },
+  { name: "restart", load: () => import("./restart.js") },
+  { name: "rename", load: () => import("./rename.js") },
   { name: "kill", load: () => import("./kill.js") },
   { name: "rm", load: () => import("./rm.js") },
   { name: "exec", load: () => import("./exec.js") },
@@ -26,6 +28,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "inspect", load: () => import("./inspect.js") },
   { name: "ls", aliases: ["ps"], load: () => import("./ls.js") },
   { name: "stats", load: () => import("./stats.js") },
+  { name: "top", load: () => import("./top.js") },
   { name: "pause", load: () => import("./pause.js") },
   { name: "unpause", load: () => import("./unpause.js") },
   { name: "bootstrap", load: () => import("./bootstrap.js") },
@@ -35,9 +38,12 @@ export const COMMANDS: readonly Registered[] = [
   { name: "history", load: () => import("./history.js") },
   { name: "journal", load: () => import("./journal.js") },
   { name: "system", load: () => import("./system.js") },
+  { name: "info", load: () => import("./info.js") },
+  { name: "version", load: () => import("./version.js") },
   // images and the daemon
   { name: "image", load: () => import("./image.js") },
   { name: "daemon", load: () => import("./daemon.js") },
+  { name: "completion", load: () => import("./completion.js") },
 ];
 
 /**

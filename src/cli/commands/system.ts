@@ -1,29 +1,41 @@
-// `berth system info|prune`: the daemon's own state (is its journal still the file it opened?
-// what orphans are under the root?) and docker's prune: stopped containers, and with
+// `berth system info|df|prune`: the daemon's own state (is its journal still the file it opened?
+// what orphans are under the root?), the disk it uses, and docker's prune: stopped containers, and with
 // --orphans whatever the journal does not know, after a confirmation that -f skips.
 import { createInterface } from "node:readline/promises";
-import type { DaemonInfo } from "../../daemon/system-routes.js";
 import { BerthError } from "../../model/errors.js";
 import { describeOrphan, type Orphan } from "../../events/catalogue.js";
 import type { Session } from "../context.js";
-import { parseFormat } from "../format.js";
-import { faultLine } from "../journal-fault.js";
+import { allows } from "../../model/lifecycle.js";
+import type { ContainerState } from "../../projections/container.js";
+import { diskUsage } from "../../vm/disk-usage.js";
+import { containerPaths } from "../../vm/paths.js";
+import { humanBytes } from "../format.js";
+import { systemDf } from "../system-df.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
+import { info, INFO_EXAMPLES } from "./info.js";
 
 export const command: CommandGroup = {
   kind: "group",
   name: "system",
   description: "the daemon's status, and pruning",
-  examples: ["berth system info", "berth system prune -f", "berth system prune --orphans"],
+  examples: ["berth system info", "berth system df", "berth system prune -f", "berth system prune --orphans"],
   subcommands: [
     {
       kind: "command",
       name: "info",
-      description: "the daemon's status: its journal (or what happened to it), containers and orphans",
-      format: true,
-      examples: ["berth system info", "berth system info --format json"],
+      description: "the daemon's status: containers by status, versions, root, driver, its journal (or what happened to it) and orphans (as berth info)",
+      format: "template",
+      examples: INFO_EXAMPLES.map((e) => e.replace("berth info", "berth system info")),
       action: (s, o) => info(s, o),
+    },
+    {
+      kind: "command",
+      name: "df",
+      description: "disk used by images, containers' writable layers and the journal",
+      format: "template",
+      examples: ["berth system df", "berth system df --format '{{.Type}}: {{.Size}}'"],
+      action: (s, o) => systemDf(s, o),
     },
     {
       kind: "command",
@@ -37,23 +49,6 @@ export const command: CommandGroup = {
     },
   ],
 };
-
-export async function info(session: Session, flags: { format?: string }): Promise<number> {
-  const format = parseFormat(flags.format);
-  const info = await (await session.ipc()).call<DaemonInfo>("info", {});
-  if (format === "json") {
-    out(JSON.stringify(info, null, 2));
-    return 0;
-  }
-  const { journal } = info;
-  out(`daemon: pid ${info.pid}, root ${info.root}`);
-  out(`journal: ${journal.path}, head position ${journal.head.position}`);
-  out(`status: ${journal.fault ? `REFUSING COMMANDS: ${faultLine(journal.fault)}` : "ok"}`);
-  const counts = Object.entries(info.containers).filter(([k]) => k !== "total").map(([k, n]) => `${n} ${k}`);
-  out(`containers: ${info.containers.total}${counts.length ? ` (${counts.join(", ")})` : ""}`);
-  out(`orphans: ${info.orphans}${info.orphans ? " (berth system prune --orphans removes them)" : ""}`);
-  return 0;
-}
 
 export interface PruneFlags {
   force?: boolean;
@@ -74,10 +69,13 @@ export async function prune(session: Session, flags: PruneFlags): Promise<number
   }
   const body: Record<string, unknown> = { orphans: flags.orphans === true };
   if (keys) body.keys = keys;
+  // Measured before the prune: a deleted container's writable layer is gone afterwards.
+  const listed = await ipc.call<ContainerState[]>("list", { all: true });
+  const sizes = new Map(listed.filter((c) => allows("delete", c.status)).map((c) => [c.id, diskUsage(`${containerPaths(session.root, c.id).overlay}/upper`)]));
   const result = await ipc.call<{ containers: string[]; orphans: Orphan[] }>("prune", body);
-  if (result.containers.length) out(["Deleted Containers:", ...result.containers].join("\n"));
-  if (result.orphans.length) out(["Removed Orphans:", ...result.orphans.map(describeOrphan)].join("\n"));
-  if (!result.containers.length && !result.orphans.length) out("Nothing to prune");
+  if (result.containers.length) out(["Deleted Containers:", ...result.containers, ""].join("\n"));
+  if (result.orphans.length) out(["Removed Orphans:", ...result.orphans.map(describeOrphan), ""].join("\n"));
+  out(`Total reclaimed space: ${humanBytes(result.containers.reduce((n, id) => n + (sizes.get(id) ?? 0), 0))}`);
   return 0;
 }
 
