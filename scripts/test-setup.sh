@@ -12,6 +12,9 @@ need sh dash       # bench/cli-run.ts
 need bash bash     # test/cli-output.test.ts: real pipes (wc, head) through bash -c
 need git git       # test/daemon-upgrade.test.ts: the pre-conmon berth, from the repository's history
 need tar tar       # test/daemon-upgrade.test.ts
+need docker-registry docker-registry # test/image-pull.test.ts: a real registry on 127.0.0.1
+need skopeo skopeo # test/image-pull.test.ts: pushes the test images
+need umoci umoci   # test/image-pull.test.ts: builds the test images
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi
