@@ -30,6 +30,7 @@ export interface ContainerFlags {
   label: string[];
   rootfs?: string;
   hostname?: string;
+  entrypoint?: string;
 }
 
 /** Declares the shared flags (process flags too: exec reuses -e, --env-file, -w, -u). */
@@ -45,6 +46,7 @@ export function containerFlags(cmd: Command): Command {
   return processFlags(cmd)
     .option("--name <id>", "container id (default: random)")
     .option("--rootfs <dir>", "use a host directory as the root filesystem instead of an image")
+    .option("--entrypoint <cmd>", "override the image's entrypoint (\"\" clears it)")
     .option("--hostname <name>", "hostname inside the container (default: the id)")
     .option("-m, --memory <size>", "memory limit, e.g. 64m or 1g")
     .option("--cpus <n>", "CPU quota in cores, e.g. 0.5")
@@ -135,9 +137,8 @@ export function containerConfig(flags: ContainerFlags, rest: string[]): { id: st
     if (!image) throw bad("missing IMAGE: expected `berth run [OPTIONS] IMAGE [CMD...]` or `--rootfs DIR [CMD...]`");
     rootfs = { image };
   }
-  // busybox (the built-in image) has no default command of its own; docker's busybox runs sh.
-  const args = positional.length > 0 ? positional : ["sh"];
-  const init: ContainerConfigInput["init"] = { args, env: processEnv(flags) };
+  // No command: the daemon runs the image's Entrypoint and Cmd (busybox and --rootfs: sh).
+  const init: ContainerConfigInput["init"] = { args: positional, env: processEnv(flags) };
   if (flags.workdir !== undefined) init.cwd = flags.workdir;
   if (flags.user !== undefined) init.user = flags.user;
 
@@ -167,6 +168,7 @@ export function containerConfig(flags: ContainerFlags, rest: string[]): { id: st
     restart: restart.value,
   };
   if (flags.hostname !== undefined) config.hostname = flags.hostname;
+  if (flags.entrypoint !== undefined) config.entrypoint = flags.entrypoint;
   return { id, config };
 }
 

@@ -12,6 +12,7 @@ import { Reactor } from "./reactor.js";
 import { checkJournalLoss } from "./journal-loss.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
+import { imageRoutes } from "./image-routes.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
 import { scanOrphans } from "./orphans.js";
@@ -66,7 +67,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }) }, journal),
+        routes: guardRoutes({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor }), ...imageRoutes({ root: options.root, store }) }, journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

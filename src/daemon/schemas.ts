@@ -33,6 +33,9 @@ export const ROUTE_SCHEMAS = {
   info: {},
   orphans: {},
   prune: { orphans: "boolean?", keys: "string[]?", commandId: "string?" },
+  // src/daemon/image-routes.ts
+  pull: { reference: "string", platform: "string?", insecureRegistries: "string[]?", credentials: "object?", commandId: "string?" },
+  imageRemove: { reference: "string", force: "boolean?", commandId: "string?" },
 } as const satisfies Record<string, FieldSpec>;
 
 export type RouteName = keyof typeof ROUTE_SCHEMAS;

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { validateId } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
+import { STORE_NAMES } from "./image/store.js";
 import { imageRootfs, imagesDir } from "./paths.js";
 import { readTar, type TarEntry } from "./tar.js";
 
@@ -156,6 +157,7 @@ function layersOf(files: Map<string, Buffer>): Buffer[] {
 export async function importImage(root: string, file: string, name: string): Promise<{ name: string; rootfs: string; layers: number }> {
   const id = validateId(name, "image name");
   if (!id.ok) throw new BerthError(id.error.code, id.error.message);
+  if (STORE_NAMES.includes(name)) throw new BerthError("invalidArgument", `image name ${name} is reserved for the image store: expected another name`);
   let archive: Buffer;
   try {
     archive = fs.readFileSync(file);

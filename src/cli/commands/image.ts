@@ -1,13 +1,34 @@
-// `berth image import`: a `docker save` or OCI image-layout tarball becomes an image.
+// `berth image ls|rm|import`: the image store. `ls` is `berth images`; `rm` asks the daemon,
+// which journals ImageRemoved; `import` unpacks a `docker save` or OCI image-layout tarball.
 import { importImage } from "../../vm/image-import.js";
+import type { Session } from "../context.js";
+import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
+import { images, imagesFlags } from "./images.js";
 
 export const command: CommandGroup = {
   kind: "group",
   name: "image",
   description: "manage images",
-  examples: ["berth image import alpine.tar --name alpine"],
+  examples: ["berth image ls", "berth image rm alpine", "berth image import alpine.tar --name alpine"],
   subcommands: [
+    {
+      kind: "command",
+      name: "ls",
+      description: "list pulled images (as `berth images`)",
+      format: true,
+      examples: ["berth image ls", "berth image ls --digests"],
+      flags: imagesFlags,
+      action: (s, o) => images(s, o as never),
+    },
+    {
+      kind: "command",
+      name: "rm",
+      description: "remove images: untag each reference, and delete the blobs nothing else names",
+      examples: ["berth image rm alpine", "berth image rm -f 127.0.0.1:5000/t/app:1"],
+      flags: (cmd) => cmd.option("-f, --force", "remove even if a stopped or created container uses it (never a running one)").argument("<image...>", "references, or image ids"),
+      action: (s, o, args) => remove(s, o.force === true, args),
+    },
     {
       kind: "command",
       name: "import",
@@ -22,3 +43,13 @@ export const command: CommandGroup = {
     },
   ],
 };
+
+async function remove(session: Session, force: boolean, refs: string[]): Promise<number> {
+  const ipc = await session.ipc();
+  for (const reference of refs) {
+    const r = await ipc.call<{ untagged: string; deleted: string[] }>("imageRemove", { reference, force });
+    out(`Untagged: ${r.untagged}`);
+    for (const d of r.deleted) out(`Deleted: ${d}`);
+  }
+  return 0;
+}

@@ -35,6 +35,8 @@ export const COMMANDS: readonly Registered[] = [
   { name: "journal", load: () => import("./journal.js") },
   { name: "system", load: () => import("./system.js") },
   // images and the daemon
+  { name: "pull", load: () => import("./pull.js") },
+  { name: "images", load: () => import("./images.js") },
   { name: "image", load: () => import("./image.js") },
   { name: "daemon", load: () => import("./daemon.js") },
 ];

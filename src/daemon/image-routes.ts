@@ -1,0 +1,91 @@
+// The image routes: `pull` (a stream of progress, then the image) and `imageRemove`. The daemon
+// owns the image store's writes, so every change is journaled with the kernel's view of who
+// asked. Credentials arrive with a pull request and go to the registry client only: they are
+// never journaled, logged or echoed back.
+import { BerthError } from "../model/errors.js";
+import { parsePlatform, type Platform } from "../model/reference.js";
+import { IMAGE_STREAM } from "../events/catalogue.js";
+import type { Route } from "../ipc/server.js";
+import { pullImage } from "../vm/image/pull.js";
+import type { Credentials } from "../vm/image/registry.js";
+import { ImageStore, type ImageRecord } from "../vm/image/store.js";
+import { bodyOf } from "./schemas.js";
+import type { Store } from "./store.js";
+
+export interface ImageDeps {
+  root: string;
+  store: Store;
+}
+
+/** Pulls in flight: an image rm sweeps unreferenced blobs only when none could be about to name them. */
+let pullsInFlight = 0;
+
+export function imageRoutes(deps: ImageDeps): Record<string, Route> {
+  const { root, store } = deps;
+  return {
+    pull: {
+      kind: "stream",
+      handler: async (body, ctx) => {
+        const b = bodyOf("pull", body);
+        let platform: Platform | undefined;
+        if (b.platform !== undefined) {
+          const p = parsePlatform(b.platform);
+          if (!p.ok) throw BerthError.from(p.error);
+          platform = p.value;
+        }
+        const credentials = b.credentials === undefined ? undefined : credentialsOf(b.credentials);
+        pullsInFlight += 1;
+        try {
+          const result = await pullImage(root, b.reference, {
+            ...(platform ? { platform } : {}),
+            ...(credentials ? { credentials } : {}),
+            insecureRegistries: b.insecureRegistries ?? [],
+            onProgress: (p) => void ctx.emit({ progress: p }),
+          });
+          const r = result.record;
+          if (result.changed) {
+            const data = { reference: r.reference, digest: r.manifest, config: r.config, ...(r.index ? { index: r.index } : {}), platform: r.platform, size: r.size };
+            store.appendRaw(IMAGE_STREAM, [{ type: "ImagePulled", data }], "any", { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) });
+          }
+          await ctx.emit({ pulled: r, changed: result.changed });
+        } finally {
+          pullsInFlight -= 1;
+        }
+      },
+    },
+
+    imageRemove: {
+      kind: "unary",
+      deadlineMs: 300_000,
+      handler: (body, ctx) => {
+        const b = bodyOf("imageRemove", body);
+        const images = new ImageStore(root);
+        const record = images.lookup(b.reference);
+        if (!record) throw new BerthError("notFound", `no such image: ${b.reference}`);
+        const lastName = Object.values(images.refs()).filter((r) => r.manifest === record.manifest).length === 1;
+        if (lastName) refuseInUse(deps, images, record, b.force === true);
+        const { freed } = images.removeRef(record.reference, pullsInFlight === 0);
+        store.appendRaw(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference: record.reference, digest: record.manifest, freed } }], "any", { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) });
+        return { untagged: record.reference, deleted: freed };
+      },
+    },
+  };
+}
+
+/** docker: an image a container uses is kept unless -f; one a running container uses, even with -f. */
+function refuseInUse(deps: ImageDeps, images: ImageStore, record: ImageRecord, force: boolean): void {
+  for (const c of Object.values(deps.store.projection.containers)) {
+    const rootfs = c.config.rootfs;
+    if (!("image" in rootfs)) continue;
+    const uses = rootfs.resolved ? rootfs.resolved.manifest === record.manifest : images.lookup(rootfs.image)?.manifest === record.manifest;
+    if (!uses) continue;
+    const live = c.status !== "stopped" && c.status !== "created";
+    if (live) throw new BerthError("invalidState", `cannot remove image ${record.reference}: container ${c.id} is ${c.status} and uses it (stop it first)`);
+    if (!force) throw new BerthError("invalidState", `cannot remove image ${record.reference}: container ${c.id} uses it (remove the container, or use -f)`);
+  }
+}
+
+function credentialsOf(value: Record<string, unknown>): Credentials {
+  if (typeof value.username !== "string" || typeof value.password !== "string") throw new BerthError("invalidArgument", "credentials must be { username, password } strings");
+  return { username: value.username, password: value.password };
+}
