@@ -15,6 +15,7 @@ need tar tar       # test/daemon-upgrade.test.ts
 need docker-registry docker-registry # test/image-pull.test.ts: a real registry on 127.0.0.1
 need skopeo skopeo # test/image-pull.test.ts: pushes the test images
 need umoci umoci   # test/image-pull.test.ts: builds the test images
+need htpasswd apache2-utils # test/image-login.test.ts: a registry with basic auth
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

@@ -27,7 +27,8 @@ test.before(async () => {
   digests.arm64 = buildImage(layout, "arm64", tree, { cmd: ["echo", "arm64"], architecture: "arm64" });
   digests.multi = writeIndex(layout, "multi", { amd64: "linux/amd64", arm64: "linux/arm64" });
   push(layout, "multi", `${registry.host}/t/multi:1`, { all: true });
-  buildImage(layout, "bad", tree, { cmd: ["echo", "bad"], env: ["X=tampered"] });
+  // A layer of its own: the test tampers with it in the registry's storage.
+  buildImage(layout, "bad", busyboxTree(work.path, { "srv/only-here": "bad\n" }, "bad-tree"), { cmd: ["echo", "bad"] });
   push(layout, "bad", `${registry.host}/t/bad:1`);
 });
 
@@ -153,8 +154,23 @@ test("bad references, unknown images and a registry that is down give clear type
     assert.match(missing.stderr, /notFound: .*manifest unknown/);
     const down = await berth(root, ["pull", "127.0.0.1:9/t/app:1"]);
     assert.match(down.stderr, /notFound: cannot reach registry 127\.0\.0\.1:9/);
-    const run = await berth(root, ["run", "--rm", `${registry.host}/t/app:1`]);
-    assert.match(run.stderr, /notFound: image .* not found: pull it with `berth pull/);
+    const never = await berth(root, ["run", "--rm", "--pull", "never", `${registry.host}/t/app:1`]);
+    assert.match(never.stderr, /notFound: image .* not found: pull it with `berth pull/);
+  }));
+
+test("run pulls a missing image first (--pull missing, the default), its progress on stderr", () =>
+  withDaemon(async (root) => {
+    const ref = `${registry.host}/t/app:1`;
+    const r = await berth(root, ["run", "--rm", ref]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, "hi\n");
+    assert.match(r.stderr, new RegExp(`^Unable to find image '${ref}' locally\n`));
+    assert.match(r.stderr, /Status: Downloaded newer image/);
+    const again = await berth(root, ["run", "--rm", ref]);
+    assert.is(again.stderr, "", "present: no pull");
+    const always = await berth(root, ["create", "--pull", "always", ref]);
+    assert.is(always.code, 0, always.stderr);
+    assert.match(always.stderr, /Status: Image is up to date/);
   }));
 
 test.run();

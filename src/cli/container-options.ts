@@ -31,6 +31,7 @@ export interface ContainerFlags {
   rootfs?: string;
   hostname?: string;
   entrypoint?: string;
+  pull?: string;
 }
 
 /** Declares the shared flags (process flags too: exec reuses -e, --env-file, -w, -u). */
@@ -47,6 +48,7 @@ export function containerFlags(cmd: Command): Command {
     .option("--name <id>", "container id (default: random)")
     .option("--rootfs <dir>", "use a host directory as the root filesystem instead of an image")
     .option("--entrypoint <cmd>", "override the image's entrypoint (\"\" clears it)")
+    .option("--pull <policy>", "missing: pull an image not in the store; always: pull first; never", "missing")
     .option("--hostname <name>", "hostname inside the container (default: the id)")
     .option("-m, --memory <size>", "memory limit, e.g. 64m or 1g")
     .option("--cpus <n>", "CPU quota in cores, e.g. 0.5")

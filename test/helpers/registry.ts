@@ -16,6 +16,11 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
+/** An htpasswd line for user:password, bcrypt as distribution requires. */
+export function htpasswdLine(user: string, password: string): string {
+  return execFileSync("htpasswd", ["-Bbn", user, password], { encoding: "utf8" });
+}
+
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -24,19 +29,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(): Promise<Registry> {
+/** `htpasswd`: the file's content (htpasswd -Bbn): the registry then asks for basic auth. */
+export async function startRegistry(opts: { htpasswd?: string } = {}): Promise<Registry> {
   const dir = tempDir("berth-registry-");
   const port = await freePort();
   const storage = join(dir.path, "storage");
   const config = join(dir.path, "config.yml");
-  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  let auth = "";
+  if (opts.htpasswd !== undefined) {
+    fs.writeFileSync(join(dir.path, "htpasswd"), opts.htpasswd);
+    auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${join(dir.path, "htpasswd")}\n`;
+  }
+  fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n${auth}http:\n  addr: 127.0.0.1:${port}\n`);
   const child: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   const host = `127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      if ((await fetch(`http://${host}/v2/`)).ok) break;
+      const res = await fetch(`http://${host}/v2/`);
+      if (res.ok || res.status === 401) break;
     } catch {
       // not listening yet
     }
@@ -64,14 +76,16 @@ export async function startRegistry(): Promise<Registry> {
 }
 
 /** A small rootfs: static busybox, its applets as links, /etc/passwd with an `app` user (1000). */
-export function busyboxTree(dir: string): string {
-  const root = join(dir, "tree");
+/** `extra` files (path → text) make a layer of its own; `name` is the tree's directory under `dir`. */
+export function busyboxTree(dir: string, extra: Record<string, string> = {}, name = "tree"): string {
+  const root = join(dir, name);
   for (const d of ["bin", "etc", "srv", "tmp", "proc", "dev", "sys"]) fs.mkdirSync(join(root, d), { recursive: true });
   fs.copyFileSync("/bin/busybox", join(root, "bin", "busybox"));
   fs.chmodSync(join(root, "bin", "busybox"), 0o755);
   for (const a of ["sh", "echo", "env", "pwd", "id", "cat", "ls"]) fs.symlinkSync("busybox", join(root, "bin", a));
   fs.writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/srv:/bin/sh\n");
   fs.writeFileSync(join(root, "etc", "group"), "root:x:0:\napp:x:1000:\n");
+  for (const [name, text] of Object.entries(extra)) fs.writeFileSync(join(root, name), text);
   return root;
 }
 
@@ -134,8 +148,8 @@ export function writeIndex(layout: string, tag: string, platforms: Record<string
 }
 
 /** `skopeo copy` of a tag in the layout to the registry; `all` copies an index with every image in it. */
-export function push(layout: string, tag: string, dest: string, opts: { all?: boolean; format?: "oci" | "v2s2" } = {}): void {
-  const args = ["copy", "--quiet", "--dest-tls-verify=false", ...(opts.all ? ["--all"] : []), ...(opts.format ? ["--format", opts.format] : []), `oci:${layout}:${tag}`, `docker://${dest}`];
+export function push(layout: string, tag: string, dest: string, opts: { all?: boolean; format?: "oci" | "v2s2"; creds?: string } = {}): void {
+  const args = ["copy", "--quiet", "--dest-tls-verify=false", ...(opts.creds ? ["--dest-creds", opts.creds] : []), ...(opts.all ? ["--all"] : []), ...(opts.format ? ["--format", opts.format] : []), `oci:${layout}:${tag}`, `docker://${dest}`];
   execFileSync("skopeo", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 

@@ -5,6 +5,7 @@ import { containerConfig, containerFlags, type ContainerFlags } from "../contain
 import { errorLine, exitCodeForError, type Session } from "../context.js";
 import { out } from "../output.js";
 import type { LeafCommand } from "./command.js";
+import { pullForRun } from "../pull-image.js";
 
 export const command: LeafCommand = {
   kind: "command",
@@ -35,6 +36,7 @@ export interface RunFlags extends ContainerFlags {
  */
 export async function run(session: Session, flags: RunFlags, rest: string[]): Promise<number> {
   const { id, config } = containerConfig(flags, rest);
+  if ("image" in config.rootfs!) await pullForRun(session, config.rootfs.image, flags.pull);
   if (flags.rm) config.autoRemove = true;
   const client = await session.client(id);
   try {

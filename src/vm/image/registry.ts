@@ -37,6 +37,12 @@ export class RegistryClient {
     this.base = `${insecure ? "http" : "https"}://${this.host}`;
   }
 
+  /** `GET /v2/`, through the challenge: resolves when the credentials (or none) are accepted (`berth login`). */
+  async ping(): Promise<void> {
+    const res = await this.get("/v2/", {});
+    await res.body?.cancel();
+  }
+
   /** A manifest by tag or digest: its bytes (size-limited), digest and parsed form. */
   async manifest(tagOrDigest: string): Promise<{ bytes: Buffer; digest: string; manifest: Manifest; mediaType: string }> {
     const res = await this.get(`/v2/${this.ref.path}/manifests/${tagOrDigest}`, { accept: MANIFEST_ACCEPT });
@@ -73,7 +79,7 @@ export class RegistryClient {
       res = await this.send(new URL(path, this.base), opts);
       if (res.status === 401) {
         await res.body?.cancel();
-        throw new BerthError("invalidArgument", `unauthorized: ${this.host} refused ${this.options.credentials ? `the credentials of ${this.options.credentials.username}` : "an anonymous pull"} for ${this.ref.path}${this.options.credentials ? "" : " (berth login may help)"}`);
+        throw new BerthError("invalidArgument", `unauthorized: ${this.host} refused ${this.options.credentials ? `the credentials of ${this.options.credentials.username}` : "an anonymous pull"}${this.ref.path ? ` for ${this.ref.path}` : ""}${this.options.credentials ? "" : ` (berth login ${this.ref.domain})`}`);
       }
     }
     if (res.ok) return res;
@@ -112,7 +118,7 @@ export class RegistryClient {
     const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}` : undefined;
     const scheme = header.split(" ")[0]?.toLowerCase();
     if (scheme === "basic") {
-      if (!basic) throw new BerthError("invalidArgument", `unauthorized: ${this.host} needs credentials for ${this.ref.path} (berth login ${this.ref.domain})`);
+      if (!basic) throw new BerthError("invalidArgument", `unauthorized: ${this.host} needs credentials${this.ref.path ? ` for ${this.ref.path}` : ""} (berth login ${this.ref.domain})`);
       this.authorization = basic;
       return;
     }
@@ -121,7 +127,9 @@ export class RegistryClient {
     if (!params.realm) throw new BerthError("invalidArgument", `${this.host}'s Bearer challenge names no realm`);
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set("service", params.service);
-    realm.searchParams.set("scope", params.scope ?? `repository:${this.ref.path}:pull`);
+    // A login asks for a token with no scope, as docker does.
+    const scope = params.scope ?? (this.ref.path ? `repository:${this.ref.path}:pull` : undefined);
+    if (scope) realm.searchParams.set("scope", scope);
     let res: Response;
     try {
       res = await fetch(realm, { headers: basic ? { authorization: basic } : {} });
