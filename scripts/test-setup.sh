@@ -16,6 +16,7 @@ need docker-registry docker-registry # test/image-pull.test.ts: a real registry 
 need skopeo skopeo # test/image-pull.test.ts: pushes the test images
 need umoci umoci   # test/image-pull.test.ts: builds the test images
 need htpasswd apache2-utils # test/image-login.test.ts: a registry with basic auth
+need openssl openssl # test/image-token.test.ts: the token service's self-signed certificate
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

@@ -115,6 +115,11 @@ test("an index gives the host's platform; --platform linux/arm64 stores arm64, w
     const [armRec] = JSON.parse((await berth(root, ["images", "--format", "json"])).stdout);
     assert.is(armRec.manifest, digests.arm64);
     assert.is(armRec.platform, "linux/arm64");
+    const [inspected] = JSON.parse((await berth(root, ["image", "inspect", ref])).stdout);
+    assert.is(inspected.Descriptor.digest, digests.arm64);
+    assert.is(inspected.Architecture, "arm64");
+    assert.equal(inspected.RepoDigests, [`${registry.host}/t/multi@${digests.multi}`]);
+    assert.equal(inspected.Config.Cmd, ["echo", "arm64"]);
     const run = await berth(root, ["run", "--rm", ref]);
     assert.is(run.code, 125);
     assert.match(run.stderr, /unsupported: .*linux\/arm64/);

@@ -20,8 +20,10 @@ export interface ImageDeps {
 /** Pulls in flight: an image rm sweeps unreferenced blobs only when none could be about to name them. */
 let pullsInFlight = 0;
 
+/** Made once, when the daemon starts: so a pull killed with the last daemon is cleaned up first. */
 export function imageRoutes(deps: ImageDeps): Record<string, Route> {
   const { root, store } = deps;
+  new ImageStore(root).removeLeftovers();
   return {
     pull: {
       kind: "stream",

@@ -29,16 +29,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** `htpasswd`: the file's content (htpasswd -Bbn): the registry then asks for basic auth. */
-export async function startRegistry(opts: { htpasswd?: string } = {}): Promise<Registry> {
+export interface RegistryOptions {
+  /** The htpasswd file's content (htpasswd -Bbn): the registry then asks for basic auth. */
+  htpasswd?: string;
+  /** distribution's `auth: token` section: the registry then asks for Bearer tokens. */
+  token?: { realm: string; service: string; issuer: string; rootcertbundle: string };
+  /** Serve another registry's storage directory (which that registry removes). */
+  storage?: string;
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<Registry> {
   const dir = tempDir("berth-registry-");
   const port = await freePort();
-  const storage = join(dir.path, "storage");
+  const storage = opts.storage ?? join(dir.path, "storage");
   const config = join(dir.path, "config.yml");
   let auth = "";
   if (opts.htpasswd !== undefined) {
     fs.writeFileSync(join(dir.path, "htpasswd"), opts.htpasswd);
     auth = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${join(dir.path, "htpasswd")}\n`;
+  }
+  if (opts.token) {
+    const t = opts.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootcertbundle}\n`;
   }
   fs.writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\n${auth}http:\n  addr: 127.0.0.1:${port}\n`);
   const child: ChildProcess = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "ignore", "pipe"] });

@@ -1,6 +1,9 @@
-// `berth image ls|rm|import`: the image store. `ls` is `berth images`; `rm` asks the daemon,
+// `berth image ls|inspect|rm|import`: the image store. `ls` is `berth images`; `rm` asks the daemon,
 // which journals ImageRemoved; `import` unpacks a `docker save` or OCI image-layout tarball.
+import { BerthError } from "../../model/errors.js";
+import { familiarRepository, parseReference } from "../../model/reference.js";
 import { importImage } from "../../vm/image-import.js";
+import { ImageStore } from "../../vm/image/store.js";
 import type { Session } from "../context.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
@@ -20,6 +23,14 @@ export const command: CommandGroup = {
       examples: ["berth image ls", "berth image ls --digests"],
       flags: imagesFlags,
       action: (s, o) => images(s, o as never),
+    },
+    {
+      kind: "command",
+      name: "inspect",
+      description: "print pulled images as JSON: their digests, platform, layers and config",
+      examples: ["berth image inspect alpine", "berth image inspect 127.0.0.1:5000/t/app:1"],
+      flags: (cmd) => cmd.argument("<image...>", "references, digests or image ids"),
+      action: async (s, _o, args) => (out(JSON.stringify(args.map((a) => inspectImage(s.root, a)), null, 2)), 0),
     },
     {
       kind: "command",
@@ -43,6 +54,30 @@ export const command: CommandGroup = {
     },
   ],
 };
+
+/** docker's image inspect shape, where berth has the fields; the manifest digest is `Descriptor.digest`. */
+function inspectImage(root: string, name: string): Record<string, unknown> {
+  const store = new ImageStore(root);
+  const r = store.lookup(name);
+  if (!r) throw new BerthError("notFound", `no such image: ${name}`);
+  const config = store.config(r);
+  const ref = parseReference(r.reference);
+  const repo = ref.ok ? familiarRepository(ref.value) : r.reference;
+  return {
+    Id: r.config,
+    RepoTags: ref.ok && ref.value.tag !== undefined ? [`${repo}:${ref.value.tag}`] : [],
+    RepoDigests: [`${repo}@${r.index ?? r.manifest}`],
+    Created: config.created ?? null,
+    Architecture: config.architecture ?? null,
+    Os: config.os ?? null,
+    ...(config.variant ? { Variant: config.variant } : {}),
+    Platform: r.platform,
+    Size: r.size,
+    Descriptor: { digest: r.manifest, ...(r.index ? { index: r.index } : {}) },
+    Config: config.config ?? {},
+    RootFS: { Type: "layers", Layers: r.layers },
+  };
+}
 
 async function remove(session: Session, force: boolean, refs: string[]): Promise<number> {
   const ipc = await session.ipc();

@@ -89,6 +89,20 @@ export class ImageStore {
     fs.renameSync(this.ingestPath(digest), path);
   }
 
+  /**
+   * What a pull killed mid-way (kill -9) left: half-unpacked trees and an unrenamed refs file.
+   * Run once when the daemon starts, before any pull; ingest/ stays, for the next pull's Range.
+   */
+  removeLeftovers(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.startsWith(".unpack-") || n.startsWith(".refs.json.")) fs.rmSync(join(this.dir, n), { recursive: true, force: true });
+  }
+
   refs(): Record<string, ImageRecord> {
     try {
       return JSON.parse(fs.readFileSync(join(this.dir, "refs.json"), "utf8")) as Record<string, ImageRecord>;
