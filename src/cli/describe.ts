@@ -104,6 +104,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return `journal loss accepted: acknowledged positions ${e.data.from}..${e.data.to} are gone (the journal ended at ${e.data.head})`;
     case "ImagePulled":
       return `image ${e.data.reference} pulled: ${e.data.digest} (${e.data.platform}, ${e.data.size} bytes)`;
+    case "ImageLoaded":
+      return `image ${e.data.reference} loaded from a ${e.data.format}: ${e.data.digest} (${e.data.platform}, ${e.data.size} bytes)`;
     case "ImageRemoved":
       return `image ${e.data.reference} removed (${e.data.digest}; ${e.data.freed.length} blobs freed)`;
   }

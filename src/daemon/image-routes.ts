@@ -1,11 +1,13 @@
-// The image routes: `pull` (a stream of progress, then the image) and `imageRemove`. The daemon
+// The image routes: `pull` (a stream of progress, then the image), `imageLoad` and `imageRemove`. The daemon
 // owns the image store's writes, so every change is journaled with the kernel's view of who
 // asked. Credentials arrive with a pull request and go to the registry client only: they are
 // never journaled, logged or echoed back.
+import { statSync } from "node:fs";
 import { BerthError } from "../model/errors.js";
 import { parsePlatform, type Platform } from "../model/reference.js";
 import { IMAGE_STREAM } from "../events/catalogue.js";
 import type { Route } from "../ipc/server.js";
+import { loadArchive } from "../vm/image/archive.js";
 import { pullImage } from "../vm/image/pull.js";
 import type { Credentials } from "../vm/image/registry.js";
 import { ImageStore, type ImageRecord } from "../vm/image/store.js";
@@ -56,6 +58,20 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
       },
     },
 
+    imageLoad: {
+      kind: "unary",
+      deadlineMs: 600_000,
+      handler: (body, ctx) => {
+        const b = bodyOf("imageLoad", body);
+        refuseUnreadable(b.file, ctx.peer.uid);
+        const loaded = loadArchive(root, b.file);
+        const meta = { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) };
+        const events = loaded.map(({ record: r, format }) => ({ type: "ImageLoaded" as const, data: { reference: r.reference, digest: r.manifest, config: r.config, platform: r.platform, size: r.size, format } }));
+        store.appendRaw(IMAGE_STREAM, events, "any", meta);
+        return loaded.map((l) => l.record);
+      },
+    },
+
     imageRemove: {
       kind: "unary",
       deadlineMs: 300_000,
@@ -85,6 +101,18 @@ function refuseInUse(deps: ImageDeps, images: ImageStore, record: ImageRecord, f
     if (live) throw new BerthError("invalidState", `cannot remove image ${record.reference}: container ${c.id} is ${c.status} and uses it (stop it first)`);
     if (!force) throw new BerthError("invalidState", `cannot remove image ${record.reference}: container ${c.id} uses it (remove the container, or use -f)`);
   }
+}
+
+/** The daemon reads the archive as root: only for a client that owns the file (or is root itself). */
+function refuseUnreadable(file: string, uid: number): void {
+  if (!file.startsWith("/")) throw new BerthError("invalidArgument", `the archive path must be absolute, got ${JSON.stringify(file)}`);
+  let owner: number;
+  try {
+    owner = statSync(file).uid;
+  } catch (err) {
+    throw new BerthError("notFound", `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (uid !== 0 && owner !== uid) throw new BerthError("invalidArgument", `cannot load ${file}: it belongs to uid ${owner}, not to the caller (uid ${uid})`);
 }
 
 function credentialsOf(value: Record<string, unknown>): Credentials {

@@ -35,6 +35,7 @@ export const ROUTE_SCHEMAS = {
   prune: { orphans: "boolean?", keys: "string[]?", commandId: "string?" },
   // src/daemon/image-routes.ts
   pull: { reference: "string", platform: "string?", insecureRegistries: "string[]?", credentials: "object?", commandId: "string?" },
+  imageLoad: { file: "string", commandId: "string?" },
   imageRemove: { reference: "string", force: "boolean?", commandId: "string?" },
 } as const satisfies Record<string, FieldSpec>;
 

@@ -98,6 +98,8 @@ export type DaemonEvent =
 export type ImageEvent =
   /** `berth pull`: the reference now names this manifest (the platform's, when the tag named an index). */
   | { type: "ImagePulled"; data: { reference: string; digest: string; config: string; index?: string; platform: string; size: number } }
+  /** `berth load`: the reference now names this manifest, read from an archive (`format`) the client named. */
+  | { type: "ImageLoaded"; data: { reference: string; digest: string; config: string; platform: string; size: number; format: "oci-archive" | "docker-archive" } }
   /** `berth image rm`: the reference no longer names anything; `freed` are the blobs and trees deleted with it. */
   | { type: "ImageRemoved"; data: { reference: string; digest: string; freed: string[] } };
 
@@ -136,6 +138,7 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   OrphanRemoved: 1,
   JournalLossAccepted: 1,
   ImagePulled: 1,
+  ImageLoaded: 1,
   ImageRemoved: 1,
 };
 

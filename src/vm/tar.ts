@@ -87,3 +87,29 @@ export function* readTar(buf: Buffer): Generator<TarEntry> {
     pax = new Map();
   }
 }
+
+/** A ustar header for a regular file (names up to 100 bytes: what image archives need). */
+export function tarFileHeader(name: string, size: number, mtime = 0): Buffer {
+  if (Buffer.byteLength(name) > 100) throw new BerthError("internalError", `tar name too long: ${name}`);
+  const h = Buffer.alloc(512);
+  h.write(name, 0, "utf8");
+  const oct = (v: number, off: number, len: number) => h.write(`${v.toString(8).padStart(len - 1, "0")}\0`, off, "ascii");
+  oct(0o644, 100, 8);
+  oct(0, 108, 8);
+  oct(0, 116, 8);
+  oct(size, 124, 12);
+  oct(mtime, 136, 12);
+  h.write("        ", 148, "ascii");
+  h.write("0", 156, "ascii");
+  h.write("ustar\u000000", 257, "ascii");
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+  return h;
+}
+
+/** The zero padding after `size` bytes of data, to the next 512-byte block. */
+export const tarPadding = (size: number): Buffer => Buffer.alloc((512 - (size % 512)) % 512);
+
+/** The end-of-archive marker: two zero blocks. */
+export const TAR_END = Buffer.alloc(1024);

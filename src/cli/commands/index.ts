@@ -37,6 +37,8 @@ export const COMMANDS: readonly Registered[] = [
   // images and the daemon
   { name: "pull", load: () => import("./pull.js") },
   { name: "images", load: () => import("./images.js") },
+  { name: "save", load: () => import("./save.js") },
+  { name: "load", load: () => import("./load.js") },
   { name: "login", load: () => import("./login.js") },
   { name: "logout", load: () => import("./logout.js") },
   { name: "image", load: () => import("./image.js") },

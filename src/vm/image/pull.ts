@@ -177,7 +177,7 @@ async function streamInto(res: Response, desc: Descriptor, ingest: string, offse
 const mismatch = (desc: Descriptor, got: string) => new BerthError("invalidArgument", `blob ${desc.digest} failed verification: the registry sent ${got}; nothing was stored`);
 
 /** Applies the layers, bottom first, into unpacked/<manifest>, built aside and renamed into place. */
-function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): void {
+export function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): void {
   const target = store.unpackedPath(manifest);
   if (fs.existsSync(target)) return;
   fs.mkdirSync(join(target, ".."), { recursive: true });
