@@ -2,74 +2,13 @@
 // runs on loopback: Basic auth, a blob redirect to another host (which must not get the
 // credentials), and a connection cut mid-blob (the retry resumes with Range).
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { pullImage } from "../src/vm/image/pull.js";
 import { ImageStore } from "../src/vm/image/store.js";
-import { buildImage, busyboxTree, layersOf, push, startRegistry, type Registry } from "./helpers/registry.js";
+import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry, type Registry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
-
-interface Seen {
-  url: string;
-  authorization?: string;
-  range?: string;
-}
-
-interface ProxyOptions {
-  /** The Authorization header every request must carry (else 401 with a Basic challenge). */
-  requireAuth?: string;
-  /** Answer blob GETs with 307 to this origin. */
-  redirectBlobsTo?: string;
-  /** Cut the first blob response after this many bytes. */
-  cutFirstBlobAt?: number;
-}
-
-/** An HTTP server on loopback that logs each request and relays it to the registry. */
-async function proxy(upstream: string, opts: ProxyOptions = {}): Promise<{ origin: string; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  let cut = opts.cutFirstBlobAt !== undefined;
-  const server = http.createServer(async (req, res) => {
-    seen.push({ url: req.url!, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(req.headers.range ? { range: req.headers.range } : {}) });
-    if (opts.requireAuth && req.headers.authorization !== opts.requireAuth) {
-      res.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
-      return;
-    }
-    const isBlob = req.url!.includes("/blobs/");
-    if (isBlob && opts.redirectBlobsTo) {
-      res.writeHead(307, { location: `${opts.redirectBlobsTo}${req.url}` });
-      res.end();
-      return;
-    }
-    const headers: Record<string, string> = {};
-    for (const h of ["accept", "range"]) if (req.headers[h]) headers[h] = String(req.headers[h]);
-    const up = await fetch(`${upstream}${req.url}`, { headers });
-    const out: Record<string, string> = {};
-    for (const h of ["content-type", "content-length", "content-range", "docker-content-digest"]) {
-      const v = up.headers.get(h);
-      if (v) out[h] = v;
-    }
-    const body = Buffer.from(await up.arrayBuffer());
-    res.writeHead(up.status, out);
-    if (isBlob && cut && body.length > opts.cutFirstBlobAt!) {
-      cut = false;
-      res.write(body.subarray(0, opts.cutFirstBlobAt));
-      res.once("drain", () => res.destroy());
-      setImmediate(() => res.destroy());
-      return;
-    }
-    res.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  };
-}
 
 let registry: Registry;
 let work: ReturnType<typeof tempDir>;

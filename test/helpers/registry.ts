@@ -4,7 +4,9 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "./tmp.js";
 
@@ -170,4 +172,74 @@ export function layersOf(layout: string, tag: string): string[] {
   const { digest } = manifestOf(layout, tag);
   const m = JSON.parse(fs.readFileSync(join(layout, "blobs", "sha256", digest.slice(7)), "utf8")) as { layers: Desc[] };
   return m.layers.map((l) => l.digest);
+}
+
+export interface Seen {
+  url: string;
+  authorization?: string;
+  range?: string;
+}
+
+export interface ProxyOptions {
+  /** The Authorization header every request must carry (else 401 with a Basic challenge). */
+  requireAuth?: string;
+  /** Answer blob GETs with 307 to this origin. */
+  redirectBlobsTo?: string;
+  /** Cut the first blob response after this many bytes. */
+  cutFirstBlobAt?: number;
+  /** Send this many bytes of the first blob response, then hold it open (`stalled` resolves). */
+  stallFirstBlobAt?: number;
+}
+
+/** An HTTP server on loopback that logs each request and relays it to the registry. */
+export async function proxy(upstream: string, opts: ProxyOptions = {}): Promise<{ origin: string; seen: Seen[]; stalled: Promise<void>; close(): Promise<void> }> {
+  const seen: Seen[] = [];
+  let cut = opts.cutFirstBlobAt !== undefined;
+  let stall = opts.stallFirstBlobAt !== undefined;
+  let onStall: () => void = () => {};
+  const stalled = new Promise<void>((resolve) => (onStall = resolve));
+  const server = http.createServer(async (req, res) => {
+    seen.push({ url: req.url!, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(req.headers.range ? { range: req.headers.range } : {}) });
+    if (opts.requireAuth && req.headers.authorization !== opts.requireAuth) {
+      res.writeHead(401, { "www-authenticate": 'Basic realm="test"', "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      return;
+    }
+    const isBlob = req.url!.includes("/blobs/");
+    if (isBlob && opts.redirectBlobsTo) {
+      res.writeHead(307, { location: `${opts.redirectBlobsTo}${req.url}` });
+      res.end();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const h of ["accept", "range"]) if (req.headers[h]) headers[h] = String(req.headers[h]);
+    const up = await fetch(`${upstream}${req.url}`, { headers });
+    const out: Record<string, string> = {};
+    for (const h of ["content-type", "content-length", "content-range", "docker-content-digest"]) {
+      const v = up.headers.get(h);
+      if (v) out[h] = v;
+    }
+    const body = Buffer.from(await up.arrayBuffer());
+    res.writeHead(up.status, out);
+    if (isBlob && cut && body.length > opts.cutFirstBlobAt!) {
+      cut = false;
+      res.write(body.subarray(0, opts.cutFirstBlobAt));
+      res.once("drain", () => res.destroy());
+      setImmediate(() => res.destroy());
+      return;
+    }
+    if (isBlob && stall && body.length > opts.stallFirstBlobAt!) {
+      stall = false;
+      res.write(body.subarray(0, opts.stallFirstBlobAt), () => onStall());
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    stalled,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
 }
