@@ -20,7 +20,7 @@ test.before(async () => {
   work = tempDir("berth-images-");
   layout = join(work.path, "oci");
   const tree = busyboxTree(work.path);
-  digests.app = buildImage(layout, "app", tree, { cmd: ["echo", "hi"], env: ["GREETING=hello", "PATH=/bin"], workdir: "/srv", user: "app" });
+  digests.app = buildImage(layout, "app", tree, { cmd: ["echo", "hi"], env: ["GREETING=hello", "PATH=/bin"], workdir: "/srv", user: "app", stopSignal: "SIGINT" });
   push(layout, "app", `${registry.host}/t/app:1`);
   push(layout, "app", `${registry.host}/t/docker-app:1`, { format: "v2s2" });
   digests.amd64 = buildImage(layout, "amd64", tree, { cmd: ["echo", "amd64"] });
@@ -63,6 +63,8 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.is(created.code, 0, created.stderr);
     const [c1] = JSON.parse((await berth(root, ["inspect", "c1"])).stdout);
     assert.equal(c1.config.init.args, ["echo", "hi"]);
+    assert.is(c1.config.stopSignal, "SIGINT", "the image's StopSignal");
+    assert.is(c1.config.init.env.GREETING, "hello");
     assert.equal(c1.config.rootfs.resolved.manifest, digests.app);
 
     const images = await berth(root, ["images"]);

@@ -57,7 +57,7 @@ export function containerFlags(cmd: Command): Command {
     .option("-v, --volume <src:dst[:ro]>", "bind mount a host path: /abs, ./rel or ../rel (repeatable)", collect, [])
     .option("--network <mode>", "none or host", "none")
     .option("--restart <policy>", "no, on-failure[:max], always or unless-stopped", "no")
-    .option("--stop-signal <sig>", "signal `stop` sends first (name or number)", "SIGTERM")
+    .option("--stop-signal <sig>", "signal `stop` sends first (name or number; default: the image's StopSignal, else SIGTERM)")
     .option("--stop-timeout <seconds>", "seconds `stop` waits before SIGKILL", "10")
     .option("-l, --label <K=V>", "set a label (repeatable)", collect, []);
 }
@@ -153,8 +153,8 @@ export function containerConfig(flags: ContainerFlags, rest: string[]): { id: st
 
   const restart = parseRestartPolicy(flags.restart ?? "no");
   if (!restart.ok) throw BerthError.from(restart.error);
-  const stopSignal = normaliseSignal(flags.stopSignal ?? "SIGTERM");
-  if (!stopSignal.ok) throw BerthError.from(stopSignal.error);
+  const stopSignal = flags.stopSignal === undefined ? undefined : normaliseSignal(flags.stopSignal);
+  if (stopSignal && !stopSignal.ok) throw BerthError.from(stopSignal.error);
   if (flags.network !== undefined && flags.network !== "none" && flags.network !== "host") throw bad(`invalid --network "${flags.network}": expected none or host`);
 
   const config: ContainerConfigInput = {
@@ -164,12 +164,12 @@ export function containerConfig(flags: ContainerFlags, rest: string[]): { id: st
     readOnlyRootfs: flags.readOnly === true,
     mounts: flags.volume.map(volume),
     network: (flags.network ?? "none") as "none" | "host",
-    stopSignal: stopSignal.value,
     stopTimeoutSeconds: number(flags.stopTimeout ?? "10", "--stop-timeout", false)!,
     labels: keyValues(flags.label, "label"),
     restart: restart.value,
   };
   if (flags.hostname !== undefined) config.hostname = flags.hostname;
+  if (stopSignal?.ok) config.stopSignal = stopSignal.value;
   if (flags.entrypoint !== undefined) config.entrypoint = flags.entrypoint;
   return { id, config };
 }

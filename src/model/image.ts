@@ -130,7 +130,8 @@ export interface UserProcessFlags {
 /**
  * docker's rules for an image's config under the user's flags: --entrypoint replaces the
  * image's Entrypoint and drops its Cmd; CMD... replaces Cmd; the process runs Entrypoint+Cmd.
- * The image's Env comes first and -e overrides it; -w and -u win over WorkingDir and User.
+ * The image's Env comes first and -e overrides it; -w, -u and --stop-signal win over
+ * WorkingDir, User and StopSignal; -l labels over the image's.
  */
 export function mergeImageConfig(input: ContainerConfigInput, flags: UserProcessFlags, image: ImageConfig): Validated<ContainerConfigInput> {
   const c = image.config ?? {};
@@ -148,6 +149,7 @@ export function mergeImageConfig(input: ContainerConfigInput, flags: UserProcess
   if (input.init.cwd === undefined && c.WorkingDir) init.cwd = c.WorkingDir;
   if (input.init.user === undefined && c.User) init.user = c.User;
   const merged: ContainerConfigInput = { ...input, init };
+  if (input.stopSignal === undefined && c.StopSignal) merged.stopSignal = c.StopSignal;
   if (c.Labels) merged.labels = { ...c.Labels, ...(input.labels ?? {}) };
   return { ok: true, value: merged };
 }

@@ -109,6 +109,7 @@ export interface ImageSpec {
   env?: string[];
   workdir?: string;
   user?: string;
+  stopSignal?: string;
   architecture?: string;
 }
 
@@ -124,6 +125,7 @@ export function buildImage(layout: string, tag: string, tree: string, spec: Imag
   for (const e of spec.env ?? []) args.push("--config.env", e);
   if (spec.workdir) args.push("--config.workingdir", spec.workdir);
   if (spec.user) args.push("--config.user", spec.user);
+  if (spec.stopSignal) args.push("--config.stopsignal", spec.stopSignal);
   if (spec.architecture) args.push("--architecture", spec.architecture);
   execFileSync("umoci", args);
   return manifestOf(layout, tag).digest;
