@@ -61,10 +61,10 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
     imageLoad: {
       kind: "unary",
       deadlineMs: 600_000,
-      handler: (body, ctx) => {
+      handler: async (body, ctx) => {
         const b = bodyOf("imageLoad", body);
         refuseUnreadable(b.file, ctx.peer.uid);
-        const loaded = loadArchive(root, b.file);
+        const loaded = await loadArchive(root, b.file);
         const meta = { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) };
         const events = loaded.map(({ record: r, format }) => ({ type: "ImageLoaded" as const, data: { reference: r.reference, digest: r.manifest, config: r.config, platform: r.platform, size: r.size, format } }));
         store.appendRaw(IMAGE_STREAM, events, "any", meta);

@@ -68,7 +68,7 @@ export interface Loaded {
 }
 
 /** Loads every image of an archive into the store; nothing is named until all of it verified. */
-export function loadArchive(root: string, file: string): Loaded[] {
+export async function loadArchive(root: string, file: string): Promise<Loaded[]> {
   let archive: Buffer;
   try {
     archive = fs.readFileSync(file);
@@ -83,7 +83,7 @@ export function loadArchive(root: string, file: string): Loaded[] {
   if (images.length === 0) throw new BerthError("invalidArgument", `${file} names no image: a loaded image needs a reference (an io.containerd.image.name annotation or RepoTags)`);
   for (const img of images) {
     for (const [digest, bytes] of img.blobs) store.putVerified(digest, bytes);
-    unpack(store, img.record.manifest, img.layers);
+    await unpack(store, img.record.manifest, img.layers);
   }
   for (const img of images) store.setRef(img.record);
   return images.map((i) => ({ record: i.record, format: files.has("index.json") ? "oci-archive" : "docker-archive" }));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { BerthError } from "../../model/errors.js";
 import { configPlatform, layerCompression, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
 import { formatPlatform, ociArchitecture, parseReference, refKey, type Platform } from "../../model/reference.js";
-import { applyLayer } from "../image-import.js";
+import { applyLayer } from "../layer.js";
 import { RegistryClient, type RegistryOptions } from "./registry.js";
 import { ImageStore, type ImageRecord } from "./store.js";
 
@@ -70,7 +70,7 @@ export async function pullImage(root: string, text: string, options: PullOptions
   store.putVerified(manifest.config.digest, configBytes);
   store.putVerified(top.digest, top.bytes);
   options.onProgress?.({ kind: "unpacking", layers: manifest.layers.length });
-  unpack(store, top.digest, manifest.layers);
+  await unpack(store, top.digest, manifest.layers);
 
   const record: ImageRecord = {
     reference,
@@ -177,7 +177,7 @@ async function streamInto(res: Response, desc: Descriptor, ingest: string, offse
 const mismatch = (desc: Descriptor, got: string) => new BerthError("invalidArgument", `blob ${desc.digest} failed verification: the registry sent ${got}; nothing was stored`);
 
 /** Applies the layers, bottom first, into unpacked/<manifest>, built aside and renamed into place. */
-export function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): void {
+export async function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): Promise<void> {
   const target = store.unpackedPath(manifest);
   if (fs.existsSync(target)) return;
   fs.mkdirSync(join(target, ".."), { recursive: true });
@@ -186,9 +186,10 @@ export function unpack(store: ImageStore, manifest: string, layers: Descriptor[]
     const rootfs = join(tmp, "rootfs");
     fs.mkdirSync(rootfs, { mode: 0o755 });
     for (const layer of layers) {
-      const bytes = store.readBlob(layer.digest);
-      if (bytes.length >= 4 && bytes.readUInt32LE(0) === 0xfd2fb528) throw new BerthError("unsupported", `layer ${layer.digest} is zstd-compressed, which is not supported yet`);
-      applyLayer(rootfs, bytes);
+      if (!store.hasBlob(layer.digest)) throw new BerthError("notFound", `layer ${layer.digest} is not in the image store`);
+      await applyLayer(rootfs, store.blobPath(layer.digest)).catch((err: unknown) => {
+        throw err instanceof BerthError ? new BerthError(err.code, `layer ${layer.digest}: ${err.message}`) : err;
+      });
     }
     fs.renameSync(rootfs, target);
   } finally {
