@@ -1,8 +1,8 @@
 // Applies one image layer (a tar, gzip-compressed or not) onto a tree, as a stream: a file's
 // bytes go to disk as they arrive, so memory stays flat whatever the layer's size. Safety is
-// checked per entry: no ".." components, no writing through a symlink (an absolute symlink
-// followed during extraction would land on the host), hardlinks only to files already in the
-// tree. Whiteouts hide what lower layers put there, never what this layer adds (the OCI rule),
+// checked per entry: no ".." components in a name, symlinks on its path resolved inside the
+// tree (an absolute symlink followed naively would land on the host), never written through
+// at its end, hardlinks only to regular files in the tree. Whiteouts hide what lower layers put there, never what this layer adds (the OCI rule),
 // so the paths this layer wrote are remembered.
 import fs from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,22 +22,48 @@ export function components(name: string): string[] {
   return parts;
 }
 
-/** Makes sure no parent of parts is a symlink (or missing: then creates it as a directory). */
+/** Symlinks followed while resolving one path, as Linux's own limit (ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * The host path of an entry, with its parent directories resolved inside the tree as if the
+ * tree were `/` (docker's and runc's securejoin): a symlink is followed, an absolute target
+ * starts again at the tree's root, and ".." stops there. So a merged-`/usr` image (`/bin →
+ * usr/bin` below, `bin/x` above) works as in docker, and no link can lead outside the tree.
+ * Missing parents are made as directories. The last component is not followed: a symlink
+ * there is replaced, never written through.
+ */
 function safeParent(target: string, parts: string[], entry: string): string {
-  let cur = target;
-  for (const [i, p] of parts.slice(0, -1).entries()) {
-    cur = join(cur, p);
+  let resolved: string[] = [];
+  const queue = parts.slice(0, -1);
+  let links = 0;
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    if (p === "" || p === ".") continue;
+    if (p === "..") {
+      resolved.pop();
+      continue;
+    }
+    const cur = join(target, ...resolved, p);
     let st: fs.Stats | null = null;
     try {
       st = fs.lstatSync(cur);
     } catch {
       fs.mkdirSync(cur, { mode: 0o755 });
+      resolved.push(p);
       continue;
     }
-    if (st.isSymbolicLink()) throw bad(`tar entry ${JSON.stringify(entry)} passes through the symlink /${parts.slice(0, i + 1).join("/")}: writing through symlinks is not allowed`);
-    if (!st.isDirectory()) throw bad(`tar entry ${JSON.stringify(entry)}: /${p} is not a directory`);
+    if (st.isSymbolicLink()) {
+      if (++links > MAX_LINKS) throw bad(`tar entry ${JSON.stringify(entry)}: more than ${MAX_LINKS} symlinks on its path`);
+      const link = fs.readlinkSync(cur);
+      if (link.startsWith("/")) resolved = [];
+      queue.unshift(...link.split("/"));
+      continue;
+    }
+    if (!st.isDirectory()) throw bad(`tar entry ${JSON.stringify(entry)}: /${[...resolved, p].join("/")} is not a directory`);
+    resolved.push(p);
   }
-  return join(target, ...parts);
+  return join(target, ...resolved, parts[parts.length - 1]!);
 }
 
 function removeExisting(path: string): void {
@@ -52,6 +78,7 @@ function removeExisting(path: string): void {
 
 /** One layer being applied: the tree, and what this layer itself has written so far. */
 class LayerWriter {
+  /** Host paths this layer wrote (resolved: `bin/x` under `bin → usr/bin` is `usr/bin/x`). */
   private readonly written = new Set<string>();
   private fd: number | undefined;
   private file: { path: string; header: TarHeader } | undefined;
@@ -65,7 +92,7 @@ class LayerWriter {
     const base = parts[parts.length - 1]!;
     if (base.startsWith(".wh.")) return this.whiteout(parts, h.name);
     const path = safeParent(this.target, parts, h.name);
-    this.written.add(parts.join("/"));
+    this.written.add(path);
     const type = tarType(h.flag);
     if (type === "file") {
       removeExisting(path);
@@ -98,8 +125,7 @@ class LayerWriter {
   private whiteout(parts: string[], name: string): void {
     const base = parts[parts.length - 1]!;
     const parent = dirname(safeParent(this.target, parts, name));
-    const dir = parts.slice(0, -1).join("/");
-    const mine = (child: string) => this.written.has(dir ? `${dir}/${child}` : child);
+    const mine = (child: string) => this.written.has(join(parent, child));
     if (base === ".wh..wh..opq") {
       for (const child of fs.readdirSync(parent)) if (!mine(child)) fs.rmSync(join(parent, child), { recursive: true, force: true });
       return;
