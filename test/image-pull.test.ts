@@ -93,12 +93,30 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.match(listed.stdout, /ImagePulled/);
   }));
 
-test("a Docker v2 schema 2 manifest pulls and runs the same", () =>
+test("a Docker v2 schema 2 manifest pulls and runs the same; tag, filter and prune -a work on it", () =>
   withDaemon(async (root) => {
     const ref = `${registry.host}/t/docker-app:1`;
     assert.is((await berth(root, ["pull", "-q", ref])).code, 0);
     const r = await berth(root, ["run", "--rm", ref]);
     assert.is(r.stdout, "hi\n", r.stderr);
+
+    assert.is((await berth(root, ["image", "tag", ref, "local/app:stable"])).code, 0);
+    const both = await berth(root, ["images", "--format", "json"]);
+    assert.equal(JSON.parse(both.stdout).map((x: { reference: string }) => x.reference), [ref, "docker.io/local/app:stable"]);
+    const filtered = await berth(root, ["images", "--filter", "reference=local/*"]);
+    assert.match(filtered.stdout, /local\/app\s+stable/);
+    assert.not.match(filtered.stdout, /docker-app/);
+    assert.is((await berth(root, ["images", "-q", "--filter", "dangling=true"])).stdout, "");
+
+    const untag = await berth(root, ["image", "rm", ref]);
+    assert.is(untag.stdout, `Untagged: ${ref}\n`, "another name keeps the blobs");
+    assert.is((await berth(root, ["run", "--rm", "local/app:stable"])).stdout, "hi\n");
+    const prune = await berth(root, ["image", "prune", "-a", "-f"]);
+    assert.is(prune.code, 0, prune.stderr);
+    assert.match(prune.stdout, /untagged: docker.io\/local\/app:stable/);
+    assert.equal(fs.readdirSync(join(root, "images", "blobs", "sha256")), []);
+    const types = (await journalEvents(root)).map((e) => e.type).filter((t) => t.startsWith("Image"));
+    assert.equal(types, ["ImagePulled", "ImageTagged", "ImageRemoved", "ImageRemoved"]);
   }));
 
 test("an index gives the host's platform; --platform linux/arm64 stores arm64, which run refuses as unsupported", () =>

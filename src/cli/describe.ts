@@ -106,6 +106,8 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return `image ${e.data.reference} pulled: ${e.data.digest} (${e.data.platform}, ${e.data.size} bytes)`;
     case "ImageLoaded":
       return `image ${e.data.reference} loaded from a ${e.data.format}: ${e.data.digest} (${e.data.platform}, ${e.data.size} bytes)`;
+    case "ImageTagged":
+      return `image ${e.data.source} tagged as ${e.data.reference} (${e.data.digest})`;
     case "ImageRemoved":
       return `image ${e.data.reference} removed (${e.data.digest}; ${e.data.freed.length} blobs freed)`;
   }

@@ -1,10 +1,12 @@
-// The image routes: `pull` (a stream of progress, then the image), `imageLoad` and `imageRemove`. The daemon
+// The image routes: `pull` (a stream of progress, then the image), `imageLoad`, `imageTag`,
+// `imageRemove` and `imagePrune`. The daemon
 // owns the image store's writes, so every change is journaled with the kernel's view of who
 // asked. Credentials arrive with a pull request and go to the registry client only: they are
 // never journaled, logged or echoed back.
 import { statSync } from "node:fs";
 import { BerthError } from "../model/errors.js";
-import { parsePlatform, type Platform } from "../model/reference.js";
+import { parsePlatform, parseReference, refKey, type Platform } from "../model/reference.js";
+import type { ContainerState } from "../projections/container.js";
 import { IMAGE_STREAM } from "../events/catalogue.js";
 import type { Route } from "../ipc/server.js";
 import { loadArchive } from "../vm/image/archive.js";
@@ -87,16 +89,60 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
         return { untagged: record.reference, deleted: freed };
       },
     },
+
+    imageTag: {
+      kind: "unary",
+      handler: (body, ctx) => {
+        const b = bodyOf("imageTag", body);
+        const images = new ImageStore(root);
+        const record = images.lookup(b.source);
+        if (!record) throw new BerthError("notFound", `no such image: ${b.source}`);
+        const target = parseReference(b.target);
+        if (!target.ok) throw BerthError.from(target.error);
+        if (target.value.digest !== undefined || target.value.tag === undefined) throw new BerthError("invalidArgument", `cannot tag with a digest: ${b.target}; expected NAME[:TAG]`);
+        const reference = refKey(target.value);
+        images.setRef({ ...record, reference });
+        store.appendRaw(IMAGE_STREAM, [{ type: "ImageTagged", data: { reference, source: record.reference, digest: record.manifest } }], "any", { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) });
+        return { reference, source: record.reference };
+      },
+    },
+
+    imagePrune: {
+      kind: "unary",
+      deadlineMs: 300_000,
+      handler: (body, ctx) => {
+        const b = bodyOf("imagePrune", body);
+        // Every reference names an image, so nothing is dangling: only -a has anything to do.
+        if (!b.all) return { deleted: [], untagged: [] };
+        const images = new ImageStore(root);
+        const untagged: string[] = [];
+        const deleted: string[] = [];
+        const meta = { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) };
+        for (const record of Object.values(images.refs())) {
+          if (usedBy(deps, images, record).length > 0) continue;
+          const { freed } = images.removeRef(record.reference, pullsInFlight === 0);
+          store.appendRaw(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference: record.reference, digest: record.manifest, freed } }], "any", meta);
+          untagged.push(record.reference);
+          deleted.push(...freed);
+        }
+        return { untagged, deleted };
+      },
+    },
   };
+}
+
+/** The containers (not deleted) whose rootfs is this image's manifest. */
+function usedBy(deps: ImageDeps, images: ImageStore, record: ImageRecord): ContainerState[] {
+  return Object.values(deps.store.projection.containers).filter((c) => {
+    const rootfs = c.config.rootfs;
+    if (!("image" in rootfs)) return false;
+    return rootfs.resolved ? rootfs.resolved.manifest === record.manifest : images.lookup(rootfs.image)?.manifest === record.manifest;
+  });
 }
 
 /** docker: an image a container uses is kept unless -f; one a running container uses, even with -f. */
 function refuseInUse(deps: ImageDeps, images: ImageStore, record: ImageRecord, force: boolean): void {
-  for (const c of Object.values(deps.store.projection.containers)) {
-    const rootfs = c.config.rootfs;
-    if (!("image" in rootfs)) continue;
-    const uses = rootfs.resolved ? rootfs.resolved.manifest === record.manifest : images.lookup(rootfs.image)?.manifest === record.manifest;
-    if (!uses) continue;
+  for (const c of usedBy(deps, images, record)) {
     const live = c.status !== "stopped" && c.status !== "created";
     if (live) throw new BerthError("invalidState", `cannot remove image ${record.reference}: container ${c.id} is ${c.status} and uses it (stop it first)`);
     if (!force) throw new BerthError("invalidState", `cannot remove image ${record.reference}: container ${c.id} uses it (remove the container, or use -f)`);

@@ -100,7 +100,9 @@ export type ImageEvent =
   | { type: "ImagePulled"; data: { reference: string; digest: string; config: string; index?: string; platform: string; size: number } }
   /** `berth load`: the reference now names this manifest, read from an archive (`format`) the client named. */
   | { type: "ImageLoaded"; data: { reference: string; digest: string; config: string; platform: string; size: number; format: "oci-archive" | "docker-archive" } }
-  /** `berth image rm`: the reference no longer names anything; `freed` are the blobs and trees deleted with it. */
+  /** `berth image tag`: `reference` now names the same image as `source`. */
+  | { type: "ImageTagged"; data: { reference: string; source: string; digest: string } }
+  /** `berth image rm` (or `image prune`): the reference no longer names anything; `freed` are the blobs and trees deleted with it. */
   | { type: "ImageRemoved"; data: { reference: string; digest: string; freed: string[] } };
 
 /** The stream every image event is in. */
@@ -139,6 +141,7 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   JournalLossAccepted: 1,
   ImagePulled: 1,
   ImageLoaded: 1,
+  ImageTagged: 1,
   ImageRemoved: 1,
 };
 

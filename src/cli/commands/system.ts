@@ -1,12 +1,12 @@
 // `berth system info|prune`: the daemon's own state (is its journal still the file it opened?
 // what orphans are under the root?) and docker's prune: stopped containers, and with
 // --orphans whatever the journal does not know, after a confirmation that -f skips.
-import { createInterface } from "node:readline/promises";
 import type { DaemonInfo } from "../../daemon/system-routes.js";
 import { BerthError } from "../../model/errors.js";
 import { describeOrphan, type Orphan } from "../../events/catalogue.js";
 import type { Session } from "../context.js";
 import { parseFormat } from "../format.js";
+import { confirm } from "../confirm.js";
 import { faultLine } from "../journal-fault.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
@@ -81,17 +81,3 @@ export async function prune(session: Session, flags: PruneFlags): Promise<number
   return 0;
 }
 
-/** docker's prompt. Without a terminal to ask on, refuse rather than guess. */
-async function confirm(warning: string, what: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new BerthError("invalidArgument", `${what} asks for confirmation, but stdin is not a terminal: pass -f (--force) to prune without asking`);
-  }
-  process.stderr.write(`${warning}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question("Are you sure you want to continue? [y/N] ");
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
