@@ -48,6 +48,15 @@ test("a gzip layer from GNU tar streams from its file: long names and a big file
     assert.is(fs.readlinkSync(join(t, "link")), "big.bin");
   }));
 
+test("a layer that ends right after its last file's bytes (umoci's: no padding, no end blocks) applies whole", () =>
+  withTempDir(async (dir) => {
+    const t = join(dir, "t");
+    fs.mkdirSync(t);
+    const whole = tar([{ name: "a", data: "1" }, { name: "last", data: "y".repeat(700) }]);
+    await applyLayer(t, whole.subarray(0, 512 * 3 + 700));
+    assert.is(fs.readFileSync(join(t, "last"), "utf8"), "y".repeat(700));
+  }));
+
 test("truncated, not-gzip and escaping layers are invalidArgument, and nothing lands outside the tree", () =>
   withTempDir(async (dir) => {
     const outside = join(dir, "outside");

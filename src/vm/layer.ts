@@ -226,19 +226,25 @@ async function parseInto(source: AsyncIterable<Buffer>, w: LayerWriter): Promise
       if (state.left > 0) break;
       if (pending.length - at < state.pad) break;
       at += state.pad;
-      if (state.meta) {
-        const data = Buffer.concat(state.chunks!);
-        const text = data.toString("utf8").replace(/\0.*$/s, "");
-        if (state.meta === "L") longName = text;
-        else if (state.meta === "K") longLink = text;
-        else if (state.meta === "x") pax = parsePax(data);
-      } else w.end();
+      finish(state);
       state = { kind: "header" };
     }
     offset += at;
     pending = pending.subarray(at);
   }
-  if (state.kind === "data") throw bad("truncated tarball");
+  // umoci's layers end right after the last file's bytes, without its padding or the
+  // end-of-archive blocks; GNU tar reads them, and so does berth. Missing data is truncation.
+  if (state.kind === "data" && state.left > 0) throw bad("truncated tarball");
+  if (state.kind === "data") finish(state);
+
+  function finish(entry: { meta?: string; chunks?: Buffer[] }): void {
+    if (!entry.meta) return w.end();
+    const data = Buffer.concat(entry.chunks!);
+    const text = data.toString("utf8").replace(/\0.*$/s, "");
+    if (entry.meta === "L") longName = text;
+    else if (entry.meta === "K") longLink = text;
+    else if (entry.meta === "x") pax = parsePax(data);
+  }
 }
 
 /** Applies a layer from a file (a blob in the store) or a buffer; gzip is detected by its magic. */
