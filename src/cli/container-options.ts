@@ -34,6 +34,8 @@ export interface ContainerFlags {
   tty?: boolean;
   logDriver?: string;
   logOpt?: string[];
+  entrypoint?: string;
+  pull?: string;
 }
 
 /** Declares the shared flags (process flags too: exec reuses -e, --env-file, -w, -u). */
@@ -56,6 +58,8 @@ export function containerFlags(cmd: Command): Command {
   const c = stdioFlags(processFlags(cmd))
     .option("--name <id>", "container id (default: random)")
     .option("--rootfs <dir>", "use a host directory as the root filesystem instead of an image")
+    .option("--entrypoint <cmd>", "override the image's entrypoint (\"\" clears it)")
+    .option("--pull <policy>", "missing: pull an image not in the store; always: pull first; never", "missing")
     .option("--hostname <name>", "hostname inside the container (default: the id)")
     .option("-m, --memory <size>", "memory limit, e.g. 64m or 1g")
     .option("--cpus <n>", "CPU quota in cores, e.g. 0.5")
@@ -64,7 +68,7 @@ export function containerFlags(cmd: Command): Command {
     .option("-v, --volume <src:dst[:ro]>", "bind mount a host path: /abs, ./rel or ../rel (repeatable)", collect, [])
     .option("--network <mode>", "none or host", "none")
     .option("--restart <policy>", "no, on-failure[:max], always or unless-stopped", "no")
-    .option("--stop-signal <sig>", "signal `stop` sends first (name or number)", "SIGTERM")
+    .option("--stop-signal <sig>", "signal `stop` sends first (name or number; default: the image's StopSignal, else SIGTERM)")
     .option("--stop-timeout <seconds>", "seconds `stop` waits before SIGKILL", "10")
     .option("-l, --label <K=V>", "set a label (repeatable)", collect, []);
   return logFlags(c);
@@ -176,9 +180,8 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
     if (!image) throw bad("missing IMAGE: expected `berth run [OPTIONS] IMAGE [CMD...]` or `--rootfs DIR [CMD...]`");
     rootfs = { image };
   }
-  // busybox (the built-in image) has no default command of its own; docker's busybox runs sh.
-  const args = positional.length > 0 ? positional : ["sh"];
-  const init: ContainerConfigInput["init"] = { args, env: processEnv(flags) };
+  // No command: the daemon runs the image's Entrypoint and Cmd (busybox and --rootfs: sh).
+  const init: ContainerConfigInput["init"] = { args: positional, env: processEnv(flags) };
   if (flags.workdir !== undefined) init.cwd = flags.workdir;
   if (flags.user !== undefined) init.user = flags.user;
   Object.assign(init, stdioSpec(flags, io.attached));
@@ -192,8 +195,8 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
 
   const restart = parseRestartPolicy(flags.restart ?? "no");
   if (!restart.ok) throw BerthError.from(restart.error);
-  const stopSignal = normaliseSignal(flags.stopSignal ?? "SIGTERM");
-  if (!stopSignal.ok) throw BerthError.from(stopSignal.error);
+  const stopSignal = flags.stopSignal === undefined ? undefined : normaliseSignal(flags.stopSignal);
+  if (stopSignal && !stopSignal.ok) throw BerthError.from(stopSignal.error);
   if (flags.network !== undefined && flags.network !== "none" && flags.network !== "host") throw bad(`invalid --network "${flags.network}": expected none or host`);
 
   const config: ContainerConfigInput = {
@@ -203,7 +206,6 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
     readOnlyRootfs: flags.readOnly === true,
     mounts: flags.volume.map(volume),
     network: (flags.network ?? "none") as "none" | "host",
-    stopSignal: stopSignal.value,
     stopTimeoutSeconds: number(flags.stopTimeout ?? "10", "--stop-timeout", false)!,
     labels: keyValues(flags.label, "label"),
     restart: restart.value,
@@ -211,6 +213,8 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
   if (flags.hostname !== undefined) config.hostname = flags.hostname;
   const log = logConfig(flags.logDriver, flags.logOpt ?? []);
   if (log) config.log = log;
+  if (stopSignal?.ok) config.stopSignal = stopSignal.value;
+  if (flags.entrypoint !== undefined) config.entrypoint = flags.entrypoint;
   return { id, config };
 }
 

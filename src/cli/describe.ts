@@ -11,7 +11,7 @@ export function keyData(e: StoredEvent): string {
   switch (e.type) {
     case "ContainerCreated": {
       const c = e.data.config;
-      return `image=${"image" in c.rootfs ? c.rootfs.image : c.rootfs.path} cmd=${JSON.stringify(shellQuote(c.init.args))}`;
+      return `image=${"image" in c.rootfs ? c.rootfs.image : c.rootfs.path}${"image" in c.rootfs && c.rootfs.resolved ? ` digest=${c.rootfs.resolved.manifest}` : ""} cmd=${JSON.stringify(shellQuote(c.init.args))}`;
     }
     case "ContainerBooted":
       return `runtimePid=${e.data.runtime.pid} driver=${e.data.runtime.driver}`;
@@ -23,6 +23,8 @@ export function keyData(e: StoredEvent): string {
       return `process=${e.data.processId} error=${JSON.stringify(`${e.data.error.code}: ${e.data.error.message}`)}`;
     case "ProcessExited":
       return `process=${e.data.processId} pid=${e.data.pid} exitCode=${e.data.exitCode}${e.data.signal ? ` signal=${e.data.signal}` : ""}${e.data.oomKilled ? " oomKilled" : ""}`;
+    case "ImageRemoved":
+      return `reference=${e.data.reference} digest=${e.data.digest} freed=${e.data.freed.length}`;
     case "OrphanFound":
       return `id=${e.data.orphan.id} found=${JSON.stringify(orphanParts(e.data.orphan))}`;
     default:
@@ -51,7 +53,7 @@ export function historySentence(e: StoredEvent, containerId: string): string {
   switch (e.type) {
     case "ContainerCreated": {
       const c = e.data.config;
-      const source = "image" in c.rootfs ? `image ${c.rootfs.image}` : `rootfs ${c.rootfs.path}`;
+      const source = "image" in c.rootfs ? `image ${c.rootfs.image}${c.rootfs.resolved ? ` (${c.rootfs.resolved.manifest})` : ""}` : `rootfs ${c.rootfs.path}`;
       const extra = c.restart.name !== "no" ? ` (restart ${c.restart.name})` : c.autoRemove === true ? " (--rm)" : "";
       return `created from ${source}: ${shellQuote(c.init.args)}${extra}`;
     }
@@ -114,5 +116,13 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return `orphan ${e.data.id} ${e.data.how === "pruned" ? "killed and removed by system prune" : "no longer found"}`;
     case "JournalLossAccepted":
       return `journal loss accepted: acknowledged positions ${e.data.from}..${e.data.to} are gone (the journal ended at ${e.data.head})`;
+    case "ImagePulled":
+      return `image ${e.data.reference} pulled: ${e.data.digest} (${e.data.platform}, ${e.data.size} bytes)`;
+    case "ImageLoaded":
+      return `image ${e.data.reference} loaded from a ${e.data.format}: ${e.data.digest} (${e.data.platform}, ${e.data.size} bytes)`;
+    case "ImageTagged":
+      return `image ${e.data.source} tagged as ${e.data.reference} (${e.data.digest})`;
+    case "ImageRemoved":
+      return `image ${e.data.reference} removed (${e.data.digest}; ${e.data.freed.length} blobs freed)`;
   }
 }

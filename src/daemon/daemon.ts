@@ -14,6 +14,7 @@ import { Reactor } from "./reactor.js";
 import { checkJournalLoss } from "./journal-loss.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
+import { imageRoutes } from "./image-routes.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
 import { scanOrphans } from "./orphans.js";
@@ -72,7 +73,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }) }, () => store.projection), journal),
+        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store }) }, () => store.projection), journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

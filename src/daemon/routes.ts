@@ -19,6 +19,7 @@ import { listContainers } from "../projections/index.js";
 import { followLogs, logEntries, processLogPath } from "../vm/logs.js";
 import { checkBindMounts, checkRootfs } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
+import { resolveCreateConfig } from "../vm/image/resolve.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
 import { attachRoutes } from "./attach-route.js";
@@ -78,12 +79,15 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     return current(command.id);
   };
 
-  /** A create, parsed, whose mounts do not expose the berth root (for `create` and `run`). */
+  /**
+   * A create, parsed, whose mounts do not expose the berth root (for `create` and `run`). A
+   * pulled image's config is merged in first, so what is journaled is what will run.
+   */
   const parsedCreate = (body: Record<string, unknown>) => {
     const config = body.config as Record<string, unknown> | undefined;
     // As docker's daemon-wide log options: for a container that names none of its own.
     if (deps.logDefault && config && typeof config === "object" && config.log === undefined) body = { ...body, config: { ...config, log: deps.logDefault } };
-    const command = parsed("create", body);
+    const command = parsed("create", { ...body, config: resolveCreateConfig(deps.root, body.config) });
     refuseRootMounts(command.config, deps.root);
     return command;
   };

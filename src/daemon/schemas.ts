@@ -36,6 +36,12 @@ export const ROUTE_SCHEMAS = {
   info: {},
   orphans: {},
   prune: { orphans: "boolean?", keys: "string[]?", commandId: "string?" },
+  // src/daemon/image-routes.ts
+  pull: { reference: "string", platform: "string?", insecureRegistries: "string[]?", credentials: "object?", commandId: "string?" },
+  imageLoad: { file: "string", commandId: "string?" },
+  imageRemove: { reference: "string", force: "boolean?", commandId: "string?" },
+  imageTag: { source: "string", target: "string", commandId: "string?" },
+  imagePrune: { all: "boolean?", commandId: "string?" },
 } as const satisfies Record<string, FieldSpec>;
 
 export type RouteName = keyof typeof ROUTE_SCHEMAS;

@@ -106,7 +106,22 @@ export type DaemonEvent =
   /** The daemon was started with --accept-journal-loss over a journal that lost acknowledged events. */
   | { type: "JournalLossAccepted"; data: JournalLoss };
 
-export type BerthEvent = ContainerEvent | DaemonEvent;
+// Images (src/vm/image/, docs/images.md): the image store changed. The actor is the envelope's;
+// credentials used for a pull are never part of any event.
+export type ImageEvent =
+  /** `berth pull`: the reference now names this manifest (the platform's, when the tag named an index). */
+  | { type: "ImagePulled"; data: { reference: string; digest: string; config: string; index?: string; platform: string; size: number } }
+  /** `berth load`: the reference now names this manifest, read from an archive (`format`) the client named. */
+  | { type: "ImageLoaded"; data: { reference: string; digest: string; config: string; platform: string; size: number; format: "oci-archive" | "docker-archive" } }
+  /** `berth image tag`: `reference` now names the same image as `source`. */
+  | { type: "ImageTagged"; data: { reference: string; source: string; digest: string } }
+  /** `berth image rm` (or `image prune`): the reference no longer names anything; `freed` are the blobs and trees deleted with it. */
+  | { type: "ImageRemoved"; data: { reference: string; digest: string; freed: string[] } };
+
+/** The stream every image event is in. */
+export const IMAGE_STREAM = "images";
+
+export type BerthEvent = ContainerEvent | DaemonEvent | ImageEvent;
 export type EventType = BerthEvent["type"];
 export type EventOf<T extends EventType> = Extract<BerthEvent, { type: T }>;
 
@@ -140,6 +155,10 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   OrphanFound: 1,
   OrphanRemoved: 1,
   JournalLossAccepted: 1,
+  ImagePulled: 1,
+  ImageLoaded: 1,
+  ImageTagged: 1,
+  ImageRemoved: 1,
 };
 
 export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];

@@ -2,6 +2,7 @@
 // Validation is pure: it returns a normalised value or a typed error, never throws.
 import { constants } from "node:os";
 import type { ErrorInfo } from "./errors.js";
+import { parseReference } from "./reference.js";
 
 export interface Rlimit {
   type: string; // "RLIMIT_NOFILE"
@@ -48,8 +49,19 @@ export type RestartPolicy =
 
 export type NetworkMode = "none" | "host";
 
-/** Where the root filesystem comes from: a named image (built-in busybox or imported) or a host directory. */
-export type RootfsSource = { image: string } | { path: string };
+/**
+ * Where the root filesystem comes from: a named image (built-in busybox, imported, or pulled) or
+ * a host directory. A pulled image is `resolved` at create to the exact manifest and config it
+ * ran, so the journal keeps them after the tag moves (configs journaled before pulls lack it).
+ */
+export type RootfsSource = { image: string; resolved?: ResolvedImage } | { path: string };
+
+export interface ResolvedImage {
+  /** The normalised reference: "docker.io/library/alpine:latest". */
+  reference: string;
+  manifest: string;
+  config: string;
+}
 
 export interface ContainerConfig {
   rootfs: RootfsSource;
@@ -85,8 +97,11 @@ export const LOG_DRIVERS: readonly LogDriver[] = ["k8s-file", "none"];
 
 /** What a client may send: everything but the init args is optional and defaulted. */
 export type ContainerConfigInput = Partial<Omit<ContainerConfig, "init" | "resources">> & {
+  /** Empty: the image's own Entrypoint and Cmd (busybox and a host rootfs: `sh`). */
   init: Partial<ProcessSpec> & { args: string[] };
   resources?: Resources;
+  /** docker's --entrypoint; "" clears the image's. Consumed at create, never journaled. */
+  entrypoint?: string;
 };
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -223,9 +238,16 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
   const rootfs = (c.rootfs ?? { image: "busybox" }) as Record<string, unknown>;
   let source: RootfsSource;
   if (typeof rootfs.image === "string") {
+    // An imported image's name (an id), or a reference as docker parses it.
     const image = validateId(rootfs.image, "image name");
-    if (!image.ok) return image;
-    source = { image: image.value };
+    if (!image.ok && !parseReference(rootfs.image).ok) return parseReference(rootfs.image) as Validated<never>;
+    source = { image: rootfs.image };
+    const resolved = rootfs.resolved as Partial<ResolvedImage> | undefined;
+    if (resolved !== undefined) {
+      const digest = /^sha256:[a-f0-9]{64}$/;
+      if (typeof resolved.reference !== "string" || !digest.test(resolved.manifest ?? "") || !digest.test(resolved.config ?? "")) return bad("rootfs.resolved must name a reference and sha256 manifest and config digests");
+      source.resolved = { reference: resolved.reference, manifest: resolved.manifest!, config: resolved.config! };
+    }
   } else if (isAbsolute(rootfs.path)) {
     source = { path: rootfs.path };
   } else {

@@ -1,11 +1,13 @@
-// Root filesystems: the built-in busybox image, named (imported) images, host directories,
-// and each container's private writable copy, so no container ever writes into an image.
+// Root filesystems: the built-in busybox image, pulled images (src/vm/image/), named (imported)
+// images, host directories, and each container's private writable copy, so no container ever
+// writes into an image.
 import fs from "node:fs";
 import { dirname, join } from "node:path";
-import type { RootfsSource } from "../model/config.js";
+import { validateId, type RootfsSource } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { runCommand } from "./host.js";
 import { hostcalls, mountsUnder, unmountUnder } from "./hostcalls.js";
+import { ImageStore, STORE_NAMES } from "./image/store.js";
 import { imageRootfs, imagesDir, type ContainerPaths } from "./paths.js";
 
 export const BUSYBOX_IMAGE = "busybox";
@@ -74,11 +76,21 @@ export async function resolveRootfsSource(root: string, source: RootfsSource): P
     // A host directory is used in place, as `runc` and `podman --rootfs` do: the user owns it.
     return { dir: fs.realpathSync(source.path), shared: false };
   }
-  if (source.image === BUSYBOX_IMAGE) return { dir: await ensureBusyboxImage(root), shared: true };
+  // The exact image create resolved (src/vm/image/resolve.ts), even if its tag has moved since.
+  const store = new ImageStore(root);
+  if (source.resolved) {
+    const dir = store.unpackedPath(source.resolved.manifest);
+    if (!fs.existsSync(dir)) throw new BerthError("notFound", `image ${source.image} (${source.resolved.manifest}) is no longer in the image store: pull it again`);
+    return { dir, shared: true };
+  }
+  const pulled = store.lookup(source.image);
+  if (pulled && fs.existsSync(store.unpackedPath(pulled.manifest))) return { dir: store.unpackedPath(pulled.manifest), shared: true };
+  if (source.image === BUSYBOX_IMAGE || source.image === `${BUSYBOX_IMAGE}:latest`) return { dir: await ensureBusyboxImage(root), shared: true };
   const dir = imageRootfs(root, source.image);
-  if (!fs.existsSync(dir)) {
-    const known = fs.existsSync(imagesDir(root)) ? fs.readdirSync(imagesDir(root)).filter((n) => !n.startsWith(".")) : [];
-    throw new BerthError("notFound", `image ${source.image} not found: expected one of ${[BUSYBOX_IMAGE, ...known.filter((k) => k !== BUSYBOX_IMAGE)].join(", ")}`);
+  if (!validateId(source.image).ok || !fs.existsSync(dir)) {
+    const known = fs.existsSync(imagesDir(root)) ? fs.readdirSync(imagesDir(root)).filter((n) => !n.startsWith(".") && !STORE_NAMES.includes(n)) : [];
+    const names = [BUSYBOX_IMAGE, ...known.filter((k) => k !== BUSYBOX_IMAGE), ...Object.keys(store.refs())];
+    throw new BerthError("notFound", `image ${source.image} not found: pull it with \`berth pull ${source.image}\`, or use one of ${names.join(", ")}`);
   }
   return { dir, shared: true };
 }

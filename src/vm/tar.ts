@@ -32,7 +32,7 @@ function num(buf: Buffer, off: number, len: number): number {
 
 const TYPES: Record<string, TarType> = { "0": "file", "\0": "file", "7": "file", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo" };
 
-function parsePax(data: Buffer): Map<string, string> {
+export function parsePax(data: Buffer): Map<string, string> {
   const out = new Map<string, string>();
   let off = 0;
   while (off < data.length) {
@@ -47,6 +47,38 @@ function parsePax(data: Buffer): Map<string, string> {
   }
   return out;
 }
+
+/** One 512-byte header, checked; null for the end-of-archive marker. `flag` is the raw type. */
+export interface TarHeader {
+  flag: string;
+  size: number;
+  name: string;
+  linkname: string;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export function parseHeader(h: Buffer, offset: number): TarHeader | null {
+  if (h.every((b) => b === 0)) return null;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
+  if (sum !== num(h, 148, 8)) throw new BerthError("invalidArgument", `not a tar archive (bad header checksum at offset ${offset})`);
+  const prefix = h.toString("utf8", 257, 262) === "ustar" ? str(h, 345, 155) : "";
+  const base = str(h, 0, 100);
+  return {
+    flag: String.fromCharCode(h[156]!),
+    size: num(h, 124, 12),
+    name: prefix ? `${prefix}/${base}` : base,
+    linkname: str(h, 157, 100),
+    mode: num(h, 100, 8) & 0o7777,
+    uid: num(h, 108, 8),
+    gid: num(h, 116, 8),
+  };
+}
+
+/** The entry type of a header's flag. */
+export const tarType = (flag: string): TarType => TYPES[flag] ?? "other";
 
 export function* readTar(buf: Buffer): Generator<TarEntry> {
   let off = 0;
@@ -87,3 +119,29 @@ export function* readTar(buf: Buffer): Generator<TarEntry> {
     pax = new Map();
   }
 }
+
+/** A ustar header for a regular file (names up to 100 bytes: what image archives need). */
+export function tarFileHeader(name: string, size: number, mtime = 0): Buffer {
+  if (Buffer.byteLength(name) > 100) throw new BerthError("internalError", `tar name too long: ${name}`);
+  const h = Buffer.alloc(512);
+  h.write(name, 0, "utf8");
+  const oct = (v: number, off: number, len: number) => h.write(`${v.toString(8).padStart(len - 1, "0")}\0`, off, "ascii");
+  oct(0o644, 100, 8);
+  oct(0, 108, 8);
+  oct(0, 116, 8);
+  oct(size, 124, 12);
+  oct(mtime, 136, 12);
+  h.write("        ", 148, "ascii");
+  h.write("0", 156, "ascii");
+  h.write("ustar\u000000", 257, "ascii");
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+  return h;
+}
+
+/** The zero padding after `size` bytes of data, to the next 512-byte block. */
+export const tarPadding = (size: number): Buffer => Buffer.alloc((512 - (size % 512)) % 512);
+
+/** The end-of-archive marker: two zero blocks. */
+export const TAR_END = Buffer.alloc(1024);

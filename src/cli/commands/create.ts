@@ -3,6 +3,7 @@ import { containerConfig, containerFlags, type ContainerFlags } from "../contain
 import type { Session } from "../context.js";
 import { out } from "../output.js";
 import type { LeafCommand } from "./command.js";
+import { pullForRun } from "../pull-image.js";
 
 export const command: LeafCommand = {
   kind: "command",
@@ -18,6 +19,7 @@ export const command: LeafCommand = {
 
 export async function create(session: Session, flags: ContainerFlags, rest: string[]): Promise<number> {
   const { id, config } = containerConfig(flags, rest);
+  if ("image" in config.rootfs!) await pullForRun(session, config.rootfs.image, flags.pull);
   await (await session.client(id)).createContainer(config);
   out(id);
   return 0;

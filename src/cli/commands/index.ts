@@ -41,6 +41,12 @@ export const COMMANDS: readonly Registered[] = [
   { name: "info", load: () => import("./info.js") },
   { name: "version", load: () => import("./version.js") },
   // images and the daemon
+  { name: "pull", load: () => import("./pull.js") },
+  { name: "images", load: () => import("./images.js") },
+  { name: "save", load: () => import("./save.js") },
+  { name: "load", load: () => import("./load.js") },
+  { name: "login", load: () => import("./login.js") },
+  { name: "logout", load: () => import("./logout.js") },
   { name: "image", load: () => import("./image.js") },
   { name: "daemon", load: () => import("./daemon.js") },
   { name: "completion", load: () => import("./completion.js") },

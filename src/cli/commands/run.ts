@@ -9,6 +9,7 @@ import { attachStdio, refuseWithoutTerminal } from "../interactive.js";
 import { out } from "../output.js";
 import { DEFAULT_DETACH_KEYS, detachKeys } from "../terminal.js";
 import type { LeafCommand } from "./command.js";
+import { pullForRun } from "../pull-image.js";
 
 export const command: LeafCommand = {
   kind: "command",
@@ -42,6 +43,7 @@ export async function run(session: Session, flags: RunFlags, rest: string[]): Pr
   const refused = interactive && flags.tty ? refuseWithoutTerminal() : undefined;
   if (refused !== undefined) return refused;
   const { id, config } = containerConfig(flags, rest, { attached: !flags.detach });
+  if ("image" in config.rootfs!) await pullForRun(session, config.rootfs.image, flags.pull);
   if (flags.rm) config.autoRemove = true;
   const keys = detachKeys(flags.detachKeys);
   const client = await session.client(id);

@@ -1,7 +1,6 @@
 // `berth system info|df|prune`: the daemon's own state (is its journal still the file it opened?
 // what orphans are under the root?), the disk it uses, and docker's prune: stopped containers, and with
 // --orphans whatever the journal does not know, after a confirmation that -f skips.
-import { createInterface } from "node:readline/promises";
 import { BerthError } from "../../model/errors.js";
 import { describeOrphan, type Orphan } from "../../events/catalogue.js";
 import type { Session } from "../context.js";
@@ -11,6 +10,7 @@ import { diskUsage } from "../../vm/disk-usage.js";
 import { containerPaths } from "../../vm/paths.js";
 import { humanBytes } from "../format.js";
 import { systemDf } from "../system-df.js";
+import { confirm } from "../confirm.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
 import { info, INFO_EXAMPLES } from "./info.js";
@@ -79,17 +79,3 @@ export async function prune(session: Session, flags: PruneFlags): Promise<number
   return 0;
 }
 
-/** docker's prompt. Without a terminal to ask on, refuse rather than guess. */
-async function confirm(warning: string, what: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new BerthError("invalidArgument", `${what} asks for confirmation, but stdin is not a terminal: pass -f (--force) to prune without asking`);
-  }
-  process.stderr.write(`${warning}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question("Are you sure you want to continue? [y/N] ");
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}

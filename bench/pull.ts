@@ -1,0 +1,180 @@
+// `berth pull` of a fixed image from a local registry (download, verify, unpack), against
+// `skopeo copy docker://… oci:DIR` + `umoci unpack`, and against `podman pull`, when installed:
+// medians of interleaved cold pulls, every store wiped between pulls. Then the RSS growth of
+// the berth processes (the daemon and the CLI) during a pull of one 300 MB layer.
+// Targets: <= 1.0x skopeo+umoci, <= 1.0x podman pull, RSS growth <= 64 MB.
+// Run: node --import tsx bench/pull.ts [runs]
+//
+// The image (built here with umoci from directories, pushed with skopeo): about 60 MB
+// compressed in 3 layers: a busybox-like tree of 5,000 small files, one 40 MB incompressible
+// file, and a text-heavy layer.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { busyboxTree, push, startRegistry } from "../test/helpers/registry.js";
+import { buildDist, median, report } from "./common.js";
+
+const runs = Number(process.argv[2] ?? 5);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const bin = join(repo, "bin", "berth.js");
+const work = fs.mkdtempSync(join(os.tmpdir(), "bpull-bench-"));
+const root = join(work, "root");
+const env = { ...process.env, BERTH_ROOT: root };
+
+const time = (fn: () => void): number => {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+};
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): void {
+  const r = spawnSync(cmd, args, { env: opts.env ?? process.env, stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+}
+
+/** A layer per directory, added with `umoci insert` in order; returns the layout's tag. */
+function buildLayered(layout: string, tag: string, layers: string[]): void {
+  if (!fs.existsSync(join(layout, "index.json"))) execFileSync("umoci", ["init", "--layout", layout]);
+  execFileSync("umoci", ["new", "--image", `${layout}:${tag}`]);
+  for (const dir of layers) execFileSync("umoci", ["insert", "--image", `${layout}:${tag}`, dir, "/"]);
+  execFileSync("umoci", ["config", "--image", `${layout}:${tag}`, "--config.cmd", "sh"]);
+}
+
+const WORDS = "the quick brown fox jumps over a lazy dog while container runtimes journal every event they see and registries serve layers by digest".split(" ");
+
+function fixedImage(layout: string): void {
+  const small = busyboxTree(work, {}, "small");
+  for (let i = 0; i < 5000; i++) {
+    const dir = join(small, "usr", "share", "files", String(i % 50));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(join(dir, `f${i}.txt`), randomBytes(64 + (i % 900)).toString("base64"));
+  }
+  const big = join(work, "big");
+  fs.mkdirSync(join(big, "opt"), { recursive: true });
+  fs.writeFileSync(join(big, "opt", "blob.bin"), randomBytes(40 * 1024 * 1024));
+  const text = join(work, "text");
+  fs.mkdirSync(join(text, "usr", "share", "doc"), { recursive: true });
+  let seed = 1;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let f = 0; f < 40; f++) {
+    const parts: string[] = [];
+    for (let i = 0; i < 180_000; i++) parts.push(WORDS[rand() % WORDS.length]!, rand() % 13 === 0 ? `${rand() % 100000}\n` : "");
+    fs.writeFileSync(join(text, "usr", "share", "doc", `doc${f}.txt`), parts.join(" "));
+  }
+  buildLayered(layout, "fixed", [small, big, text]);
+}
+
+function bigImage(layout: string): void {
+  const dir = join(work, "huge");
+  fs.mkdirSync(join(dir, "opt"), { recursive: true });
+  const fd = fs.openSync(join(dir, "opt", "huge.bin"), "w");
+  for (let i = 0; i < 300; i++) fs.writeSync(fd, randomBytes(1024 * 1024));
+  fs.closeSync(fd);
+  buildLayered(layout, "huge", [dir]);
+}
+
+/** Summed VmRSS (kB) of these pids, skipping any already gone. */
+function rssKb(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+      total += Number(m?.[1] ?? 0);
+    } catch {
+      // exited
+    }
+  }
+  return total;
+}
+
+buildDist();
+const registry = await startRegistry();
+const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+try {
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    daemon.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("serving")) resolve();
+    });
+    daemon.once("exit", (code) => reject(new Error(`the daemon exited ${code}: ${out}`)));
+  });
+  const layout = join(work, "oci");
+  fixedImage(layout);
+  const ref = `${registry.host}/bench/fixed:1`;
+  push(layout, "fixed", ref);
+  const sizes = JSON.parse(execFileSync("skopeo", ["inspect", "--tls-verify=false", "--raw", `docker://${ref}`], { encoding: "utf8" })) as { layers: { size: number }[] };
+  const compressed = sizes.layers.reduce((n, l) => n + l.size, 0);
+
+  const podman = spawnSync("sh", ["-c", "command -v podman"], { stdio: "ignore" }).status === 0;
+  const podRoot = join(work, "podman");
+  const podmanArgs = ["--root", join(podRoot, "storage"), "--runroot", join(podRoot, "run"), "--tmpdir", join(podRoot, "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file"];
+  const wipe = () => {
+    fs.rmSync(join(root, "images"), { recursive: true, force: true });
+    fs.rmSync(join(work, "skopeo"), { recursive: true, force: true });
+    fs.rmSync(join(work, "bundle"), { recursive: true, force: true });
+    if (podman) {
+      spawnSync("podman", [...podmanArgs, "system", "reset", "-f"], { stdio: "ignore" });
+      fs.rmSync(podRoot, { recursive: true, force: true });
+    }
+  };
+  const samples = { berth: [] as number[], skopeo: [] as number[], podman: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    wipe();
+    samples.berth.push(time(() => run(process.execPath, [bin, "pull", "-q", ref], { env })));
+    samples.skopeo.push(time(() => {
+      run("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${join(work, "skopeo")}:fixed`]);
+      run("umoci", ["unpack", "--image", `${join(work, "skopeo")}:fixed`, join(work, "bundle")]);
+    }));
+    if (podman) samples.podman.push(time(() => run("podman", [...podmanArgs, "pull", "-q", "--tls-verify=false", ref])));
+  }
+  wipe();
+
+  // RSS: one 300 MB layer, the daemon's and the CLI's VmRSS sampled every 10 ms.
+  bigImage(layout);
+  const huge = `${registry.host}/bench/huge:1`;
+  push(layout, "huge", huge);
+  const baseline = rssKb([daemon.pid!]);
+  const cli = spawn(process.execPath, [bin, "pull", "-q", huge], { env, stdio: "ignore" });
+  let peakSum = baseline;
+  let peakDaemon = baseline;
+  let peakCli = 0;
+  const sampler = setInterval(() => {
+    const d = rssKb([daemon.pid!]);
+    const c = rssKb([cli.pid!]);
+    peakDaemon = Math.max(peakDaemon, d);
+    peakCli = Math.max(peakCli, c);
+    peakSum = Math.max(peakSum, d + c);
+  }, 10);
+  const code = await new Promise<number | null>((resolve) => cli.once("exit", resolve));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`berth pull of the 300 MB layer exited ${code}`);
+
+  const b = median(samples.berth);
+  const s = median(samples.skopeo);
+  const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+  const rows: [string, string][] = [
+    ["image", `3 layers, ${(compressed / 1e6).toFixed(1)} MB compressed`],
+    ["berth pull (download, verify, unpack)", `${b.toFixed(0)} ms`],
+    ["skopeo copy + umoci unpack", `${s.toFixed(0)} ms`],
+    ["ratio berth / skopeo+umoci", `${(b / s).toFixed(2)}x (target <= 1.0x)`],
+  ];
+  if (podman) {
+    const p = median(samples.podman);
+    rows.push(["podman pull --tls-verify=false", `${p.toFixed(0)} ms`], ["ratio berth / podman", `${(b / p).toFixed(2)}x (target <= 1.0x)`]);
+  } else rows.push(["podman", "not installed: not measured"]);
+  rows.push(
+    ["300 MB layer: daemon RSS growth", mb(peakDaemon - baseline)],
+    ["300 MB layer: CLI peak RSS (all of it: a Node process)", mb(peakCli)],
+    ["300 MB layer: summed growth, daemon + CLI", `${mb(peakSum - baseline)} (target <= 64 MB)`],
+  );
+  report(`berth pull from a local registry, ${runs} interleaved cold pulls, medians`, rows);
+} finally {
+  daemon.kill("SIGTERM");
+  await new Promise((r) => daemon.once("exit", r));
+  await registry.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,70 @@
+// Pulling through the daemon, as `berth pull` shows it and as `run` and `create` use it for
+// `--pull`: docker's plain lines when stdout is not a terminal, the downloading layer updated in
+// place when it is, only the reference with --quiet. Credentials come from src/cli/credentials.ts.
+import { existsSync } from "node:fs";
+import { BerthError } from "../model/errors.js";
+import { familiarRepository, parseReference } from "../model/reference.js";
+import type { PullProgress } from "../vm/image/pull.js";
+import { ImageStore, type ImageRecord } from "../vm/image/store.js";
+import { imageRootfs } from "../vm/paths.js";
+import type { Session } from "./context.js";
+import { credentialsFor } from "./credentials.js";
+import { humanBytes } from "./format.js";
+import { out } from "./output.js";
+
+export interface PullFlags {
+  platform?: string;
+  quiet?: boolean;
+  insecureRegistry: string[];
+}
+
+type PullItem = { progress: PullProgress } | { pulled: ImageRecord; changed: boolean };
+
+const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
+
+/**
+ * `run` and `create`'s `--pull`: `missing` (the default) pulls an image the store does not have,
+ * `always` pulls (re-resolving the tag) every time, `never` leaves it to the create to fail.
+ * The progress goes to stderr, as docker's, so the container's output stays apart.
+ */
+export async function pullForRun(session: Session, image: string, policy: string | undefined): Promise<void> {
+  const p = policy ?? "missing";
+  if (p !== "missing" && p !== "always" && p !== "never") throw new BerthError("invalidArgument", `invalid --pull "${p}": expected missing, always or never`);
+  if (p === "never" || !parseReference(image).ok) return;
+  if (p === "missing") {
+    if (new ImageStore(session.root).lookup(image)) return;
+    if (image === "busybox" || image === "busybox:latest" || existsSync(imageRootfs(session.root, image))) return;
+    process.stderr.write(`Unable to find image '${image}' locally\n`);
+  }
+  await pull(session, { insecureRegistry: [] }, image, (line) => process.stderr.write(`${line}\n`));
+}
+
+export async function pull(session: Session, flags: PullFlags, text: string, print: (line: string) => void = out): Promise<number> {
+  const parsed = parseReference(text);
+  if (!parsed.ok) throw BerthError.from(parsed.error);
+  const ref = parsed.value;
+  const body: Record<string, unknown> = { reference: text, insecureRegistries: flags.insecureRegistry };
+  if (flags.platform !== undefined) body.platform = flags.platform;
+  const credentials = credentialsFor(ref.domain);
+  if (credentials) body.credentials = credentials;
+  const ipc = await session.ipc();
+  const tty = print === out && process.stdout.isTTY === true && !flags.quiet;
+  const say = (line: string) => (flags.quiet ? undefined : print(line));
+  say(`${ref.tag ?? ref.digest}: Pulling from ${familiarRepository(ref)}`);
+  let result: { pulled: ImageRecord; changed: boolean } | undefined;
+  for await (const item of ipc.stream<PullItem>("pull", body)) {
+    if ("pulled" in item) result = item;
+    else if (item.progress.kind === "layer") {
+      const p = item.progress;
+      if (p.status === "exists") say(`${short(p.digest)}: Already exists`);
+      else if (p.status === "verified") say(`${tty ? "\r\x1b[K" : ""}${short(p.digest)}: Pull complete`);
+      else if (tty) process.stdout.write(`\r\x1b[K${short(p.digest)}: Downloading ${humanBytes(p.current)}/${humanBytes(p.total)}`);
+    }
+  }
+  if (!result) throw new BerthError("internalError", "the daemon ended the pull without naming the image");
+  const name = `${familiarRepository(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ""}`;
+  say(`Digest: ${result.pulled.index ?? result.pulled.manifest}`);
+  say(result.changed ? `Status: Downloaded newer image for ${name}` : `Status: Image is up to date for ${name}`);
+  print(result.pulled.reference);
+  return 0;
+}

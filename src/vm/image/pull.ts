@@ -1,0 +1,198 @@
+// `berth pull`: resolve a reference to one image manifest (choosing a platform from an index),
+// download its config and layers into the store (3 layers at a time, every byte verified while
+// it streams), unpack the layers into the image's rootfs, and only then name it in refs.json.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { join } from "node:path";
+import { BerthError } from "../../model/errors.js";
+import { configPlatform, layerCompression, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
+import { formatPlatform, ociArchitecture, parseReference, refKey, type Platform } from "../../model/reference.js";
+import { applyLayer } from "../layer.js";
+import { RegistryClient, type RegistryOptions } from "./registry.js";
+import { ImageStore, type ImageRecord } from "./store.js";
+
+export type PullProgress =
+  | { kind: "resolved"; reference: string; digest: string; layers: number }
+  | { kind: "layer"; digest: string; status: "exists" | "downloading" | "verified"; current: number; total: number }
+  | { kind: "unpacking"; layers: number };
+
+export interface PullOptions extends RegistryOptions {
+  platform?: Platform;
+  onProgress?: (p: PullProgress) => void;
+}
+
+export interface PullResult {
+  record: ImageRecord;
+  /** False when the reference already named this manifest, unpacked: docker's "Image is up to date". */
+  changed: boolean;
+}
+
+const PARALLEL_LAYERS = 3;
+const ATTEMPTS = 3;
+
+export const hostPlatform = (): Platform => ({ os: "linux", architecture: ociArchitecture(process.arch) });
+
+export async function pullImage(root: string, text: string, options: PullOptions = {}): Promise<PullResult> {
+  const parsed = parseReference(text);
+  if (!parsed.ok) throw BerthError.from(parsed.error);
+  const ref = parsed.value;
+  const store = new ImageStore(root);
+  const client = new RegistryClient(ref, options);
+  const want = options.platform ?? hostPlatform();
+
+  let top = await client.manifest(ref.digest ?? ref.tag!);
+  let index: string | undefined;
+  if (top.manifest.kind === "index") {
+    const chosen = selectManifest(top.manifest.manifests, want);
+    if (!chosen.ok) throw BerthError.from(chosen.error);
+    index = top.digest;
+    store.putVerified(top.digest, top.bytes);
+    top = await client.manifest(chosen.value.digest);
+    if (top.manifest.kind !== "image") throw new BerthError("unsupported", `the index of ${text} points at another index: nested indexes are not supported`);
+  }
+  const manifest = top.manifest;
+  if (manifest.kind !== "image") throw new BerthError("internalError", "unreachable: an index after platform selection");
+  for (const layer of manifest.layers) {
+    const c = layerCompression(layer.mediaType);
+    if (!c.ok) throw BerthError.from(c.error);
+  }
+  const reference = refKey(ref);
+  options.onProgress?.({ kind: "resolved", reference, digest: top.digest, layers: manifest.layers.length });
+  const existing = store.refs()[reference];
+  if (existing && existing.manifest === top.digest && fs.existsSync(store.unpackedPath(top.digest))) return { record: existing, changed: false };
+
+  const configBytes = store.hasBlob(manifest.config.digest, manifest.config.size) ? store.readBlob(manifest.config.digest) : await client.smallBlob(manifest.config.digest, manifest.config.size);
+  const config = JSON.parse(configBytes.toString("utf8")) as ImageConfig;
+  if (options.platform && (config.architecture !== want.architecture || (config.os ?? "linux") !== want.os)) {
+    throw new BerthError("notFound", `${text} is for ${formatPlatform(configPlatform(config))}, not the ${formatPlatform(want)} asked for`);
+  }
+  await inParallel(manifest.layers, PARALLEL_LAYERS, (layer) => fetchBlob(store, client, layer, options.onProgress));
+  store.putVerified(manifest.config.digest, configBytes);
+  store.putVerified(top.digest, top.bytes);
+  options.onProgress?.({ kind: "unpacking", layers: manifest.layers.length });
+  await unpack(store, top.digest, manifest.layers);
+
+  const record: ImageRecord = {
+    reference,
+    manifest: top.digest,
+    config: manifest.config.digest,
+    ...(index ? { index } : {}),
+    layers: manifest.layers.map((l) => l.digest),
+    platform: formatPlatform(configPlatform(config)),
+    size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    ...(config.created ? { created: config.created } : {}),
+  };
+  store.setRef(record);
+  return { record, changed: true };
+}
+
+/** Runs `work` over items with at most `limit` in flight; the first failure fails the whole. */
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
+ * Downloads one blob into ingest/, hashing it as it streams, and renames it into blobs/ only
+ * when its size and digest are right. A broken connection is retried from where it stopped
+ * (Range), the bytes already there hashed first; a wrong digest throws the download away.
+ */
+async function fetchBlob(store: ImageStore, client: RegistryClient, desc: Descriptor, onProgress?: PullOptions["onProgress"]): Promise<void> {
+  const progress = (status: "exists" | "downloading" | "verified", current: number) => onProgress?.({ kind: "layer", digest: desc.digest, status, current, total: desc.size });
+  if (store.hasBlob(desc.digest, desc.size)) return progress("exists", desc.size);
+  const ingest = store.ingestPath(desc.digest);
+  fs.mkdirSync(join(ingest, ".."), { recursive: true });
+  // A progress item per 5% (at least 256 kB), not per chunk: the CLI shows a bar, not a log.
+  const step = Math.max(desc.size / 20, 256 * 1024);
+  let shown = -step;
+  const onBytes = (n: number) => {
+    if (n - shown < step) return;
+    shown = n;
+    progress("downloading", n);
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await downloadOnce(client, desc, ingest, onBytes);
+      break;
+    } catch (err) {
+      const retriable = err instanceof BerthError ? err.message.includes("truncated") : true;
+      if (!retriable || attempt >= ATTEMPTS) throw err instanceof BerthError ? err : new BerthError("internalError", `downloading ${desc.digest}: ${(err as Error).message}`);
+    }
+  }
+  store.commitIngest(desc.digest);
+  progress("verified", desc.size);
+}
+
+async function downloadOnce(client: RegistryClient, desc: Descriptor, ingest: string, onBytes: (n: number) => void): Promise<void> {
+  let offset = 0;
+  try {
+    offset = fs.statSync(ingest).size;
+  } catch {
+    // Nothing downloaded yet.
+  }
+  if (offset >= desc.size) offset = 0;
+  const hash = createHash("sha256");
+  if (offset > 0) for await (const chunk of fs.createReadStream(ingest, { end: offset - 1 })) hash.update(chunk as Buffer);
+  const res = await client.blob(desc.digest, offset);
+  if (offset > 0 && res.status !== 206) {
+    // The registry ignored Range: start again from the first byte.
+    return streamInto(res, desc, ingest, 0, createHash("sha256"), onBytes);
+  }
+  return streamInto(res, desc, ingest, offset, hash, onBytes);
+}
+
+async function streamInto(res: Response, desc: Descriptor, ingest: string, offset: number, hash: ReturnType<typeof createHash>, onBytes: (n: number) => void): Promise<void> {
+  const file = await fs.promises.open(ingest, offset > 0 ? "a" : "w");
+  let total = offset;
+  try {
+    for await (const chunk of res.body ?? []) {
+      total += chunk.length;
+      if (total > desc.size) throw mismatch(desc, `more than its ${desc.size} bytes`);
+      hash.update(chunk);
+      await file.write(chunk);
+      onBytes(total);
+    }
+    await file.sync();
+  } catch (err) {
+    if (err instanceof BerthError) {
+      await fs.promises.rm(ingest, { force: true });
+      throw err;
+    }
+    // A broken connection: what arrived stays in ingest/ for the retry's Range.
+    throw new BerthError("internalError", `blob ${desc.digest} truncated at ${total} of ${desc.size} bytes: ${(err as Error).message}`);
+  } finally {
+    await file.close();
+  }
+  if (total < desc.size) throw new BerthError("internalError", `blob ${desc.digest} truncated at ${total} of ${desc.size} bytes`);
+  const got = `sha256:${hash.digest("hex")}`;
+  if (got !== desc.digest) {
+    await fs.promises.rm(ingest, { force: true });
+    throw mismatch(desc, `content with digest ${got}`);
+  }
+}
+
+const mismatch = (desc: Descriptor, got: string) => new BerthError("invalidArgument", `blob ${desc.digest} failed verification: the registry sent ${got}; nothing was stored`);
+
+/** Applies the layers, bottom first, into unpacked/<manifest>, built aside and renamed into place. */
+export async function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): Promise<void> {
+  const target = store.unpackedPath(manifest);
+  if (fs.existsSync(target)) return;
+  fs.mkdirSync(join(target, ".."), { recursive: true });
+  const tmp = fs.mkdtempSync(join(store.dir, ".unpack-"));
+  try {
+    const rootfs = join(tmp, "rootfs");
+    fs.mkdirSync(rootfs, { mode: 0o755 });
+    for (const layer of layers) {
+      if (!store.hasBlob(layer.digest)) throw new BerthError("notFound", `layer ${layer.digest} is not in the image store`);
+      await applyLayer(rootfs, store.blobPath(layer.digest)).catch((err: unknown) => {
+        throw err instanceof BerthError ? new BerthError(err.code, `layer ${layer.digest}: ${err.message}`) : err;
+      });
+    }
+    fs.renameSync(rootfs, target);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

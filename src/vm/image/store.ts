@@ -1,0 +1,186 @@
+// The content-addressed image store under <root>/images/:
+//   blobs/sha256/<hex>   verified blobs (manifests, configs, layers); only complete ones appear
+//   ingest/<hex>         a download in progress, kept so a retried pull resumes with Range
+//   unpacked/<hex>       the rootfs of an image manifest, its layers applied in order
+//   refs.json            "docker.io/library/alpine:latest" → the manifest it names
+// Every file appears by rename, so a crash leaves either the old state or the new one.
+import fs from "node:fs";
+import { join } from "node:path";
+import { BerthError } from "../../model/errors.js";
+import type { ImageConfig } from "../../model/image.js";
+import { parseReference, refKey } from "../../model/reference.js";
+import { imagesDir } from "../paths.js";
+
+/** Names under images/ that the store owns; `image import` may not use them. */
+export const STORE_NAMES = ["blobs", "ingest", "unpacked", "refs.json"];
+
+export interface ImageRecord {
+  /** The normalised reference: "docker.io/library/alpine:latest", or "repo@sha256:…" pulled by digest. */
+  reference: string;
+  /** The image manifest (the platform's, when pulled through an index). */
+  manifest: string;
+  config: string;
+  /** The index or manifest list the tag named, when there was one. */
+  index?: string;
+  layers: string[];
+  platform: string;
+  /** Compressed bytes: config and layers, as docker's SIZE before unpacking. */
+  size: number;
+  /** The config's `created`, if it has one. */
+  created?: string;
+}
+
+const hexOf = (digest: string) => {
+  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+  if (!m) throw new BerthError("invalidArgument", `invalid digest ${JSON.stringify(digest.slice(0, 80))}: expected sha256:<64 hex>`);
+  return m[1]!;
+};
+
+export class ImageStore {
+  readonly dir: string;
+  constructor(root: string) {
+    this.dir = imagesDir(root);
+  }
+
+  blobPath(digest: string): string {
+    return join(this.dir, "blobs", "sha256", hexOf(digest));
+  }
+
+  ingestPath(digest: string): string {
+    return join(this.dir, "ingest", hexOf(digest));
+  }
+
+  unpackedPath(manifest: string): string {
+    return join(this.dir, "unpacked", hexOf(manifest));
+  }
+
+  hasBlob(digest: string, size?: number): boolean {
+    try {
+      const st = fs.statSync(this.blobPath(digest));
+      return size === undefined || st.size === size;
+    } catch {
+      return false;
+    }
+  }
+
+  readBlob(digest: string): Buffer {
+    try {
+      return fs.readFileSync(this.blobPath(digest));
+    } catch {
+      throw new BerthError("notFound", `blob ${digest} is not in the image store`);
+    }
+  }
+
+  /** Puts bytes already verified against `digest` into place (manifests and configs). */
+  putVerified(digest: string, bytes: Buffer): void {
+    if (this.hasBlob(digest, bytes.length)) return;
+    const path = this.blobPath(digest);
+    fs.mkdirSync(join(path, ".."), { recursive: true });
+    const tmp = `${this.ingestPath(digest)}.small`;
+    fs.mkdirSync(join(tmp, ".."), { recursive: true });
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, path);
+  }
+
+  /** Moves a verified download from ingest/ into blobs/. */
+  commitIngest(digest: string): void {
+    const path = this.blobPath(digest);
+    fs.mkdirSync(join(path, ".."), { recursive: true });
+    fs.renameSync(this.ingestPath(digest), path);
+  }
+
+  /**
+   * What a pull killed mid-way (kill -9) left: half-unpacked trees and an unrenamed refs file.
+   * Run once when the daemon starts, before any pull; ingest/ stays, for the next pull's Range.
+   */
+  removeLeftovers(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.startsWith(".unpack-") || n.startsWith(".refs.json.")) fs.rmSync(join(this.dir, n), { recursive: true, force: true });
+  }
+
+  refs(): Record<string, ImageRecord> {
+    try {
+      return JSON.parse(fs.readFileSync(join(this.dir, "refs.json"), "utf8")) as Record<string, ImageRecord>;
+    } catch {
+      return {};
+    }
+  }
+
+  private writeRefs(refs: Record<string, ImageRecord>): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const tmp = join(this.dir, `.refs.json.${process.pid}`);
+    fs.writeFileSync(tmp, `${JSON.stringify(refs, null, 1)}\n`);
+    fs.renameSync(tmp, join(this.dir, "refs.json"));
+  }
+
+  setRef(record: ImageRecord): void {
+    this.writeRefs({ ...this.refs(), [record.reference]: record });
+  }
+
+  /**
+   * The record a user's name means: an exact key, the normalised reference, or a manifest
+   * digest (or its unique prefix, as `docker image rm 1a2b` takes). Undefined when none.
+   */
+  lookup(name: string): ImageRecord | undefined {
+    const refs = this.refs();
+    if (refs[name]) return refs[name];
+    const parsed = parseReference(name);
+    if (parsed.ok) {
+      const key = refKey(parsed.value);
+      if (refs[key] && (parsed.value.digest === undefined || refs[key]!.manifest === parsed.value.digest)) return refs[key];
+      if (parsed.value.digest) {
+        const byDigest = Object.values(refs).find((r) => r.manifest === parsed.value.digest || r.index === parsed.value.digest);
+        if (byDigest) return byDigest;
+      }
+    }
+    const hex = name.replace(/^sha256:/, "");
+    if (/^[a-f0-9]{6,64}$/.test(hex)) {
+      const hits = [...new Set(Object.values(refs).filter((r) => hexOf(r.config).startsWith(hex) || hexOf(r.manifest).startsWith(hex)).map((r) => r.manifest))];
+      if (hits.length === 1) return Object.values(refs).find((r) => r.manifest === hits[0]);
+    }
+    return undefined;
+  }
+
+  config(record: ImageRecord): ImageConfig {
+    return JSON.parse(this.readBlob(record.config).toString("utf8")) as ImageConfig;
+  }
+
+  /**
+   * Drops the reference, then every blob and unpacked tree no remaining reference needs.
+   * The reference goes first: a crash after it leaves only unreferenced files, which the next
+   * removal sweeps; never a reference to a deleted blob.
+   */
+  removeRef(reference: string, sweep = true): { freed: string[] } {
+    const refs = this.refs();
+    delete refs[reference];
+    this.writeRefs(refs);
+    return { freed: sweep ? this.sweep(refs) : [] };
+  }
+
+  private sweep(refs: Record<string, ImageRecord>): string[] {
+    const live = new Set<string>();
+    for (const r of Object.values(refs)) for (const d of [r.manifest, r.config, r.index, ...r.layers]) if (d) live.add(hexOf(d));
+    const freed: string[] = [];
+    const remove = (dir: string) => {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const hex of names) {
+        if (live.has(hex)) continue;
+        fs.rmSync(join(dir, hex), { recursive: true, force: true });
+        freed.push(`sha256:${hex}`);
+      }
+    };
+    remove(join(this.dir, "unpacked"));
+    remove(join(this.dir, "blobs", "sha256"));
+    return [...new Set(freed)];
+  }
+}

@@ -1,0 +1,56 @@
+// A daemon killed with kill -9 in the middle of a pull leaves no half image: no reference, no
+// unpacked tree, no blob that was not verified, no event. The next daemon starts clean, and the
+// next pull completes, resuming the interrupted blob with Range.
+import fs from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { berth, berthLive, bin, ensureBuilt, tempRoot } from "./helpers/cli-env.js";
+import { journalEvents, withDaemon } from "./helpers/daemon.js";
+import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry } from "./helpers/registry.js";
+import { tempDir } from "./helpers/tmp.js";
+
+test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes and completes", async () => {
+  ensureBuilt();
+  const registry = await startRegistry();
+  const work = tempDir("berth-crash-pull-");
+  const front = await proxy(`http://${registry.host}`, { stallFirstBlobAt: 400_000 });
+  try {
+    const layout = join(work.path, "oci");
+    buildImage(layout, "app", busyboxTree(work.path), { cmd: ["echo", "hi"] });
+    push(layout, "app", `${registry.host}/t/app:1`);
+    const layer = layersOf(layout, "app")[0]!;
+    const ref = `${front.origin.replace("http://", "")}/t/app:1`;
+    await withDaemon(tempRoot(), async (d) => {
+      const pulling = berthLive(d.root, ["pull", ref]);
+      await front.stalled;
+      const ingest = join(d.root, "images", "ingest", layer.slice(7));
+      for (let i = 0; i < 200 && !(fs.existsSync(ingest) && fs.statSync(ingest).size > 0); i++) await new Promise((r) => setTimeout(r, 25));
+      await d.kill9();
+      await pulling.exited;
+
+      await d.restart();
+      const images = join(d.root, "images");
+      assert.not.ok(fs.existsSync(join(images, "refs.json")), "no reference");
+      assert.not.ok(fs.existsSync(join(images, "unpacked")), "no unpacked tree");
+      assert.not.ok(fs.existsSync(join(images, "blobs", "sha256", layer.slice(7))), "the interrupted layer is no blob");
+      assert.equal(fs.readdirSync(images).filter((n) => n.startsWith(".")), [], "no temp files left");
+      const partial = fs.statSync(ingest).size;
+      assert.ok(partial > 0, "what arrived stays in ingest/ for the resume");
+      assert.not.ok((await journalEvents(d.root)).some((e) => e.type.startsWith("Image")));
+
+      const again = await berth(d.root, ["pull", ref]);
+      assert.is(again.code, 0, again.stderr);
+      const gets = front.seen.filter((s) => s.url.endsWith(layer));
+      assert.is(gets.length, 2);
+      assert.is(gets[1]!.range, `bytes=${partial}-`);
+      assert.is((await berth(d.root, ["run", "--rm", ref])).stdout, "hi\n");
+    }, { command: [bin, "daemon"] });
+  } finally {
+    await front.close();
+    await registry.stop();
+    work.remove();
+  }
+});
+
+test.run();
