@@ -269,7 +269,7 @@ test("every field of every daemon route: wrong types, negatives, NaN, huge strin
       let cases = 0;
       const expectInvalid = async (route: RouteName, body: unknown, what: string) => {
         cases++;
-        const stream = ["wait", "events", "logs", "run"].includes(route);
+        const stream = ["wait", "events", "logs", "run", "pull"].includes(route);
         let code: string;
         try {
           if (stream) for await (const _ of client.stream(route, body)) break;
