@@ -67,6 +67,13 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.is(c1.config.init.env.GREETING, "hello");
     assert.equal(c1.config.rootfs.resolved.manifest, digests.app);
 
+    const history = await berth(root, ["history", "c1"]);
+    assert.match(history.stdout, new RegExp(`created from image ${ref} \\(${digests.app}\\): echo hi`));
+
+    const history2 = await berth(root, ["image", "history", ref]);
+    assert.match(history2.stdout, /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n[0-9a-f]{12}\s+/);
+    assert.match(history2.stdout, /umoci insert/);
+
     const images = await berth(root, ["images"]);
     assert.match(images.stdout, /REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE/);
     assert.match(images.stdout, new RegExp(`${registry.host}/t/app\\s+1\\s+[0-9a-f]{12}`));
@@ -91,6 +98,15 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.ok(events.some((e) => e.type === "ImageRemoved"));
     const listed = await berth(root, ["events", "--filter", "type=ImagePulled"]);
     assert.match(listed.stdout, /ImagePulled/);
+  }));
+
+test("a client cannot say which image digest a container ran: rootfs.resolved is the daemon's own", () =>
+  withDaemon(async (_root, daemon) => {
+    const ipc = await daemon.ipc();
+    const zero = `sha256:${"0".repeat(64)}`;
+    const state = await ipc.call<{ config: { rootfs: Record<string, unknown> } }>("create", { id: "forged", config: { rootfs: { image: "busybox", resolved: { reference: "x", manifest: zero, config: zero } }, init: { args: ["true"] } } });
+    assert.equal(state.config.rootfs, { image: "busybox" });
+    ipc.close();
   }));
 
 test("a Docker v2 schema 2 manifest pulls and runs the same; tag, filter and prune -a work on it", () =>

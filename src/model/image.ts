@@ -36,6 +36,7 @@ export interface ImageConfig {
   os?: string;
   variant?: string;
   created?: string;
+  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
   config?: {
     Cmd?: string[] | null;
     Entrypoint?: string[] | null;

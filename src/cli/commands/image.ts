@@ -1,11 +1,13 @@
-// `berth image ls|inspect|tag|rm|prune|import`: the image store. `ls` is `berth images`; `rm` asks the daemon,
+// `berth image ls|inspect|history|tag|rm|prune|import`: the image store. `ls` is `berth images`; `rm` asks the daemon,
 // which journals ImageRemoved; `import` unpacks a `docker save` or OCI image-layout tarball.
 import { BerthError } from "../../model/errors.js";
+import { parseManifest } from "../../model/image.js";
 import { familiarRepository, parseReference } from "../../model/reference.js";
 import { importImage } from "../../vm/image-import.js";
 import { ImageStore } from "../../vm/image/store.js";
 import type { Session } from "../context.js";
 import { confirm } from "../confirm.js";
+import { ago, humanBytes, table, truncate } from "../format.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
 import { images, imagesFlags } from "./images.js";
@@ -40,6 +42,14 @@ export const command: CommandGroup = {
       examples: ["berth image rm alpine", "berth image rm -f 127.0.0.1:5000/t/app:1"],
       flags: (cmd) => cmd.option("-f, --force", "remove even if a stopped or created container uses it (never a running one)").argument("<image...>", "references, or image ids"),
       action: (s, o, args) => remove(s, o.force === true, args),
+    },
+    {
+      kind: "command",
+      name: "history",
+      description: "show how an image was built: its config's history, newest first, with each layer's size",
+      examples: ["berth image history alpine"],
+      flags: (cmd) => cmd.argument("<image>", "a reference, digest or id"),
+      action: async (s, _o, args) => (out(imageHistory(s.root, args[0]!)), 0),
     },
     {
       kind: "command",
@@ -97,6 +107,26 @@ function inspectImage(root: string, name: string): Record<string, unknown> {
     Config: config.config ?? {},
     RootFS: { Type: "layers", Layers: r.layers },
   };
+}
+
+/** docker's IMAGE, CREATED, CREATED BY, SIZE, COMMENT; a step without a layer shows 0B. */
+function imageHistory(root: string, name: string): string {
+  const store = new ImageStore(root);
+  const r = store.lookup(name);
+  if (!r) throw new BerthError("notFound", `no such image: ${name}`);
+  const config = store.config(r);
+  const manifest = parseManifest(store.readBlob(r.manifest).toString("utf8"), undefined);
+  const layers = manifest.ok && manifest.value.kind === "image" ? manifest.value.layers : [];
+  const steps = config.history && config.history.length > 0 ? config.history : layers.map(() => ({}) as NonNullable<typeof config.history>[number]);
+  let layer = 0;
+  const rows = steps.map((h) => {
+    const size = h.empty_layer ? 0 : (layers[layer++]?.size ?? 0);
+    const created = h.created && !Number.isNaN(Date.parse(h.created)) ? ago(Date.parse(h.created)) : "N/A";
+    return ["<missing>", created, truncate(h.created_by ?? "", 45), humanBytes(size), h.comment ?? ""];
+  });
+  rows.reverse();
+  if (rows.length > 0) rows[0]![0] = r.config.slice(7, 19);
+  return table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows);
 }
 
 async function prune(session: Session, all: boolean, force: boolean): Promise<number> {
