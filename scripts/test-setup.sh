@@ -12,6 +12,7 @@ need sh dash       # bench/cli-run.ts
 need bash bash     # test/cli-output.test.ts: real pipes (wc, head) through bash -c
 need git git       # test/daemon-upgrade.test.ts: the pre-conmon berth, from the repository's history
 need tar tar       # test/daemon-upgrade.test.ts
+need nats-server nats-server # test/fleet-*.test.ts: a real JetStream server on loopback
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi
