@@ -7,6 +7,8 @@ import { listen, type IpcServer } from "../ipc/server.js";
 import { checkSocketPathLength, claimSocketPath, prepareDirectory, preparePrivateRoot } from "../ipc/socket-file.js";
 import { journalPath, socketPath } from "../host/root-layout.js";
 import type { DriverName } from "../vm/driver.js";
+import { Shipper, type ShipperOptions } from "../fleet/shipper.js";
+import { shipStatusPath } from "../fleet/status.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
 import { checkJournalLoss } from "./journal-loss.js";
@@ -25,6 +27,8 @@ export interface DaemonOptions {
   allowGids?: number[];
   /** Start although witnesses prove the journal lost acknowledged events, and journal the loss. */
   acceptJournalLoss?: boolean;
+  /** Ship every committed event to a NATS JetStream fleet stream (docs/fleet.md). */
+  ship?: Omit<ShipperOptions, "statusPath">;
 }
 
 export class Daemon {
@@ -40,6 +44,7 @@ export class Daemon {
     readonly timings: { loadMs: number; recoverMs: number },
     /** What start-up found wrong and got past: a discarded snapshot, an accepted journal loss. */
     readonly warnings: string[] = [],
+    private readonly shipper?: Shipper,
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -71,7 +76,10 @@ export class Daemon {
         allowGids: options.allowGids ?? [],
       });
       const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : [])];
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings, warnings);
+      // Last, and never awaited: the shipper reads what is committed, and commits never wait for it.
+      const shipper = options.ship ? new Shipper(journal, { ...options.ship, statusPath: shipStatusPath(options.root) }) : undefined;
+      shipper?.start();
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings, warnings, shipper);
     } catch (err) {
       journal.close();
       throw err;
@@ -84,6 +92,7 @@ export class Daemon {
     this.reactor.close();
     await this.queue.idle();
     this.runtimes.closeAll();
+    await this.shipper?.stop();
     this.store.snapshot();
     this.store.journal.close();
   }
