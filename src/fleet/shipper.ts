@@ -7,10 +7,11 @@ import { hostname } from "node:os";
 import type { Journal, StoredRow } from "../events/journal.js";
 import { FATAL, FleetError, claimNode, ensureStream, lastOfNode, lastSubjectSeq, openFleet, toFleetError, type Fleet, type FleetTarget } from "./nats.js";
 import { msgIdOf, rowHeaders } from "./message.js";
-import { writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
+import { SHIP_CHECKPOINT, writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
+
+export { SHIP_CHECKPOINT };
 import { subjectOf } from "./subject.js";
 
-export const SHIP_CHECKPOINT = "ship";
 /** Rows read and published at once: the bound on the shipper's memory. */
 const WINDOW = 256;
 const CHECKPOINT_EVERY_MS = 100;

@@ -5,6 +5,9 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { socketDir } from "../host/root-layout.js";
 
+/** The journal checkpoint holding the last position the fleet stream acknowledged. */
+export const SHIP_CHECKPOINT = "ship";
+
 export type ShipState = "connecting" | "shipping" | "down" | "failed" | "stopped";
 
 export interface ShipStatus {
