@@ -13,6 +13,7 @@ need bash bash     # test/cli-output.test.ts: real pipes (wc, head) through bash
 need git git       # test/daemon-upgrade.test.ts: the pre-conmon berth, from the repository's history
 need tar tar       # test/daemon-upgrade.test.ts
 need nats-server nats-server # test/fleet-*.test.ts: a real JetStream server on loopback
+need openssl openssl # test/fleet-transport.test.ts: a self-signed certificate for TLS to nats-server
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

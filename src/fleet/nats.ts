@@ -50,7 +50,7 @@ export interface FleetTarget {
   user?: string;
   pass?: string;
   token?: string;
-  /** TLS: a CA file to trust (self-signed servers), and whether to insist on TLS. */
+  /** TLS: a CA file to trust (a self-signed server); with it, or a tls:// URL, the connection must be TLS. */
   tlsCa?: string;
 }
 
@@ -87,7 +87,8 @@ export async function openConnection(target: FleetTarget, name: string): Promise
       user: target.user,
       pass: target.pass,
       token: target.token,
-      ...(target.tlsCa ? { tls: { caFile: target.tlsCa } } : {}),
+      // A tls:// server, or a CA to trust, means TLS or nothing.
+      ...(target.tlsCa ? { tls: { caFile: target.tlsCa } } : servers.some((s) => s.startsWith("tls://")) ? { tls: {} } : {}),
     });
   } catch (err) {
     throw toFleetError(err, `cannot connect to ${servers.join(",")}`);
@@ -113,22 +114,29 @@ export async function openFleet(target: FleetTarget, name: string): Promise<Flee
 
 const notFound = (err: unknown) => /not found|no message found|10037|10059/i.test(`${(err as Error)?.message} ${(err as { code?: unknown })?.code}`);
 
-/** The fleet stream, made with its defaults when missing (docs/fleet.md, "Retention"). */
-export async function ensureStream(jsm: JetStreamManager): Promise<void> {
+/**
+ * The fleet stream, made with the server's defaults when missing (docs/fleet.md, "Retention").
+ * Returns its replica count, which the claims bucket gets too.
+ */
+export async function ensureStream(jsm: JetStreamManager): Promise<number> {
   try {
-    await jsm.streams.info(STREAM_NAME);
+    return (await jsm.streams.info(STREAM_NAME)).config.num_replicas;
   } catch (err) {
     if (!notFound(err)) throw toFleetError(err, `cannot read stream ${STREAM_NAME}`);
     await jsm.streams.add({ name: STREAM_NAME, subjects: [`${SUBJECT_ROOT}.>`] }).catch((e) => {
       // Another node made it in the meantime.
       if (!/already in use|exists/i.test((e as Error).message)) throw toFleetError(e, `cannot create stream ${STREAM_NAME}`);
     });
+    return 1;
   }
 }
 
-/** Claims `node` for this journal's UUID, or refuses: another journal holds the name. */
-export async function claimNode(fleet: Fleet, node: string, nodeId: string): Promise<void> {
-  const kv = await new Kvm(fleet.nc).create(CLAIMS_BUCKET).catch((e) => {
+/**
+ * Claims `node` for this journal's UUID, or refuses: another journal holds the name. The
+ * bucket, when this makes it, has the stream's replicas: the claims are as durable as the stream.
+ */
+export async function claimNode(fleet: Fleet, node: string, nodeId: string, replicas = 1): Promise<void> {
+  const kv = await new Kvm(fleet.nc).create(CLAIMS_BUCKET, { replicas }).catch((e) => {
     throw toFleetError(e, `cannot open the node claims bucket ${CLAIMS_BUCKET}`);
   });
   const key = escapeToken(node);

@@ -89,8 +89,8 @@ export class Shipper {
     const fleet = await openFleet(this.options, `berth ${this.node}`);
     this.fleet = fleet;
     if (this.stopped) return;
-    await ensureStream(fleet.jsm);
-    await claimNode(fleet, this.node, this.nodeId);
+    const replicas = await ensureStream(fleet.jsm);
+    await claimNode(fleet, this.node, this.nodeId, replicas);
     this.acked = await this.resumePoint(fleet);
     this.lastSeq.clear();
     connected();
@@ -128,21 +128,17 @@ export class Shipper {
   }
 
   /**
-   * Publishes one window, pipelined. The server checks each message against the last sequence
-   * of its subject, so a window holds each subject once (it is cut at the first repeat).
+   * Publishes one window, pipelined. The first message of each subject in the window carries
+   * the subject's expected last sequence; the ones after it cannot (their sequence is the
+   * previous ack, still in flight), so a foreign write shows at the subject's next window.
    */
   private async ship(fleet: Fleet, rows: StoredRow[]): Promise<void> {
-    const batch: { row: StoredRow; subject: string }[] = [];
+    const batch = rows.map((row) => ({ row, subject: subjectOf(this.node, row.stream_id), first: false }));
     const seen = new Set<string>();
-    for (const row of rows) {
-      const subject = subjectOf(this.node, row.stream_id);
-      if (seen.has(subject)) break;
-      seen.add(subject);
-      batch.push({ row, subject });
-    }
-    await Promise.all(batch.filter((b) => !this.lastSeq.has(b.subject)).map(async (b) => this.remember(b.subject, await lastSubjectSeq(fleet.jsm, b.subject))));
-    const acks = await Promise.allSettled(batch.map(({ row, subject }) =>
-      fleet.js.publish(subject, row.body, { msgID: msgIdOf(this.node, row.position), headers: rowHeaders(row, this.node, this.nodeId), expect: { lastSubjectSequence: this.lastSeq.get(subject)! } })));
+    for (const b of batch) if (!seen.has(b.subject)) seen.add((b.first = true, b.subject));
+    await Promise.all([...seen].filter((s) => !this.lastSeq.has(s)).map(async (s) => this.remember(s, await lastSubjectSeq(fleet.jsm, s))));
+    const acks = await Promise.allSettled(batch.map(({ row, subject, first }) =>
+      fleet.js.publish(subject, row.body, { msgID: msgIdOf(this.node, row.position), headers: rowHeaders(row, this.node, this.nodeId), ...(first ? { expect: { lastSubjectSequence: this.lastSeq.get(subject)! } } : {}) })));
     const failed = acks.findIndex((a) => a.status === "rejected");
     for (let i = 0; i < (failed < 0 ? acks.length : failed); i++) {
       this.remember(batch[i]!.subject, (acks[i] as PromiseFulfilledResult<{ seq: number }>).value.seq);
@@ -150,14 +146,14 @@ export class Shipper {
     }
     this.checkpointSoon();
     if (failed < 0) return;
-    const reason = (acks[failed] as PromiseRejectedResult).reason;
-    const position = batch[failed]!.row.position;
+    const reason = (acks[failed] as PromiseRejectedResult).reason as Error;
+    const { row, subject } = batch[failed]!;
+    if (/wrong last sequence/i.test(reason.message)) throw new FleetError("forked", `${subject} holds messages this node did not ship (${reason.message}): another journal ships under node ${this.node}`);
     if (acks.slice(failed + 1).some((a) => a.status === "fulfilled")) {
-      throw new FleetError("gap", `the stream refused position ${position} but stored later ones, which leaves a gap (${(reason as Error).message})`);
+      throw new FleetError("gap", `the stream refused position ${row.position} but stored later ones, which leaves a gap (${reason.message})`);
     }
-    const e = toFleetError(reason, `publishing position ${position}`);
-    if (/wrong last sequence/i.test((reason as Error).message)) throw new FleetError("forked", `${batch[failed]!.subject} holds messages this node did not ship (${(reason as Error).message}): another journal ships under node ${this.node}`);
-    if (e.fault === "protocol") throw new FleetError("refused", `the stream refused position ${position}: ${(reason as Error).message}`);
+    const e = toFleetError(reason, `publishing position ${row.position}`);
+    if (e.fault === "protocol") throw new FleetError("refused", `the stream refused position ${row.position}: ${reason.message}`);
     throw e;
   }
 

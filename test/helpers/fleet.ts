@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { Journal, type StoredRow } from "../../src/events/journal.js";
-import { lastOfNode, openFleet, readNode } from "../../src/fleet/nats.js";
+import { lastOfNode, openFleet, readNode, type Fleet } from "../../src/fleet/nats.js";
 import type { ShippedRow } from "../../src/fleet/message.js";
 import { journalPath } from "../../src/host/root-layout.js";
 import { readShipStatus } from "../../src/fleet/status.js";
@@ -35,17 +35,19 @@ export async function journalRows(root: string): Promise<StoredRow[]> {
 
 /** Waits until the stream holds the journal's head for the node; returns both. */
 export async function waitShipped(url: string, node: string, root: string, timeoutMs = 60_000): Promise<{ stream: ShippedRow[]; journal: StoredRow[] }> {
-  const fleet = await openFleet({ servers: url }, "berth test");
+  let fleet: Fleet | undefined;
   try {
     for (const end = Date.now() + timeoutMs; ;) {
       const head = await headOf(root);
-      const last = await lastOfNode(fleet.jsm, node).catch(() => undefined);
+      // A cluster that just lost a server may time out for a while: connect again then.
+      fleet ??= await openFleet({ servers: url }, "berth test").catch(() => undefined);
+      const last = fleet && (await lastOfNode(fleet.jsm, node).catch(() => undefined));
       if (head > 0 && last?.row.position === head) break;
       if (Date.now() > end) throw new Error(`timed out waiting for node ${node}'s journal (head ${head}) to reach the stream (at ${last?.row.position}); the shipper: ${JSON.stringify(readShipStatus(root))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    await fleet.nc.close();
+    await fleet?.nc.close();
   }
   return { stream: await streamRows(url, node), journal: await journalRows(root) };
 }
