@@ -1,5 +1,7 @@
-// `berth journal restore --from` and `berth journal verify --witness`: the journal commands that
-// read the fleet stream (docs/fleet.md). The NATS client loads only when one of them runs.
+// The CLI's side of the fleet stream (docs/fleet.md): `berth journal restore --from`, `berth
+// journal verify --witness`, and the readers behind `events --fleet` and `history --fleet`. The
+// NATS client loads only when one of them runs.
+import type { Command } from "commander";
 import { hostname } from "node:os";
 import { mkdirSync } from "node:fs";
 import type { Journal } from "../events/journal.js";
@@ -14,6 +16,16 @@ export interface FleetFlags {
   shipPassword?: string;
   shipToken?: string;
   shipCa?: string;
+}
+
+/** The node and the credentials of the fleet stream, as `berth daemon --ship` takes them. */
+export function fleetFlags(cmd: Command, node = "the node's name in the fleet stream (verify: default the name this root ships under, else the hostname)"): Command {
+  return cmd
+    .option("--node <name>", node)
+    .option("--ship-user <user>", "NATS user name")
+    .option("--ship-password <password>", "NATS password")
+    .option("--ship-token <token>", "NATS token")
+    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate");
 }
 
 export const targetOf = (servers: string, f: FleetFlags): FleetTarget => ({ servers, user: f.shipUser, pass: f.shipPassword, token: f.shipToken, tlsCa: f.shipCa });
@@ -50,4 +62,10 @@ export async function verifyWitness(root: string, journal: Journal, witness: str
   else if (r.ok) out(`witness ok: node ${node} shipped ${r.shipped} events up to position ${r.upTo}, all equal to the local chain; ${r.unshipped} positions not shipped yet`);
   else process.stderr.write(`journal verify --witness failed at position ${r.position}: ${r.reason}\n`);
   return r.ok ? 0 : 1;
+}
+
+/** The fleet's events as `readEvents` gives the journal's: for `events --fleet` and `history --fleet`. */
+export async function* readFleet(servers: string, flags: FleetFlags, q: import("./read-events.js").EventsQuery, onCancel?: (cancel: () => void) => void): AsyncGenerator<import("../fleet/read.js").FleetEvent> {
+  const { fleetEvents } = await import("../fleet/read.js");
+  yield* fleetEvents(targetOf(servers, flags), { ...q, node: flags.node }, onCancel);
 }

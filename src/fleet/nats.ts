@@ -176,14 +176,24 @@ export async function lastSubjectSeq(jsm: JetStreamManager, subject: string): Pr
 
 /** Every message of one node, in stream order, through an ordered consumer; ends at the node's last one. */
 export async function* readNode(fleet: Fleet, node: string): AsyncGenerator<ShippedRow> {
-  const last = await lastOfNode(fleet.jsm, node);
-  if (!last) return;
-  const consumer = await fleet.js.consumers.get(STREAM_NAME, { filter_subjects: nodeFilter(node), deliver_policy: DeliverPolicy.All });
+  yield* readSubjects(fleet, nodeFilter(node), false);
+}
+
+/**
+ * Every message on `filter` (wildcards allowed), in stream order, through one ordered consumer:
+ * the backlog, and with `follow` the live tail after it, so the hand-over has no gap and no
+ * duplicate. Without `follow` it ends at the filter's last message as of the call.
+ */
+export async function* readSubjects(fleet: Fleet, filter: string, follow: boolean, onCancel?: (cancel: () => void) => void): AsyncGenerator<ShippedRow> {
+  const lastSeq = follow ? Infinity : await lastSubjectSeq(fleet.jsm, filter);
+  if (lastSeq === 0) return;
+  const consumer = await fleet.js.consumers.get(STREAM_NAME, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
   const messages = await consumer.consume({ max_messages: 512 });
+  onCancel?.(() => void messages.close());
   try {
     for await (const m of messages) {
       yield rowOf(m);
-      if (m.seq >= last.seq) break;
+      if (m.seq >= lastSeq) break;
     }
   } finally {
     await messages.close().catch(() => {});

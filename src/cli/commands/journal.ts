@@ -17,9 +17,8 @@ import { iso, parseFormat, parseTime, table } from "../format.js";
 import { inspectOf, statusText } from "../inspect.js";
 import { daemonJournalFault, faultLine } from "../journal-fault.js";
 import { shipLine, shipping } from "../ship-stats.js";
-import { restore, verifyWitness, type FleetFlags } from "../fleet-journal.js";
+import { fleetFlags, restore, verifyWitness, type FleetFlags } from "../fleet-journal.js";
 import { out } from "../output.js";
-import type { Command } from "commander";
 import type { CommandGroup } from "./command.js";
 
 export const command: CommandGroup = {
@@ -83,16 +82,6 @@ export const command: CommandGroup = {
     },
   ],
 };
-
-/** The node and the credentials of the fleet stream, as `berth daemon --ship` takes them. */
-function fleetFlags(cmd: Command): Command {
-  return cmd
-    .option("--node <name>", "the node's name in the fleet stream (verify: default the name this root ships under, else the hostname)")
-    .option("--ship-user <user>", "NATS user name")
-    .option("--ship-password <password>", "NATS password")
-    .option("--ship-token <token>", "NATS token")
-    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate");
-}
 
 /**
  * The journal engine (kysely, ~0.5 MB of the bundle) loads when a journal command runs, not
