@@ -24,6 +24,8 @@ export interface ShipperOptions extends FleetTarget {
   node?: string;
   /** Where the shipper's state is written for `berth journal stats`. */
   statusPath: string;
+  /** Hears each newly acknowledged position (bench/ship.ts measures the lag with it). */
+  onAcked?: (position: number) => void;
 }
 
 export class Shipper {
@@ -145,6 +147,7 @@ export class Shipper {
       this.acked = batch[i]!.row.position;
     }
     this.checkpointSoon();
+    this.options.onAcked?.(this.acked);
     if (failed < 0) return;
     const reason = (acks[failed] as PromiseRejectedResult).reason as Error;
     const { row, subject } = batch[failed]!;
