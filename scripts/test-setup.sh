@@ -18,6 +18,7 @@ need skopeo skopeo # test/image-pull.test.ts: pushes the test images
 need umoci umoci   # test/image-pull.test.ts: builds the test images
 need htpasswd apache2-utils # test/image-login.test.ts: a registry with basic auth
 need openssl openssl # test/image-token.test.ts: the token service's self-signed certificate
+need nats-server nats-server # test/fleet-*.test.ts: a real JetStream server on loopback
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { program, repo, sourceFiles, specifiers, where, type EdgeKind } from "./helpers/imports.js";
 
 /** Bottom first. migrations/ is part of events: the journal's schema. */
-export const LAYERS = ["model", "events", "projections", "commands", "host", "ipc", "vm", "daemon", "cli"] as const;
+export const LAYERS = ["model", "events", "projections", "commands", "host", "ipc", "fleet", "vm", "daemon", "cli"] as const;
 
 const layerOf = (path: string): number | undefined => {
   const [top, folder] = relative(repo, path).split("/");

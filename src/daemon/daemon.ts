@@ -9,6 +9,8 @@ import { journalPath, socketPath } from "../host/root-layout.js";
 import { validateLog, type LogConfig } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import type { DriverName } from "../vm/driver.js";
+import { Shipper, type ShipperOptions } from "../fleet/shipper.js";
+import { shipStatusPath } from "../fleet/status.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Reactor } from "./reactor.js";
 import { checkJournalLoss } from "./journal-loss.js";
@@ -31,6 +33,8 @@ export interface DaemonOptions {
   acceptJournalLoss?: boolean;
   /** The log config of containers created without one (`berth daemon --log-opt`): validated at start. */
   log?: unknown;
+  /** Ship every committed event to a NATS JetStream fleet stream (docs/fleet.md). */
+  ship?: Omit<ShipperOptions, "statusPath">;
 }
 
 export class Daemon {
@@ -46,6 +50,7 @@ export class Daemon {
     readonly timings: { loadMs: number; recoverMs: number },
     /** What start-up found wrong and got past: a discarded snapshot, an accepted journal loss. */
     readonly warnings: string[] = [],
+    private readonly shipper?: Shipper,
   ) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -78,7 +83,10 @@ export class Daemon {
         allowGids: options.allowGids ?? [],
       });
       const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : [])];
-      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings, warnings);
+      // Last, and never awaited: the shipper reads what is committed, and commits never wait for it.
+      const shipper = options.ship ? new Shipper(journal, { ...options.ship, statusPath: shipStatusPath(options.root) }) : undefined;
+      shipper?.start();
+      return new Daemon(options.root, store, runtimes, reactor, queue, server, recovered, timings, warnings, shipper);
     } catch (err) {
       journal.close();
       throw err;
@@ -91,6 +99,7 @@ export class Daemon {
     this.reactor.close();
     await this.queue.idle();
     this.runtimes.closeAll();
+    await this.shipper?.stop();
     this.store.snapshot();
     this.store.journal.close();
   }

@@ -209,7 +209,7 @@ export type StoredEvent<E extends BerthEvent = BerthEvent> = E &
   };
 
 // A container's stream id is "container-<id>": built and parsed only here.
-const CONTAINER_PREFIX = "container-";
+export const CONTAINER_PREFIX = "container-";
 export const containerStream = (id: string) => `${CONTAINER_PREFIX}${id}`;
 export const DAEMON_STREAM = "daemon";
 /** The container id of a container's stream, undefined for any other stream (the daemon's). */

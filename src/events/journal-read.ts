@@ -84,6 +84,7 @@ export class JournalReads {
       // measured) than a string decoded into one reused buffer (codec.ts).
       readAfter: db.prepare<[number, number], RawRow>("SELECT position, stream_id, version, type, schema_version, hex(body) FROM events WHERE position > ? ORDER BY position LIMIT ?").raw(true),
       allRows: db.prepare<[], StoredRow>("SELECT * FROM events ORDER BY position"),
+      rowsAfter: db.prepare<[number, number], StoredRow>("SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?"),
       lastAtTime: db.prepare<[number], { p: number | null }>("SELECT max(position) AS p FROM events WHERE time <= ?"),
       byType: db.prepare<[], { type: string; count: number }>("SELECT type, count(*) AS count FROM events GROUP BY type ORDER BY count DESC, type"),
       span: db.prepare<[], { n: number; first: number | null; last: number | null }>("SELECT count(*) AS n, min(time) AS first, max(time) AS last FROM events"),
@@ -158,6 +159,17 @@ export class JournalReads {
   /** Every row with every column, in position order, one at a time. */
   rows(): IterableIterator<StoredRow> {
     return this.stmts.allRows.iterate();
+  }
+
+  /** At most `limit` rows with every column after a position: what the fleet shipper sends. */
+  rowsAfter(after: number, limit: number): StoredRow[] {
+    return this.stmts.rowsAfter.all(after, limit);
+  }
+
+  /** The journal's node UUID; undefined in a read-only open of a journal from before migrations/004. */
+  nodeId(): string | undefined {
+    const table = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'node_identity'").get();
+    return table ? (this.db.prepare("SELECT uuid FROM node_identity WHERE id = 1").get() as { uuid: string } | undefined)?.uuid : undefined;
   }
 
   lastPositionAt(time: number): number {

@@ -132,6 +132,15 @@ export class JournalWrites {
     run.immediate();
   }
 
+  setCheckpoint(name: string, position: number): void {
+    this.stmts.setCheckpoint.run(name, position);
+  }
+
+  /** Takes over another journal's node UUID: a restore from the fleet stream, into an empty journal. */
+  adoptNodeId(uuid: string): void {
+    this.db.prepare("UPDATE node_identity SET uuid = ? WHERE id = 1").run(uuid);
+  }
+
   writeSnapshot(name: string, position: number, chainHash: Buffer, body: Buffer): void {
     this.db.prepare("INSERT INTO snapshots (name, position, body, hash, digest) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position, body = excluded.body, hash = excluded.hash, digest = excluded.digest")
       .run(name, position, body, chainHash, snapshotDigest(name, position, chainHash, body));

@@ -158,6 +158,31 @@ export class Journal {
     return this.reads.checkpoint(name);
   }
 
+  /**
+   * Moves a consumer's checkpoint outside any append: the fleet shipper's last acknowledged
+   * position, written in batches (docs/fleet.md) so shipping adds no transaction per event.
+   */
+  setCheckpoint(name: string, position: number): void {
+    this.identity?.assert();
+    this.writes.setCheckpoint(name, position);
+  }
+
+  /** Up to `limit` stored rows after a position, every column: the fleet shipper's reads. */
+  rowsAfter(after: number, limit: number): StoredRow[] {
+    return this.reads.rowsAfter(after, limit);
+  }
+
+  /** The node UUID made with this journal (migrations/004); undefined only read-only on an older file. */
+  nodeId(): string | undefined {
+    return this.reads.nodeId();
+  }
+
+  /** A restore from the fleet stream takes the shipped node's UUID; only into an empty journal. */
+  adoptNodeId(uuid: string): void {
+    if (this.head().position !== 0) throw new BerthError("invalidState", `cannot take node id ${uuid}: the journal ${this.path} is not empty`);
+    this.writes.adoptNodeId(uuid);
+  }
+
   /** The chain hash at a position (the genesis hash at 0), or undefined when there is no such row. */
   hashAt(position: number): Buffer | undefined {
     return position === 0 ? GENESIS_HASH : this.reads.hashAt(position);

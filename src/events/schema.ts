@@ -32,8 +32,15 @@ export interface SnapshotsTable {
   digest: Buffer | null;
 }
 
+export interface NodeIdentityTable {
+  /** Always 1: one row. */
+  id: number;
+  uuid: string;
+}
+
 export interface JournalSchema {
   events: EventsTable;
   checkpoints: CheckpointsTable;
   snapshots: SnapshotsTable;
+  node_identity: NodeIdentityTable;
 }

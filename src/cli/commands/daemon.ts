@@ -8,18 +8,30 @@ export const command: LeafCommand = {
   kind: "command",
   name: "daemon",
   description: "run the daemon in the foreground (SIGTERM stops it; containers keep running)",
-  examples: ["berth daemon", "berth daemon --root /tmp/berth --sync normal", "berth daemon --log-opt max-size=10m --log-opt max-file=3"],
+  examples: ["berth daemon", "berth daemon --root /tmp/berth --sync normal", "berth daemon --log-opt max-size=10m --log-opt max-file=3", "berth daemon --ship nats://10.0.0.5:4222 --node web-1"],
   flags: (cmd) => cmd
     .addOption(new Option("--driver <driver>", "runtime driver").choices(["runc", "fake"]).default("runc"))
     .addOption(new Option("--sync <mode>", "journal durability: full survives power loss, normal may lose the last commits").choices(["full", "normal"]).default("full"))
     .option("--accept-journal-loss", "start although exit acks prove the journal lost acknowledged events; journals the loss (see docs/journal.md)")
     .option("--log-driver <driver>", "the default --log-driver of containers created without one: k8s-file or none")
-    .option("--log-opt <K=V>", "the default --log-opt of containers created without log options: max-size=SIZE, max-file=N; repeatable", (v: string, a: string[]) => [...a, v], [] as string[]),
+    .option("--log-opt <K=V>", "the default --log-opt of containers created without log options: max-size=SIZE, max-file=N; repeatable", (v: string, a: string[]) => [...a, v], [] as string[])
+    .option("--ship <urls>", "ship every committed event to the NATS JetStream fleet stream at nats://HOST:PORT[,...] (see docs/fleet.md)")
+    .option("--node <name>", "this node's name in the fleet stream (default: the hostname)")
+    .option("--ship-user <user>", "NATS user name")
+    .option("--ship-password <password>", "NATS password")
+    .option("--ship-token <token>", "NATS token")
+    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate"),
   action: async (session, opts) => {
     const { runDaemon } = await import("../../daemon/main.js");
     const log = logConfig(opts.logDriver, opts.logOpt);
-    await runDaemon(["--root", session.root, "--driver", opts.driver, "--sync", opts.sync, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : []), ...(log ? ["--log", JSON.stringify(log)] : [])]);
+    await runDaemon(["--root", session.root, "--driver", opts.driver, "--sync", opts.sync, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : []), ...(log ? ["--log", JSON.stringify(log)] : []), ...shipArgs(opts)]);
     // The daemon now serves until SIGTERM; do not report an exit code.
     return undefined;
   },
 };
+
+const SHIP_OPTIONS = [["ship", "--ship"], ["node", "--node"], ["shipUser", "--ship-user"], ["shipPassword", "--ship-password"], ["shipToken", "--ship-token"], ["shipCa", "--ship-ca"]] as const;
+
+function shipArgs(opts: Record<string, unknown>): string[] {
+  return SHIP_OPTIONS.flatMap(([key, flag]) => (typeof opts[key] === "string" ? [flag, opts[key] as string] : []));
+}

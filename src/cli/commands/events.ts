@@ -8,14 +8,16 @@ import { eventLine } from "../describe.js";
 import { parseBound, parseFormat } from "../format.js";
 import { write } from "../output.js";
 import type { LeafCommand } from "./command.js";
+import { fleetFlags, readFleet, type FleetFlags } from "../fleet-journal.js";
 
 export const command: LeafCommand = {
   kind: "command",
   name: "events",
   description: "print journaled events, one per line; -f follows live",
   format: true,
-  examples: ["berth events --since 10m", "berth events --since @100 --until @200", "berth events -f --filter container=w --filter type=ProcessExited", "berth events --filter actor=0"],
-  flags: (cmd) => cmd
+  examples: ["berth events --since 10m", "berth events --since @100 --until @200", "berth events -f --filter container=w --filter type=ProcessExited", "berth events --filter actor=0", "berth events --fleet nats://10.0.0.5:4222 --filter container=w"],
+  flags: (cmd) => fleetFlags(cmd, "with --fleet: only this node's events (default: every node's)")
+    .option("--fleet <urls>", "read every node's events from the fleet stream at nats://HOST:PORT[,...] instead of this root's journal; each line starts with its node (see docs/fleet.md)")
     .option("--since <time|@pos>", "from RFC 3339 time, Unix seconds, a duration ago (10m), or @POSITION (inclusive)")
     .option("--until <time|@pos>", "up to that time or @POSITION (inclusive)")
     .option("--filter <key=value>", "container=ID, type=TYPE or actor=UID (repeatable; types add up)", collect, [])
@@ -23,7 +25,8 @@ export const command: LeafCommand = {
   action: (s, o) => events(s, o as never),
 };
 
-export interface EventsFlags {
+export interface EventsFlags extends FleetFlags {
+  fleet?: string;
   since?: string;
   until?: string;
   filter: string[];
@@ -71,8 +74,10 @@ export async function events(session: Session, flags: EventsFlags): Promise<numb
   const onSigint = () => cancel?.();
   process.once("SIGINT", onSigint);
   try {
-    for await (const e of readEvents(session, q, (c) => (cancel = c))) {
-      const sent = write(process.stdout, `${format === "json" ? JSON.stringify(e) : eventLine(e)}\n`);
+    const source = flags.fleet ? readFleet(flags.fleet, flags, q, (c) => (cancel = c)) : readEvents(session, q, (c) => (cancel = c));
+    for await (const e of source) {
+      const line = format === "json" ? JSON.stringify(e) : "node" in e ? `${e.node}  ${eventLine(e)}` : eventLine(e);
+      const sent = write(process.stdout, `${line}\n`);
       if (sent) await sent;
     }
   } finally {

@@ -1,4 +1,4 @@
-// `berth journal verify|export|import|replay|stats`: work on the journal file itself, read-only
+// `berth journal verify|export|import|restore|replay|stats`: work on the journal file itself, read-only
 // while a daemon runs (WAL lets readers in). Replay folds an exported file into projections
 // without running any effect: no daemon, no runtime service, no runc.
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -16,13 +16,15 @@ import { stateAt } from "../../projections/index.js";
 import { iso, parseFormat, parseTime, table } from "../format.js";
 import { inspectOf, statusText } from "../inspect.js";
 import { daemonJournalFault, faultLine } from "../journal-fault.js";
+import { shipLine, shipping } from "../ship-stats.js";
+import { fleetFlags, restore, verifyWitness, type FleetFlags } from "../fleet-journal.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";
 
 export const command: CommandGroup = {
   kind: "group",
   name: "journal",
-  description: "verify, export, import, replay and measure the journal",
+  description: "verify, export, import, restore, replay and measure the journal",
   examples: ["berth journal verify", "berth journal export /tmp/j.berth", "berth journal replay /tmp/j.berth --at 42 --format json"],
   subcommands: [
     {
@@ -30,7 +32,8 @@ export const command: CommandGroup = {
       name: "verify",
       description: "recompute the hash chain, check it against the exit acks under the root, and compare every snapshot with a re-fold: exit 0 with the head hash, or 1 naming the first bad position",
       format: true,
-      examples: ["berth journal verify"],
+      examples: ["berth journal verify", "berth journal verify --witness nats://10.0.0.5:4222 --node web-1"],
+      flags: (cmd) => fleetFlags(cmd.option("--witness <urls>", "also compare the chain with what this node shipped to the fleet stream at nats://HOST:PORT (see docs/fleet.md)")),
       action: (s, o) => verify(s.root, o),
     },
     {
@@ -48,6 +51,14 @@ export const command: CommandGroup = {
       examples: ["berth --root /tmp/copy journal import /tmp/j.berth"],
       flags: (cmd) => cmd.argument("<file>", "exported file"),
       action: (s, _o, args) => importFrom(s.root, args[0]!),
+    },
+    {
+      kind: "command",
+      name: "restore",
+      description: "rebuild a node's journal in a fresh root from the fleet stream: the same positions, bodies and chain hashes",
+      examples: ["berth journal restore --from nats://10.0.0.5:4222 --node web-1 --root /var/lib/berth-restored"],
+      flags: (cmd) => fleetFlags(cmd.option("--from <urls>", "the NATS server(s) holding the fleet stream, nats://HOST:PORT[,...]")),
+      action: (s, o) => restore(s.root, o.from as string | undefined, o),
     },
     {
       kind: "command",
@@ -92,7 +103,7 @@ async function openReadonly(root: string): Promise<Journal> {
  * Exit 0 with the head hash, or exit 1 naming the first bad position: of the chain, of a loss
  * the witnesses under the root prove (exit acks), or of a snapshot that is not the fold.
  */
-export async function verify(root: string, flags: { format?: string }): Promise<number> {
+export async function verify(root: string, flags: { format?: string; witness?: string } & FleetFlags): Promise<number> {
   const format = parseFormat(flags.format);
   // A daemon whose journal file was deleted or replaced knows more than the file at the path.
   const lost = await daemonJournalFault(root);
@@ -104,6 +115,7 @@ export async function verify(root: string, flags: { format?: string }): Promise<
   const journal = await openReadonly(root);
   try {
     const result = checkAll(journal, root);
+    if (result.ok && flags.witness) return await verifyWitness(root, journal, flags.witness, flags, format);
     if (format === "json") out(JSON.stringify(result));
     else if (result.ok) {
       out(`journal ok: ${result.count} events, head position ${result.head.position}, hash ${result.head.hash}`);
@@ -215,12 +227,14 @@ export async function stats(root: string, flags: { format?: string }): Promise<n
       firstEventAt: iso(firstTime),
       lastEventAt: iso(lastTime),
       byType: Object.fromEntries(byType.map((r) => [r.type, r.count])),
+      ship: shipping(root, journal),
     };
     if (format === "json") out(JSON.stringify(report, null, 2));
     else {
       out(`journal ${file}: ${report.fileBytes} bytes (+ ${report.walBytes} bytes WAL)`);
       out(`events: ${report.events}, head position ${report.head.position}, hash ${report.head.hash || "-"}`);
       out(`span: ${report.firstEventAt ?? "-"} .. ${report.lastEventAt ?? "-"}`);
+      if (report.ship) out(shipLine(report.ship));
       out(table(["TYPE", "COUNT"], byType.map((r) => [r.type, String(r.count)])));
     }
     return 0;

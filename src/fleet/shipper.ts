@@ -1,0 +1,214 @@
+// The fleet shipper: copies every committed journal row, in position order, to the fleet
+// stream. It never sits in a commit's way: it reads the journal after commit (woken by the
+// journal's doorbell), from the stream's own last position for this node, and keeps at most one
+// window of rows in memory. The last acknowledged position is written back as the `ship`
+// checkpoint at most every 100 ms, so shipping adds no transaction per event (docs/fleet.md).
+import { hostname } from "node:os";
+import type { Journal, StoredRow } from "../events/journal.js";
+import { FATAL, FleetError, claimNode, ensureStream, lastOfNode, lastSubjectSeq, openFleet, toFleetError, type Fleet, type FleetTarget } from "./nats.js";
+import { msgIdOf, rowHeaders } from "./message.js";
+import { SHIP_CHECKPOINT, writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
+
+export { SHIP_CHECKPOINT };
+import { subjectOf } from "./subject.js";
+
+/** Rows read and published at once: the bound on the shipper's memory. */
+const WINDOW = 256;
+const CHECKPOINT_EVERY_MS = 100;
+const BACKOFF_MS = { first: 100, max: 5000 };
+/** Subjects whose last stream sequence is remembered (a miss costs one lookup). */
+const REMEMBERED_SUBJECTS = 4096;
+
+export interface ShipperOptions extends FleetTarget {
+  /** Default: the hostname. */
+  node?: string;
+  /** Where the shipper's state is written for `berth journal stats`. */
+  statusPath: string;
+  /** Hears each newly acknowledged position (bench/ship.ts measures the lag with it). */
+  onAcked?: (position: number) => void;
+}
+
+export class Shipper {
+  readonly node: string;
+  readonly nodeId: string;
+  private stopped = false;
+  private wake: () => void = () => {};
+  private fleet: Fleet | undefined;
+  private acked: number;
+  private flushedAt = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: () => void;
+  private readonly lastSeq = new Map<string, number>();
+  private status: ShipStatus;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(private readonly journal: Journal, private readonly options: ShipperOptions) {
+    this.node = options.node ?? hostname();
+    this.nodeId = journal.nodeId()!;
+    this.acked = journal.checkpoint(SHIP_CHECKPOINT);
+    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now() };
+    this.unsubscribe = journal.subscribe(() => this.wake());
+  }
+
+  start(): void {
+    this.publishStatus();
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.fleet?.nc.close().catch(() => {});
+    await this.done;
+    this.unsubscribe();
+    this.flush();
+    this.setState("stopped");
+  }
+
+  /** Connect, resume, ship; on a lost connection back off and do it again; on a fatal fault stop. */
+  private async run(): Promise<void> {
+    let backoff = BACKOFF_MS.first;
+    while (!this.stopped) {
+      try {
+        await this.session(() => (backoff = BACKOFF_MS.first));
+      } catch (err) {
+        if (this.stopped) break;
+        const e = toFleetError(err, "shipping failed");
+        const fatal = e instanceof FleetError && FATAL.has(e.fault);
+        this.setState(fatal ? "failed" : "down", e);
+        if (fatal) return;
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, BACKOFF_MS.max);
+      } finally {
+        const fleet = this.fleet;
+        this.fleet = undefined;
+        await fleet?.nc.close().catch(() => {});
+      }
+    }
+  }
+
+  private async session(connected: () => void): Promise<void> {
+    const fleet = await openFleet(this.options, `berth ${this.node}`);
+    this.fleet = fleet;
+    if (this.stopped) return;
+    const replicas = await ensureStream(fleet.jsm);
+    await claimNode(fleet, this.node, this.nodeId, replicas);
+    this.acked = await this.resumePoint(fleet);
+    this.lastSeq.clear();
+    connected();
+    this.setState("shipping");
+    const closed = fleet.nc.closed().then((err) => {
+      throw toFleetError(err ?? new Error("connection closed"), "the connection to NATS closed");
+    });
+    closed.catch(() => {});
+    while (!this.stopped) {
+      const rows = this.journal.rowsAfter(this.acked, WINDOW);
+      if (rows.length === 0) {
+        await Promise.race([this.sleep(1000), closed]);
+        continue;
+      }
+      await Promise.race([this.ship(fleet, rows), closed]);
+    }
+  }
+
+  /**
+   * Where shipping resumes: after the stream's last message for this node, once its chain hash
+   * is the local one at that position. Anything else is a fork or a lost local tail, and stops.
+   */
+  private async resumePoint(fleet: Fleet): Promise<number> {
+    const last = await lastOfNode(fleet.jsm, this.node);
+    if (!last) return 0;
+    if (last.nodeId !== this.nodeId) throw new FleetError("otherNode", `the stream's messages for node ${this.node} belong to journal ${last.nodeId}, and this journal is ${this.nodeId}`);
+    const local = this.journal.hashAt(last.row.position);
+    if (!local) {
+      throw new FleetError("localTailLost", `the stream holds node ${this.node}'s position ${last.row.position}, which this journal does not have (its head is ${this.journal.head().position}): its tail was cut or an older copy was put back; see \`berth journal verify --witness\``);
+    }
+    if (!local.equals(last.row.hash)) {
+      throw new FleetError("forked", `the stream's chain hash for node ${this.node} at position ${last.row.position} is ${last.row.hash.toString("hex")}, the local one ${local.toString("hex")}: the histories forked; see \`berth journal verify --witness\``);
+    }
+    return last.row.position;
+  }
+
+  /**
+   * Publishes one window, pipelined. The first message of each subject in the window carries
+   * the subject's expected last sequence; the ones after it cannot (their sequence is the
+   * previous ack, still in flight), so a foreign write shows at the subject's next window.
+   */
+  private async ship(fleet: Fleet, rows: StoredRow[]): Promise<void> {
+    const batch = rows.map((row) => ({ row, subject: subjectOf(this.node, row.stream_id), first: false }));
+    const seen = new Set<string>();
+    for (const b of batch) if (!seen.has(b.subject)) seen.add((b.first = true, b.subject));
+    await Promise.all([...seen].filter((s) => !this.lastSeq.has(s)).map(async (s) => this.remember(s, await lastSubjectSeq(fleet.jsm, s))));
+    const acks = await Promise.allSettled(batch.map(({ row, subject, first }) =>
+      fleet.js.publish(subject, row.body, { msgID: msgIdOf(this.node, row.position), headers: rowHeaders(row, this.node, this.nodeId), ...(first ? { expect: { lastSubjectSequence: this.lastSeq.get(subject)! } } : {}) })));
+    const failed = acks.findIndex((a) => a.status === "rejected");
+    for (let i = 0; i < (failed < 0 ? acks.length : failed); i++) {
+      this.remember(batch[i]!.subject, (acks[i] as PromiseFulfilledResult<{ seq: number }>).value.seq);
+      this.acked = batch[i]!.row.position;
+    }
+    this.checkpointSoon();
+    this.options.onAcked?.(this.acked);
+    if (failed < 0) return;
+    const reason = (acks[failed] as PromiseRejectedResult).reason as Error;
+    const { row, subject } = batch[failed]!;
+    if (/wrong last sequence/i.test(reason.message)) throw new FleetError("forked", `${subject} holds messages this node did not ship (${reason.message}): another journal ships under node ${this.node}`);
+    if (acks.slice(failed + 1).some((a) => a.status === "fulfilled")) {
+      throw new FleetError("gap", `the stream refused position ${row.position} but stored later ones, which leaves a gap (${reason.message})`);
+    }
+    const e = toFleetError(reason, `publishing position ${row.position}`);
+    if (e.fault === "protocol") throw new FleetError("refused", `the stream refused position ${row.position}: ${reason.message}`);
+    throw e;
+  }
+
+  private remember(subject: string, seq: number): void {
+    this.lastSeq.delete(subject);
+    this.lastSeq.set(subject, seq);
+    if (this.lastSeq.size > REMEMBERED_SUBJECTS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
+  }
+
+  private checkpointSoon(): void {
+    if (this.flushTimer) return;
+    const wait = Math.max(0, this.flushedAt + CHECKPOINT_EVERY_MS - Date.now());
+    this.flushTimer = setTimeout(() => this.flush(), wait);
+    this.flushTimer.unref();
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushedAt = Date.now();
+    try {
+      if (this.journal.checkpoint(SHIP_CHECKPOINT) !== this.acked) this.journal.setCheckpoint(SHIP_CHECKPOINT, this.acked);
+    } catch {
+      // A journal that refuses writes refuses commands too; the daemon reports that itself.
+    }
+    if (this.status.acked !== this.acked) {
+      this.status = { ...this.status, acked: this.acked };
+      this.publishStatus();
+    }
+  }
+
+  private setState(state: ShipState, error?: FleetError): void {
+    this.status = { ...this.status, state, acked: this.acked, since: Date.now(), error: error ? { code: error.code, fault: error.fault, message: error.message } : undefined };
+    this.publishStatus();
+  }
+
+  private publishStatus(): void {
+    writeShipStatus(this.options.statusPath, this.status);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** What `journal stats` shows, as the shipper sees it now. */
+  current(): ShipStatus {
+    return { ...this.status, acked: this.acked };
+  }
+}
