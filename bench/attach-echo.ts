@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hostcalls } from "../src/vm/hostcalls.js";
+import { hostcalls, unmountUnder } from "../src/vm/hostcalls.js";
 import { buildDist, median, percentile, report } from "./common.js";
 
 const samplesPerRun = Number(process.argv[2] ?? 1000);
@@ -127,5 +127,6 @@ try {
 } finally {
   daemon.kill("SIGTERM");
   await new Promise((r) => daemon.once("exit", r));
+  unmountUnder(root); // podman's overlay storage stays mounted after its last container
   fs.rmSync(root, { recursive: true, force: true });
 }
