@@ -35,8 +35,9 @@ export async function start(session: Session, flags: { attach?: boolean; interac
   if (flags.attach && ids.length !== 1) throw new BerthError("invalidArgument", "start -a takes exactly one container");
   for (const id of ids) {
     const client = await session.client(id);
-    const { config } = await client.state<ContainerState>();
-    if (flags.attach && (config.init.terminal || config.init.stdin !== undefined || config.log?.driver === "none")) return startAttached(client, config, flags);
+    // Only `start -a` asks first: a plain start stays one request.
+    const config = flags.attach ? (await client.state<ContainerState>()).config : undefined;
+    if (config && (config.init.terminal || config.init.stdin !== undefined || config.log?.driver === "none")) return startAttached(client, config, flags);
     const since = Date.now();
     await client.start(); // one request: the daemon runs shutdown, bootstrap and start as needed
     if (flags.attach) return (await attach(client, id, { since })).exitCode;
