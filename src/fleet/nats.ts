@@ -174,6 +174,22 @@ export async function lastSubjectSeq(jsm: JetStreamManager, subject: string): Pr
   }
 }
 
+/**
+ * An ordered consumer on `filter`. Its creation is retried on a timeout: a cluster that just lost
+ * a server answers only once it has elected a new leader, which can take longer than one request.
+ */
+async function orderedConsumer(fleet: Fleet, filter: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fleet.js.consumers.get(STREAM_NAME, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
+    } catch (err) {
+      if (attempt >= CONSUMER_ATTEMPTS || !/timeout/i.test(`${(err as Error).message} ${(err as Error).name}`)) throw err;
+    }
+  }
+}
+
+const CONSUMER_ATTEMPTS = 4;
+
 /** Every message of one node, in stream order, through an ordered consumer; ends at the node's last one. */
 export async function* readNode(fleet: Fleet, node: string): AsyncGenerator<ShippedRow> {
   yield* readSubjects(fleet, nodeFilter(node), false);
@@ -187,7 +203,7 @@ export async function* readNode(fleet: Fleet, node: string): AsyncGenerator<Ship
 export async function* readSubjects(fleet: Fleet, filter: string, follow: boolean, onCancel?: (cancel: () => void) => void): AsyncGenerator<ShippedRow> {
   const lastSeq = follow ? Infinity : await lastSubjectSeq(fleet.jsm, filter);
   if (lastSeq === 0) return;
-  const consumer = await fleet.js.consumers.get(STREAM_NAME, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
+  const consumer = await orderedConsumer(fleet, filter);
   const messages = await consumer.consume({ max_messages: 512 });
   onCancel?.(() => void messages.close());
   try {
