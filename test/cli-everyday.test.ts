@@ -276,4 +276,24 @@ test("completion bash|zsh: generated from the command registry; bash completes c
   }
 });
 
+test("the systemd unit runs `berth daemon` with KillMode=process, and the README installs it and uses plain `berth`", async () => {
+  const unit = fs.readFileSync(join(repo, "contrib", "berth.service"), "utf8");
+  assert.match(unit, /^ExecStart=\/usr\/local\/bin\/berth daemon --root \/var\/lib\/berth$/m);
+  assert.match(unit, /^KillMode=process$/m);
+  assert.match(unit, /^WantedBy=multi-user.target$/m);
+  const readme = fs.readFileSync(join(repo, "README.md"), "utf8");
+  assert.match(readme, /## Running the daemon as a service[\s\S]*cp contrib\/berth.service \/etc\/systemd\/system\/[\s\S]*systemctl enable --now berth[\s\S]*npm start/);
+  const usage = readme.slice(readme.indexOf("## Using it"), readme.indexOf("## Running the daemon"));
+  const lines = usage.split("\n").filter((l) => /^(berth|source|npx) /.test(l));
+  assert.ok(lines.length > 10);
+  assert.ok(lines.every((l) => !l.startsWith("npx ")), "the examples use plain berth");
+  // Every example names a command berth has.
+  const { COMMANDS } = await import("../src/cli/commands/index.js");
+  const names = new Set(COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
+  for (const l of lines.filter((x) => x.startsWith("berth "))) assert.ok(names.has(l.split(/\s+/)[1]!), l);
+  ensureBuilt();
+  const help = await berth(join(repo, "no-such-root"), ["daemon", "--help"]); // --help reads no root
+  assert.match(help.stdout, /--root <dir>/);
+});
+
 test.run();
