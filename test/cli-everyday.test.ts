@@ -134,7 +134,7 @@ test("version, info and system df: docker's shapes, berth's facts; version witho
     await ok(root, ["kill", "up", "held"]);
   }));
 
-test("top: ps -ef's columns for the container's processes only; ps options pass through; a stopped container is refused", () =>
+test("top and port: ps -ef's columns for the container's processes only; ps options pass through; a stopped container is refused", () =>
   withDaemon(async (root) => {
     await ok(root, ["run", "-d", "--name", "t", "busybox", "sh", "-c", "sleep 1000 & sleep 2000"]);
     await waitFor("both sleeps", async () => (await ok(root, ["top", "t"])).stdout.includes("sleep 2000"));
@@ -147,6 +147,12 @@ test("top: ps -ef's columns for the container's processes only; ps options pass 
     const noPid = await berth(root, ["top", "t", "-o", "comm"]);
     assert.is(noPid.code, 125);
     assert.match(noPid.stderr, /no PID column/);
+    // port: nothing is published yet, so an empty list; a named port is not published.
+    assert.is((await ok(root, ["port", "t"])).stdout, "");
+    const p80 = await berth(root, ["port", "t", "80"]);
+    assert.is(p80.code, 125);
+    assert.match(p80.stderr, /^berth: notFound: no public port '80\/tcp' published for t/);
+    assert.is((await berth(root, ["port", "ghost"])).code, 125);
     await ok(root, ["kill", "t"]);
     await ok(root, ["wait", "t"], 137);
     const stopped = await berth(root, ["top", "t"]);

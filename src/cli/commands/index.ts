@@ -28,6 +28,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "ls", aliases: ["ps"], load: () => import("./ls.js") },
   { name: "stats", load: () => import("./stats.js") },
   { name: "top", load: () => import("./top.js") },
+  { name: "port", load: () => import("./port.js") },
   { name: "pause", load: () => import("./pause.js") },
   { name: "unpause", load: () => import("./unpause.js") },
   { name: "bootstrap", load: () => import("./bootstrap.js") },
