@@ -22,6 +22,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "kill", load: () => import("./kill.js") },
   { name: "rm", load: () => import("./rm.js") },
   { name: "exec", load: () => import("./exec.js") },
+  { name: "cp", load: () => import("./cp.js") },
   { name: "wait", load: () => import("./wait.js") },
   { name: "logs", load: () => import("./logs.js") },
   { name: "inspect", load: () => import("./inspect.js") },
