@@ -80,6 +80,7 @@ test("inspect -f: docker's template over docker's field names; JSON stays the de
     assert.match((await ok(root, ["inspect", "-f", "{{.State.Pid}}", "y"])).stdout, /^[1-9]\d*\n$/);
     assert.is((await ok(root, ["inspect", "-f", "{{json .Config.Cmd}} {{join .Args \",\"}} {{.Path}}", "x"])).stdout, '["sh","-c","exit 3"] -c,exit 3 sh\n');
     assert.is(JSON.parse((await ok(root, ["inspect", "x"])).stdout)[0].exitCode, 3);
+    assert.is((await ok(root, ["inspect", "-f", "{{range .Config.Cmd}}[{{.}}]{{end}} {{if .State.Running}}up{{else}}down{{end}}", "x"])).stdout, "[sh][-c][exit 3] down\n");
 
     const bad = await berth(root, ["inspect", "-f", "{{.State.Nope}}", "x"]);
     assert.is(bad.code, 1);
