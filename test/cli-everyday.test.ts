@@ -60,6 +60,8 @@ test("ps: docker's columns, newest first, paused listed, filters by name/label/s
       "",
     ].join("\n"));
     assert.is((await ok(root, ["ps", "--filter", "name=web1", "--format", "{{.Labels}}"])).stdout, "team=a\n");
+    assert.is((await ok(root, ["ps", "-a", "--filter", "name=job", "--format", "{{.Command}}"])).stdout, '"sh -c \'echo x > /f;…"\n');
+    assert.is((await ok(root, ["ps", "-a", "--no-trunc", "--filter", "name=job", "--format", "{{.Command}}"])).stdout, '"sh -c \'echo x > /f; exit 3\'"\n');
     assert.is((await ok(root, ["ps", "--filter", "name=web1", "--format", "{{json .Names}} {{upper .State}}"])).stdout, '"web1" RUNNING\n');
 
     const bad = await berth(root, ["ps", "--format", "{{.Nope}}"]);
