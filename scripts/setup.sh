@@ -37,3 +37,6 @@ bash scripts/build-native.sh >&2
 npx tsc -p tsconfig.json >&2 || [ -f dist/src/cli/main.js ]
 # One-file bundles of the CLI and the runtime service (dist/bundle/): they start faster.
 node scripts/bundle.mjs >&2
+
+# `berth` on the PATH (a symlink in /usr/local/bin, or $BERTH_BIN_DIR), and say so.
+bash scripts/link-cli.sh

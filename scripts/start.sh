@@ -44,4 +44,8 @@ if [ -f "$root/daemon.pid" ]; then
 else
   echo "The daemon keeps running. Stop it by sending SIGTERM to its process (containers keep running)."
 fi
-echo "Try: node bin/berth.js --help   (or npx berth --help)"
+if [ -n "$(type -P berth)" ]; then
+  echo "Try: berth --help"
+else
+  echo "Try: node bin/berth.js --help   (berth is not on this shell's PATH; see scripts/link-cli.sh)"
+fi

@@ -60,6 +60,8 @@ test("ps: docker's columns, newest first, paused listed, filters by name/label/s
       "",
     ].join("\n"));
     assert.is((await ok(root, ["ps", "--filter", "name=web1", "--format", "{{.Labels}}"])).stdout, "team=a\n");
+    assert.is((await ok(root, ["ps", "-a", "--filter", "name=job", "--format", "{{.Command}}"])).stdout, '"sh -c \'echo x > /f;…"\n');
+    assert.is((await ok(root, ["ps", "-a", "--no-trunc", "--filter", "name=job", "--format", "{{.Command}}"])).stdout, '"sh -c \'echo x > /f; exit 3\'"\n');
     assert.is((await ok(root, ["ps", "--filter", "name=web1", "--format", "{{json .Names}} {{upper .State}}"])).stdout, '"web1" RUNNING\n');
 
     const bad = await berth(root, ["ps", "--format", "{{.Nope}}"]);
@@ -80,6 +82,7 @@ test("inspect -f: docker's template over docker's field names; JSON stays the de
     assert.match((await ok(root, ["inspect", "-f", "{{.State.Pid}}", "y"])).stdout, /^[1-9]\d*\n$/);
     assert.is((await ok(root, ["inspect", "-f", "{{json .Config.Cmd}} {{join .Args \",\"}} {{.Path}}", "x"])).stdout, '["sh","-c","exit 3"] -c,exit 3 sh\n');
     assert.is(JSON.parse((await ok(root, ["inspect", "x"])).stdout)[0].exitCode, 3);
+    assert.is((await ok(root, ["inspect", "-f", "{{range .Config.Cmd}}[{{.}}]{{end}} {{if .State.Running}}up{{else}}down{{end}}", "x"])).stdout, "[sh][-c][exit 3] down\n");
 
     const bad = await berth(root, ["inspect", "-f", "{{.State.Nope}}", "x"]);
     assert.is(bad.code, 1);
@@ -134,7 +137,7 @@ test("version, info and system df: docker's shapes, berth's facts; version witho
     await ok(root, ["kill", "up", "held"]);
   }));
 
-test("top: ps -ef's columns for the container's processes only; ps options pass through; a stopped container is refused", () =>
+test("top and port: ps -ef's columns for the container's processes only; ps options pass through; a stopped container is refused", () =>
   withDaemon(async (root) => {
     await ok(root, ["run", "-d", "--name", "t", "busybox", "sh", "-c", "sleep 1000 & sleep 2000"]);
     await waitFor("both sleeps", async () => (await ok(root, ["top", "t"])).stdout.includes("sleep 2000"));
@@ -147,6 +150,12 @@ test("top: ps -ef's columns for the container's processes only; ps options pass 
     const noPid = await berth(root, ["top", "t", "-o", "comm"]);
     assert.is(noPid.code, 125);
     assert.match(noPid.stderr, /no PID column/);
+    // port: nothing is published yet, so an empty list; a named port is not published.
+    assert.is((await ok(root, ["port", "t"])).stdout, "");
+    const p80 = await berth(root, ["port", "t", "80"]);
+    assert.is(p80.code, 125);
+    assert.match(p80.stderr, /^berth: notFound: no public port '80\/tcp' published for t/);
+    assert.is((await berth(root, ["port", "ghost"])).code, 125);
     await ok(root, ["kill", "t"]);
     await ok(root, ["wait", "t"], 137);
     const stopped = await berth(root, ["top", "t"]);
@@ -274,6 +283,26 @@ test("completion bash|zsh: generated from the command registry; bash completes c
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("the systemd unit runs `berth daemon` with KillMode=process, and the README installs it and uses plain `berth`", async () => {
+  const unit = fs.readFileSync(join(repo, "contrib", "berth.service"), "utf8");
+  assert.match(unit, /^ExecStart=\/usr\/local\/bin\/berth daemon --root \/var\/lib\/berth$/m);
+  assert.match(unit, /^KillMode=process$/m);
+  assert.match(unit, /^WantedBy=multi-user.target$/m);
+  const readme = fs.readFileSync(join(repo, "README.md"), "utf8");
+  assert.match(readme, /## Running the daemon as a service[\s\S]*cp contrib\/berth.service \/etc\/systemd\/system\/[\s\S]*systemctl enable --now berth[\s\S]*npm start/);
+  const usage = readme.slice(readme.indexOf("## Using it"), readme.indexOf("## Running the daemon"));
+  const lines = usage.split("\n").filter((l) => /^(berth|source|npx) /.test(l));
+  assert.ok(lines.length > 10);
+  assert.ok(lines.every((l) => !l.startsWith("npx ")), "the examples use plain berth");
+  // Every example names a command berth has.
+  const { COMMANDS } = await import("../src/cli/commands/index.js");
+  const names = new Set(COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
+  for (const l of lines.filter((x) => x.startsWith("berth "))) assert.ok(names.has(l.split(/\s+/)[1]!), l);
+  ensureBuilt();
+  const help = await berth(join(repo, "no-such-root"), ["daemon", "--help"]); // --help reads no root
+  assert.match(help.stdout, /--root <dir>/);
 });
 
 test.run();

@@ -42,9 +42,10 @@ test("npm start brings berth up, says hello from a container, shows its history,
   assert.is(pkg.scripts?.start, "bash scripts/start.sh", "package.json needs \"start\": \"bash scripts/start.sh\"");
   const dir = copyTree();
   const root = tempRoot();
+  const binDir = join(root, "bin"); // never the host's /usr/local/bin: this copy is deleted afterwards
   let daemonPid: number | undefined;
   try {
-    const r = await sh("npm", ["start"], dir, { BERTH_ROOT: root });
+    const r = await sh("npm", ["start"], dir, { BERTH_ROOT: root, BERTH_BIN_DIR: binDir });
     if (fs.existsSync(join(root, "daemon.pid"))) daemonPid = Number(fs.readFileSync(join(root, "daemon.pid"), "utf8"));
     assert.is(r.code, 0, r.output);
     assert.match(r.output, /^hello from berth$/m);
@@ -52,9 +53,14 @@ test("npm start brings berth up, says hello from a container, shows its history,
     assert.match(r.output, /init exited with code 0/);
     assert.match(r.output, /deleted by the daemon \(--rm, caused by the create request [\w-]+\)\n/);
     assert.match(r.output, /Stop it with: kill \d+/);
+    // `berth` on the PATH: the link, said so, and `berth --help` in a new shell.
+    assert.ok(r.output.includes(`berth is on the PATH: linked ${binDir}/berth -> ${dir}/bin/berth.js`), r.output);
+    const help = await sh("bash", ["-c", "berth --help"], dir, { PATH: `${binDir}:${process.env.PATH}` });
+    assert.is(help.code, 0, help.output);
+    assert.match(help.output, /^Usage: berth /);
     assert.ok(daemonPid && pidAlive(daemonPid), "the daemon keeps running");
     // A second start finds the daemon already serving.
-    const again = await sh("npm", ["start"], dir, { BERTH_ROOT: root });
+    const again = await sh("npm", ["start"], dir, { BERTH_ROOT: root, BERTH_BIN_DIR: binDir });
     assert.is(again.code, 0, again.output);
     assert.match(again.output, /already serving/);
   } finally {

@@ -69,6 +69,22 @@ test("table: a header row from docker's column names, and tabwriter's alignment 
   assert.equal(tabwrite(["a\tb", "ccc\td"]), ["a         b", "ccc       d"]);
 });
 
+test("if, range and with blocks, with else, as Go's: truth, dot inside, maps in key order", () => {
+  const d = { Mounts: [{ Source: "/a", RW: true }, { Source: "/b", RW: false }], Empty: [], Labels: { b: "2", a: "1" }, State: { Error: "" } };
+  assert.is(one("{{range .Mounts}}{{.Source}}{{if .RW}}(rw){{else}}(ro){{end}} {{end}}", d), "/a(rw) /b(ro) ");
+  assert.is(one("{{range .Empty}}x{{else}}none{{end}}", d), "none");
+  assert.is(one("{{range .Labels}}{{.}},{{end}}", d), "1,2,");
+  assert.is(one("{{with .State}}[{{.Error}}]{{end}}", d), "[]");
+  assert.is(one("{{if .State.Error}}failed{{else}}ok{{end}}", d), "ok");
+  assert.is(one("{{if .Empty}}y{{end}}|{{if 0}}y{{end}}|{{if \"x\"}}y{{end}}", d), "||y");
+  assert.is(one("{{range .Mounts -}} {{.Source}} {{- end}}", d), "/a/b");
+  const bad = (src: string) => assert.throws(() => one(src, d), /^template: :1: /);
+  bad("{{if .Empty}}x");
+  bad("{{end}}");
+  bad("{{if .Empty}}x{{else if .Labels}}y{{end}}");
+  assert.throws(() => one("{{range .Mounts}}{{.Nope}}{{end}}", d), /can't evaluate field Nope in type map\[string\]interface \{\}/);
+});
+
 test("display follows Go's %v for values without a template", () => {
   assert.is(display(undefined), "<nil>");
   assert.is(display([1, "a", [true]]), "[1 a [true]]");

@@ -74,13 +74,13 @@ export interface PsView {
   LocalVolumes: string;
 }
 
-/** `size` is the writable layer's bytes, when -s asked for it. */
-export function psView(s: ContainerState, now: number, size?: number): PsView {
+/** `size` is the writable layer's bytes, when -s asked for it; `full` keeps COMMAND whole (--no-trunc). */
+export function psView(s: ContainerState, now: number, size?: number, full = false): PsView {
   return {
     ID: s.id,
     Names: s.name ?? s.id, // a berth container is called by its id until a rename
     Image: imageOf(s),
-    Command: `"${truncate(shellQuote(s.config.init.args), 20)}"`,
+    Command: `"${full ? shellQuote(s.config.init.args) : truncate(shellQuote(s.config.init.args), 20)}"`,
     CreatedAt: new Date(s.createdAt).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC"),
     RunningFor: `${humanDuration(now - s.createdAt)} ago`,
     Ports: "",

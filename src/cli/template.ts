@@ -1,7 +1,8 @@
 // `--format` templates: the subset of Go's text/template that docker users write, shared by
 // `ps` and `inspect` (and later image and network inspect). No kept Go-template library for
 // Node exists, so this is a small parser and evaluator: field paths (`.State.ExitCode`), string
-// and number literals, pipelines (`.Name | upper`), and docker's functions (json, index,
+// and number literals, pipelines (`.Name | upper`), {{if}} / {{range}} / {{with}} blocks with
+// {{else}}, and docker's functions (json, index,
 // printf, upper, lower, title, join, split, len, println). `table` adds a header row and aligns
 // the columns as docker's tabwriter does. Pure: no I/O.
 
@@ -19,7 +20,11 @@ type Operand =
   | { kind: "pipe"; pipe: Pipeline; text: string };
 type Cmd = { kind: "call"; name: string; args: Operand[]; text: string } | { kind: "operand"; operand: Operand; text: string };
 type Pipeline = Cmd[];
-type Node = { kind: "text"; text: string } | { kind: "action"; pipe: Pipeline; col: number; line: number };
+type Action = { kind: "action"; pipe: Pipeline; col: number; line: number };
+type Block = { kind: "if" | "range" | "with"; pipe: Pipeline; then: Node[]; else: Node[]; col: number; line: number };
+type Node = { kind: "text"; text: string } | Action | Block;
+/** What the scanner yields before blocks are nested: `{{if}}`, `{{else}}` and `{{end}}` as markers. */
+type Flat = { kind: "text"; text: string } | Action | { kind: "ctl"; word: "if" | "range" | "with" | "else" | "end"; pipe?: Pipeline; col: number; line: number };
 
 export interface Template {
   nodes: Node[];
@@ -56,11 +61,43 @@ export function parseTemplate(source: string): Template {
   const table = /^table(\s|$)/.test(text);
   if (table) text = text.slice("table".length);
   text = (table ? text.trim() : text).replace(/\\t/g, "\t").replace(/\\n/g, "\n");
-  return { nodes: parseNodes(text), table };
+  return { nodes: nest(scan(text)), table };
 }
 
-function parseNodes(text: string): Node[] {
-  const nodes: Node[] = [];
+/** {{if P}}, {{range P}} and {{with P}} open a block, {{else}} splits it, {{end}} closes it. */
+function nest(flat: Flat[]): Node[] {
+  let i = 0;
+  const fail = (t: { line: number }, what: string): never => {
+    throw new TemplateError(`template: :${t.line}: ${what}`);
+  };
+  const block = (inside: boolean): { nodes: Node[]; end?: "else" | "end" } => {
+    const nodes: Node[] = [];
+    while (i < flat.length) {
+      const t = flat[i++]!;
+      if (t.kind !== "ctl") {
+        nodes.push(t);
+        continue;
+      }
+      if (t.word === "else" || t.word === "end") {
+        if (!inside) fail(t, `unexpected {{${t.word}}}`);
+        return { nodes, end: t.word };
+      }
+      const then = block(true);
+      let otherwise: Node[] = [];
+      if (then.end === "else") {
+        const rest = block(true);
+        if (rest.end !== "end") fail(t, `unexpected EOF: {{${t.word}}} has no {{end}}`);
+        otherwise = rest.nodes;
+      } else if (then.end !== "end") fail(t, `unexpected EOF: {{${t.word}}} has no {{end}}`);
+      nodes.push({ kind: t.word, pipe: t.pipe!, then: then.nodes, else: otherwise, col: t.col, line: t.line });
+    }
+    return { nodes };
+  };
+  return block(false).nodes;
+}
+
+function scan(text: string): Flat[] {
+  const nodes: Flat[] = [];
   let i = 0;
   while (i < text.length) {
     const open = text.indexOf("{{", i);
@@ -86,7 +123,14 @@ function parseNodes(text: string): Node[] {
       body = body.slice(0, -1);
       while (i < text.length && /\s/.test(text[i]!)) i++;
     }
-    nodes.push({ kind: "action", pipe: parsePipeline(new Lexer(body, line)), col, line });
+    const ctl = /^\s*(if|range|with|else|end)\b([\s\S]*)$/.exec(body);
+    if (!ctl) nodes.push({ kind: "action", pipe: parsePipeline(new Lexer(body, line)), col, line });
+    else {
+      const word = ctl[1] as "if" | "range" | "with" | "else" | "end";
+      const opens = word === "if" || word === "range" || word === "with";
+      if (!opens && ctl[2]!.trim() !== "") throw new TemplateError(`template: :${line}: {{${word}}} takes nothing after it (no {{else if}}: nest an {{if}})`);
+      nodes.push(opens ? { kind: "ctl", word, pipe: parsePipeline(new Lexer(ctl[2]!, line)), col, line } : { kind: "ctl", word, col, line });
+    }
   }
   return nodes;
 }
@@ -160,11 +204,37 @@ function parseOperand(lex: Lexer): Operand {
 
 /** Renders one record. `typeName` names the record in errors, as Go names the type. */
 export function execute(t: Template, data: unknown, typeName = "context"): string {
-  return t.nodes.map((n) => (n.kind === "text" ? n.text : display(runPipe(n.pipe, data, { node: n, typeName })))).join("");
+  return run(t.nodes, data, typeName);
+}
+
+function run(nodes: Node[], dot: unknown, context: string): string {
+  let out = "";
+  for (const n of nodes) {
+    if (n.kind === "text") out += n.text;
+    else if (n.kind === "action") out += display(runPipe(n.pipe, dot, { node: n, typeName: context }));
+    else {
+      const v = runPipe(n.pipe, dot, { node: n, typeName: context });
+      if (n.kind === "if") out += run(truthy(v) ? n.then : n.else, dot, context);
+      else if (n.kind === "with") out += truthy(v) ? run(n.then, v, typeName(v)) : run(n.else, dot, context);
+      else {
+        const items = Array.isArray(v) ? v : v !== null && typeof v === "object" ? Object.keys(v).sort().map((k) => (v as Record<string, unknown>)[k]) : [];
+        out += items.length ? items.map((item) => run(n.then, item, typeName(item))).join("") : run(n.else, dot, context);
+      }
+    }
+  }
+  return out;
+}
+
+/** Go's truth: false, 0, nil, and an empty string, list or map are false. */
+function truthy(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  if (typeof v === "object") return Object.keys(v).length > 0;
+  return true;
 }
 
 interface Where {
-  node: Extract<Node, { kind: "action" }>;
+  node: { line: number; col: number };
   typeName: string;
 }
 

@@ -207,3 +207,24 @@ export function resolveUser(rootfs: string, user: string | undefined): { uid: nu
   }
   return { uid, gid };
 }
+
+/**
+ * Runs `fn` on a container's root filesystem as its processes see it (for `berth cp`): the
+ * mounted overlay or private copy while it has one; for a stopped or created container, its
+ * overlay (image + its own upper layer) mounted for the call at `<container>/cp-rootfs` and
+ * unmounted after. A `--rootfs DIR` container's rootfs is that directory.
+ */
+export async function withContainerRootfs<T>(root: string, source: RootfsSource, paths: Pick<ContainerPaths, "dir" | "rootfs" | "overlay">, fn: (rootfs: string) => T): Promise<T> {
+  const { dir, shared } = await resolveRootfsSource(root, source);
+  if (!shared) return fn(dir);
+  if (mountsUnder(paths.rootfs).includes(paths.rootfs) || fs.existsSync(join(paths.rootfs, ".berth-ready"))) return fn(paths.rootfs);
+  const target = join(paths.dir, "cp-rootfs");
+  const mounted = mountOverlay(dir, target, paths.overlay);
+  if (mounted !== true) throw new BerthError("unsupported", `cannot mount the container's rootfs to copy: ${mounted}`);
+  try {
+    return fn(target);
+  } finally {
+    unmountUnder(target);
+    fs.rmSync(target, { recursive: true, force: true });
+  }
+}

@@ -34,6 +34,7 @@ export const command: LeafCommand = {
     .option("-n, --last <n>", "the n most recently created containers (any status)")
     .option("-l, --latest", "the most recently created container (any status)")
     .option("-s, --size", "the size of each container's writable layer")
+    .option("--no-trunc", "do not truncate COMMAND")
     .option("--filter <key=value>", "name=S, id=PREFIX, label=K[=V], status=created|running|paused|exited (repeatable: the same key ORs, different keys AND)", collect, []),
   action: (s, o) => ls(s, o as never),
 };
@@ -44,6 +45,8 @@ export interface LsFlags {
   last?: string;
   latest?: boolean;
   size?: boolean;
+  /** commander's --no-trunc: false when given. */
+  trunc?: boolean;
   filter: string[];
   format?: string;
 }
@@ -111,7 +114,7 @@ export async function ls(session: Session, flags: LsFlags): Promise<number> {
   }
   const now = Date.now();
   const sized = flags.size || /\.Size\b/.test(format);
-  const views = list.map((c) => psView(c, now, sized ? diskUsage(`${containerPaths(session.root, c.id).overlay}/upper`) : undefined));
+  const views = list.map((c) => psView(c, now, sized ? diskUsage(`${containerPaths(session.root, c.id).overlay}/upper`) : undefined, flags.trunc === false));
   const template = format === "table" ? (flags.size ? PS_TABLE_SIZE : PS_TABLE) : format;
   for (const line of render(template, views, PS_HEADERS, "*formatter.ContainerContext")) out(line);
   return 0;
