@@ -11,7 +11,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hostcalls, unmountUnder } from "../src/vm/hostcalls.js";
-import { buildDist, median, percentile, report } from "./common.js";
+import { buildDist, median, percentile, report, startDaemon } from "./common.js";
 
 const samplesPerRun = Number(process.argv[2] ?? 1000);
 const runs = Number(process.argv[3] ?? 3);
@@ -79,18 +79,10 @@ function end(s: Session, remove: string[], env: NodeJS.ProcessEnv): void {
 
 buildDist();
 const env = { ...process.env, BERTH_ROOT: root };
-const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+const daemon = await startDaemon(bin, root);
 const p99s = { berth: [] as number[], podman: [] as number[] };
 const p50s = { berth: [] as number[], podman: [] as number[] };
 try {
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    daemon.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("serving")) resolve();
-    });
-    daemon.once("exit", (code) => reject(new Error(`the daemon exited ${code}: ${out}`)));
-  });
   spawnSync(process.execPath, [bin, "run", "--rm", "busybox", "true"], { env, stdio: "ignore" }); // builds the busybox image
   const rootfs = join(root, "podman-rootfs");
   fs.cpSync(join(root, "images", "busybox", "rootfs"), rootfs, { recursive: true, verbatimSymlinks: true });

@@ -7,12 +7,12 @@
 // `berth --version`, spawned exactly like `berth run`. The floor, (node -e 0 + runc run) / runc
 // run, is the ratio of a CLI that cost nothing beyond starting Node and a daemon that cost
 // nothing beyond runc.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildDist, median, report } from "./common.js";
+import { buildDist, median, report, startDaemon } from "./common.js";
 
 const runs = Number(process.argv[2] ?? 15);
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -62,16 +62,8 @@ function podmanRun(podRoot: string, rootfs: string): void {
 }
 
 buildDist();
-const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+const daemon = await startDaemon(bin, root);
 try {
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    daemon.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("serving")) resolve();
-    });
-    daemon.once("exit", (code) => reject(new Error(`the daemon exited ${code}: ${out}`)));
-  });
   berthRun(); // builds the busybox image; not measured
   const bundle = rawBundle();
   const podman = podmanAvailable();

@@ -1,5 +1,5 @@
 // Small helpers shared by the benchmarks: medians, a readable report, and a fresh build.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -30,3 +30,17 @@ export function report(title: string, rows: [string, string | number][]): void {
 }
 
 export const fmt = (n: number, digits = 2) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
+
+/** `berth daemon --root ROOT` from the bundled CLI, resolved once it serves. */
+export async function startDaemon(bin: string, root: string): Promise<ChildProcess> {
+  const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    daemon.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("serving")) resolve();
+    });
+    daemon.once("exit", (code) => reject(new Error(`the daemon exited ${code}: ${out}`)));
+  });
+  return daemon;
+}

@@ -15,7 +15,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { busyboxTree, push, startRegistry } from "../test/helpers/registry.js";
-import { buildDist, median, report } from "./common.js";
+import { buildDist, median, report, startDaemon } from "./common.js";
 
 const runs = Number(process.argv[2] ?? 5);
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -92,16 +92,8 @@ function rssKb(pids: number[]): number {
 
 buildDist();
 const registry = await startRegistry();
-const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+const daemon = await startDaemon(bin, root);
 try {
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    daemon.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("serving")) resolve();
-    });
-    daemon.once("exit", (code) => reject(new Error(`the daemon exited ${code}: ${out}`)));
-  });
   const layout = join(work, "oci");
   fixedImage(layout);
   const ref = `${registry.host}/bench/fixed:1`;
