@@ -48,9 +48,14 @@ test("an unreachable server: commands go on, journal stats shows NATS down and t
     assert.match(text.stdout, /shipping as node node-u to nats:\/\/127\.0\.0\.1:\d+: down, acknowledged up to position 0, lag \d+ positions/);
     await untouched(frame);
   }, { driver: "fake", command: shippingDaemon(`nats://127.0.0.1:${port}`, "node-u") });
-  const r = await berth(tempRoot(), ["journal", "restore", "--from", `nats://127.0.0.1:${port}`, "--node", "node-u"]);
-  assert.is.not(r.code, 0);
-  assert.match(r.stderr, "no NATS server answered");
+  const target = tempRoot();
+  try {
+    const r = await berth(target, ["journal", "restore", "--from", `nats://127.0.0.1:${port}`, "--node", "node-u"]);
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr, "no NATS server answered");
+  } finally {
+    fs.rmSync(target, { recursive: true, force: true });
+  }
 });
 
 test("wrong credentials: the shipper stops with an auth error; restore says so too", async () => {
