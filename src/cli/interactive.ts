@@ -54,9 +54,13 @@ export async function attachStdio(client: RuntimeClient, processId: string, opts
   );
   try {
     if (start) await start();
-    const end = await Promise.race([conn.ended.then(() => "ended" as const), detached, callEnded]);
+    // Only the daemon's death ends the session from the call: when the process ends, the daemon
+    // may say so before conmon has sent its last output, so the socket's EOF is awaited then.
+    const daemonGone = callEnded.then((how) => (how === "daemonGone" ? how : new Promise<never>(() => {})));
+    const end = await Promise.race([conn.ended.then(() => "ended" as const), detached, daemonGone]);
     if (end === "daemonGone") throw new BerthError("interrupted", `the daemon went away while attached to ${processId}; it keeps running under conmon`);
-    if (end === "ended") await Promise.race([callEnded, new Promise((r) => setTimeout(r, DETACH_RECORD_WAIT_MS).unref())]);
+    const wait = new Promise((r) => setTimeout(r, DETACH_RECORD_WAIT_MS).unref());
+    if (end === "ended") await Promise.race([callEnded, wait]);
     return end;
   } finally {
     stopInput();
