@@ -32,8 +32,9 @@ export function report(title: string, rows: [string, string | number][]): void {
 export const fmt = (n: number, digits = 2) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 
 /** `berth daemon --root ROOT` from the bundled CLI, resolved once it serves. */
-export async function startDaemon(bin: string, root: string): Promise<ChildProcess> {
-  const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { stdio: ["ignore", "pipe", "inherit"] });
+export async function startDaemon(bin: string, root: string, network = "none"): Promise<ChildProcess> {
+  // Benches not about networking run without one, so their figures do not change (bench/network.ts names it).
+  const daemon = spawn(process.execPath, [bin, "daemon", "--root", root, "--default-network", network], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     let out = "";
     daemon.stdout!.on("data", (d) => {

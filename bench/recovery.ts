@@ -62,7 +62,7 @@ async function writeHistory(events: number): Promise<void> {
 }
 
 function startDaemon(): { child: ChildProcess; exited: Promise<void> } {
-  const child = spawn(process.execPath, [...daemonArgs, "--root", root, "--driver", "fake"], { stdio: ["ignore", process.env.BERTH_BENCH_VERBOSE ? "inherit" : "ignore", "inherit"] });
+  const child = spawn(process.execPath, [...daemonArgs, "--root", root, "--driver", "fake", "--default-network", "none"], { stdio: ["ignore", process.env.BERTH_BENCH_VERBOSE ? "inherit" : "ignore", "inherit"] });
   return { child, exited: new Promise((r) => child.once("exit", () => r())) };
 }
 

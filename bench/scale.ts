@@ -114,7 +114,7 @@ let daemon: ChildProcess | undefined;
 let live: { id: string; rm: (ids: string[]) => Promise<string> }[] = [];
 
 async function startDaemon(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [bin, "daemon", "--root", berthRoot], { stdio: ["ignore", "pipe", "pipe"], env });
+  const child = spawn(process.execPath, [bin, "daemon", "--root", berthRoot, "--default-network", "none"], { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   await new Promise<void>((resolve, reject) => {
     const take = (d: Buffer) => {

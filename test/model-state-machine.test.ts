@@ -71,7 +71,7 @@ test("bad input is invalidArgument: ids, signals, configs, timeouts", () => {
   given(history.running()).when({ type: "kill", id: "c1", processId: "c1", signal: 9 }).then([{ type: "SignalSent", data: { processId: "c1", signal: "SIGKILL" } }]);
   given(history.running()).when({ type: "stop", id: "c1", timeoutInSeconds: -1 }).then("invalidArgument");
   given([]).when({ type: "create", id: "c1", config: { init: { args: [] } } }).then("invalidArgument");
-  given([]).when({ type: "create", id: "c1", config: { init: initArgs, network: "bridge" } }).then("invalidArgument");
+  given([]).when({ type: "create", id: "c1", config: { init: initArgs, network: "not/a name" } }).then("invalidArgument");
   given([]).when({ type: "create", id: "c1", config: { init: { ...initArgs, rlimits: [{ type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576 }] } } }).then("invalidArgument");
   given([]).when({ type: "create", id: "c1", config: { init: { ...initArgs, cwd: "/../etc" } } }).then("invalidArgument");
   given(history.booted()).when({ type: "createProcess", id: "c1", processId: "../p", spec }).then("invalidArgument");

@@ -8,11 +8,12 @@ import type { Command } from "commander";
 import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type LogConfig, type LogDriver, type Mount, type StdinMode, LOG_DRIVERS } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { parseBytes } from "./format.js";
+import { networkConfig, networkFlags, type NetworkFlags } from "./network-options.js";
 
 /** commander's accumulator for a repeatable flag (-e, -v, --filter). */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export interface ContainerFlags {
+export interface ContainerFlags extends NetworkFlags {
   name?: string;
   env: string[];
   envFile: string[];
@@ -23,7 +24,6 @@ export interface ContainerFlags {
   pidsLimit?: string;
   readOnly?: boolean;
   volume: string[];
-  network?: string;
   restart?: string;
   stopSignal?: string;
   stopTimeout?: string;
@@ -66,12 +66,11 @@ export function containerFlags(cmd: Command): Command {
     .option("--pids-limit <n>", "maximum number of processes")
     .option("--read-only", "mount the root filesystem read-only")
     .option("-v, --volume <src:dst[:ro]>", "bind mount a host path: /abs, ./rel or ../rel (repeatable)", collect, [])
-    .option("--network <mode>", "none or host", "none")
     .option("--restart <policy>", "no, on-failure[:max], always or unless-stopped", "no")
     .option("--stop-signal <sig>", "signal `stop` sends first (name or number; default: the image's StopSignal, else SIGTERM)")
     .option("--stop-timeout <seconds>", "seconds `stop` waits before SIGKILL", "10")
     .option("-l, --label <K=V>", "set a label (repeatable)", collect, []);
-  return logFlags(c);
+  return networkFlags(logFlags(c));
 }
 
 /** --log-driver and --log-opt: run and create, and the daemon's default for both. */
@@ -197,7 +196,6 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
   if (!restart.ok) throw BerthError.from(restart.error);
   const stopSignal = flags.stopSignal === undefined ? undefined : normaliseSignal(flags.stopSignal);
   if (stopSignal && !stopSignal.ok) throw BerthError.from(stopSignal.error);
-  if (flags.network !== undefined && flags.network !== "none" && flags.network !== "host") throw bad(`invalid --network "${flags.network}": expected none or host`);
 
   const config: ContainerConfigInput = {
     rootfs,
@@ -205,7 +203,7 @@ export function containerConfig(flags: ContainerFlags, rest: string[], io: { att
     resources,
     readOnlyRootfs: flags.readOnly === true,
     mounts: flags.volume.map(volume),
-    network: (flags.network ?? "none") as "none" | "host",
+    ...networkConfig(flags),
     stopTimeoutSeconds: number(flags.stopTimeout ?? "10", "--stop-timeout", false)!,
     labels: keyValues(flags.label, "label"),
     restart: restart.value,

@@ -1,6 +1,6 @@
 // How events read to a person: one line of key data for `berth events`, one sentence for
 // `berth history`. Pure functions of the stored event.
-import { containerIdOf, describeOrphan, orphanParts, type DetachReason, type StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, describeOrphan, orphanParts, type DetachReason, type NetworkDetachReason, type StoredEvent } from "../events/catalogue.js";
 import { iso, shellQuote, truncate } from "./format.js";
 
 export const actorText = (e: StoredEvent) => (e.actor ? `uid ${e.actor.uid} pid ${e.actor.pid}` : "-");
@@ -124,5 +124,21 @@ export function historySentence(e: StoredEvent, containerId: string): string {
       return `image ${e.data.source} tagged as ${e.data.reference} (${e.data.digest})`;
     case "ImageRemoved":
       return `image ${e.data.reference} removed (${e.data.digest}; ${e.data.freed.length} blobs freed)`;
+    case "NetworkCreated":
+      return `network ${e.data.name} created: ${e.data.subnet} via ${e.data.gateway} on bridge ${e.data.bridge}${e.data.builtin ? " (the default)" : ""}`;
+    case "NetworkRemoved":
+      return `network ${e.data.name} removed`;
+    case "NetworkAttached": {
+      const ports = e.data.ports.map((p) => `port ${p.hostIp ? `${p.hostIp}:` : ""}${p.hostPort}→${p.containerPort}${p.protocol === "udp" ? "/udp" : ""}`);
+      return [`attached to ${e.data.network} as ${e.data.address.split("/")[0]}`, ...ports].join(", ");
+    }
+    case "NetworkDetached":
+      return `detached from ${e.data.network} (${e.data.address.split("/")[0]}): ${NETWORK_DETACH_TEXT[e.data.reason]}`;
   }
 }
+
+const NETWORK_DETACH_TEXT: Record<NetworkDetachReason, string> = {
+  stopped: "its sandbox ended",
+  disconnected: "disconnected",
+  recovered: "released at recovery",
+};

@@ -1,6 +1,7 @@
 // What `--format` templates see: berth's projected state under docker's field names, so a
 // template written for docker (`{{.State.ExitCode}}`, `{{.Name}}`, `{{index .Config.Labels "k"}}`,
 // `{{.Names}}\t{{.Status}}`) works unchanged. Pure functions of ContainerState and a clock value.
+import { networkSettings, portBindings, portsColumn } from "./network-view.js";
 import type { ContainerState } from "../projections/container.js";
 import { humanBytes, iso, shellQuote, truncate } from "./format.js";
 
@@ -83,7 +84,7 @@ export function psView(s: ContainerState, now: number, size?: number, full = fal
     Command: `"${full ? shellQuote(s.config.init.args) : truncate(shellQuote(s.config.init.args), 20)}"`,
     CreatedAt: new Date(s.createdAt).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC"),
     RunningFor: `${humanDuration(now - s.createdAt)} ago`,
-    Ports: "",
+    Ports: portsColumn(s),
     State: dockerState(s),
     Status: dockerStatus(s, now),
     Size: size === undefined ? "" : humanBytes(size),
@@ -134,6 +135,7 @@ export function dockerInspect(s: ContainerState) {
     Driver: "overlay",
     HostConfig: {
       NetworkMode: s.config.network,
+      PortBindings: portBindings(s),
       RestartPolicy: { Name: s.config.restart.name, MaximumRetryCount: "maxRetries" in s.config.restart ? s.config.restart.maxRetries : 0 },
       AutoRemove: s.config.autoRemove,
       ReadonlyRootfs: s.config.readOnlyRootfs,
@@ -141,6 +143,7 @@ export function dockerInspect(s: ContainerState) {
       NanoCpus: Math.round((s.config.resources.cpus ?? 0) * 1e9),
       PidsLimit: s.config.resources.pids ?? 0,
     },
+    NetworkSettings: networkSettings(s),
     Mounts: s.config.mounts.map((m) => ({ Type: "bind", Source: m.source, Destination: m.destination, RW: !m.readOnly })),
     Config: {
       Hostname: s.config.hostname,

@@ -17,6 +17,10 @@ import { checkJournalLoss } from "./journal-loss.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
 import { imageRoutes } from "./image-routes.js";
+import { NetworkEffects } from "./network-effects.js";
+import { networkRoutes } from "./network-routes.js";
+import { Networking } from "../vm/network/networking.js";
+import { DEFAULT_NETWORK } from "../model/network.js";
 import { Runtimes } from "./runtimes.js";
 import { Store } from "./store.js";
 import { scanOrphans } from "./orphans.js";
@@ -33,6 +37,8 @@ export interface DaemonOptions {
   acceptJournalLoss?: boolean;
   /** The log config of containers created without one (`berth daemon --log-opt`): validated at start. */
   log?: unknown;
+  /** The network of containers created without one (`berth daemon --default-network`, podman's default_network): "bridge". */
+  defaultNetwork?: string;
   /** Ship every committed event to a NATS JetStream fleet stream (docs/fleet.md). */
   ship?: Omit<ShipperOptions, "statusPath">;
 }
@@ -68,21 +74,23 @@ export class Daemon {
       const loaded = performance.now();
       const queue = new KeyedQueue();
       const runtimes = new Runtimes(options.root, store, queue, driver);
-      const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver });
+      const networks = new NetworkEffects(store, options.root, driver === "runc" ? new Networking(options.root) : undefined);
+      const reactor = new Reactor(store, runtimes, queue, { root: options.root, driver }, networks);
       // Before recovery, which journals the exits recorded while the daemon was away.
       runtimes.setListeners((id, exit) => reactor.afterExit(id, exit), (id, reason) => reactor.afterLoss(id, reason));
       const recovered = await recover(store, runtimes, reactor, { root: options.root, driver });
+      const reconciled = await networks.reconcile();
       await scanOrphans(store, options.root); // after recovery: what is left is what the journal does not know
       onJournalFault(journal);
       const timings = { loadMs: Math.round(loaded - started), recoverMs: Math.round(performance.now() - loaded) };
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store }) }, () => store.projection), journal),
+        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, networks, defaultNetwork: options.defaultNetwork ?? DEFAULT_NETWORK, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store }), ...networkRoutes({ store, networks }) }, () => store.projection), journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });
-      const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : [])];
+      const warnings = [...(store.snapshotDiscarded ? [`${store.snapshotDiscarded}; discarded, the journal was replayed in full`] : []), ...(loss ? [`accepted a journal loss: ${describeLoss(loss)}`] : []), ...reconciled.problems];
       // Last, and never awaited: the shipper reads what is committed, and commits never wait for it.
       const shipper = options.ship ? new Shipper(journal, { ...options.ship, statusPath: shipStatusPath(options.root) }) : undefined;
       shipper?.start();

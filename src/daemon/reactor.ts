@@ -12,6 +12,7 @@ import { errorInfo, type ErrorInfo } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
 import { containerIdOf, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
 import type { KeyedQueue } from "./keyed-queue.js";
+import type { NetworkEffects } from "./network-effects.js";
 import { nextRestart } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
 import { startContainer } from "./start-operation.js";
@@ -19,6 +20,9 @@ import type { Store } from "./store.js";
 import { allows, initMayBeAliveIn } from "../model/lifecycle.js";
 import { stopBudget } from "../model/budget.js";
 import { stopwatch } from "./stopwatch.js";
+
+/** An intent as the cause of what its effect journals. */
+const causedBy = (intent: StoredEvent) => ({ causationId: intent.eventId, ...(intent.correlationId ? { correlationId: intent.correlationId } : {}) });
 
 type Intent<T extends ContainerEvent["type"]> = StoredEvent<Extract<ContainerEvent, { type: T }>>;
 
@@ -45,6 +49,7 @@ export class Reactor {
     private readonly runtimes: Runtimes,
     private readonly queue: KeyedQueue,
     private readonly options: { root: string; driver: DriverName },
+    private readonly networks: NetworkEffects,
   ) {}
 
   /**
@@ -85,21 +90,22 @@ export class Reactor {
 
   /** Journals the outcome of `intent` (caused by it, in its correlation) and returns it. */
   private outcome(id: string, intent: StoredEvent, event: ContainerEvent): StoredEvent {
-    const meta: { causationId: string; correlationId?: string } = { causationId: intent.eventId };
-    if (intent.correlationId) meta.correlationId = intent.correlationId;
-    return this.store.record(id, [event], meta)[0]!;
+    return this.store.record(id, [event], causedBy(intent))[0]!;
   }
 
   private async bootstrap(id: string, intent: Intent<"BootstrapRequested">): Promise<StoredEvent | undefined> {
     if (!this.pending(id, intent)) return undefined;
     let booted: StoredEvent | undefined;
     try {
-      // Performed again after a crash mid-boot, the boot starts over (Runtimes.boot releases what the first left).
-      const service = await this.runtimes.boot(id, intent.data.dynamicEnv);
+      // Performed again after a crash mid-boot, the boot starts over (Runtimes.boot and the
+      // network's prepare release what the first left).
+      const network = await this.networks.prepare(id, causedBy(intent));
+      const service = await this.runtimes.boot(id, intent.data.dynamicEnv, network);
       booted = this.outcome(id, intent, { type: "ContainerBooted", data: { runtime: service.endpoint() } });
       return booted;
     } catch (err) {
       const failed = this.outcome(id, intent, { type: "BootstrapFailed", data: { error: errorInfo(err) } });
+      await this.networks.release(id, "stopped", causedBy(intent));
       await this.autoRemove(id);
       // A watch that failed after the boot was journaled: the intent's outcome is still the first.
       return booted ?? failed;
@@ -177,6 +183,7 @@ export class Reactor {
       state.processes[id]?.status === "running"
         ? this.store.record(id, [{ type: "ContainerLost", data: { reason: "the monitor of init vanished during stop without recording its exit", exitCode: 255 } }], { causationId: intent.eventId })[0]!
         : this.outcome(id, intent, { type: "ContainerStopped", data: {} });
+    await this.networks.release(id, "stopped", causedBy(intent));
     await this.autoRemove(id);
     return outcome;
   }
@@ -214,7 +221,9 @@ export class Reactor {
   private async shutdown(id: string, intent: Intent<"ShutdownRequested">): Promise<StoredEvent | undefined> {
     if (!this.pending(id, intent)) return undefined;
     await this.releaseRuntime(id);
-    return this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
+    const outcome = this.outcome(id, intent, { type: "ContainerShutdown", data: {} });
+    await this.networks.release(id, "stopped", causedBy(intent));
+    return outcome;
   }
 
   /** Releases the sandbox, whatever its state (idempotent: a container with no service needs nothing). */
@@ -227,6 +236,7 @@ export class Reactor {
   private async cleanUp(id: string): Promise<void> {
     this.cancelRestart(id);
     await this.releaseRuntime(id);
+    await this.networks.release(id, "stopped");
     // A sandbox whose monitor was lost before its teardown leaves the rootfs overlay mounted: unmount it, or the
     // removal would recurse into the container's files and then fail on the mount point.
     releaseContainerRootfs(containerPaths(this.options.root, id));
@@ -247,6 +257,7 @@ export class Reactor {
     this.runtimes.drop(id);
     if (!state || !initMayBeAliveIn(state.status)) return;
     this.store.record(id, [{ type: "ContainerLost", data: { reason, exitCode: 255 } }]);
+    await this.networks.release(id, "stopped");
     await this.afterStop(id);
   }
 
@@ -261,6 +272,7 @@ export class Reactor {
     if (state.pending.some((p) => p.type === "StopRequested")) return;
     await this.awaitTeardown(id);
     this.store.record(id, [{ type: "ContainerStopped", data: {} }]);
+    await this.networks.release(id, "stopped");
     await this.afterStop(id);
   }
 

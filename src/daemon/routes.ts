@@ -20,6 +20,9 @@ import { followLogs, logEntries, processLogPath } from "../vm/logs.js";
 import { checkBindMounts, checkRootfs } from "../vm/mount-policy.js";
 import { containerPaths } from "../vm/paths.js";
 import { resolveCreateConfig } from "../vm/image/resolve.js";
+import { networkProblem } from "../commands/network.js";
+import { DEFAULT_NETWORK } from "../model/network.js";
+import type { NetworkEffects } from "./network-effects.js";
 import type { KeyedQueue } from "./keyed-queue.js";
 import type { Reactor } from "./reactor.js";
 import { attachRoutes } from "./attach-route.js";
@@ -38,6 +41,9 @@ export interface RouteDeps {
   runtimes: Runtimes;
   /** The log config of a container created without one (the daemon's --log-opt). */
   logDefault?: LogConfig;
+  networks: NetworkEffects;
+  /** The network of a container whose config names none. */
+  defaultNetwork: string;
   /** The IPC server's counters, for the debugMemory route (the server is made after the routes). */
   ipcStats?: () => { connections: number; inFlight: number; queuedBytes: number };
 }
@@ -87,8 +93,12 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     const config = body.config as Record<string, unknown> | undefined;
     // As docker's daemon-wide log options: for a container that names none of its own.
     if (deps.logDefault && config && typeof config === "object" && config.log === undefined) body = { ...body, config: { ...config, log: deps.logDefault } };
+    if (config && typeof config === "object" && config.network === undefined) body = { ...body, config: { ...(body.config as object), network: deps.defaultNetwork } };
     const command = parsed("create", { ...body, config: resolveCreateConfig(deps.root, body.config) });
     refuseRootMounts(command.config, deps.root);
+    if (command.config.network === DEFAULT_NETWORK) deps.networks.ensureDefault();
+    const problem = networkProblem(store.projection, command.config);
+    if (problem) throw BerthError.from(problem);
     return command;
   };
 

@@ -9,7 +9,7 @@ import type { Exit } from "../model/exit.js";
 import { LIFECYCLE, type LifecycleStatus } from "../model/lifecycle.js";
 import type { RuntimeEndpoint } from "../events/catalogue.js";
 import type { AttachPoint } from "../vm/conmon.js";
-import type { Driver, DriverName, SandboxProcess, Statistics } from "../vm/driver.js";
+import type { Driver, DriverName, SandboxNetwork, SandboxProcess, Statistics } from "../vm/driver.js";
 import { createDriver } from "../vm/drivers.js";
 
 export type ServiceStatus = "booted" | "running" | "paused" | "stopping" | "stopped";
@@ -81,10 +81,10 @@ export class RuntimeService {
   ) {}
 
   /** Boots the sandbox: bundle, rootfs, and init created, ready to start. */
-  static async boot(o: { root: string; id: string; config: ContainerConfig; driver: DriverName; dynamicEnv: Record<string, string> }): Promise<RuntimeService> {
+  static async boot(o: { root: string; id: string; config: ContainerConfig; driver: DriverName; dynamicEnv: Record<string, string>; network: SandboxNetwork }): Promise<RuntimeService> {
     const driver = await createDriver(o.driver, { root: o.root, id: o.id, config: o.config });
     const service = new RuntimeService(o.id, o.config, driver, o.dynamicEnv);
-    await driver.prepare(service.initSpec());
+    await driver.prepare(service.initSpec(), o.network);
     return service;
   }
 

@@ -7,7 +7,7 @@ import { BerthError } from "../model/errors.js";
 import { signalOf, type Exit } from "../model/exit.js";
 import { containerStream } from "../events/catalogue.js";
 import { processFiles, processIdsIn, readPid, readRecordedExit } from "../vm/conmon.js";
-import type { DriverName } from "../vm/driver.js";
+import type { DriverName, SandboxNetwork } from "../vm/driver.js";
 import { hasExitAck, writeExitAck } from "../vm/exits.js";
 import { containerPaths } from "../vm/paths.js";
 import type { ContainerState } from "../projections/container.js";
@@ -48,14 +48,14 @@ export class Runtimes {
   }
 
   /** Boots a sandbox for the container and follows it. A service left from a boot before is released first. */
-  async boot(id: string, dynamicEnv: Record<string, string>): Promise<RuntimeService> {
+  async boot(id: string, dynamicEnv: Record<string, string>, network: SandboxNetwork): Promise<RuntimeService> {
     const state = this.store.container(id)!;
     const old = this.services.get(id);
     if (old) {
       await old.shutdown().catch(() => {}); // a boot performed again after a crash mid-boot
       this.drop(id);
     }
-    const service = await RuntimeService.boot({ root: this.root, id, config: state.config, driver: this.driverOf(state), dynamicEnv });
+    const service = await RuntimeService.boot({ root: this.root, id, config: state.config, driver: this.driverOf(state), dynamicEnv, network });
     this.follow(id, service);
     return service;
   }

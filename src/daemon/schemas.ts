@@ -42,6 +42,11 @@ export const ROUTE_SCHEMAS = {
   imageRemove: { reference: "string", force: "boolean?", commandId: "string?" },
   imageTag: { source: "string", target: "string", commandId: "string?" },
   imagePrune: { all: "boolean?", commandId: "string?" },
+  // src/daemon/network-routes.ts
+  networkCreate: { name: "string", subnet: "string?", gateway: "string?", commandId: "string?" },
+  networkList: {},
+  networkInspect: { name: "string" },
+  networkRemove: { name: "string", commandId: "string?" },
 } as const satisfies Record<string, FieldSpec>;
 
 export type RouteName = keyof typeof ROUTE_SCHEMAS;

@@ -4,6 +4,7 @@
 import type { ContainerConfig, ProcessSpec } from "../model/config.js";
 import type { ErrorInfo } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
+import type { NetworkAttachment, NetworkDefinition } from "../model/network.js";
 
 /**
  * Who keeps a container's sandbox: conmon (the runc driver), or the daemon itself (the fake
@@ -49,7 +50,14 @@ export type ContainerEvent =
   | { type: "ProcessAttached"; data: { processId: string; stdin: boolean; tty: boolean } }
   | { type: "ProcessDetached"; data: { processId: string; session: string; reason: DetachReason } }
   // `berth rename`: what users call the container; its id (the stream, runc's id) stays.
-  | { type: "ContainerRenamed"; data: { from: string; to: string } };
+  | { type: "ContainerRenamed"; data: { from: string; to: string } }
+  // The container's place on a network (docs/network.md): journaled after the CNI ADD, before
+  // its boot completes; detached once its sandbox is gone (or at a disconnect).
+  | { type: "NetworkAttached"; data: NetworkAttachment }
+  | { type: "NetworkDetached"; data: { network: string; address: string; reason: NetworkDetachReason } };
+
+/** Why a container left a network: its sandbox ended, a client disconnected it, or recovery found its attachment stale. */
+export type NetworkDetachReason = "stopped" | "disconnected" | "recovered";
 
 /**
  * Why a client left: it detached (its detach keys, or it ended its stdin), the process ended,
@@ -118,10 +126,18 @@ export type ImageEvent =
   /** `berth image rm` (or `image prune`): the reference no longer names anything; `freed` are the blobs and trees deleted with it. */
   | { type: "ImageRemoved"; data: { reference: string; digest: string; freed: string[] } };
 
+// Networks (docs/network.md): what a network is, from create to rm. The actor is the envelope's.
+export type NetworkEvent =
+  | { type: "NetworkCreated"; data: NetworkDefinition }
+  | { type: "NetworkRemoved"; data: { name: string; id: string } };
+
+/** The stream every network definition event is in. */
+export const NETWORK_STREAM = "networks";
+
 /** The stream every image event is in. */
 export const IMAGE_STREAM = "images";
 
-export type BerthEvent = ContainerEvent | DaemonEvent | ImageEvent;
+export type BerthEvent = ContainerEvent | DaemonEvent | ImageEvent | NetworkEvent;
 export type EventType = BerthEvent["type"];
 export type EventOf<T extends EventType> = Extract<BerthEvent, { type: T }>;
 
@@ -159,6 +175,10 @@ export const SCHEMA_VERSIONS: Record<EventType, number> = {
   ImageLoaded: 1,
   ImageTagged: 1,
   ImageRemoved: 1,
+  NetworkCreated: 1,
+  NetworkRemoved: 1,
+  NetworkAttached: 1,
+  NetworkDetached: 1,
 };
 
 export const EVENT_TYPES = Object.keys(SCHEMA_VERSIONS) as EventType[];

@@ -3,6 +3,7 @@
 import { constants } from "node:os";
 import type { ErrorInfo } from "./errors.js";
 import { parseReference } from "./reference.js";
+import { isMac, parseExtraHost, parseIp, parseNetworkMode, validateDns, validateNetworkName, validatePorts, DEFAULT_NETWORK, type DnsConfig, type ExtraHost, type PortMapping } from "./network.js";
 
 export interface Rlimit {
   type: string; // "RLIMIT_NOFILE"
@@ -47,8 +48,6 @@ export type RestartPolicy =
   | { name: "always" }
   | { name: "unless-stopped" };
 
-export type NetworkMode = "none" | "host";
-
 /**
  * Where the root filesystem comes from: a named image (built-in busybox, imported, or pulled) or
  * a host directory. A pulled image is `resolved` at create to the exact manifest and config it
@@ -70,7 +69,22 @@ export interface ContainerConfig {
   resources: Resources;
   readOnlyRootfs: boolean;
   mounts: Mount[];
-  network: NetworkMode;
+  /** "none", "host", "container:<id>" or a network's name (docs/network.md). */
+  network: string;
+  /** `-p`: published ports (a hostPort of 0 is picked at attach). Absent before networks: none. */
+  ports?: PortMapping[];
+  /** `-P`: publish every exposed port (the image's and `exposed`) on a picked host port. */
+  publishAll?: boolean;
+  /** `--expose` and the image's ExposedPorts, as "80/tcp". */
+  exposed?: string[];
+  /** `--network-alias`: more names the container answers to on its user-defined networks. */
+  aliases?: string[];
+  /** `--ip` and `--mac-address` on its network. */
+  ip?: string;
+  mac?: string;
+  dns?: DnsConfig;
+  /** `--add-host`: lines added to its /etc/hosts. */
+  extraHosts?: ExtraHost[];
   stopSignal: string;
   stopTimeoutSeconds: number;
   labels: Record<string, string>;
@@ -279,8 +293,8 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
   const mounts = validateMounts(c.mounts ?? []);
   if (!mounts.ok) return mounts;
 
-  const network = c.network ?? "none";
-  if (network !== "none" && network !== "host") return bad(`network must be "none" or "host", got ${JSON.stringify(network)}`);
+  const networking = validateNetworking(c);
+  if (!networking.ok) return networking;
 
   const stopSignal = normaliseSignal(c.stopSignal ?? "SIGTERM");
   if (!stopSignal.ok) return stopSignal;
@@ -310,7 +324,7 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     resources,
     readOnlyRootfs: c.readOnlyRootfs === true,
     mounts: mounts.value,
-    network,
+    ...networking.value,
     stopSignal: stopSignal.value,
     stopTimeoutSeconds,
     labels: { ...labels },
@@ -318,6 +332,53 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     autoRemove,
     log: log.value,
   });
+}
+
+type Networking = Pick<ContainerConfig, "network" | "ports" | "publishAll" | "exposed" | "aliases" | "ip" | "mac" | "dns" | "extraHosts">;
+
+/** The network settings; whether the network exists is the decider's to check. Empty lists are left out. */
+function validateNetworking(c: Record<string, unknown>): Validated<Networking> {
+  const network = c.network ?? DEFAULT_NETWORK;
+  if (typeof network !== "string") return bad("network must be a string");
+  const mode = parseNetworkMode(network);
+  if (mode.kind === "network" && !validateNetworkName(mode.name).ok) return validateNetworkName(mode.name) as Validated<never>;
+  if (mode.kind === "container" && !validateId(mode.container).ok) return validateId(mode.container) as Validated<never>;
+  const out: Networking = { network };
+  const onNetwork = mode.kind === "network";
+  const ports = validatePorts(c.ports ?? []);
+  if (!ports.ok) return ports;
+  if ((ports.value.length > 0 || c.publishAll === true) && !onNetwork) return bad(`ports cannot be published with --network ${network}: publish them on a bridge network`);
+  if (ports.value.length) out.ports = ports.value;
+  if (c.publishAll === true) out.publishAll = true;
+  const exposed = c.exposed ?? [];
+  if (!Array.isArray(exposed) || !exposed.every((e) => typeof e === "string" && /^\d{1,5}\/(tcp|udp)$/.test(e))) return bad('exposed must be a list of "PORT/tcp" or "PORT/udp"');
+  if (exposed.length) out.exposed = [...new Set(exposed as string[])];
+  const aliases = c.aliases ?? [];
+  if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === "string" && /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(a))) return bad("network aliases must be host names");
+  if (aliases.length && !onNetwork) return bad(`network aliases need a user-defined network, not --network ${network}`);
+  if (aliases.length) out.aliases = [...aliases];
+  for (const [key, valid] of [["ip", (v: string) => parseIp(v) !== undefined], ["mac", isMac]] as const) {
+    const v = c[key];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || !valid(v)) return bad(`invalid ${key === "ip" ? "--ip" : "--mac-address"} ${JSON.stringify(v)}`);
+    if (!onNetwork) return bad(`--${key === "ip" ? "ip" : "mac-address"} needs a bridge network, not --network ${network}`);
+    out[key] = v;
+  }
+  if (c.dns !== undefined) {
+    const dns = validateDns(c.dns);
+    if (!dns.ok) return dns;
+    if (dns.value.servers.length || dns.value.search.length || dns.value.options.length) out.dns = dns.value;
+  }
+  const hosts = c.extraHosts ?? [];
+  if (!Array.isArray(hosts)) return bad("extraHosts must be a list");
+  const extraHosts: ExtraHost[] = [];
+  for (const h of hosts as Partial<ExtraHost>[]) {
+    const parsed = parseExtraHost(`${h?.name}:${h?.ip}`);
+    if (!parsed.ok) return parsed;
+    extraHosts.push(parsed.value);
+  }
+  if (extraHosts.length) out.extraHosts = extraHosts;
+  return ok(out);
 }
 
 /** Parses docker's `on-failure:3` syntax. */

@@ -18,7 +18,7 @@ export type LifecycleEventType =
   | "ProcessStarted" | "ProcessStartFailed" | "SignalSent" | "ProcessExited" | "StopRequested" | "ContainerStopped"
   | "ShutdownRequested" | "ContainerShutdown" | "ContainerDeleted" | "ContainerLost" | "RestartScheduled"
   | "PauseRequested" | "UnpauseRequested" | "ContainerPaused" | "ContainerUnpaused" | "ProcessAttached" | "ProcessDetached"
-  | "ContainerRenamed";
+  | "ContainerRenamed" | "NetworkAttached" | "NetworkDetached";
 
 /**
  * When the journal may hold an event: in the statuses `in` (any status when absent), and only
@@ -99,6 +99,9 @@ export const LIFECYCLE: Lifecycle = {
     ProcessAttached: { in: commands.attach },
     ProcessDetached: { in: commands.detach },
     ContainerRenamed: { in: commands.rename },
+    // Attached while the sandbox is being booted (before ContainerBooted); detached once it is gone.
+    NetworkAttached: { in: ["booting"] },
+    NetworkDetached: { in: commands.rename },
   },
   hasSandbox: ["booting", "booted", "running", "paused", "stopping", "shuttingDown"],
   initMayBeAlive,

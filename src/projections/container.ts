@@ -6,6 +6,7 @@ import { assertNever } from "../model/errors.js";
 import type { Exit } from "../model/exit.js";
 import { isIntent, type ContainerEvent, type IntentType, type RuntimeEndpoint, type StoredEvent } from "../events/catalogue.js";
 import type { ContainerStatus } from "../model/lifecycle.js";
+import type { NetworkAttachment } from "../model/network.js";
 
 export type { ContainerStatus };
 export type ProcessStatus = "created" | "starting" | "running" | "exited";
@@ -64,6 +65,8 @@ export interface ContainerState {
   pending: PendingIntent[];
   /** The clients attached now, keyed by the id of their ProcessAttached (absent: none ever was). */
   attached?: Record<string, Attachment>;
+  /** Its place on each network it is attached to, by network name (absent: never attached). */
+  networks?: Record<string, NetworkAttachment>;
 }
 
 /** A client attached to a process's stdio; the event's actor is who. */
@@ -203,6 +206,14 @@ function step(next: ContainerState, event: Exclude<StoredEvent<ContainerEvent>, 
     case "ContainerRenamed":
       next.name = event.data.to;
       return next;
+    case "NetworkAttached":
+      next.networks = { ...next.networks, [event.data.network]: event.data };
+      return next;
+    case "NetworkDetached": {
+      const { [event.data.network]: _, ...rest } = next.networks ?? {};
+      next.networks = rest;
+      return next;
+    }
     default:
       return assertNever(event);
   }

@@ -3,7 +3,9 @@
 // prefix of the journal for time travel. A deleted container leaves the projection entirely:
 // a long history of deleted containers costs neither memory nor snapshot size. (Its stream
 // version, needed when the id is created again, is the journal's to tell.)
-import { containerIdOf, type BerthEvent, type ContainerEvent, type StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, NETWORK_STREAM, type BerthEvent, type ContainerEvent, type NetworkEvent, type StoredEvent } from "../events/catalogue.js";
+import type { NetworkDefinition } from "../model/network.js";
+import { assertNever } from "../model/errors.js";
 import { evolve, evolveOwned, type ContainerState, type ContainerStatus } from "./container.js";
 
 export interface Projection {
@@ -11,6 +13,8 @@ export interface Projection {
   position: number;
   /** Live containers (anything not deleted), by id. */
   containers: Record<string, ContainerState>;
+  /** Networks by name, once one was ever created (absent in journals and snapshots from before networks). */
+  networks?: Record<string, NetworkDefinition>;
 }
 
 export const emptyProjection = (): Projection => ({ position: 0, containers: {} });
@@ -34,9 +38,35 @@ function applyWith(step: typeof evolve, projection: Projection, event: StoredEve
     const next = step(projection.containers[id], event as StoredEvent<ContainerEvent>);
     if (next.status === "deleted") delete projection.containers[id];
     else projection.containers[id] = next;
+  } else if (event.streamId === NETWORK_STREAM) {
+    projection.networks = evolveNetworks(projection.networks ?? {}, event as StoredEvent<NetworkEvent>);
   }
   projection.position = event.position;
   return projection;
+}
+
+/** The networks after one network event: a new record, so a caller's old one stays as it was. */
+function evolveNetworks(networks: Record<string, NetworkDefinition>, event: StoredEvent<NetworkEvent>): Record<string, NetworkDefinition> {
+  switch (event.type) {
+    case "NetworkCreated":
+      return { ...networks, [event.data.name]: event.data };
+    case "NetworkRemoved": {
+      const { [event.data.name]: _, ...rest } = networks;
+      return rest;
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+/** Every network, and the containers attached to each (by network name). */
+export function networksOf(projection: Projection): Record<string, NetworkDefinition> {
+  return projection.networks ?? {};
+}
+
+/** The live containers attached to `network` now. */
+export function attachedTo(projection: Projection, network: string): ContainerState[] {
+  return Object.values(projection.containers).filter((c) => c.networks?.[network] !== undefined);
 }
 
 /** A new projection: `from` (default empty) with `events` folded in. `from` is not modified. */

@@ -59,6 +59,18 @@ export interface SandboxProbe {
   initPid?: number;
 }
 
+/**
+ * Where a sandbox's network comes from: a namespace of its own with only loopback (runc makes
+ * it), the host's, or one that exists already (berth's, plumbed by CNI, or another
+ * container's), by path. `etc` holds its hostname, hosts and resolv.conf files to bind in.
+ */
+export interface SandboxNetwork {
+  namespace: "private" | "host" | { path: string };
+  etc?: string;
+}
+
+export const PRIVATE_NETWORK: SandboxNetwork = { namespace: "private" };
+
 export interface Driver {
   readonly name: DriverName;
   readonly isolation: Isolation;
@@ -66,7 +78,7 @@ export interface Driver {
    * Boot: write the bundle, make the rootfs ready and create the sandbox with `init` ready to
    * start (runc create, under conmon). The sandbox exists from here until teardown.
    */
-  prepare(init: ProcessSpec): Promise<void>;
+  prepare(init: ProcessSpec, network: SandboxNetwork): Promise<void>;
   /** Who keeps the sandbox, once prepared. */
   monitor(): MonitorIdentity | undefined;
   /** Start init (PID 1 of the sandbox), created by prepare. */

@@ -4,11 +4,14 @@
 import fs from "node:fs";
 import type { ContainerConfig, ProcessSpec, Rlimit } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
+import { join } from "node:path";
+import type { SandboxNetwork } from "./driver.js";
+import { ETC_FILES } from "./network/etc-files.js";
 import { resolveUser } from "./rootfs.js";
 
 const RUNC_DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
-// In a network namespace of its own (network "none") a raw socket can only reach loopback, so
-// we grant NET_RAW there as docker does everywhere; it is what makes `ping 127.0.0.1` work.
+// In a network namespace of its own (every mode but host) a raw socket reaches only what that
+// namespace does, so we grant NET_RAW there as docker does everywhere; it is what makes ping work.
 const PRIVATE_NET_CAPS = [...RUNC_DEFAULT_CAPS, "CAP_NET_RAW"];
 
 const MASKED_PATHS = [
@@ -63,7 +66,7 @@ export function checkRlimits(rlimits: Rlimit[], what: string): void {
 export function ociProcess(spec: ProcessSpec, rootfs: string, network: ContainerConfig["network"], what: string): Record<string, unknown> {
   checkRlimits(spec.rlimits, what);
   const user = resolveUser(rootfs, spec.user);
-  const caps = network === "none" ? PRIVATE_NET_CAPS : RUNC_DEFAULT_CAPS;
+  const caps = network === "host" ? RUNC_DEFAULT_CAPS : PRIVATE_NET_CAPS;
   // Like docker: a terminal gets TERM=xterm unless the process's env names a TERM of its own.
   const env = spec.terminal && spec.env.TERM === undefined ? { ...spec.env, TERM: "xterm" } : spec.env;
   return {
@@ -82,7 +85,7 @@ export function ociProcess(spec: ProcessSpec, rootfs: string, network: Container
  * `masks`: container paths hidden under an empty read-only tmpfs, where a read-only bind mount of
  * a parent of the berth root would show the root (src/commands/mounts.ts).
  */
-export function ociSpec(config: ContainerConfig, init: ProcessSpec, rootfs: string, cgroupsPath: string, masks: readonly string[] = []): Record<string, unknown> {
+export function ociSpec(config: ContainerConfig, init: ProcessSpec, rootfs: string, cgroupsPath: string, network: SandboxNetwork, masks: readonly string[] = []): Record<string, unknown> {
   const resources: Record<string, unknown> = { devices: [{ allow: false, access: "rwm" }] };
   const r = config.resources;
   // swap = limit: a limited container must not escape its limit into swap.
@@ -90,15 +93,18 @@ export function ociSpec(config: ContainerConfig, init: ProcessSpec, rootfs: stri
   if (r.cpus !== undefined) resources.cpu = { quota: Math.round(r.cpus * 100_000), period: 100_000 };
   if (r.pids !== undefined) resources.pids = { limit: r.pids };
 
-  const namespaces = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
-  // "none" = a network namespace of our own; runc brings its loopback up. "host" = share ours.
-  if (config.network === "none") namespaces.push({ type: "network" });
+  const namespaces: { type: string; path?: string }[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  // "private": a namespace of its own, whose loopback runc brings up. "host": share ours.
+  if (network.namespace === "private") namespaces.push({ type: "network" });
+  else if (network.namespace !== "host") namespaces.push({ type: "network", path: network.namespace.path });
 
   const mounts: Record<string, unknown>[] = DEFAULT_MOUNTS.map((m) => ({ ...m }));
   for (const m of config.mounts) {
     if (!fs.existsSync(m.source)) throw new BerthError("invalidArgument", `mount source ${m.source} does not exist`);
     mounts.push({ destination: m.destination, type: "bind", source: m.source, options: ["rbind", m.readOnly ? "ro" : "rw"] });
   }
+  // The network's files first: a user's bind of /etc/hosts (or of /etc) wins, as in docker.
+  if (network.etc) for (const file of ETC_FILES) mounts.splice(DEFAULT_MOUNTS.length, 0, { destination: `/etc/${file}`, type: "bind", source: join(network.etc, file), options: ["rbind", "rw"] });
   // After the binds, so each mask lands on top of the bind that exposed the root.
   for (const destination of masks) {
     mounts.push({ destination, type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid", "nodev", "noexec", "size=4k", "mode=0755"] });

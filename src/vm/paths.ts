@@ -35,6 +35,8 @@ export interface ContainerPaths {
   runcLog: string;
   /** A runtime service from before conmon named itself here (src/daemon/legacy-service.ts). */
   runtimeJson: string;
+  /** The container's /etc/hostname, /etc/hosts and /etc/resolv.conf, bind-mounted into it. */
+  etc: string;
 }
 
 export function containerPaths(root: string, id: string): ContainerPaths {
@@ -49,6 +51,7 @@ export function containerPaths(root: string, id: string): ContainerPaths {
     logs: join(dir, "logs"),
     runcLog: join(dir, "runc.log"),
     runtimeJson: join(dir, "runtime.json"),
+    etc: join(dir, "etc"),
   };
 }
 
@@ -66,6 +69,29 @@ function fnv1a64(text: string): string {
   let hash = 0xcbf29ce484222325n;
   for (let i = 0; i < text.length; i++) hash = ((hash ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
   return hash.toString(16).padStart(16, "0");
+}
+
+/** Networks under the root (docs/network.md): conflists, host-local's leases, attachments, namespaces. */
+export interface NetworkPaths {
+  dir: string;
+  /** One CNI conflist per network: `<name>.conflist`. */
+  conflists: string;
+  /** host-local's dataDir: one lease file per address, per network. */
+  ipam: string;
+  /** One record per container and network: what was ADDed, so a DEL can undo exactly that. */
+  attachments: string;
+  /** The containers' persistent network namespaces (bind-mounted nsfs files). */
+  netns: string;
+}
+
+export function networkPaths(root: string): NetworkPaths {
+  const dir = join(resolve(root), "networks");
+  return { dir, conflists: join(dir, "conf"), ipam: join(dir, "ipam"), attachments: join(dir, "attachments"), netns: join(dir, "netns") };
+}
+
+/** Six hex digits of the root's hash: its bridges' prefix ("bt" + these), so two roots never share a bridge. */
+export function rootTag(root: string): string {
+  return fnv1a64(resolve(root)).slice(0, 6);
 }
 
 /** The v1 controllers berth reads statistics from; each has its own hierarchy on these hosts. */

@@ -9,7 +9,7 @@ import { BerthError } from "../model/errors.js";
 import { signalOf, type Exit } from "../model/exit.js";
 import { cgroupStatistics, readOomKillCount } from "./cgroup-stats.js";
 import { attachPoint, launch, monitorAlive, prepareLaunch, processFiles, readMonitor, readPid, readRecordedExit, runcBinary, type AttachPoint, type LaunchOptions, type PendingLaunch } from "./conmon.js";
-import { startFailureReason, type Driver, type DriverOptions, type MonitorIdentity, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
+import { startFailureReason, type Driver, type DriverOptions, type MonitorIdentity, type SandboxNetwork, type SandboxProbe, type SandboxProcess, type Statistics } from "./driver.js";
 import { runCommand } from "./host.js";
 import { checkBindMounts, checkRootfs } from "./mount-policy.js";
 import { ociProcess, ociSpec } from "./oci-spec.js";
@@ -73,13 +73,13 @@ export class RuncDriver implements Driver {
     return runCommand(runcBinary() ?? "runc", ["--root", runcRoot(this.root), "--log", this.paths.runcLog, "--log-format", "json", ...args]);
   }
 
-  async prepare(init: ProcessSpec): Promise<void> {
+  async prepare(init: ProcessSpec, network: SandboxNetwork): Promise<void> {
     if (this.created) return;
     fs.mkdirSync(this.paths.bundle, { recursive: true });
     this.rootfs = await prepareContainerRootfs(this.root, this.config.rootfs, this.paths);
     // A stopped container left by an earlier boot must go before the id can be reused.
     await this.deleteContainer();
-    this.writeBundle(init);
+    this.writeBundle(init, network);
     const files = this.files(this.id);
     fs.rmSync(files.dir, { recursive: true, force: true }); // the earlier boot's exit is journaled already
     this.created = await launch(this.launchOptions(this.id, init, false));
@@ -95,12 +95,12 @@ export class RuncDriver implements Driver {
     return attachPoint({ bundle: this.paths.bundle, files: this.files(processId), exec: processId !== this.id });
   }
 
-  private writeBundle(init: ProcessSpec): void {
+  private writeBundle(init: ProcessSpec, network: SandboxNetwork): void {
     // The bind mounts are checked again at every write, not only at create: a symlink source can
     // have been re-pointed at the berth root since.
     const masks = checkBindMounts(this.config.mounts, this.root);
     checkRootfs(this.config.rootfs, this.root);
-    const spec = ociSpec(this.config, init, this.rootfs!, this.cgroup, masks);
+    const spec = ociSpec(this.config, init, this.rootfs!, this.cgroup, network, masks);
     fs.writeFileSync(join(this.paths.bundle, "config.json"), JSON.stringify(spec, null, 1));
   }
 

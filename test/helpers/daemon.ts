@@ -28,7 +28,9 @@ export interface DaemonProcess {
 
 /** The daemon from source by default; `command` runs another entry (e.g. `berth daemon`); `env` is added to the test's. */
 export async function startDaemon(root: string, driver = "runc", command: string[] = ["--import", "tsx", main], env: Record<string, string> = {}): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [...command, "--root", root, "--driver", driver], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  // Tests not about networking run without one (docs/network.md): a network test names its own.
+  const network = command.includes("--default-network") ? [] : ["--default-network", "none"];
+  const child = spawn(process.execPath, [...command, "--root", root, "--driver", driver, ...network], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

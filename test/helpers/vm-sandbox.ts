@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { validateConfig, validateProcessSpec, type ContainerConfig } from "../../src/model/config.js";
 import { RuntimeService } from "../../src/daemon/runtime-service.js";
 import type { RuntimeEndpoint } from "../../src/events/catalogue.js";
-import type { DriverName } from "../../src/vm/driver.js";
+import { PRIVATE_NETWORK, type DriverName } from "../../src/vm/driver.js";
 import { unmountUnder } from "../../src/vm/hostcalls.js";
 import { readLogs, processLogPath } from "../../src/vm/logs.js";
 import { cgroupDirs, containerPaths, runcRoot } from "../../src/vm/paths.js";
@@ -19,7 +19,7 @@ export function tempRoot(): string {
 }
 
 export function config(input: Record<string, unknown>, id: string): ContainerConfig {
-  const v = validateConfig(input, id);
+  const v = validateConfig({ network: "none", ...input }, id);
   if (!v.ok) throw new Error(`bad test config: ${v.error.message}`);
   return v.value;
 }
@@ -72,7 +72,7 @@ export class TestClient {
 const booted = new Map<string, RuntimeService>();
 
 export async function boot(root: string, id: string, input: Record<string, unknown>, driver: DriverName = "runc"): Promise<Booted> {
-  const service = await RuntimeService.boot({ root, id, config: config(input, id), driver, dynamicEnv: {} });
+  const service = await RuntimeService.boot({ root, id, config: config(input, id), driver, dynamicEnv: {}, network: PRIVATE_NETWORK });
   booted.set(`${root}\0${id}`, service);
   return { root, id, endpoint: service.endpoint(), client: new TestClient(service) };
 }

@@ -50,6 +50,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "login", load: () => import("./login.js") },
   { name: "logout", load: () => import("./logout.js") },
   { name: "image", load: () => import("./image.js") },
+  { name: "network", load: () => import("./network.js") },
   { name: "daemon", load: () => import("./daemon.js") },
   { name: "completion", load: () => import("./completion.js") },
 ];

@@ -1,0 +1,92 @@
+// `berth network create|ls|inspect|rm`: user-defined bridge networks (docs/network.md). Each
+// change is the daemon's, journaled as NetworkCreated or NetworkRemoved with who asked.
+import { BerthError } from "../../model/errors.js";
+import type { NetworkDefinition } from "../../model/network.js";
+import type { NetworkView } from "../../daemon/network-routes.js";
+import type { Session } from "../context.js";
+import { parseFormat, table } from "../format.js";
+import { out } from "../output.js";
+import type { CommandGroup } from "./command.js";
+
+export const command: CommandGroup = {
+  kind: "group",
+  name: "network",
+  description: "manage networks",
+  examples: ["berth network create --subnet 10.90.0.0/24 web", "berth run -d --network web --name api busybox httpd -f", "berth network rm web"],
+  subcommands: [
+    {
+      kind: "command",
+      name: "create",
+      description: "create a bridge network; its subnet is picked from 10.89.0.0/16 unless given",
+      examples: ["berth network create web", "berth network create --subnet 10.90.0.0/24 --gateway 10.90.0.1 web"],
+      flags: (cmd) => cmd.option("--subnet <cidr>", "the network's IPv4 subnet").option("--gateway <ip>", "its gateway (default: the subnet's first address)").option("-d, --driver <driver>", "bridge (the only driver)", "bridge").argument("<name>", "network name"),
+      action: async (s, o, args) => {
+        if (o.driver !== "bridge") throw new BerthError("unsupported", `network driver ${String(o.driver)} is not supported: only bridge`);
+        const r = await (await s.ipc()).call<{ network: NetworkDefinition }>("networkCreate", { name: args[0]!, ...(o.subnet ? { subnet: o.subnet } : {}), ...(o.gateway ? { gateway: o.gateway } : {}) });
+        out(r.network.id);
+        return 0;
+      },
+    },
+    {
+      kind: "command",
+      name: "ls",
+      description: "list networks",
+      format: true,
+      examples: ["berth network ls", "berth network ls -q"],
+      flags: (cmd) => cmd.option("-q, --quiet", "only names"),
+      action: (s, o) => list(s, o as { quiet?: boolean; format?: string }),
+    },
+    {
+      kind: "command",
+      name: "inspect",
+      description: "print networks as JSON, with their containers' addresses (docker's shape)",
+      examples: ["berth network inspect bridge"],
+      flags: (cmd) => cmd.argument("<network...>", "names"),
+      action: async (s, _o, args) => {
+        const ipc = await s.ipc();
+        const views = [];
+        for (const name of args) views.push(dockerView(await ipc.call<NetworkView>("networkInspect", { name })));
+        out(JSON.stringify(views, null, 2));
+        return 0;
+      },
+    },
+    {
+      kind: "command",
+      name: "rm",
+      description: "remove networks no container uses",
+      examples: ["berth network rm web"],
+      flags: (cmd) => cmd.argument("<network...>", "names"),
+      action: async (s, _o, args) => {
+        const ipc = await s.ipc();
+        for (const name of args) {
+          await ipc.call("networkRemove", { name });
+          out(name);
+        }
+        return 0;
+      },
+    },
+  ],
+};
+
+async function list(s: Session, flags: { quiet?: boolean; format?: string }): Promise<number> {
+  const { networks } = await (await s.ipc()).call<{ networks: NetworkView[] }>("networkList", {});
+  const format = parseFormat(flags.format);
+  if (flags.quiet) for (const v of networks) out(v.network.name);
+  else if (format === "json") for (const v of networks) out(JSON.stringify(dockerView(v)));
+  else out(table(["NETWORK ID", "NAME", "DRIVER", "SUBNET", "CONTAINERS"], networks.map((v) => [v.network.id, v.network.name, v.network.driver, v.network.subnet, String(v.containers.length)])));
+  return 0;
+}
+
+/** docker network inspect's shape, with berth's bridge name in Options as docker's. */
+export function dockerView(v: NetworkView): Record<string, unknown> {
+  const n = v.network;
+  return {
+    Name: n.name,
+    Id: n.id,
+    Driver: n.driver,
+    IPAM: { Driver: "host-local", Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
+    Containers: Object.fromEntries(v.containers.map((c) => [c.id, { Name: c.name ?? c.id, IPv4Address: c.attachment.address, MacAddress: c.attachment.mac, Aliases: c.attachment.aliases }])),
+    Options: { "com.docker.network.bridge.name": n.bridge },
+    Labels: n.builtin ? { "io.berth.default": "true" } : {},
+  };
+}
