@@ -123,7 +123,7 @@ function expected(): string {
 
 async function main(): Promise<void> {
   buildDist();
-  const daemon = spawn(process.execPath, [bin, "daemon", "--root", root], { env, stdio: ["ignore", "pipe", "inherit"] });
+  const daemon = spawn(process.execPath, [bin, "daemon", "--root", root, "--default-network", "none"], { env, stdio: ["ignore", "pipe", "inherit"] });
   try {
     await new Promise<void>((resolve) => daemon.stdout!.on("data", (d) => String(d).includes("serving") && resolve()));
     // The CLI's floor: the peak RSS of a command that connects and makes one call.

@@ -17,6 +17,13 @@ need ps procps      # berth top (src/vm/top.ts)
 need python3 python3
 need make make
 need g++ g++
+# Networking (src/vm/network/): the CNI plugins, the network namespaces' files, the bridges'
+# firewall rules and links.
+need /usr/lib/cni/bridge containernetworking-plugins
+need unshare util-linux
+need iptables iptables
+need iptables-restore iptables
+need ip iproute2
 install_needs
 # test/setup-installs.test.ts runs only the lines above, with programs hidden from PATH.
 [ "${BERTH_SETUP_PROGRAMS_ONLY:-}" = 1 ] && exit 0

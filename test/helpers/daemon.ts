@@ -13,7 +13,8 @@ import { cleanup, pidAlive, runcList, tempRoot, waitFor } from "./vm-sandbox.js"
 
 export { pidAlive, runcList, tempRoot, waitFor };
 
-const main = join(import.meta.dirname, "..", "..", "src", "daemon", "main.ts");
+const repoDir = join(import.meta.dirname, "..", "..");
+const main = join(repoDir, "src", "daemon", "main.ts");
 
 export interface DaemonProcess {
   root: string;
@@ -29,7 +30,9 @@ export interface DaemonProcess {
 /** The daemon from source by default; `command` runs another entry (e.g. `berth daemon`); `env` is added to the test's. */
 export async function startDaemon(root: string, driver = "runc", command: string[] = ["--import", "tsx", main], env: Record<string, string> = {}): Promise<DaemonProcess> {
   // Tests not about networking run without one (docs/network.md): a network test names its own.
-  const network = command.includes("--default-network") ? [] : ["--default-network", "none"];
+  // Only this checkout's daemon knows the flag: daemon-upgrade runs one from before networking.
+  const thisCheckout = command.some((arg) => arg.startsWith(repoDir));
+  const network = command.includes("--default-network") || !thisCheckout ? [] : ["--default-network", "none"];
   const child = spawn(process.execPath, [...command, "--root", root, "--driver", driver, ...network], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
