@@ -9,6 +9,7 @@ import { BerthError } from "../model/errors.js";
 import { DEFAULT_NETWORK, parseCidr, parseExposed, parseNetworkMode, type Cidr, type NetworkAttachment, type NetworkDefinition, type PortMapping } from "../model/network.js";
 import { hasSandbox } from "../model/lifecycle.js";
 import { NETWORK_STREAM, type NetworkDetachReason, type StoredEvent } from "../events/catalogue.js";
+import type { ContainerConfig } from "../model/config.js";
 import type { ContainerState } from "../projections/container.js";
 import { attachedTo, networksOf } from "../projections/index.js";
 import { PRIVATE_NETWORK, type SandboxNetwork } from "../vm/driver.js";
@@ -34,10 +35,11 @@ export class NetworkEffects {
   command(command: NetworkCommand, meta: Parameters<Store["appendRaw"]>[3] = {}): StoredEvent[] {
     const decision = decideNetwork(this.store.projection, command, { id: randomBytes(6).toString("hex"), bridgePrefix: this.networking?.bridgePrefix ?? "bt000000", hostRoutes: hostRoutes(), poolOffset: this.poolOffset() });
     if (!decision.ok) throw BerthError.from(decision.error);
+    const before = networksOf(this.store.projection);
     const events = this.store.appendRaw(NETWORK_STREAM, decision.events, "any", meta);
     for (const e of events) {
       if (e.type === "NetworkCreated") this.networking?.writeConfList(e.data);
-      if (e.type === "NetworkRemoved") this.networking?.removeConfList(e.data.name);
+      if (e.type === "NetworkRemoved") this.networking?.forget(before[e.data.name]!);
     }
     return events;
   }
@@ -76,7 +78,7 @@ export class NetworkEffects {
         await this.release(id, "recovered"); // a boot performed again after a crash starts clean
         const network = networksOf(this.store.projection)[mode.name];
         if (!network) throw new BerthError("notFound", `network ${mode.name} not found: it was removed after the container was created`);
-        const attachment = await this.networking.attach(id, network, { ifname: "eth0", ports: this.hostPorts(state), aliases: state.config.aliases ?? [], ...(state.config.ip ? { ip: state.config.ip } : {}), ...(state.config.mac ? { mac: state.config.mac } : {}) });
+        const attachment = await this.networking.attach(id, network, { ifname: "eth0", ports: this.hostPorts(id, state.config), aliases: state.config.aliases ?? [], ...(state.config.ip ? { ip: state.config.ip } : {}), ...(state.config.mac ? { mac: state.config.mac } : {}) });
         this.store.record(id, [{ type: "NetworkAttached", data: attachment }], meta);
         writeEtcFiles(etc, state.config, false, this.hostsEntry(this.store.container(id)!, attachment), this.peersOf(id, network));
         this.refreshPeers(network, id);
@@ -93,11 +95,19 @@ export class NetworkEffects {
     return other;
   }
 
+  /**
+   * For `run`, before anything is journaled: `exists` when a host port it asks for is taken, so
+   * a refused run leaves no container behind (docker's leaves a created one).
+   */
+  assertPortsFree(id: string, config: ContainerConfig): void {
+    if (this.networking && parseNetworkMode(config.network).kind === "network") this.hostPorts(id, config);
+  }
+
   /** The config's ports and, with -P, its exposed ports, each with its host port; `exists` if one is taken. */
-  private hostPorts(state: ContainerState): PortMapping[] {
-    const wanted = [...(state.config.ports ?? [])];
-    if (state.config.publishAll) {
-      for (const spec of state.config.exposed ?? []) {
+  private hostPorts(id: string, config: ContainerConfig): PortMapping[] {
+    const wanted = [...(config.ports ?? [])];
+    if (config.publishAll) {
+      for (const spec of config.exposed ?? []) {
         const exposed = parseExposed(spec);
         if (!exposed.ok) continue;
         for (const e of exposed.value) if (!wanted.some((w) => w.containerPort === e.port && w.protocol === e.protocol)) wanted.push({ hostIp: "", hostPort: 0, containerPort: e.port, protocol: e.protocol });
@@ -105,7 +115,7 @@ export class NetworkEffects {
     }
     const held = new Set<string>();
     for (const c of Object.values(this.store.projection.containers)) {
-      if (c.id === state.id) continue;
+      if (c.id === id) continue;
       for (const a of Object.values(c.networks ?? {})) for (const p of a.ports) held.add(`${p.protocol}:${p.hostPort}`);
     }
     return resolveHostPorts(wanted, held);

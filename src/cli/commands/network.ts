@@ -68,12 +68,21 @@ export const command: CommandGroup = {
   ],
 };
 
+/** Listed as docker lists them, though they are modes rather than networks: nothing is journaled or plumbed for them. */
+const PSEUDO_NETWORKS = [
+  { name: "host", driver: "host" },
+  { name: "none", driver: "null" },
+];
+
 async function list(s: Session, flags: { quiet?: boolean; format?: string }): Promise<number> {
   const { networks } = await (await s.ipc()).call<{ networks: NetworkView[] }>("networkList", {});
   const format = parseFormat(flags.format);
-  if (flags.quiet) for (const v of networks) out(v.network.name);
+  if (flags.quiet) for (const name of [...networks.map((v) => v.network.name), ...PSEUDO_NETWORKS.map((p) => p.name)]) out(name);
   else if (format === "json") for (const v of networks) out(JSON.stringify(dockerView(v)));
-  else out(table(["NETWORK ID", "NAME", "DRIVER", "SUBNET", "CONTAINERS"], networks.map((v) => [v.network.id, v.network.name, v.network.driver, v.network.subnet, String(v.containers.length)])));
+  else {
+    const rows = networks.map((v) => [v.network.id, v.network.name, v.network.driver, v.network.subnet, String(v.containers.length)]);
+    out(table(["NETWORK ID", "NAME", "DRIVER", "SUBNET", "CONTAINERS"], [...rows, ...PSEUDO_NETWORKS.map((p) => [p.name, p.name, p.driver, "", "-"])]));
+  }
   return 0;
 }
 

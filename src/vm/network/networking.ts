@@ -66,8 +66,10 @@ export class Networking {
     fs.writeFileSync(join(this.paths.conflists, `${network.name}.conflist`), JSON.stringify(confList(network, this.paths.ipam), null, 2));
   }
 
-  removeConfList(name: string): void {
-    fs.rmSync(join(this.paths.conflists, `${name}.conflist`), { force: true });
+  /** After NetworkRemoved: its conflist and host-local's lease directory (only its lock and last-reserved files are left by then). */
+  forget(network: NetworkDefinition): void {
+    fs.rmSync(join(this.paths.conflists, `${network.name}.conflist`), { force: true });
+    fs.rmSync(join(this.paths.ipam, confList(network, this.paths.ipam).name), { recursive: true, force: true });
   }
 
   attach(containerId: string, network: NetworkDefinition, request: AttachRequest): Promise<NetworkAttachment> {
