@@ -19,6 +19,7 @@ need umoci umoci   # test/image-pull.test.ts: builds the test images
 need htpasswd apache2-utils # test/image-login.test.ts: a registry with basic auth
 need openssl openssl # test/image-token.test.ts: the token service's self-signed certificate
 need nats-server nats-server # test/fleet-*.test.ts: a real JetStream server on loopback
+need nft nftables  # test/network-*.test.ts: the host's ruleset, the same before and after
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

@@ -1,6 +1,7 @@
 // Issue 16: containers on the default bridge and on user-defined networks, through the real CNI
 // plugins under the real runc/conmon driver. Traffic goes only to loopback and to the addresses
 // of the containers each test created; every test leaves the host's network state as it was.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import { test } from "uvu";
@@ -27,6 +28,9 @@ test("two containers on the default bridge: addresses from its subnet, ping, and
     assert.ok(cidr.ok);
     for (const a of [web, client]) assert.ok(cidrContains(cidr.value, parseIp(a)!), `${a} is in ${subnet}`);
     assert.is.not(web, client);
+    // Outbound masquerade is on, as docker's: one rule for the subnet (never exercised: no traffic leaves the host).
+    const nat = execFileSync("iptables", ["-w", "-t", "nat", "-S", "POSTROUTING"], { encoding: "utf8" });
+    assert.match(nat, new RegExp(`-A POSTROUTING -s ${subnet.replace(/\./g, "\\.")} ! -d 224\\.0\\.0\\.0/4 ! -o bt\\w+ .*-j MASQUERADE`));
     assert.match(await ok(root, ["exec", "client", "ping", "-c", "1", "-W", "5", web]), /1 packets received/);
     assert.is(await ok(root, ["exec", "client", "wget", "-q", "-O", "-", `http://${web}/`]), "hello-bridge\n");
     // The journal holds the topology, and history tells it.

@@ -133,7 +133,7 @@ export class NetworkEffects {
     for (const attachment of Object.values(state?.networks ?? {})) {
       const record = this.networking.record(id, attachment.network);
       if (record) await this.networking.detach(record);
-      this.store.record(id, [{ type: "NetworkDetached", data: { network: attachment.network, address: attachment.address, reason } }], meta);
+      this.store.record(id, [{ type: "NetworkDetached", data: { ...attachment, reason } }], meta);
       const network = networksOf(this.store.projection)[attachment.network];
       if (network) this.refreshPeers(network, id);
     }
@@ -161,10 +161,18 @@ export class NetworkEffects {
       await this.networking.detach(record).catch((err) => out.problems.push(`cannot DEL ${record.containerId} from ${record.network.name}: ${(err as Error).message}`));
       out.released += 1;
     }
+    // Leases no record accounts for (host-local reserved, then the daemon died before the record).
+    const held = new Set(this.networking.records().map((r) => `${this.networking!.leaseDir(r.network)}/${r.containerId}`));
+    for (const lease of this.networking.leases()) {
+      if (held.has(`${lease.dir}/${lease.containerId}`)) continue;
+      this.networking.dropLease(lease);
+      out.released += 1;
+    }
     for (const id of this.networking.namespaces()) {
       const c = containers[id];
       if (!c || !hasSandbox(c.status)) this.networking.removeNamespace(id);
     }
+    await this.networking.restoreRules().catch((err) => out.problems.push(`cannot restore the bridges' rules: ${(err as Error).message}`));
     for (const c of Object.values(containers)) {
       if (!hasSandbox(c.status)) continue;
       for (const a of Object.values(c.networks ?? {})) {

@@ -9,7 +9,8 @@ import { networkPaths, rootTag } from "../../src/vm/paths.js";
 import { berth, bin, ensureBuilt, tempRoot } from "./cli-env.js";
 import { withDaemon as withDaemonFrame, type DaemonFrame } from "./daemon.js";
 
-const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+// Each program by name in its call, so test/setup-installs.test.ts finds it.
+const OUT: import("node:child_process").ExecFileSyncOptionsWithStringEncoding = { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] };
 
 export interface HostNetState {
   links: string[];
@@ -24,9 +25,9 @@ export interface HostNetState {
  * empty table filters nothing).
  */
 export function hostNetState(): HostNetState {
-  const links = run("ip", ["-o", "link", "show"]).split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().replace(/@.*/, "")).sort();
-  const routes = run("ip", ["route", "show"]).split("\n").filter(Boolean).sort();
-  return { links, routes, iptables: iptablesRules(run("iptables-save", [])), nft: nftRules(run("nft", ["list", "ruleset"])) };
+  const links = execFileSync("ip", ["-o", "link", "show"], OUT).split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().replace(/@.*/, "")).sort();
+  const routes = execFileSync("ip", ["route", "show"], OUT).split("\n").filter(Boolean).sort();
+  return { links, routes, iptables: iptablesRules(execFileSync("iptables-save", [], OUT)), nft: nftRules(execFileSync("nft", ["list", "ruleset"], OUT)) };
 }
 
 function iptablesRules(save: string): string[] {
@@ -75,7 +76,8 @@ export interface RootNetHoldings {
   bridges: string[];
   veths: number;
   portmapIds: string[];
-  masqueradeIds: string[];
+  /** Bridges that berth's own isolation and masquerade rules name. */
+  ruleBridges: string[];
 }
 
 export function holdings(root: string): RootNetHoldings {
@@ -86,10 +88,10 @@ export function holdings(root: string): RootNetHoldings {
       .map((address) => ({ network, address, containerId: fs.readFileSync(join(ipam, network, address), "utf8").split(/\s/)[0]! })),
   );
   const prefix = `bt${rootTag(root)}`;
-  const bridges = run("ip", ["-o", "link", "show", "type", "bridge"]).split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim()).filter((n) => n.startsWith(prefix));
-  const veths = bridges.reduce((n, b) => n + run("ip", ["-o", "link", "show", "master", b, "type", "veth"]).split("\n").filter(Boolean).length, 0);
+  const bridges = execFileSync("ip", ["-o", "link", "show", "type", "bridge"], OUT).split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim()).filter((n) => n.startsWith(prefix));
+  const veths = bridges.reduce((n, b) => n + execFileSync("ip", ["-o", "link", "show", "master", b, "type", "veth"], OUT).split("\n").filter(Boolean).length, 0);
   // portmap and the bridge plugin tag their nat rules with the CNI network (the bridge's name) and the container.
-  const nat = run("iptables-save", ["-t", "nat"]);
+  const nat = execFileSync("iptables-save", ["-t", "nat"], OUT);
   const ids = (re: RegExp) => [...new Set([...nat.matchAll(re)].filter((m) => m[1]!.startsWith(prefix)).map((m) => m[2]!))].sort();
   return {
     leases,
@@ -97,7 +99,7 @@ export function holdings(root: string): RootNetHoldings {
     bridges,
     veths,
     portmapIds: ids(/dnat name: \\"([^\\]+)\\" id: \\"([^\\]+)\\"/g),
-    masqueradeIds: ids(/--comment "name: \\"([^\\]+)\\" id: \\"([^\\]+)\\"/g),
+    ruleBridges: [...new Set([...execFileSync("iptables-save", [], OUT).matchAll(/"berth network ([^"]+)"/g)].map((m) => m[1]!).filter((b) => b.startsWith(prefix)))].sort(),
   };
 }
 
@@ -128,7 +130,7 @@ export async function withNetDaemon(fn: (root: string, frame: DaemonFrame) => Pr
       if (networks.length) await berth(frame.root, ["network", "rm", ...networks]);
     }
     const left = holdings(frame.root);
-    assert.equal({ ...left, leases: left.leases.length }, { leases: 0, namespaces: [], bridges: [], veths: 0, portmapIds: [], masqueradeIds: [] }, `${what}: berth left network state behind`);
+    assert.equal({ ...left, leases: left.leases.length }, { leases: 0, namespaces: [], bridges: [], veths: 0, portmapIds: [], ruleBridges: [] }, `${what}: berth left network state behind`);
   }, { command: [bin, "daemon", "--default-network", "bridge"] });
   assertHostUnchanged(before, what);
 }
