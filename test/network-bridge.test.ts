@@ -65,6 +65,31 @@ test("a user-defined network: names and aliases resolve, /etc/hosts follows join
     for (const n of ["bridge", "appnet", "othernet", "none", "host"]) assert.match(ls, new RegExp(`\\b${n}\\b`));
   }, "user-defined network"));
 
+test("network connect and disconnect: a running container gets one more interface and names there, journaled as the client's, and gives them back", () =>
+  withNetDaemon(async (root, frame) => {
+    await ok(root, ["network", "create", "backend"]);
+    await ok(root, ["run", "-d", "--name", "db", "--network", "backend", "busybox", ...httpd("from-db")]);
+    await ok(root, ["run", "-d", "--name", "api", "busybox", "sleep", "1000"]);
+    assert.is((await berth(root, ["exec", "api", "wget", "-q", "-T", "2", "-O", "-", "http://db/"])).code === 0, false, "api is not on backend yet");
+    await ok(root, ["network", "connect", "--alias", "gateway", "backend", "api"]);
+    assert.is(await ok(root, ["exec", "api", "ls", "/sys/class/net"]), "eth0\neth1\nlo\n");
+    assert.is(await ok(root, ["exec", "api", "wget", "-q", "-O", "-", "http://db/"]), "from-db\n");
+    assert.match(await ok(root, ["exec", "db", "cat", "/etc/hosts"]), /\tapi gateway\n/, "db learnt api's name and alias");
+    const second = await berth(root, ["network", "connect", "backend", "api"]);
+    assert.is(second.code, 125);
+    assert.match(second.stderr, /exists: container api is already connected to network backend/);
+    await ok(root, ["network", "disconnect", "backend", "api"]);
+    assert.is(await ok(root, ["exec", "api", "ls", "/sys/class/net"]), "eth0\nlo\n");
+    assert.not.match(await ok(root, ["exec", "db", "cat", "/etc/hosts"]), /\tapi/);
+    const events = (await journalEvents(root)).filter((e) => e.streamId.endsWith("-api") && e.type.startsWith("Network"));
+    assert.equal(events.map((e) => [e.type, (e.data as { network: string }).network]), [["NetworkAttached", "bridge"], ["NetworkAttached", "backend"], ["NetworkDetached", "backend"]]);
+    assert.ok(events[1]!.actor?.pid !== undefined && events[1]!.actor.pid !== frame.daemon.child.pid, "the connect is the client's");
+    assert.is(events[0]!.actor?.pid, frame.daemon.child.pid, "the boot's attach is the daemon's");
+    assert.is((events[2]!.data as { reason: string }).reason, "disconnected");
+    const stopped = await berth(root, ["network", "disconnect", "backend", "nosuch"]);
+    assert.match(stopped.stderr, /notFound/);
+  }, "connect and disconnect"));
+
 test("published ports: a fixed one answers on 127.0.0.1, -p 80 gets a port that `berth port` reports, a taken one is refused with nothing left", () =>
   withNetDaemon(async (root) => {
     await ok(root, ["run", "-d", "--name", "fixed", "-p", "127.0.0.1:18080:80", "busybox", ...httpd("fixed-port")]);

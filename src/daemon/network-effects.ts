@@ -4,11 +4,11 @@
 // The rule is written once, in release(): a container without a sandbox holds no network.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { decideNetwork, type NetworkCommand } from "../commands/network.js";
+import { decideNetwork, networkProblem, type NetworkCommand } from "../commands/network.js";
 import { BerthError } from "../model/errors.js";
 import { DEFAULT_NETWORK, parseCidr, parseExposed, parseNetworkMode, type Cidr, type NetworkAttachment, type NetworkDefinition, type PortMapping } from "../model/network.js";
 import { hasSandbox } from "../model/lifecycle.js";
-import { NETWORK_STREAM, type NetworkDetachReason, type StoredEvent } from "../events/catalogue.js";
+import { containerStream, NETWORK_STREAM, type NetworkDetachReason, type StoredEvent } from "../events/catalogue.js";
 import type { ContainerConfig } from "../model/config.js";
 import type { ContainerState } from "../projections/container.js";
 import { attachedTo, networksOf } from "../projections/index.js";
@@ -20,6 +20,8 @@ import { containerPaths } from "../vm/paths.js";
 import type { Store } from "./store.js";
 
 type Meta = { causationId?: string; correlationId?: string };
+/** Who asked (a connect or disconnect is the client's, journaled under its command id). */
+type ClientMeta = Parameters<Store["appendRaw"]>[3];
 
 export class NetworkEffects {
   constructor(
@@ -80,8 +82,9 @@ export class NetworkEffects {
         if (!network) throw new BerthError("notFound", `network ${mode.name} not found: it was removed after the container was created`);
         const attachment = await this.networking.attach(id, network, { ifname: "eth0", ports: this.hostPorts(id, state.config), aliases: state.config.aliases ?? [], ...(state.config.ip ? { ip: state.config.ip } : {}), ...(state.config.mac ? { mac: state.config.mac } : {}) });
         this.store.record(id, [{ type: "NetworkAttached", data: attachment }], meta);
-        writeEtcFiles(etc, state.config, false, this.hostsEntry(this.store.container(id)!, attachment), this.peersOf(id, network));
-        this.refreshPeers(network, id);
+        const { self, peers } = this.hostsOf(this.store.container(id)!);
+        writeEtcFiles(etc, state.config, false, self, peers);
+        this.refreshPeers(network.name, id);
         return { namespace: { path: this.networking.netnsPath(id) }, etc };
       }
     }
@@ -134,11 +137,52 @@ export class NetworkEffects {
       const record = this.networking.record(id, attachment.network);
       if (record) await this.networking.detach(record);
       this.store.record(id, [{ type: "NetworkDetached", data: { ...attachment, reason } }], meta);
-      const network = networksOf(this.store.projection)[attachment.network];
-      if (network) this.refreshPeers(network, id);
+      this.refreshPeers(attachment.network, id);
     }
     for (const record of this.networking.records(id)) await this.networking.detach(record);
     this.networking.removeNamespace(id);
+  }
+
+  // --- network connect / disconnect (a running container; the caller holds its queue) -------
+
+  /** One more network for a running container: a CNI ADD into its namespace, as the next free ethN. */
+  async connect(id: string, name: string, options: { aliases: string[]; ip?: string }, meta: ClientMeta): Promise<NetworkAttachment> {
+    const state = this.connectable(id, name);
+    if (state.networks?.[name]) throw new BerthError("exists", `container ${state.name ?? id} is already connected to network ${name}`);
+    const network = networksOf(this.store.projection)[name];
+    if (!network) throw new BerthError("notFound", `network ${name} not found`);
+    const problem = options.ip === undefined ? undefined : networkProblem(this.store.projection, { ...state.config, network: name, ip: options.ip });
+    if (problem) throw BerthError.from(problem);
+    const taken = new Set(Object.values(state.networks ?? {}).map((a) => a.interface));
+    let n = 0;
+    while (taken.has(`eth${n}`)) n++;
+    const attachment = await this.networking!.attach(id, network, { ifname: `eth${n}`, ports: [], aliases: options.aliases, ...(options.ip ? { ip: options.ip } : {}) });
+    this.store.appendRaw(containerStream(id), [{ type: "NetworkAttached", data: attachment }], "any", meta);
+    this.rewriteHostsOf(this.store.container(id)!);
+    this.refreshPeers(name, id);
+    return attachment;
+  }
+
+  /** Takes a running container off a network: its CNI DEL, journaled as disconnected. */
+  async disconnect(id: string, name: string, meta: ClientMeta): Promise<void> {
+    const state = this.connectable(id, name);
+    const attachment = state.networks?.[name];
+    if (!attachment) throw new BerthError("notFound", `container ${state.name ?? id} is not connected to network ${name}`);
+    const record = this.networking!.record(id, name);
+    if (record) await this.networking!.detach(record);
+    this.store.appendRaw(containerStream(id), [{ type: "NetworkDetached", data: { ...attachment, reason: "disconnected" } }], "any", meta);
+    this.rewriteHostsOf(this.store.container(id)!);
+    this.refreshPeers(name, id);
+  }
+
+  /** A running container with a network namespace of its own (not host, none or another's). */
+  private connectable(id: string, name: string): ContainerState {
+    const state = this.store.container(id);
+    if (!state || state.status === "deleted") throw new BerthError("notFound", `no such container: ${id}`);
+    const mode = parseNetworkMode(state.config.network);
+    if (mode.kind !== "network") throw new BerthError("invalidArgument", `container ${state.name ?? id} uses --network ${state.config.network}: it has no network namespace of its own to connect to ${name}`);
+    if (state.status !== "running" || !this.networking) throw new BerthError("invalidState", `container ${state.name ?? id} is ${state.status}: network connect and disconnect need a running container`);
+    return state;
   }
 
   /**
@@ -194,21 +238,28 @@ export class NetworkEffects {
     return { ip: attachment.address.split("/")[0]!, names: [...new Set(names)] };
   }
 
-  /** On a user-defined network, the others attached to it (docker's default bridge resolves no names). */
-  private peersOf(id: string, network: NetworkDefinition): HostsEntry[] {
-    if (network.builtin) return [];
-    return attachedTo(this.store.projection, network.name)
-      .filter((c) => c.id !== id)
-      .map((c) => this.hostsEntry(c, c.networks![network.name]!));
+  /**
+   * What the container's /etc/hosts lists: itself on its first network, and everyone it shares
+   * a user-defined network with (docker's default bridge resolves no names).
+   */
+  private hostsOf(c: ContainerState): { self: HostsEntry | undefined; peers: HostsEntry[] } {
+    const attachments = Object.values(c.networks ?? {});
+    const peers = attachments.flatMap((a) => {
+      if (networksOf(this.store.projection)[a.network]?.builtin !== false) return [];
+      return attachedTo(this.store.projection, a.network).filter((p) => p.id !== c.id).map((p) => this.hostsEntry(p, p.networks![a.network]!));
+    });
+    return { self: attachments[0] && this.hostsEntry(c, attachments[0]), peers };
+  }
+
+  private rewriteHostsOf(c: ContainerState): void {
+    const { self, peers } = this.hostsOf(c);
+    rewriteHosts(containerPaths(this.root, c.id).etc, c.config, self, peers);
   }
 
   /** Rewrites the /etc/hosts of everyone else on the network: `changed` joined or left it. */
-  private refreshPeers(network: NetworkDefinition, changed: string): void {
-    if (network.builtin) return;
-    for (const c of attachedTo(this.store.projection, network.name)) {
-      if (c.id === changed) continue;
-      rewriteHosts(containerPaths(this.root, c.id).etc, c.config, this.hostsEntry(c, c.networks![network.name]!), this.peersOf(c.id, network));
-    }
+  private refreshPeers(network: string, changed: string): void {
+    if (networksOf(this.store.projection)[network]?.builtin !== false) return;
+    for (const c of attachedTo(this.store.projection, network)) if (c.id !== changed) this.rewriteHostsOf(c);
   }
 }
 
