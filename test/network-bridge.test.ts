@@ -90,6 +90,18 @@ test("network connect and disconnect: a running container gets one more interfac
     assert.match(stopped.stderr, /notFound/);
   }, "connect and disconnect"));
 
+test("--network container:NAME shares another container's namespace: its address, its loopback and its /etc files", () =>
+  withNetDaemon(async (root) => {
+    await ok(root, ["run", "-d", "--name", "web", "busybox", ...httpd("shared-ns")]);
+    await ok(root, ["run", "-d", "--name", "side", "--network", "container:web", "busybox", "sleep", "1000"]);
+    assert.is(await ok(root, ["exec", "side", "wget", "-q", "-O", "-", "http://127.0.0.1/"]), "shared-ns\n", "web's httpd on side's loopback");
+    assert.is(await ok(root, ["exec", "side", "cat", "/etc/hosts"]), await ok(root, ["exec", "web", "cat", "/etc/hosts"]));
+    assert.match(await ok(root, ["exec", "side", "ip", "-o", "-4", "addr", "show", "eth0"]), new RegExp(`inet ${(await addressOf(root, "web")).replace(/\./g, "\\.")}/`));
+    const refused = await berth(root, ["run", "-d", "--network", "container:nosuch", "busybox", "true"]);
+    assert.is(refused.code, 125);
+    assert.match(refused.stderr, /notFound: cannot join the network of container nosuch/);
+  }, "container network mode"));
+
 test("published ports: a fixed one answers on 127.0.0.1, -p 80 gets a port that `berth port` reports, a taken one is refused with nothing left", () =>
   withNetDaemon(async (root) => {
     await ok(root, ["run", "-d", "--name", "fixed", "-p", "127.0.0.1:18080:80", "busybox", ...httpd("fixed-port")]);
