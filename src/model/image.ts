@@ -45,6 +45,10 @@ export interface ImageConfig {
     User?: string;
     StopSignal?: string;
     Labels?: Record<string, string> | null;
+    /** Keys as "80/tcp" (a bare "80" means tcp); the values are empty objects. */
+    ExposedPorts?: Record<string, unknown> | null;
+    /** Paths the image wants as volumes; berth has no volumes yet and ignores them. */
+    Volumes?: Record<string, unknown> | null;
   };
 }
 
@@ -152,5 +156,22 @@ export function mergeImageConfig(input: ContainerConfigInput, flags: UserProcess
   const merged: ContainerConfigInput = { ...input, init };
   if (input.stopSignal === undefined && c.StopSignal) merged.stopSignal = c.StopSignal;
   if (c.Labels) merged.labels = { ...c.Labels, ...(input.labels ?? {}) };
+  const exposed = imageExposedPorts(c.ExposedPorts);
+  if (exposed.length > 0) merged.exposed = [...new Set([...exposed, ...(input.exposed ?? [])])];
   return { ok: true, value: merged };
+}
+
+/**
+ * An image's ExposedPorts keys as the config's `exposed` holds them ("80/tcp"): a bare port is
+ * tcp, as docker reads it. A key berth cannot publish (sctp, a bad number) is passed over
+ * rather than failing the create: `-P` publishes the rest.
+ */
+export function imageExposedPorts(ports: Record<string, unknown> | null | undefined): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(ports ?? {})) {
+    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/i.exec(key.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) continue;
+    out.push(`${Number(m[1])}/${(m[2] ?? "tcp").toLowerCase()}`);
+  }
+  return out;
 }
