@@ -60,6 +60,7 @@ export async function pull(session: Session, flags: PullFlags, text: string, pri
       else if (p.status === "verified") say(`${tty ? "\r\x1b[K" : ""}${short(p.digest)}: Pull complete`);
       else if (tty) process.stdout.write(`\r\x1b[K${short(p.digest)}: Downloading ${humanBytes(p.current)}/${humanBytes(p.total)}`);
     }
+    else if (item.progress.kind === "fallback") process.stderr.write(`mirror ${item.progress.mirror} failed, trying the next: ${item.progress.reason}\n`);
   }
   if (!result) throw new BerthError("internalError", "the daemon ended the pull without naming the image");
   const name = `${familiarRepository(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ""}`;
