@@ -13,7 +13,8 @@ import { RegistryClient, type RegistryOptions } from "./registry.js";
 import { ImageStore, type ImageRecord } from "./store.js";
 
 export type PullProgress =
-  | { kind: "resolved"; reference: string; digest: string; layers: number }
+  /** `digests`: the layers, bottom first, so a display can give each its line (absent from older daemons). */
+  | { kind: "resolved"; reference: string; digest: string; layers: number; digests?: string[] }
   | { kind: "layer"; digest: string; status: "exists" | "downloading" | "verified"; current: number; total: number }
   | { kind: "unpacking"; layers: number }
   /** A mirror failed; the next mirror, or the registry itself, is tried. */
@@ -93,7 +94,7 @@ async function pullFrom(root: string, text: string, ref: ImageReference, client:
     if (!c.ok) throw BerthError.from(c.error);
   }
   const reference = refKey(ref);
-  options.onProgress?.({ kind: "resolved", reference, digest: top.digest, layers: manifest.layers.length });
+  options.onProgress?.({ kind: "resolved", reference, digest: top.digest, layers: manifest.layers.length, digests: manifest.layers.map((l) => l.digest) });
   const existing = store.refs()[reference];
   if (existing && existing.manifest === top.digest && fs.existsSync(store.unpackedPath(top.digest))) return { record: existing, changed: false };
 
