@@ -102,12 +102,14 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.match(listed.stdout, /ImagePulled/);
   }));
 
-test("a client cannot say which image digest a container ran: rootfs.resolved is the daemon's own", () =>
+test("a client cannot say which image digest a container ran, nor its image's volumes or healthcheck: the daemon's own", () =>
   withDaemon(async (_root, daemon) => {
     const ipc = await daemon.ipc();
     const zero = `sha256:${"0".repeat(64)}`;
-    const state = await ipc.call<{ config: { rootfs: Record<string, unknown> } }>("create", { id: "forged", config: { rootfs: { image: "busybox", resolved: { reference: "x", manifest: zero, config: zero } }, init: { args: ["true"] } } });
+    const state = await ipc.call<{ config: { rootfs: Record<string, unknown>; volumes?: unknown; healthcheck?: unknown } }>("create", { id: "forged", config: { rootfs: { image: "busybox", resolved: { reference: "x", manifest: zero, config: zero } }, init: { args: ["true"] }, volumes: ["/x"], healthcheck: { test: ["CMD", "true"] } } });
     assert.equal(state.config.rootfs, { image: "busybox" });
+    assert.is(state.config.volumes, undefined, "volumes are the image's, recorded by the daemon");
+    assert.is(state.config.healthcheck, undefined);
     ipc.close();
   }));
 
@@ -177,7 +179,10 @@ test("the image's ExposedPorts join --expose in the container's config.exposed, 
     // A bare "8080" is tcp, as docker reads it; sctp, which berth cannot publish, is passed over.
     assert.equal([...p1.config.exposed].sort(), ["53/udp", "80/tcp", "8080/tcp", "9000/tcp"]);
     const [image] = JSON.parse((await berth(root, ["image", "inspect", ref])).stdout);
-    assert.equal(Object.keys(image.Config.Volumes), ["/data"], "Volumes stay in the image's config");
+    assert.equal(Object.keys(image.Config.Volumes), ["/data"]);
+    assert.equal(p1.config.volumes, ["/data"], "the image's Volumes are recorded in the config (not mounted: berth has no volumes)");
+    const createdEvent = (await journalEvents(root)).find((e) => e.type === "ContainerCreated" && (e.data as { id: string }).id === "p1")!;
+    assert.is(createdEvent.schemaVersion, 2, "ContainerCreated v2 carries volumes");
     const plain = await berth(root, ["create", "--name", "p2", `${registry.host}/t/app:1`]);
     assert.is(plain.code, 0, plain.stderr);
     const [p2] = JSON.parse((await berth(root, ["inspect", "p2"])).stdout);
