@@ -124,7 +124,7 @@ async function pullFrom(root: string, text: string, ref: ImageReference, client:
 }
 
 /** Runs `work` over items with at most `limit` in flight; the first failure fails the whole. */
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await work(items[next++]!);
