@@ -23,6 +23,7 @@ need /usr/lib/cni/bridge containernetworking-plugins
 need unshare util-linux
 need iptables iptables
 need iptables-restore iptables
+need iptables-save iptables
 need ip iproute2
 install_needs
 # test/setup-installs.test.ts runs only the lines above, with programs hidden from PATH.

@@ -13,12 +13,14 @@ need bash bash     # test/cli-output.test.ts: real pipes (wc, head) through bash
 need git git       # test/daemon-upgrade.test.ts: the pre-conmon berth, from the repository's history
 need tar tar       # test/daemon-upgrade.test.ts
 need tmux tmux     # test/cli-interactive.test.ts: a real terminal, typed into and read back
+need zsh zsh       # test/cli-everyday.test.ts: the zsh completion script, run by zsh
 need docker-registry docker-registry # test/image-pull.test.ts: a real registry on 127.0.0.1
 need skopeo skopeo # test/image-pull.test.ts: pushes the test images
 need umoci umoci   # test/image-pull.test.ts: builds the test images
 need htpasswd apache2-utils # test/image-login.test.ts: a registry with basic auth
 need openssl openssl # test/image-token.test.ts: the token service's self-signed certificate
 need nats-server nats-server # test/fleet-*.test.ts: a real JetStream server on loopback
+need nft nftables  # test/network-*.test.ts: the host's ruleset, the same before and after
 if [ "${1:-}" = --bench ]; then
   need podman podman # bench/cli-run.ts compares with it when present
 fi

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import fs from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { berth, ensureBuilt, repo, tempRoot, waitFor, withDaemon } from "./helpers/cli-env.js";
+import { berth, ensureBuilt, repo, waitFor, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents } from "./helpers/daemon.js";
 
 const ok = async (root: string, args: string[], code = 0) => {
@@ -249,41 +249,75 @@ test("system prune -f: deletes stopped and created containers only, in docker's 
     await ok(root, ["kill", "up"]);
   }));
 
-test("completion bash|zsh: generated from the command registry; bash completes commands, subcommands, flags and container names", async () => {
-  ensureBuilt();
-  const { COMMANDS } = await import("../src/cli/commands/index.js");
-  const root = tempRoot();
-  try {
-    const bash = await berth(root, ["completion", "bash"]);
-    assert.is(bash.code, 0, bash.stderr);
-    assert.match(bash.stdout, /\ncomplete -F _berth berth\n$/);
-    const script = join(root, "berth.bash");
-    fs.writeFileSync(script, bash.stdout);
-    const complete = (...words: string[]) => {
-      const r = spawnSync("bash", ["-c", `source ${script}; COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _berth; echo "\${COMPREPLY[*]}"`, "bash", "berth", ...words], { encoding: "utf8" });
-      assert.is(r.status, 0, r.stderr);
-      return r.stdout.trim().split(" ").filter(Boolean);
-    };
-    const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
-    assert.equal(complete("").filter((w) => !w.startsWith("-")), names, "every registered command and alias, in the registry's order");
-    assert.equal(complete("re"), ["restart", "rename"]);
-    assert.equal(complete("system", ""), ["info", "df", "prune"]);
-    assert.equal(complete("--root", "/tmp", "system", "prune", "--f"), ["--force"]);
-    assert.equal(complete("restart", "-"), ["--root", "-t", "--time", "-s", "--signal", "--help"]);
-    assert.equal(complete("ps", "--fi"), ["--filter"]);
+/** The completion a shell offers for a command line that ends at the cursor, with `berth` on PATH for container names. */
+function completer(root: string, shell: "bash" | "zsh", script: string) {
+  const path = join(root, "path");
+  fs.mkdirSync(path, { recursive: true });
+  fs.writeFileSync(join(path, "berth"), `#!/bin/sh\nexec "${process.execPath}" "${join(repo, "bin", "berth.js")}" "$@"\n`, { mode: 0o755 });
+  const env = { ...process.env, BERTH_ROOT: root, PATH: `${path}:${process.env.PATH}` };
+  // zsh: compadd, _describe and _files are the completion system's; these stand-ins print what they are given.
+  const zsh = [
+    'compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }',
+    '_describe() { shift 3; local e; for e in "${(@P)1}"; do print -r -- "${e%%:*}"; done; }',
+    '_files() { print -r -- "<directories>"; }',
+    `words=("$@"); CURRENT=$#; PREFIX=\${words[CURRENT]}; source ${script}`,
+  ].join("\n");
+  const bash = `source ${script}; COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _berth; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  return (...words: string[]) => {
+    const r = shell === "zsh"
+      ? spawnSync("zsh", ["-f", "-c", zsh, "zsh", "berth", ...words], { encoding: "utf8", env })
+      : spawnSync("bash", ["-c", bash, "bash", "berth", ...words], { encoding: "utf8", env });
+    assert.is(r.stderr, "", `${shell}: ${words.join(" ")}`);
+    return r.stdout.split("\n").filter(Boolean);
+  };
+}
 
-    const zsh = await berth(root, ["completion", "zsh"]);
-    assert.is(zsh.code, 0, zsh.stderr);
+test("completion bash|zsh: generated from the command registry; both shells complete commands, subcommands, flags, --root directories and container names", () =>
+  withDaemon(async (root) => {
+    const { COMMANDS } = await import("../src/cli/commands/index.js");
+    await ok(root, ["run", "-d", "--name", "web", "busybox", "sleep", "1000"]);
+    await ok(root, ["create", "--name", "later", "busybox", "true"]);
+    const names = COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+
+    const bash = await ok(root, ["completion", "bash"]);
+    assert.match(bash.stdout, /\ncomplete -F _berth berth\n$/);
+    fs.writeFileSync(join(root, "berth.bash"), bash.stdout);
+    const b = completer(root, "bash", join(root, "berth.bash"));
+    assert.equal(b("").filter((w) => !w.startsWith("-")), names, "every registered command and alias, in the registry's order");
+    assert.equal(b("re"), ["restart", "rename"]);
+    assert.equal(b("system", ""), ["info", "df", "prune"]);
+    assert.equal(b("--root", "/tmp", "system", "prune", "--f"), ["--force"]);
+    assert.equal(b("restart", "-"), ["--root", "-t", "--time", "-s", "--signal", "--help"]);
+    assert.equal(b("ps", "--fi"), ["--filter"]);
+    assert.equal(b("cp", "-"), ["--root", "-a", "--archive", "-L", "--follow-link", "--help"]);
+    assert.equal(b("exec", "").sort(), ["later", "web"], "container names from berth ps -a");
+    assert.equal(b("logs", "w"), ["web"]);
+    assert.equal(b("images", ""), [], "images takes no containers");
+
+    const zsh = await ok(root, ["completion", "zsh"]);
     assert.match(zsh.stdout, /^#compdef berth\n/);
-    for (const name of names) assert.ok(zsh.stdout.includes(`"${name}:`), `zsh describes ${name}`);
-    assert.match(zsh.stdout, /"system prune"\) flags=\(--root -f --force --orphans --help\); containers=0 ;;/);
+    assert.not.match(zsh.stdout, /"[^"\n]*`/, "no backticks inside double quotes: zsh would run them at every completion");
+    fs.writeFileSync(join(root, "_berth"), zsh.stdout);
+    assert.is(spawnSync("zsh", ["-n", join(root, "_berth")], { encoding: "utf8" }).status, 0, "zsh parses it");
+    const z = completer(root, "zsh", join(root, "_berth"));
+    assert.equal(z(""), names, "every registered command and alias, described, in the registry's order");
+    assert.equal(z("-"), ["--root", "--help", "--version"]);
+    assert.equal(z("system", ""), ["info", "df", "prune"]);
+    assert.equal(z("image", ""), b("image", ""), "the group's subcommands, as bash offers them");
+    assert.ok(z("image", "").includes("ls"));
+    assert.equal(z("--root", "/tmp", "system", "prune", "--f"), ["--root", "-f", "--force", "--orphans", "--help"], "the word after --root is no command");
+    assert.equal(z("--root", ""), ["<directories>"]);
+    assert.equal(z("restart", "-"), ["--root", "-t", "--time", "-s", "--signal", "--help"]);
+    assert.equal(z("ps", "--fi"), ["--root", "--format", "-a", "--all", "-q", "--quiet", "-n", "--last", "-l", "--latest", "-s", "--size", "--no-trunc", "--filter", "--help"]);
+    assert.equal(z("exec", "").sort(), ["later", "web"], "container names from berth ps -a");
+    assert.equal(z("stop", "-t", "1", "").sort(), ["later", "web"]);
+    assert.equal(z("images", ""), [], "images takes no containers");
+
     const fish = await berth(root, ["completion", "fish"]);
     assert.is(fish.code, 2);
     assert.match(fish.stderr, /^berth: usage: .*'fish' is invalid/);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+    await ok(root, ["kill", "web"]);
+  }));
 
 test("the systemd unit runs `berth daemon` with KillMode=process, and the README installs it and uses plain `berth`", async () => {
   const unit = fs.readFileSync(join(repo, "contrib", "berth.service"), "utf8");

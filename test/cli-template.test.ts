@@ -16,7 +16,7 @@ test("field paths print values as Go's %v", () => {
   assert.is(one("no actions"), "no actions");
 });
 
-test("json, index, upper, lower, title, join, split, len and pipelines", () => {
+test("json, index, upper, lower, title, join, split, pad, truncate, len and pipelines", () => {
   assert.is(one("{{json .State}}"), '{"ExitCode":3,"Status":"exited","Running":false}');
   assert.is(one("{{json .Config.Labels}}"), '{"team":"a","com.x":"y"}');
   assert.is(one('{{index .Config.Labels "team"}}'), "a");
@@ -27,6 +27,8 @@ test("json, index, upper, lower, title, join, split, len and pipelines", () => {
   assert.is(one('{{join .Config.Cmd ","}}'), "sh,-c,x");
   assert.is(one('{{len (split "a:b:c" ":")}}'), "3");
   assert.is(one("{{.ID | upper}}"), "WEB");
+  assert.is(one('[{{pad .ID 2 1}}] [{{truncate .Name 3}}] [{{truncate .ID 10}}]'), "[  web ] [/we] [web]");
+  assert.throws(() => one('{{pad .ID "x" 1}}'), /^template: :1:2: executing "" at <pad \.ID "x" 1>: wrong type for value; expected int; got string$/);
   assert.is(one("{{- .ID -}}  !"), "web!");
 });
 

@@ -61,7 +61,7 @@ export function buildProgram(commands: readonly CommandModule[], hooks: ProgramH
 /** Declares a command with --root (and --format when it prints records) and its action. */
 function declare(parent: Command, c: LeafCommand, hooks: ProgramHooks): void {
   const cmd = parent.command(c.name).description(c.description).option("--root <dir>", "berth root (overrides the global --root)");
-  if (c.format === "template") cmd.option("--format <format>", "table, json, or a Go template as docker's (table {{.ID}}\\t{{.Status}}, {{json .}})");
+  if (c.format === "template") cmd.option("--format <format>", "table, json (berth's records), or a Go template as docker's (table {{.ID}}\\t{{.Status}}; {{json .}} is docker's line)");
   else if (c.format) cmd.addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"));
   withExamples(cmd, c.examples);
   for (const alias of c.aliases ?? []) cmd.alias(alias);

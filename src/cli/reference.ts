@@ -20,7 +20,7 @@ matches it. Regenerate with:
 | code | meaning |
 |---|---|
 | 0 | success |
-| 1 | a \`--format\` template failed (\`ps\`, \`inspect -f\`); stderr has Go's error, as docker's: \`template: :1:2: executing "" at <.Nope>: can't evaluate field Nope in type ...\` |
+| 1 | a \`--format\` template failed (\`ps\`, \`images\`, \`stats\`, \`inspect -f\`, \`info\`, \`version\`, \`system df\`); stderr has Go's error, as docker's: \`template: :1:2: executing "" at <.Nope>: can't evaluate field Nope in type ...\` |
 | 2 | usage error: unknown command or flag, missing argument |
 | 125 | berth or the daemon failed; stderr says \`berth: <code>: <message>\` (with a hint when no daemon is running) |
 | 126 | the command exists in the container but cannot be invoked (\`run\`, \`exec\`) |

@@ -3,7 +3,7 @@
 // Node exists, so this is a small parser and evaluator: field paths (`.State.ExitCode`), string
 // and number literals, pipelines (`.Name | upper`), {{if}} / {{range}} / {{with}} blocks with
 // {{else}}, and docker's functions (json, index,
-// printf, upper, lower, title, join, split, len, println). `table` adds a header row and aligns
+// printf, upper, lower, title, join, split, pad, truncate, len, println). `table` adds a header row and aligns
 // the columns as docker's tabwriter does. Pure: no I/O.
 
 /** A template that does not parse or cannot be executed; the CLI prints it and exits 1, as docker. */
@@ -39,12 +39,20 @@ const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   title: (s) => display(s).replace(/\b\w/g, (c) => c.toUpperCase()),
   join: (list, sep) => (Array.isArray(list) ? list.map(display).join(display(sep)) : display(list)),
   split: (s, sep) => display(s).split(display(sep)),
+  // docker's own two: spaces before and after, and the first n characters.
+  pad: (s, before, after) => `${" ".repeat(count(before))}${display(s)}${" ".repeat(count(after))}`,
+  truncate: (s, n) => [...display(s)].slice(0, count(n)).join(""),
   len: (v) => (Array.isArray(v) || typeof v === "string" ? v.length : v && typeof v === "object" ? Object.keys(v).length : 0),
   index: (v, ...keys) => keys.reduce((cur, k) => indexOf(cur, k), v),
   printf: (fmt, ...args) => printf(display(fmt), args),
   print: (...args) => args.map(display).join(""),
   println: (...args) => `${args.map(display).join(" ")}\n`,
 };
+
+function count(n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new TemplateError(`wrong type for value; expected int; got ${typeName(n)}`);
+  return n;
+}
 
 function indexOf(v: unknown, key: unknown): unknown {
   if (Array.isArray(v)) {

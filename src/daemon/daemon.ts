@@ -89,7 +89,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, networks, defaultNetwork: options.defaultNetwork ?? DEFAULT_NETWORK, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store, ...(registries ? { registries } : {}) }), ...networkRoutes({ store, networks }) }, () => store.projection), journal),
+        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, networks, defaultNetwork: options.defaultNetwork ?? DEFAULT_NETWORK, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store, ...(registries ? { registries } : {}) }), ...networkRoutes({ store, networks, queue }) }, () => store.projection), journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

@@ -2,6 +2,7 @@
 // container's queue (decide → append → effect); the effect hands back the outcome it journaled,
 // and the reply is that outcome. No route reads the journal to learn what its command did.
 // The actor is the kernel's view of the peer, never something the client says about itself.
+import { hostname } from "node:os";
 import v8 from "node:v8";
 import vm from "node:vm";
 import type { Command, CommandType } from "../commands/commands.js";
@@ -94,6 +95,9 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
     // As docker's daemon-wide log options: for a container that names none of its own.
     if (deps.logDefault && config && typeof config === "object" && config.log === undefined) body = { ...body, config: { ...config, log: deps.logDefault } };
     if (config && typeof config === "object" && config.network === undefined) body = { ...body, config: { ...(body.config as object), network: deps.defaultNetwork } };
+    // As docker's daemon: a container on the host's network is named as the host, unless told otherwise.
+    const wanted = body.config as Record<string, unknown> | undefined;
+    if (wanted && typeof wanted === "object" && wanted.network === "host" && wanted.hostname === undefined) body = { ...body, config: { ...wanted, hostname: hostname() } };
     const command = parsed("create", { ...body, config: resolveCreateConfig(deps.root, body.config) });
     refuseRootMounts(command.config, deps.root);
     if (command.config.network === DEFAULT_NETWORK) deps.networks.ensureDefault();

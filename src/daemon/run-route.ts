@@ -127,7 +127,9 @@ export function runRoutes(deps: RouteDeps, hooks: RunRouteHooks): Record<string,
       kind: "stream",
       handler: async (body, ctx) => {
         const b = bodyOf("run", body);
-        await hooks.perform(hooks.create(b), b.commandId, ctx);
+        const create = hooks.create(b);
+        deps.networks.assertPortsFree(create.id, create.config);
+        await hooks.perform(create, b.commandId, ctx);
         // Held from before the start: a container that stops at once keeps its log files (and
         // its runtime service) until its output has been relayed.
         const release = !b.detach && store.container(b.id)?.config.autoRemove === true ? reactor.holdRemoval(b.id) : undefined;

@@ -47,6 +47,8 @@ export const ROUTE_SCHEMAS = {
   networkList: {},
   networkInspect: { name: "string" },
   networkRemove: { name: "string", commandId: "string?" },
+  networkConnect: { id: "id", network: "string", aliases: "string[]?", ip: "string?", commandId: "string?" },
+  networkDisconnect: { id: "id", network: "string", commandId: "string?" },
 } as const satisfies Record<string, FieldSpec>;
 
 export type RouteName = keyof typeof ROUTE_SCHEMAS;

@@ -54,7 +54,17 @@ export type ContainerEvent =
   // The container's place on a network (docs/network.md): journaled after the CNI ADD, before
   // its boot completes; detached once its sandbox is gone (or at a disconnect).
   | { type: "NetworkAttached"; data: NetworkAttachment }
-  | { type: "NetworkDetached"; data: { network: string; address: string; reason: NetworkDetachReason } };
+  | { type: "NetworkDetached"; data: NetworkDetachment };
+
+/**
+ * What a container gave up, with why: the attachment as it was (its MAC, gateway and ports are
+ * absent from events journaled before they were recorded here).
+ */
+export interface NetworkDetachment extends Partial<NetworkAttachment> {
+  network: string;
+  address: string;
+  reason: NetworkDetachReason;
+}
 
 /** Why a container left a network: its sandbox ended, a client disconnected it, or recovery found its attachment stale. */
 export type NetworkDetachReason = "stopped" | "disconnected" | "recovered";

@@ -99,8 +99,9 @@ export const LIFECYCLE: Lifecycle = {
     ProcessAttached: { in: commands.attach },
     ProcessDetached: { in: commands.detach },
     ContainerRenamed: { in: commands.rename },
-    // Attached while the sandbox is being booted (before ContainerBooted); detached once it is gone.
-    NetworkAttached: { in: ["booting"] },
+    // Attached while the sandbox is being booted (before ContainerBooted), or by `network connect`
+    // while it runs; detached once it is gone, or by `network disconnect`.
+    NetworkAttached: { in: ["booting", "running"] },
     NetworkDetached: { in: commands.rename },
   },
   hasSandbox: ["booting", "booted", "running", "paused", "stopping", "shuttingDown"],

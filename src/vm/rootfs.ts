@@ -222,7 +222,7 @@ export async function withContainerRootfs<T>(root: string, source: RootfsSource,
   const mounted = mountOverlay(dir, target, paths.overlay);
   if (mounted !== true) throw new BerthError("unsupported", `cannot mount the container's rootfs to copy: ${mounted}`);
   try {
-    return fn(target);
+    return await fn(target); // an async fn (cp to stdout) still reads the mount: unmount after it
   } finally {
     unmountUnder(target);
     fs.rmSync(target, { recursive: true, force: true });

@@ -1,5 +1,7 @@
-// A small tar reader (ustar, pax extended headers, GNU long names) over an in-memory buffer.
-// It only parses; what an entry may do to a filesystem is decided by image-import.ts.
+// A small tar reader (ustar, pax extended headers, GNU long names) over an in-memory buffer,
+// and a writer of ustar headers (with pax records for what ustar cannot hold). It only parses
+// and formats; what an entry may do to a filesystem is decided by image-import.ts and
+// container-tar.ts.
 import { BerthError } from "../model/errors.js";
 
 export type TarType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
@@ -10,6 +12,8 @@ export interface TarEntry {
   mode: number;
   uid: number;
   gid: number;
+  /** Seconds since the epoch. */
+  mtime: number;
   linkname: string;
   data: Buffer;
 }
@@ -111,6 +115,7 @@ export function* readTar(buf: Buffer): Generator<TarEntry> {
       mode: num(h, 100, 8) & 0o7777,
       uid: pax.has("uid") ? Number(pax.get("uid")) : num(h, 108, 8),
       gid: pax.has("gid") ? Number(pax.get("gid")) : num(h, 116, 8),
+      mtime: pax.has("mtime") ? Number(pax.get("mtime")) : num(h, 136, 12),
       linkname,
       data,
     };
@@ -145,3 +150,63 @@ export const tarPadding = (size: number): Buffer => Buffer.alloc((512 - (size % 
 
 /** The end-of-archive marker: two zero blocks. */
 export const TAR_END = Buffer.alloc(1024);
+
+/** What a written entry says about itself; the data follows the header, padded by tarPadding. */
+export interface TarHeaderInput {
+  name: string;
+  type: "file" | "dir" | "symlink" | "hardlink";
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch (whole seconds in the ustar field; the pax record keeps the fraction). */
+  mtime: number;
+  size?: number;
+  linkname?: string;
+}
+
+const FLAG_OF = { file: "0", hardlink: "1", symlink: "2", dir: "5" } as const;
+
+/** One pax record, "LEN key=value\n", whose LEN counts itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const n = Buffer.byteLength(body);
+  let digits = String(n).length;
+  while (String(n + digits).length > digits) digits++;
+  return `${n + digits}${body}`;
+}
+
+/**
+ * The header blocks of one entry: a ustar header, preceded by a pax extended header when the
+ * name or link is over 100 bytes, an id does not fit its octal field, or mtime has a fraction.
+ */
+export function tarHeader(e: TarHeaderInput): Buffer {
+  const size = e.type === "file" ? (e.size ?? 0) : 0;
+  const pax: string[] = [];
+  if (Buffer.byteLength(e.name) > 100) pax.push(paxRecord("path", e.name));
+  if (e.linkname !== undefined && Buffer.byteLength(e.linkname) > 100) pax.push(paxRecord("linkpath", e.linkname));
+  if (e.uid > 0o7777777) pax.push(paxRecord("uid", String(e.uid)));
+  if (e.gid > 0o7777777) pax.push(paxRecord("gid", String(e.gid)));
+  if (!Number.isInteger(e.mtime)) pax.push(paxRecord("mtime", e.mtime.toFixed(9).replace(/0+$/, "")));
+  const block = (name: string, flag: string, bytes: number, mode: number, uid: number, gid: number, linkname: string) => {
+    const h = Buffer.alloc(512);
+    h.write(Buffer.from(name).subarray(0, 100).toString("latin1"), 0, "latin1");
+    const oct = (v: number, off: number, len: number) => h.write(`${Math.trunc(v).toString(8).padStart(len - 1, "0")}\0`, off, "ascii");
+    oct(mode & 0o7777, 100, 8);
+    oct(uid > 0o7777777 ? 0 : uid, 108, 8);
+    oct(gid > 0o7777777 ? 0 : gid, 116, 8);
+    oct(bytes, 124, 12);
+    oct(Math.max(0, e.mtime), 136, 12);
+    h.write("        ", 148, "ascii");
+    h.write(flag, 156, "ascii");
+    h.write(Buffer.from(linkname).subarray(0, 100).toString("latin1"), 157, "latin1");
+    h.write("ustar\u000000", 257, "ascii");
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+    return h;
+  };
+  const main = block(e.name, FLAG_OF[e.type], size, e.mode, e.uid, e.gid, e.linkname ?? "");
+  if (pax.length === 0) return main;
+  const records = Buffer.from(pax.join(""));
+  return Buffer.concat([block("PaxHeaders/entry", "x", records.length, 0o644, 0, 0, ""), records, tarPadding(records.length), main]);
+}

@@ -1,5 +1,6 @@
-// `berth network create|ls|inspect|rm`: user-defined bridge networks (docs/network.md). Each
-// change is the daemon's, journaled as NetworkCreated or NetworkRemoved with who asked.
+// `berth network create|ls|inspect|connect|disconnect|rm`: user-defined bridge networks
+// (docs/network.md). Each change is journaled with who asked: NetworkCreated and NetworkRemoved,
+// or a running container's NetworkAttached and NetworkDetached.
 import { BerthError } from "../../model/errors.js";
 import type { NetworkDefinition } from "../../model/network.js";
 import type { NetworkView } from "../../daemon/network-routes.js";
@@ -52,6 +53,34 @@ export const command: CommandGroup = {
     },
     {
       kind: "command",
+      name: "connect",
+      description: "connect a running container to one more network (a new interface, eth1 and on)",
+      examples: ["berth network connect web api", "berth network connect --alias db --ip 10.90.0.9 web api"],
+      flags: (cmd) =>
+        cmd
+          .option("--alias <name>", "another name for it on the network (repeatable)", (v: string, all: string[] = []) => [...all, v])
+          .option("--ip <address>", "its IPv4 address on the network")
+          .argument("<network>", "network name")
+          .argument("<container>", "container id or name"),
+      action: async (s, o, args) => {
+        const aliases = (o.alias as string[] | undefined) ?? [];
+        await (await s.ipc()).call("networkConnect", { network: args[0]!, id: args[1]!, ...(aliases.length ? { aliases } : {}), ...(o.ip ? { ip: o.ip } : {}) });
+        return 0;
+      },
+    },
+    {
+      kind: "command",
+      name: "disconnect",
+      description: "disconnect a running container from a network",
+      examples: ["berth network disconnect web api"],
+      flags: (cmd) => cmd.argument("<network>", "network name").argument("<container>", "container id or name"),
+      action: async (s, _o, args) => {
+        await (await s.ipc()).call("networkDisconnect", { network: args[0]!, id: args[1]! });
+        return 0;
+      },
+    },
+    {
+      kind: "command",
       name: "rm",
       description: "remove networks no container uses",
       examples: ["berth network rm web"],
@@ -68,12 +97,21 @@ export const command: CommandGroup = {
   ],
 };
 
+/** Listed as docker lists them, though they are modes rather than networks: nothing is journaled or plumbed for them. */
+const PSEUDO_NETWORKS = [
+  { name: "host", driver: "host" },
+  { name: "none", driver: "null" },
+];
+
 async function list(s: Session, flags: { quiet?: boolean; format?: string }): Promise<number> {
   const { networks } = await (await s.ipc()).call<{ networks: NetworkView[] }>("networkList", {});
   const format = parseFormat(flags.format);
-  if (flags.quiet) for (const v of networks) out(v.network.name);
+  if (flags.quiet) for (const name of [...networks.map((v) => v.network.name), ...PSEUDO_NETWORKS.map((p) => p.name)]) out(name);
   else if (format === "json") for (const v of networks) out(JSON.stringify(dockerView(v)));
-  else out(table(["NETWORK ID", "NAME", "DRIVER", "SUBNET", "CONTAINERS"], networks.map((v) => [v.network.id, v.network.name, v.network.driver, v.network.subnet, String(v.containers.length)])));
+  else {
+    const rows = networks.map((v) => [v.network.id, v.network.name, v.network.driver, v.network.subnet, String(v.containers.length)]);
+    out(table(["NETWORK ID", "NAME", "DRIVER", "SUBNET", "CONTAINERS"], [...rows, ...PSEUDO_NETWORKS.map((p) => [p.name, p.name, p.driver, "", "-"])]));
+  }
   return 0;
 }
 

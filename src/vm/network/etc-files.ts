@@ -56,7 +56,7 @@ export function writeEtcFiles(dir: string, config: ContainerConfig, hostMode: bo
   const hosts = hostMode ? `${readHostFile("/etc/hosts").trimEnd()}\n${renderHosts(undefined, config.extraHosts, []).split("\n").slice(LOCALHOST.length).join("\n")}` : renderHosts(self, config.extraHosts, peers);
   writeInPlace(join(dir, "hosts"), hosts);
   writeInPlace(join(dir, "resolv.conf"), renderResolvConf(readHostFile("/etc/resolv.conf"), config.dns, !hostMode));
-  writeInPlace(join(dir, "hostname"), `${hostMode ? readHostFile("/etc/hostname").trim() || config.hostname : config.hostname}\n`);
+  writeInPlace(join(dir, "hostname"), `${config.hostname}\n`);
 }
 
 /** Rewrites the container's /etc/hosts as its peers changed. */

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { BerthError } from "../../model/errors.js";
 import type { NetworkAttachment, NetworkDefinition, PortMapping } from "../../model/network.js";
 import { networkPaths, rootTag, type NetworkPaths } from "../paths.js";
-import { addList, checkList, delList, type CniResult, type CniTarget } from "./cni.js";
+import { addList, checkList, delList, type CniResult, type CniTarget, type ConfList } from "./cni.js";
 import { confList } from "./conflist.js";
-import { bridgeExists, isolateBridge, pruneHostportChains, removeBridge, unisolateBridge } from "./host-firewall.js";
+import { BRIDGE_PREFIX, bridgeExists, isolateBridge, pruneHostportChains, removeBridge, unisolateBridge } from "./host-firewall.js";
 import { createNetns, removeNetns } from "./netns.js";
 
 /** What was (or is being) ADDed for one container on one network. */
@@ -19,6 +19,8 @@ export interface AttachRecord {
   network: NetworkDefinition;
   ifname: string;
   runtimeConfig: Record<string, unknown>;
+  /** The configuration list the ADD ran, which DEL and CHECK must run too. */
+  confList: ConfList;
   /** The ADD's result; absent when the daemon died during the ADD. */
   result?: CniResult;
 }
@@ -39,7 +41,7 @@ export class Networking {
 
   constructor(readonly root: string) {
     this.paths = networkPaths(root);
-    this.bridgePrefix = `bt${rootTag(root)}`;
+    this.bridgePrefix = `${BRIDGE_PREFIX}${rootTag(root)}`;
   }
 
   netnsPath(containerId: string): string {
@@ -63,11 +65,13 @@ export class Networking {
   /** The network's conflist under the root (what a reader or the CNI tools see). */
   writeConfList(network: NetworkDefinition): void {
     fs.mkdirSync(this.paths.conflists, { recursive: true });
-    fs.writeFileSync(join(this.paths.conflists, `${network.name}.conflist`), JSON.stringify(confList(network, this.paths.ipam), null, 2));
+    fs.writeFileSync(join(this.paths.conflists, `${network.name}.conflist`), JSON.stringify(confList(network, this.paths.ipam, { ports: true, mac: true }), null, 2));
   }
 
-  removeConfList(name: string): void {
-    fs.rmSync(join(this.paths.conflists, `${name}.conflist`), { force: true });
+  /** After NetworkRemoved: its conflist and host-local's lease directory (only its lock and last-reserved files are left by then). */
+  forget(network: NetworkDefinition): void {
+    fs.rmSync(join(this.paths.conflists, `${network.name}.conflist`), { force: true });
+    fs.rmSync(join(this.paths.ipam, this.leaseDir(network)), { recursive: true, force: true });
   }
 
   attach(containerId: string, network: NetworkDefinition, request: AttachRequest): Promise<NetworkAttachment> {
@@ -78,16 +82,17 @@ export class Networking {
       };
       if (request.ip) runtimeConfig.ips = [request.ip];
       if (request.mac) runtimeConfig.mac = request.mac;
-      const record: AttachRecord = { containerId, network, ifname: request.ifname, runtimeConfig };
+      const list = confList(network, this.paths.ipam, { ports: request.ports.length > 0, mac: request.mac !== undefined });
+      const record: AttachRecord = { containerId, network, ifname: request.ifname, runtimeConfig, confList: list };
       this.writeRecord(record);
       this.writeConfList(network);
       const fresh = !bridgeExists(network.bridge);
-      record.result = await addList(confList(network, this.paths.ipam), this.target(record)).catch((err) => {
+      record.result = await addList(list, this.target(record)).catch((err) => {
         fs.rmSync(this.recordPath(containerId, network.name), { force: true }); // the failed ADD was undone by its DEL
         throw err;
       });
       this.writeRecord(record);
-      if (fresh) await isolateBridge(network.bridge, this.bridgePrefix);
+      if (fresh) await isolateBridge(network);
       return attachmentOf(record, request);
     });
   }
@@ -95,19 +100,25 @@ export class Networking {
   /** DELs what the record says was added; the last container of a network takes its bridge along. */
   detach(record: AttachRecord): Promise<void> {
     return this.serial(record.network.name, async () => {
-      await delList(confList(record.network, this.paths.ipam), this.target(record), record.result);
+      await delList(record.confList, this.target(record), record.result);
       fs.rmSync(this.recordPath(record.containerId, record.network.name), { force: true });
+      if (record.confList.plugins.some((p) => p.type === "portmap")) await pruneHostportChains();
       if (this.records().some((r) => r.network.bridge === record.network.bridge)) return;
       await unisolateBridge(record.network.bridge);
       await removeBridge(record.network.bridge);
-      await pruneHostportChains();
     });
+  }
+
+  /** At start: the rules of every bridge something is attached to (a crash may have come between its ADD and its rules). */
+  async restoreRules(): Promise<void> {
+    const networks = new Map(this.records().map((r) => [r.network.bridge, r.network]));
+    for (const network of networks.values()) if (bridgeExists(network.bridge)) await isolateBridge(network);
   }
 
   /** CHECK: throws when the attachment no longer holds (its veth or address is gone). */
   async check(record: AttachRecord): Promise<void> {
     if (!record.result) throw new BerthError("internalError", `the ADD of ${record.containerId} on ${record.network.name} never completed`);
-    await checkList(confList(record.network, this.paths.ipam), this.target(record), record.result);
+    await checkList(record.confList, this.target(record), record.result);
   }
 
   /** Removes the namespace once nothing is attached in it. */
@@ -130,6 +141,29 @@ export class Networking {
     return ids.flatMap((id) => listDir(join(this.paths.attachments, id)).flatMap((file) => this.record(id, file.replace(/\.json$/, "")) ?? []));
   }
 
+  /**
+   * host-local's leases under the root: one file per address, named after it, holding the
+   * container id and interface. A lease whose ADD record is gone (the daemon died between
+   * host-local's reservation and the record, or a DEL half done) is one nothing will DEL.
+   */
+  leases(): { dir: string; address: string; containerId: string }[] {
+    return listDir(this.paths.ipam).flatMap((dir) =>
+      listDir(join(this.paths.ipam, dir))
+        .filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+        .map((address) => ({ dir, address, containerId: readText(join(this.paths.ipam, dir, address)).split(/\s/)[0]! })),
+    );
+  }
+
+  /** Frees a lease no record accounts for (see leases()); what host-local's own DEL would do for it. */
+  dropLease(lease: { dir: string; address: string }): void {
+    fs.rmSync(join(this.paths.ipam, lease.dir, lease.address), { force: true });
+  }
+
+  /** host-local's directory of a network's leases. */
+  leaseDir(network: NetworkDefinition): string {
+    return confList(network, this.paths.ipam).name;
+  }
+
   /** Containers with a namespace under the root. */
   namespaces(): string[] {
     return listDir(this.paths.netns);
@@ -144,6 +178,14 @@ export class Networking {
 
   private target(record: AttachRecord): CniTarget {
     return { containerId: record.containerId, netns: this.netnsPath(record.containerId), ifname: record.ifname, runtimeConfig: record.runtimeConfig };
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch {
+    return "";
   }
 }
 
