@@ -45,10 +45,19 @@ test("save then load gives back the same manifest and config digests, and the im
     assert.is(load.stdout, `Loaded image: ${ref}\n`);
     const [after] = await records(root);
     assert.is(after!.manifest, before!.manifest);
+    // From stdin, as docker's `load < FILE`; an empty stdin is a clear error.
+    assert.is((await berth(root, ["image", "rm", ref])).code, 0);
+    const piped = await berth(root, ["load"], { stdin: { file } });
+    assert.is(piped.code, 0, piped.stderr);
+    assert.is(piped.stdout, `Loaded image: ${ref}\n`);
+    assert.is((await records(root))[0]!.manifest, before!.manifest);
+    const empty = await berth(root, ["load"], { stdin: Buffer.alloc(0) });
+    assert.is(empty.code, 125);
+    assert.match(empty.stderr, /invalidArgument: requested load from stdin, but stdin is empty/);
     assert.is(after!.config, before!.config);
     assert.is((await berth(root, ["run", "--rm", ref])).stdout, "hi\n");
     const loaded = (await journalEvents(root)).filter((e) => e.type === "ImageLoaded");
-    assert.is(loaded.length, 1);
+    assert.is(loaded.length, 2, "-i, then stdin");
     assert.equal((loaded[0]!.data as { format: string }).format, "oci-archive");
     assert.is(loaded[0]!.actor?.uid, process.getuid!());
 

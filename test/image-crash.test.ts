@@ -53,4 +53,36 @@ test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes 
   }
 });
 
+test("kill -9 between an image rm's dropped reference and its sweep: the next daemon leaves no dangling tree", async () => {
+  ensureBuilt();
+  const registry = await startRegistry();
+  const work = tempDir("berth-crash-rm-");
+  try {
+    const layout = join(work.path, "oci");
+    buildImage(layout, "app", busyboxTree(work.path), { cmd: ["echo", "hi"] });
+    push(layout, "app", `${registry.host}/t/app:1`);
+    buildImage(layout, "other", busyboxTree(work.path, { "srv/x": "x\n" }, "other-tree"), { cmd: ["echo", "other"] });
+    push(layout, "other", `${registry.host}/t/other:1`);
+    await withDaemon(tempRoot(), async (d) => {
+      for (const r of ["app", "other"]) assert.is((await berth(d.root, ["pull", "-q", `${registry.host}/t/${r}:1`])).code, 0);
+      const images = join(d.root, "images");
+      const refs = JSON.parse(fs.readFileSync(join(images, "refs.json"), "utf8"));
+      const gone = refs[`${registry.host}/t/other:1`].manifest.slice(7);
+      // What image rm leaves when killed after its first step: the reference dropped, the tree not yet swept.
+      delete refs[`${registry.host}/t/other:1`];
+      fs.writeFileSync(join(images, "refs.json"), JSON.stringify(refs));
+      await d.kill9();
+      await d.restart();
+      const kept = refs[`${registry.host}/t/app:1`].manifest.slice(7);
+      assert.equal(fs.readdirSync(join(images, "unpacked")), [kept], "the tree no reference names is gone; the other stays");
+      assert.is((await berth(d.root, ["run", "--rm", `${registry.host}/t/app:1`])).stdout, "hi\n");
+      assert.is((await berth(d.root, ["pull", "-q", `${registry.host}/t/other:1`])).code, 0, "and it pulls again");
+      assert.ok(fs.existsSync(join(images, "unpacked", gone)));
+    }, { command: [bin, "daemon"] });
+  } finally {
+    await registry.stop();
+    work.remove();
+  }
+});
+
 test.run();

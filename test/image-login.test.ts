@@ -56,4 +56,75 @@ test("login checks the credentials, keeps them 0600 for pulls, logout forgets th
   }
 });
 
+/** A docker-credential-berthtest on PATH: keeps each server's JSON in $CRED_DIR and logs every call. */
+function fakeHelper(dir: string): string {
+  const bin = join(dir, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  const script = `#!${process.execPath}
+const fs = require("fs"), path = require("path");
+const dir = process.env.CRED_DIR, verb = process.argv[2];
+const input = fs.readFileSync(0, "utf8");
+fs.appendFileSync(path.join(dir, "calls"), verb + " " + (verb === "store" ? JSON.parse(input).ServerURL : input) + "\\n");
+const file = (s) => path.join(dir, encodeURIComponent(s));
+if (verb === "store") { fs.writeFileSync(file(JSON.parse(input).ServerURL), input); process.exit(0); }
+if (!fs.existsSync(file(input))) { process.stdout.write("credentials not found in native keychain\\n"); process.exit(1); }
+if (verb === "get") process.stdout.write(fs.readFileSync(file(input)));
+if (verb === "erase") fs.rmSync(file(input));
+`;
+  fs.writeFileSync(join(bin, "docker-credential-berthtest"), script, { mode: 0o755 });
+  return bin;
+}
+
+test("credHelpers and credsStore: login stores through the helper, pulls ask it, logout erases; a missing helper is named", async () => {
+  const registry = await startRegistry({ htpasswd: htpasswdLine("u", "h3lper-pw") });
+  const work = tempDir("berth-helper-");
+  try {
+    const layout = join(work.path, "oci");
+    buildImage(layout, "app", busyboxTree(work.path), { cmd: ["echo", "hi"] });
+    push(layout, "app", `${registry.host}/t/private:1`, { creds: "u:h3lper-pw" });
+    const credDir = join(work.path, "creds");
+    fs.mkdirSync(credDir);
+    const authFile = join(work.path, "auth.json");
+    fs.writeFileSync(authFile, JSON.stringify({ credHelpers: { [registry.host]: "berthtest" } }));
+    fs.mkdirSync(join(work.path, "docker"));
+    const env = { BERTH_AUTH_FILE: authFile, DOCKER_CONFIG: join(work.path, "docker"), CRED_DIR: credDir, PATH: `${fakeHelper(work.path)}:${process.env.PATH}` };
+    const ref = `${registry.host}/t/private:1`;
+    const calls = () => fs.readFileSync(join(credDir, "calls"), "utf8").trim().split("\n");
+    await withDaemon(async (root) => {
+      const anonymous = await berth(root, ["pull", "-q", ref], { env });
+      assert.match(anonymous.stderr, /unauthorized: .* needs credentials/, "the helper had nothing: an anonymous pull");
+      assert.equal(calls(), [`get ${registry.host}`]);
+
+      const login = await berth(root, ["login", "-u", "u", "--password-stdin", registry.host], { env, stdin: Buffer.from("h3lper-pw\n") });
+      assert.is(login.code, 0, login.stderr);
+      assert.equal(JSON.parse(fs.readFileSync(join(credDir, encodeURIComponent(registry.host)), "utf8")), { ServerURL: registry.host, Username: "u", Secret: "h3lper-pw" });
+      assert.not.ok(fs.readFileSync(authFile, "utf8").includes("h3lper"), "berth's file holds no password when a helper keeps it");
+
+      const pull = await berth(root, ["pull", "-q", ref], { env });
+      assert.is(pull.code, 0, pull.stderr);
+      assert.is(calls().at(-1), `get ${registry.host}`);
+
+      assert.is((await berth(root, ["logout", registry.host], { env })).stdout, `Removing login credentials for ${registry.host}\n`);
+      assert.is(calls().at(-1), `erase ${registry.host}`);
+      assert.match((await berth(root, ["pull", "-q", ref], { env })).stderr, /unauthorized/);
+
+      // docker's own config.json with credsStore, berth's file silent: the store is asked.
+      fs.writeFileSync(authFile, "{}");
+      fs.writeFileSync(join(work.path, "docker", "config.json"), JSON.stringify({ credsStore: "berthtest", auths: { [registry.host]: {} } }));
+      fs.writeFileSync(join(credDir, encodeURIComponent(registry.host)), JSON.stringify({ ServerURL: registry.host, Username: "u", Secret: "h3lper-pw" }));
+      const viaStore = await berth(root, ["pull", "-q", ref], { env });
+      assert.is(viaStore.code, 0, viaStore.stderr);
+
+      fs.writeFileSync(authFile, JSON.stringify({ credHelpers: { [registry.host]: "nosuch" } }));
+      const missing = await berth(root, ["pull", "-q", ref], { env });
+      assert.is(missing.code, 125);
+      assert.match(missing.stderr, /notFound: credential helper docker-credential-nosuch is not on PATH/);
+      assert.not.ok(JSON.stringify(await journalEvents(root)).includes("h3lper"), "no event holds the password");
+    });
+  } finally {
+    await registry.stop();
+    work.remove();
+  }
+});
+
 test.run();

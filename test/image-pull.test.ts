@@ -30,6 +30,8 @@ test.before(async () => {
   // A layer of its own: the test tampers with it in the registry's storage.
   buildImage(layout, "bad", busyboxTree(work.path, { "srv/only-here": "bad\n" }, "bad-tree"), { cmd: ["echo", "bad"] });
   push(layout, "bad", `${registry.host}/t/bad:1`);
+  buildImage(layout, "ports", tree, { cmd: ["echo", "ports"], exposed: ["80/tcp", "53/udp", "8080", "9/sctp"], volumes: ["/data"] });
+  push(layout, "ports", `${registry.host}/t/ports:1`);
 });
 
 test.after(async () => {
@@ -100,12 +102,14 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.match(listed.stdout, /ImagePulled/);
   }));
 
-test("a client cannot say which image digest a container ran: rootfs.resolved is the daemon's own", () =>
+test("a client cannot say which image digest a container ran, nor its image's volumes or healthcheck: the daemon's own", () =>
   withDaemon(async (_root, daemon) => {
     const ipc = await daemon.ipc();
     const zero = `sha256:${"0".repeat(64)}`;
-    const state = await ipc.call<{ config: { rootfs: Record<string, unknown> } }>("create", { id: "forged", config: { rootfs: { image: "busybox", resolved: { reference: "x", manifest: zero, config: zero } }, init: { args: ["true"] } } });
+    const state = await ipc.call<{ config: { rootfs: Record<string, unknown>; volumes?: unknown; healthcheck?: unknown } }>("create", { id: "forged", config: { rootfs: { image: "busybox", resolved: { reference: "x", manifest: zero, config: zero } }, init: { args: ["true"] }, volumes: ["/x"], healthcheck: { test: ["CMD", "true"] } } });
     assert.equal(state.config.rootfs, { image: "busybox" });
+    assert.is(state.config.volumes, undefined, "volumes are the image's, recorded by the daemon");
+    assert.is(state.config.healthcheck, undefined);
     ipc.close();
   }));
 
@@ -163,6 +167,26 @@ test("an index gives the host's platform; --platform linux/arm64 stores arm64, w
     const none = await berth(root, ["pull", "--platform", "linux/s390x", ref]);
     assert.is(none.code, 125);
     assert.match(none.stderr, /notFound: no manifest for platform linux\/s390x in the index: it offers linux\/amd64, linux\/arm64/);
+  }));
+
+test("the image's ExposedPorts join --expose in the container's config.exposed, which -P publishes", () =>
+  withDaemon(async (root) => {
+    const ref = `${registry.host}/t/ports:1`;
+    assert.is((await berth(root, ["pull", "-q", ref])).code, 0);
+    const created = await berth(root, ["create", "--name", "p1", "--expose", "9000", "--expose", "80", ref]);
+    assert.is(created.code, 0, created.stderr);
+    const [p1] = JSON.parse((await berth(root, ["inspect", "p1"])).stdout);
+    // A bare "8080" is tcp, as docker reads it; sctp, which berth cannot publish, is passed over.
+    assert.equal([...p1.config.exposed].sort(), ["53/udp", "80/tcp", "8080/tcp", "9000/tcp"]);
+    const [image] = JSON.parse((await berth(root, ["image", "inspect", ref])).stdout);
+    assert.equal(Object.keys(image.Config.Volumes), ["/data"]);
+    assert.equal(p1.config.volumes, ["/data"], "the image's Volumes are recorded in the config (not mounted: berth has no volumes)");
+    const createdEvent = (await journalEvents(root)).find((e) => e.type === "ContainerCreated" && (e.data as { id: string }).id === "p1")!;
+    assert.is(createdEvent.schemaVersion, 2, "ContainerCreated v2 carries volumes");
+    const plain = await berth(root, ["create", "--name", "p2", `${registry.host}/t/app:1`]);
+    assert.is(plain.code, 0, plain.stderr);
+    const [p2] = JSON.parse((await berth(root, ["inspect", "p2"])).stdout);
+    assert.is(p2.config.exposed, undefined, "an image without ExposedPorts adds none");
   }));
 
 test("a tampered blob is refused as invalidArgument: no blob, no image and no event appear", () =>

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { pullImage } from "../src/vm/image/pull.js";
+import { pushImage } from "../src/vm/image/push.js";
+import { ImageStore } from "../src/vm/image/store.js";
 import { buildImage, busyboxTree, push, startRegistry, type Registry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -88,6 +90,26 @@ test("an anonymous pull answers the registry's Bearer challenge with a token for
     assert.is(asked[0]!.searchParams.get("scope"), "repository:t/app:pull");
   } finally {
     root.remove();
+  }
+});
+
+test("a push answers the challenge for push as well as pull, and the registry then serves the same manifest", async () => {
+  const root = tempDir();
+  const fresh = tempDir();
+  try {
+    const pulled = await pullImage(root.path, `${registry.host}/t/app:1`);
+    const target = `${registry.host}/t/pushed:1`;
+    new ImageStore(root.path).setRef({ ...pulled.record, reference: target });
+    tokens.requests.length = 0;
+    const pushed = await pushImage(root.path, target);
+    assert.is(pushed.digest, pulled.record.manifest);
+    const scopes = tokens.requests.map((u) => u.searchParams.get("scope"));
+    assert.ok(scopes.includes("repository:t/pushed:pull,push"), `a token for push was asked: ${JSON.stringify(scopes)}`);
+    const back = await pullImage(fresh.path, target);
+    assert.is(back.record.manifest, pulled.record.manifest);
+  } finally {
+    root.remove();
+    fresh.remove();
   }
 });
 

@@ -9,10 +9,12 @@ import { Journal } from "../src/events/journal.js";
 import { fold, stateAt } from "../src/projections/index.js";
 import { history, T0 } from "./helpers/model.js";
 import { loadJournal } from "./helpers/replay.js";
+import { CREATED_V1 } from "./fixtures/make-created-v1-journal.js";
 import { onSqliteFile } from "./helpers/sqlite-file.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const fixture = join(import.meta.dirname, "fixtures", "journal-v1.berth");
+const createdV1 = join(import.meta.dirname, "fixtures", "journal-created-v1.berth");
 
 /** A journal with three containers' lifecycles interleaved: 20+ events. */
 async function sampleJournal(path: string): Promise<Journal> {
@@ -153,6 +155,22 @@ test("a journal written with ProcessExited schema v1 loads through its upcaster"
     assert.is(state.exitCode, 7);
     assert.is(state.finishedAt, Date.parse("2026-01-01T00:00:09.500Z"));
     assert.is(replay.at(5).containers.old?.status, "running");
+  } finally {
+    replay.close();
+  }
+});
+
+test("a ContainerCreated of schema v1, as main wrote it for a pulled image, replays unchanged and verifies", async () => {
+  const replay = await loadJournal(createdV1);
+  try {
+    assert.ok(replay.journal.verify().ok, "the fixture's chain verifies");
+    const created = replay.journal.readStream("container-web").find((e) => e.type === "ContainerCreated")!;
+    assert.is(created.schemaVersion, 2, "read as the current version");
+    assert.equal(created.data, CREATED_V1, "through the v1 → v2 upcaster unchanged: a v1 config has no volumes or healthcheck");
+    const web = replay.at(replay.head).containers.web!;
+    assert.is(web.status, "created");
+    assert.equal(web.config.rootfs, CREATED_V1.config.rootfs, "which exact image it ran survives");
+    assert.is(web.config.volumes, undefined);
   } finally {
     replay.close();
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -103,6 +104,45 @@ test("symlinks on an entry's path resolve inside the rootfs, as docker's: what t
     assert.equal(fs.readdirSync(outside), [], "nothing written outside the target");
   } finally {
     fs.rmSync(outside, { recursive: true, force: true });
+    await cleanup(root, []);
+  }
+});
+
+/** An OCI-layout tarball as `tar -C DIR .` writes one: every name starts with "./". */
+function ociLayoutTar(layer: Buffer): Buffer {
+  const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+  const config = "{}";
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${sha(config)}`, size: 2 }, layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: `sha256:${sha(layer)}`, size: layer.length }] });
+  const index = JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${sha(manifest)}`, size: manifest.length }] });
+  return tar([
+    { name: "./oci-layout", data: '{"imageLayoutVersion":"1.0.0"}' },
+    { name: "./index.json", data: index },
+    { name: "./blobs/sha256/" + sha(config), data: config },
+    { name: "./blobs/sha256/" + sha(manifest), data: manifest },
+    // The layer's name is its digest; its bytes may be tampered with below.
+    { name: "./blobs/sha256/" + sha(layer), data: layer },
+  ]);
+}
+
+test("image import reads an OCI layout through load's archive reader: names normalised, every blob verified by its digest", async () => {
+  const root = tempRoot();
+  try {
+    const layer = baseLayer();
+    const file = join(root, "oci.tar");
+    fs.writeFileSync(file, ociLayoutTar(layer));
+    const ok = await importImage(root, file, "oci");
+    assert.is(ok.layers, 1);
+    assert.is(fs.readFileSync(join(imageRootfs(root, "oci"), "data/keep.txt"), "utf8"), "from layer one\n");
+
+    const archive = ociLayoutTar(layer);
+    const at = archive.indexOf("from layer one");
+    archive[at] = "F".charCodeAt(0); // same size, another digest
+    fs.writeFileSync(file, archive);
+    const err = await importImage(root, file, "tampered").catch((e) => e);
+    assert.is(err.code, "invalidArgument");
+    assert.match(err.message, /blobs\/sha256\/[a-f0-9]{64} in the archive failed verification/);
+    assert.not.ok(fs.existsSync(imageRootfs(root, "tampered")), "nothing is imported");
+  } finally {
     await cleanup(root, []);
   }
 });

@@ -1,6 +1,7 @@
 // Pulling through the daemon, as `berth pull` shows it and as `run` and `create` use it for
-// `--pull`: docker's plain lines when stdout is not a terminal, the downloading layer updated in
-// place when it is, only the reference with --quiet. Credentials come from src/cli/credentials.ts.
+// `--pull`: docker's plain lines when the output is not a terminal, a line per layer updated in
+// place when it is (src/cli/pull-progress.ts), only the reference with --quiet. Credentials
+// come from src/cli/credentials.ts.
 import { existsSync } from "node:fs";
 import { BerthError } from "../model/errors.js";
 import { familiarRepository, parseReference } from "../model/reference.js";
@@ -9,8 +10,8 @@ import { ImageStore, type ImageRecord } from "../vm/image/store.js";
 import { imageRootfs } from "../vm/paths.js";
 import type { Session } from "./context.js";
 import { credentialsFor } from "./credentials.js";
-import { humanBytes } from "./format.js";
 import { out } from "./output.js";
+import { PullDisplay } from "./pull-progress.js";
 
 export interface PullFlags {
   platform?: string;
@@ -19,8 +20,6 @@ export interface PullFlags {
 }
 
 type PullItem = { progress: PullProgress } | { pulled: ImageRecord; changed: boolean };
-
-const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 
 /**
  * `run` and `create`'s `--pull`: `missing` (the default) pulls an image the store does not have,
@@ -48,19 +47,17 @@ export async function pull(session: Session, flags: PullFlags, text: string, pri
   const credentials = credentialsFor(ref.domain);
   if (credentials) body.credentials = credentials;
   const ipc = await session.ipc();
-  const tty = print === out && process.stdout.isTTY === true && !flags.quiet;
   const say = (line: string) => (flags.quiet ? undefined : print(line));
+  // `pull` shows its progress on stdout, `run` and `create` on stderr: a terminal there gets docker's board.
+  const display = new PullDisplay(print === out ? process.stdout : process.stderr, say, flags.quiet === true);
   say(`${ref.tag ?? ref.digest}: Pulling from ${familiarRepository(ref)}`);
   let result: { pulled: ImageRecord; changed: boolean } | undefined;
   for await (const item of ipc.stream<PullItem>("pull", body)) {
     if ("pulled" in item) result = item;
-    else if (item.progress.kind === "layer") {
-      const p = item.progress;
-      if (p.status === "exists") say(`${short(p.digest)}: Already exists`);
-      else if (p.status === "verified") say(`${tty ? "\r\x1b[K" : ""}${short(p.digest)}: Pull complete`);
-      else if (tty) process.stdout.write(`\r\x1b[K${short(p.digest)}: Downloading ${humanBytes(p.current)}/${humanBytes(p.total)}`);
-    }
+    else if (item.progress.kind === "fallback") process.stderr.write(`mirror ${item.progress.mirror} failed, trying the next: ${item.progress.reason}\n`);
+    else display.onProgress(item.progress);
   }
+  display.finish();
   if (!result) throw new BerthError("internalError", "the daemon ended the pull without naming the image");
   const name = `${familiarRepository(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ""}`;
   say(`Digest: ${result.pulled.index ?? result.pulled.manifest}`);

@@ -16,7 +16,7 @@ import { Reactor } from "./reactor.js";
 import { checkJournalLoss } from "./journal-loss.js";
 import { recover, type RecoveryCounts } from "./recovery.js";
 import { daemonRoutes } from "./routes.js";
-import { imageRoutes } from "./image-routes.js";
+import { imageRoutes, readRegistriesConf } from "./image-routes.js";
 import { NetworkEffects } from "./network-effects.js";
 import { networkRoutes } from "./network-routes.js";
 import { Networking } from "../vm/network/networking.js";
@@ -39,6 +39,8 @@ export interface DaemonOptions {
   log?: unknown;
   /** The network of containers created without one (`berth daemon --default-network`, podman's default_network): "bridge". */
   defaultNetwork?: string;
+  /** A registries.conf (v2) naming mirrors (`berth daemon --registries-conf`): read at start. */
+  registriesConf?: string;
   /** Ship every committed event to a NATS JetStream fleet stream (docs/fleet.md). */
   ship?: Omit<ShipperOptions, "statusPath">;
 }
@@ -62,6 +64,7 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     const driver = options.driver ?? "runc";
     const logDefault = options.log === undefined ? undefined : defaultLog(options.log);
+    const registries = options.registriesConf === undefined ? undefined : readRegistriesConf(options.registriesConf);
     prepareRoot(options.root);
     const journal = await Journal.open(journalPath(options.root), { sync: options.sync ?? "full" });
     try {
@@ -86,7 +89,7 @@ export class Daemon {
       store.snapshotIfBehind(1000); // so the next start replays little
       const server = await listen({
         socketPath: socketPath(options.root),
-        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, networks, defaultNetwork: options.defaultNetwork ?? DEFAULT_NETWORK, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store }), ...networkRoutes({ store, networks, queue }) }, () => store.projection), journal),
+        routes: guardRoutes(resolveNames({ ...daemonRoutes({ root: options.root, store, queue, reactor, runtimes, networks, defaultNetwork: options.defaultNetwork ?? DEFAULT_NETWORK, ...(logDefault ? { logDefault } : {}), ipcStats: () => ({ connections: server.connections(), inFlight: server.inFlight(), queuedBytes: server.queuedBytes() }) }), ...systemRoutes({ root: options.root, store, queue, reactor, driver }), ...imageRoutes({ root: options.root, store, ...(registries ? { registries } : {}) }), ...networkRoutes({ store, networks, queue }) }, () => store.projection), journal),
         allowUids: [0],
         allowGids: options.allowGids ?? [],
       });

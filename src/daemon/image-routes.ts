@@ -3,12 +3,13 @@
 // owns the image store's writes, so every change is journaled with the kernel's view of who
 // asked. Credentials arrive with a pull request and go to the registry client only: they are
 // never journaled, logged or echoed back.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { BerthError } from "../model/errors.js";
 import { parsePlatform, parseReference, refKey, type Platform } from "../model/reference.js";
 import type { ContainerState } from "../projections/container.js";
 import { IMAGE_STREAM } from "../events/catalogue.js";
 import type { Route } from "../ipc/server.js";
+import { parseRegistriesConf, type RegistriesConfig } from "../model/registries.js";
 import { loadArchive } from "../vm/image/archive.js";
 import { pullImage } from "../vm/image/pull.js";
 import type { Credentials } from "../vm/image/registry.js";
@@ -19,6 +20,21 @@ import type { Store } from "./store.js";
 export interface ImageDeps {
   root: string;
   store: Store;
+  /** `berth daemon --registries-conf FILE`: mirrors tried before each registry. */
+  registries?: RegistriesConfig;
+}
+
+/** Reads and checks a registries.conf when the daemon starts, so a bad one stops it there. */
+export function readRegistriesConf(file: string): RegistriesConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new BerthError("notFound", `cannot read the registries config ${file}: ${(err as Error).message}`);
+  }
+  const parsed = parseRegistriesConf(text, file);
+  if (!parsed.ok) throw BerthError.from(parsed.error);
+  return parsed.value;
 }
 
 /** Pulls in flight: an image rm sweeps unreferenced blobs only when none could be about to name them. */
@@ -26,7 +42,7 @@ let pullsInFlight = 0;
 
 /** Made once, when the daemon starts: so a pull killed with the last daemon is cleaned up first. */
 export function imageRoutes(deps: ImageDeps): Record<string, Route> {
-  const { root, store } = deps;
+  const { root, store, registries } = deps;
   new ImageStore(root).removeLeftovers();
   return {
     pull: {
@@ -45,6 +61,7 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
           const result = await pullImage(root, b.reference, {
             ...(platform ? { platform } : {}),
             ...(credentials ? { credentials } : {}),
+            ...(registries ? { registries } : {}),
             insecureRegistries: b.insecureRegistries ?? [],
             onProgress: (p) => void ctx.emit({ progress: p }),
           });

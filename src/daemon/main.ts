@@ -1,4 +1,4 @@
-// Entry point of the daemon process: `node dist/src/daemon/main.js [--root DIR] [--driver D] [--sync full|normal] [--accept-journal-loss] [--log JSON] [--default-network NAME]
+// Entry point of the daemon process: `node dist/src/daemon/main.js [--root DIR] [--driver D] [--sync full|normal] [--accept-journal-loss] [--log JSON] [--default-network NAME] [--registries-conf FILE]
 // [--ship nats://HOST:PORT[,...] [--node NAME] [--ship-user U --ship-password P | --ship-token T] [--ship-ca FILE]]`.
 // The CLI's `berth daemon` runs the same code.
 import { resolve } from "node:path";
@@ -11,10 +11,10 @@ import { parseServers } from "../fleet/nats.js";
 import { Daemon, type DaemonOptions } from "./daemon.js";
 
 export async function runDaemon(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" }, "accept-journal-loss": { type: "boolean", default: false }, log: { type: "string" }, "default-network": { type: "string" }, ...SHIP_FLAGS } });
+  const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, driver: { type: "string", default: "runc" }, sync: { type: "string", default: "full" }, "accept-journal-loss": { type: "boolean", default: false }, log: { type: "string" }, "default-network": { type: "string" }, "registries-conf": { type: "string" }, ...SHIP_FLAGS } });
   if (!isDriverName(values.driver)) throw new Error(`unknown driver ${values.driver}: expected runc, process or fake`);
   if (values.sync !== "full" && values.sync !== "normal") throw new Error(`--sync must be full or normal`);
-  const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync, acceptJournalLoss: values["accept-journal-loss"], ship: shipOptions(values), ...(values["default-network"] ? { defaultNetwork: values["default-network"] } : {}), ...(values.log ? { log: JSON.parse(values.log) as unknown } : {}) });
+  const daemon = await Daemon.start({ root: values.root ?? defaultRoot(), driver: values.driver, sync: values.sync, acceptJournalLoss: values["accept-journal-loss"], ship: shipOptions(values), ...(values["default-network"] ? { defaultNetwork: values["default-network"] } : {}), ...(values["registries-conf"] ? { registriesConf: resolve(values["registries-conf"]) } : {}), ...(values.log ? { log: JSON.parse(values.log) as unknown } : {}) });
   for (const warning of daemon.warnings) console.error(`berth daemon: warning: ${warning}`);
   const { loadMs, recoverMs } = daemon.timings;
   console.log(`berth daemon ${process.pid} serving ${socketPath(daemon.root)}; recovered ${JSON.stringify(daemon.recovered)} (projection loaded in ${loadMs} ms, recovery took ${recoverMs} ms)`);

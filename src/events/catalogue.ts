@@ -153,7 +153,7 @@ export type EventOf<T extends EventType> = Extract<BerthEvent, { type: T }>;
 
 /** Current schema version of each event type; stored with every event. */
 export const SCHEMA_VERSIONS: Record<EventType, number> = {
-  ContainerCreated: 1,
+  ContainerCreated: 2,
   BootstrapRequested: 1,
   ContainerBooted: 1,
   BootstrapFailed: 1,

@@ -34,3 +34,8 @@ registerUpcaster("ProcessExited", 1, (d: { processId: string; pid: number; exitC
   exitedAt: Date.parse(d.exitedAt),
   oomKilled: false,
 }));
+
+// ContainerCreated v2 added config.volumes and config.healthcheck, the image's, recorded at
+// create. Both are optional and a v1 config has neither, so a v1 payload is a v2 payload as it
+// stands: the step is the identity, and the version says which configs could carry them.
+registerUpcaster("ContainerCreated", 1, (d: unknown) => d);

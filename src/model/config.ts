@@ -2,6 +2,7 @@
 // Validation is pure: it returns a normalised value or a typed error, never throws.
 import { constants } from "node:os";
 import type { ErrorInfo } from "./errors.js";
+import { validateImageRecorded, type Healthcheck } from "./image.js";
 import { parseReference } from "./reference.js";
 import { isMac, parseExtraHost, parseIp, parseNetworkMode, validateDns, validateNetworkName, validatePorts, DEFAULT_NETWORK, type DnsConfig, type ExtraHost, type PortMapping } from "./network.js";
 
@@ -93,6 +94,10 @@ export interface ContainerConfig {
   autoRemove: boolean;
   /** Where output goes (configs journaled before it lack it: a k8s-file log, never rotated). */
   log?: LogConfig;
+  /** The image's Volumes (ContainerCreated v2): recorded, not mounted, as berth has no volumes yet. */
+  volumes?: string[];
+  /** The image's Healthcheck (ContainerCreated v2): recorded; berth does not run it yet. */
+  healthcheck?: Healthcheck;
 }
 
 /**
@@ -316,6 +321,8 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
 
   const log = validateLog(c.log ?? { driver: "k8s-file" });
   if (!log.ok) return log;
+  const recorded = validateImageRecorded(c);
+  if (!recorded.ok) return recorded;
 
   return ok({
     rootfs: source,
@@ -331,6 +338,7 @@ export function validateConfig(input: unknown, id: string): Validated<ContainerC
     restart: restart.name === "on-failure" && restart.maxRetries !== undefined ? { name: "on-failure", maxRetries: restart.maxRetries } : ({ name: restart.name } as RestartPolicy),
     autoRemove,
     log: log.value,
+    ...recorded.value,
   });
 }
 

@@ -45,8 +45,27 @@ export interface ImageConfig {
     User?: string;
     StopSignal?: string;
     Labels?: Record<string, string> | null;
+    /** Keys as "80/tcp" (a bare "80" means tcp); the values are empty objects. */
+    ExposedPorts?: Record<string, unknown> | null;
+    /** Paths the image wants as volumes: recorded in the container's config, not mounted (berth has no volumes yet). */
+    Volumes?: Record<string, unknown> | null;
+    /** docker's: durations in nanoseconds. Recorded in the container's config; berth does not run it yet. */
+    Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | null;
   };
 }
+
+/** An image's Healthcheck as the container's config records it (durations in nanoseconds, as docker's). */
+export interface Healthcheck {
+  /** ["CMD", args…], ["CMD-SHELL", command] or ["NONE"]. */
+  test: string[];
+  intervalNs?: number;
+  timeoutNs?: number;
+  startPeriodNs?: number;
+  retries?: number;
+}
+
+/** What the image says for later features, recorded in the config: its Volumes and Healthcheck. */
+export type ImageRecorded = { volumes?: string[]; healthcheck?: Healthcheck };
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const bad = <T>(message: string): Validated<T> => ({ ok: false, error: { code: "invalidArgument", message } });
@@ -152,5 +171,55 @@ export function mergeImageConfig(input: ContainerConfigInput, flags: UserProcess
   const merged: ContainerConfigInput = { ...input, init };
   if (input.stopSignal === undefined && c.StopSignal) merged.stopSignal = c.StopSignal;
   if (c.Labels) merged.labels = { ...c.Labels, ...(input.labels ?? {}) };
+  const exposed = imageExposedPorts(c.ExposedPorts);
+  if (exposed.length > 0) merged.exposed = [...new Set([...exposed, ...(input.exposed ?? [])])];
+  const volumes = Object.keys(c.Volumes ?? {}).filter((v) => v.startsWith("/") && !v.split("/").includes(".."));
+  if (volumes.length > 0) merged.volumes = volumes;
+  const h = c.Healthcheck;
+  if (h && Array.isArray(h.Test) && h.Test.length > 0 && h.Test.every((t) => typeof t === "string")) {
+    const healthcheck: Healthcheck = { test: [...h.Test] };
+    const ns = (v: unknown) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined);
+    for (const [from, to] of [["Interval", "intervalNs"], ["Timeout", "timeoutNs"], ["StartPeriod", "startPeriodNs"], ["Retries", "retries"]] as const) {
+      const v = ns(h[from]);
+      if (v !== undefined) healthcheck[to] = v;
+    }
+    merged.healthcheck = healthcheck;
+  }
   return { ok: true, value: merged };
+}
+
+/** config.volumes and config.healthcheck, checked: only the daemon's create writes them, from the image. */
+export function validateImageRecorded(c: Record<string, unknown>): Validated<ImageRecorded> {
+  const out: ImageRecorded = {};
+  if (c.volumes !== undefined) {
+    if (!Array.isArray(c.volumes) || !c.volumes.every((v) => typeof v === "string" && v.startsWith("/"))) return bad("volumes must be a list of absolute paths");
+    if (c.volumes.length > 0) out.volumes = [...new Set(c.volumes as string[])];
+  }
+  if (c.healthcheck !== undefined) {
+    const h = c.healthcheck as Partial<Healthcheck> | null;
+    if (!h || !Array.isArray(h.test) || h.test.length === 0 || !h.test.every((t) => typeof t === "string")) return bad("healthcheck.test must be a non-empty list of strings");
+    const healthcheck: Healthcheck = { test: [...h.test] };
+    for (const k of ["intervalNs", "timeoutNs", "startPeriodNs", "retries"] as const) {
+      if (h[k] === undefined) continue;
+      if (!Number.isSafeInteger(h[k]) || h[k]! <= 0) return bad(`healthcheck.${k} must be a positive integer`);
+      healthcheck[k] = h[k];
+    }
+    out.healthcheck = healthcheck;
+  }
+  return { ok: true, value: out };
+}
+
+/**
+ * An image's ExposedPorts keys as the config's `exposed` holds them ("80/tcp"): a bare port is
+ * tcp, as docker reads it. A key berth cannot publish (sctp, a bad number) is passed over
+ * rather than failing the create: `-P` publishes the rest.
+ */
+export function imageExposedPorts(ports: Record<string, unknown> | null | undefined): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(ports ?? {})) {
+    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/i.exec(key.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) continue;
+    out.push(`${Number(m[1])}/${(m[2] ?? "tcp").toLowerCase()}`);
+  }
+  return out;
 }

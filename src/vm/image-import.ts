@@ -8,36 +8,31 @@ import fs from "node:fs";
 import { dirname, join } from "node:path";
 import { validateId } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
+import { archiveBlob, readArchiveFiles } from "./image/archive.js";
 import { STORE_NAMES } from "./image/store.js";
 import { imageRootfs, imagesDir } from "./paths.js";
 import { applyLayer, components } from "./layer.js";
-import { readTar } from "./tar.js";
 
 const bad = (msg: string) => new BerthError("invalidArgument", msg);
 
-/** The layer tarballs of a docker-save or OCI-layout archive, bottom first. */
+/** The layer tarballs of a docker-save or OCI-layout archive, bottom first: its first image. */
 function layersOf(files: Map<string, Buffer>): Buffer[] {
   const get = (name: string) => {
-    const b = files.get(name.replace(/^\.\//, ""));
+    const b = files.get(components(name).join("/"));
     if (!b) throw bad(`image archive is missing ${name}`);
     return b;
   };
   if (files.has("manifest.json")) {
     const manifest = JSON.parse(get("manifest.json").toString()) as { Layers: string[] }[];
     if (!Array.isArray(manifest) || !manifest[0] || !Array.isArray(manifest[0].Layers)) throw bad("manifest.json has no Layers");
-    return manifest[0].Layers.map((l) => get(components(l).join("/")));
+    return manifest[0].Layers.map(get);
   }
   if (files.has("index.json")) {
-    const blob = (digest: string) => {
-      const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
-      if (!m) throw bad(`unsupported digest ${digest}`);
-      return get(`blobs/sha256/${m[1]}`);
-    };
     const index = JSON.parse(get("index.json").toString()) as { manifests: { digest: string }[] };
     const first = index.manifests?.[0];
     if (!first) throw bad("index.json lists no manifests");
-    const manifest = JSON.parse(blob(first.digest).toString()) as { layers: { digest: string }[] };
-    return (manifest.layers ?? []).map((l) => blob(l.digest));
+    const manifest = JSON.parse(archiveBlob(files, first.digest).toString()) as { layers: { digest: string }[] };
+    return (manifest.layers ?? []).map((l) => archiveBlob(files, l.digest));
   }
   throw bad("not an image archive: expected manifest.json (docker save) or index.json (OCI layout)");
 }
@@ -46,14 +41,7 @@ export async function importImage(root: string, file: string, name: string): Pro
   const id = validateId(name, "image name");
   if (!id.ok) throw new BerthError(id.error.code, id.error.message);
   if (STORE_NAMES.includes(name)) throw new BerthError("invalidArgument", `image name ${name} is reserved for the image store: expected another name`);
-  let archive: Buffer;
-  try {
-    archive = fs.readFileSync(file);
-  } catch (err) {
-    throw new BerthError("notFound", `cannot read ${file}: ${(err as Error).message}`);
-  }
-  const files = new Map<string, Buffer>();
-  for (const e of readTar(archive)) if (e.type === "file") files.set(components(e.name).join("/"), e.data);
+  const files = readArchiveFiles(file);
   const layers = layersOf(files);
   const dest = imageRootfs(root, name);
   if (fs.existsSync(dest)) throw new BerthError("exists", `image ${name} already exists`);

@@ -111,6 +111,9 @@ export interface ImageSpec {
   user?: string;
   stopSignal?: string;
   architecture?: string;
+  /** ExposedPorts keys ("80/tcp") and Volumes paths. */
+  exposed?: string[];
+  volumes?: string[];
 }
 
 /** `umoci new` + `insert` + `config`: an image tagged `tag` in the OCI layout `layout`. Returns its manifest digest. */
@@ -127,6 +130,8 @@ export function buildImage(layout: string, tag: string, tree: string, spec: Imag
   if (spec.user) args.push("--config.user", spec.user);
   if (spec.stopSignal) args.push("--config.stopsignal", spec.stopSignal);
   if (spec.architecture) args.push("--architecture", spec.architecture);
+  for (const p of spec.exposed ?? []) args.push("--config.exposedports", p);
+  for (const v of spec.volumes ?? []) args.push("--config.volume", v);
   execFileSync("umoci", args);
   return manifestOf(layout, tag).digest;
 }

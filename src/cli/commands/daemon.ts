@@ -14,6 +14,7 @@ export const command: LeafCommand = {
     .addOption(new Option("--sync <mode>", "journal durability: full survives power loss, normal may lose the last commits").choices(["full", "normal"]).default("full"))
     .option("--accept-journal-loss", "start although exit acks prove the journal lost acknowledged events; journals the loss (see docs/journal.md)")
     .option("--default-network <network>", "the network of containers created without --network (podman's default_network): bridge, none, host or a network's name", "bridge")
+    .option("--registries-conf <file>", "a registries.conf (v2, as podman's) naming mirrors tried before each registry, read at start (see docs/images.md)")
     .option("--log-driver <driver>", "the default --log-driver of containers created without one: k8s-file or none")
     .option("--log-opt <K=V>", "the default --log-opt of containers created without log options: max-size=SIZE, max-file=N; repeatable", (v: string, a: string[]) => [...a, v], [] as string[])
     .option("--ship <urls>", "ship every committed event to the NATS JetStream fleet stream at nats://HOST:PORT[,...] (see docs/fleet.md)")
@@ -25,7 +26,7 @@ export const command: LeafCommand = {
   action: async (session, opts) => {
     const { runDaemon } = await import("../../daemon/main.js");
     const log = logConfig(opts.logDriver, opts.logOpt);
-    await runDaemon(["--root", session.root, "--driver", opts.driver, "--sync", opts.sync, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : []), ...(log ? ["--log", JSON.stringify(log)] : []), "--default-network", opts.defaultNetwork, ...shipArgs(opts)]);
+    await runDaemon(["--root", session.root, "--driver", opts.driver, "--sync", opts.sync, ...(opts.acceptJournalLoss ? ["--accept-journal-loss"] : []), ...(log ? ["--log", JSON.stringify(log)] : []), "--default-network", opts.defaultNetwork, ...(opts.registriesConf ? ["--registries-conf", opts.registriesConf as string] : []), ...shipArgs(opts)]);
     // The daemon now serves until SIGTERM; do not report an exit code.
     return undefined;
   },

@@ -44,6 +44,7 @@ export const COMMANDS: readonly Registered[] = [
   { name: "version", load: () => import("./version.js") },
   // images and the daemon
   { name: "pull", load: () => import("./pull.js") },
+  { name: "push", load: () => import("./push.js") },
   { name: "images", load: () => import("./images.js") },
   { name: "save", load: () => import("./save.js") },
   { name: "load", load: () => import("./load.js") },

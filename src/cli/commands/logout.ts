@@ -8,7 +8,7 @@ import { normaliseServer } from "./login.js";
 export const command: LeafCommand = {
   kind: "command",
   name: "logout",
-  description: "log out of a registry: remove its credentials from berth's file",
+  description: "log out of a registry: remove its credentials from berth's file (or the credential helper it names)",
   examples: ["berth logout 127.0.0.1:5000", "berth logout"],
   flags: (cmd) => cmd.argument("[server]", "registry host[:port]", DEFAULT_DOMAIN),
   action: async (_s, _o, args) => {

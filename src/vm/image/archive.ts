@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { BerthError } from "../../model/errors.js";
 import { configPlatform, MEDIA, parseManifest, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
 import { familiarRepository, formatPlatform, parseReference, refKey } from "../../model/reference.js";
+import { components } from "../layer.js";
 import { readTar, TAR_END, tarFileHeader, tarPadding } from "../tar.js";
 import { hostPlatform, unpack } from "./pull.js";
 import { ImageStore, type ImageRecord } from "./store.js";
@@ -69,14 +70,7 @@ export interface Loaded {
 
 /** Loads every image of an archive into the store; nothing is named until all of it verified. */
 export async function loadArchive(root: string, file: string): Promise<Loaded[]> {
-  let archive: Buffer;
-  try {
-    archive = fs.readFileSync(file);
-  } catch (err) {
-    throw new BerthError("notFound", `cannot read ${file}: ${(err as Error).message}`);
-  }
-  const files = new Map<string, Buffer>();
-  for (const e of readTar(archive)) if (e.type === "file") files.set(e.name.replace(/^\.\//, ""), e.data);
+  const files = readArchiveFiles(file);
   const store = new ImageStore(root);
   const images = files.has("index.json") ? fromOciLayout(files) : files.has("manifest.json") ? fromDockerSave(files) : undefined;
   if (!images) throw new BerthError("invalidArgument", `${file} is not an image archive: expected index.json (OCI layout) or manifest.json (docker save)`);
@@ -89,6 +83,29 @@ export async function loadArchive(root: string, file: string): Promise<Loaded[]>
   return images.map((i) => ({ record: i.record, format: files.has("index.json") ? "oci-archive" : "docker-archive" }));
 }
 
+/**
+ * The regular files of an image archive (a tar: an OCI layout or a docker save), by their
+ * normalised names ("./blobs//x" is "blobs/x"; a name with ".." is refused). What `load` and
+ * `image import` both read.
+ */
+export function readArchiveFiles(file: string): Map<string, Buffer> {
+  let archive: Buffer;
+  try {
+    archive = fs.readFileSync(file);
+  } catch (err) {
+    throw new BerthError("notFound", `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const files = new Map<string, Buffer>();
+  for (const e of readTar(archive)) if (e.type === "file") files.set(components(e.name).join("/"), e.data);
+  return files;
+}
+
+/** An OCI layout's blob by its digest, verified against it. */
+export function archiveBlob(files: Map<string, Buffer>, digest: string): Buffer {
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new BerthError("unsupported", `unsupported digest ${JSON.stringify(digest.slice(0, 80))} in the archive: expected sha256:<64 hex>`);
+  return verified(files, blobName(digest), digest);
+}
+
 interface Staged {
   record: ImageRecord;
   layers: Descriptor[];
@@ -96,7 +113,7 @@ interface Staged {
 }
 
 function verified(files: Map<string, Buffer>, name: string, digest?: string): Buffer {
-  const bytes = files.get(name);
+  const bytes = files.get(components(name).join("/"));
   if (!bytes) throw new BerthError("invalidArgument", `the archive is missing ${name}`);
   if (digest !== undefined && sha(bytes) !== digest) throw new BerthError("invalidArgument", `${name} in the archive failed verification: its content has digest ${sha(bytes)}`);
   return bytes;
@@ -135,7 +152,7 @@ function referenceOf(name: string | undefined): string | undefined {
 }
 
 function fromOciLayout(files: Map<string, Buffer>): Staged[] {
-  const blob = (d: Descriptor) => verified(files, blobName(d.digest), d.digest);
+  const blob = (d: Descriptor) => archiveBlob(files, d.digest);
   const index = JSON.parse(verified(files, "index.json").toString("utf8")) as { manifests?: Descriptor[] };
   const docker = files.has("manifest.json") ? (JSON.parse(files.get("manifest.json")!.toString("utf8")) as { RepoTags?: string[]; Config?: string }[]) : [];
   const out: Staged[] = [];

@@ -6,18 +6,24 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../../model/errors.js";
 import { configPlatform, layerCompression, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
-import { formatPlatform, ociArchitecture, parseReference, refKey, type Platform } from "../../model/reference.js";
+import { formatPlatform, ociArchitecture, parseReference, refKey, type ImageReference, type Platform } from "../../model/reference.js";
+import { endpointsFor, type Endpoint, type RegistriesConfig } from "../../model/registries.js";
 import { applyLayer } from "../layer.js";
 import { RegistryClient, type RegistryOptions } from "./registry.js";
 import { ImageStore, type ImageRecord } from "./store.js";
 
 export type PullProgress =
-  | { kind: "resolved"; reference: string; digest: string; layers: number }
+  /** `digests`: the layers, bottom first, so a display can give each its line (absent from older daemons). */
+  | { kind: "resolved"; reference: string; digest: string; layers: number; digests?: string[] }
   | { kind: "layer"; digest: string; status: "exists" | "downloading" | "verified"; current: number; total: number }
-  | { kind: "unpacking"; layers: number };
+  | { kind: "unpacking"; layers: number }
+  /** A mirror failed; the next mirror, or the registry itself, is tried. */
+  | { kind: "fallback"; mirror: string; reason: string };
 
 export interface PullOptions extends RegistryOptions {
   platform?: Platform;
+  /** Mirrors (the daemon's --registries-conf), tried in order before the registry itself. */
+  registries?: RegistriesConfig;
   onProgress?: (p: PullProgress) => void;
 }
 
@@ -36,8 +42,39 @@ export async function pullImage(root: string, text: string, options: PullOptions
   const parsed = parseReference(text);
   if (!parsed.ok) throw BerthError.from(parsed.error);
   const ref = parsed.value;
+  const endpoints = endpointsFor(options.registries, ref);
+  if (!endpoints.ok) throw BerthError.from(endpoints.error);
+  const failed: string[] = [];
+  for (const endpoint of endpoints.value) {
+    try {
+      return await pullFrom(root, text, ref, new RegistryClient({ ...ref, domain: endpoint.domain, path: endpoint.path }, endpointOptions(endpoint, ref, options)), options);
+    } catch (err) {
+      if (!endpoint.mirror) {
+        if (failed.length === 0 || !(err instanceof BerthError)) throw err;
+        throw new BerthError(err.code, `${err.message} (after the mirrors failed: ${failed.join("; ")})`);
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      failed.push(`${endpoint.domain}: ${reason}`);
+      options.onProgress?.({ kind: "fallback", mirror: endpoint.domain, reason });
+    }
+  }
+  throw new BerthError("internalError", "unreachable: the registry itself is always the last endpoint");
+}
+
+/**
+ * A mirror is spoken to as the registries config says (plain HTTP when `insecure`, or on
+ * loopback), and never sent the credentials: they are the reference's registry's, and go only
+ * to that host, whether it is reached as itself or through a `location` on the same host.
+ */
+function endpointOptions(endpoint: Endpoint, ref: ImageReference, options: PullOptions): RegistryOptions {
+  return {
+    ...(options.credentials && endpoint.domain === ref.domain ? { credentials: options.credentials } : {}),
+    insecureRegistries: [...(options.insecureRegistries ?? []), ...(endpoint.insecure ? [endpoint.domain] : [])],
+  };
+}
+
+async function pullFrom(root: string, text: string, ref: ImageReference, client: RegistryClient, options: PullOptions): Promise<PullResult> {
   const store = new ImageStore(root);
-  const client = new RegistryClient(ref, options);
   const want = options.platform ?? hostPlatform();
 
   let top = await client.manifest(ref.digest ?? ref.tag!);
@@ -57,7 +94,7 @@ export async function pullImage(root: string, text: string, options: PullOptions
     if (!c.ok) throw BerthError.from(c.error);
   }
   const reference = refKey(ref);
-  options.onProgress?.({ kind: "resolved", reference, digest: top.digest, layers: manifest.layers.length });
+  options.onProgress?.({ kind: "resolved", reference, digest: top.digest, layers: manifest.layers.length, digests: manifest.layers.map((l) => l.digest) });
   const existing = store.refs()[reference];
   if (existing && existing.manifest === top.digest && fs.existsSync(store.unpackedPath(top.digest))) return { record: existing, changed: false };
 
@@ -87,7 +124,7 @@ export async function pullImage(root: string, text: string, options: PullOptions
 }
 
 /** Runs `work` over items with at most `limit` in flight; the first failure fails the whole. */
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await work(items[next++]!);

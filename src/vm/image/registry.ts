@@ -1,4 +1,5 @@
-// A registry client for the OCI distribution spec v2, over Node's own fetch. It answers the
+// A registry client for the OCI distribution spec v2, over Node's own fetch: pulls, and the
+// uploads of a push (monolithic: POST, then PUT with the digest). It answers the
 // `WWW-Authenticate` challenge (Bearer tokens, as Docker Hub does it, or Basic), follows blob
 // redirects itself so credentials never go to another host, and speaks plain HTTP only to
 // loopback or to a registry the user named as insecure, as docker does.
@@ -19,6 +20,16 @@ export interface RegistryOptions {
 }
 
 const MAX_REDIRECTS = 5;
+
+interface RequestOptions {
+  method?: "GET" | "HEAD" | "POST" | "PUT";
+  accept?: string;
+  range?: string;
+  /** Made anew for each attempt: a 401's retry sends the body again. */
+  body?: () => AsyncIterable<Uint8Array> | Buffer;
+  contentType?: string;
+  contentLength?: number;
+}
 
 /** Loopback speaks plain HTTP, as docker's default insecure registries 127.0.0.0/8 and localhost. */
 export function isLoopbackHost(hostPort: string): boolean {
@@ -71,40 +82,90 @@ export class RegistryClient {
     return bytes;
   }
 
-  private async get(path: string, opts: { accept?: string; range?: string }): Promise<Response> {
-    let res = await this.send(new URL(path, this.base), opts);
+  private async get(path: string, opts: RequestOptions): Promise<Response> {
+    const res = await this.request(path, opts);
+    if (res.ok) return res;
+    const detail = await registryError(res);
+    if (res.status === 404) throw new BerthError("notFound", `${this.ref.domain}/${this.ref.path}: ${detail || "not found"} (${path.split("?")[0]!.split("/").slice(-2).join(" ")})`);
+    throw new BerthError(res.status === 416 ? "invalidArgument" : "internalError", `${this.host} answered ${res.status} for ${opts.method ?? "GET"} ${path.split("?")[0]}${detail ? `: ${detail}` : ""}`);
+  }
+
+  /** One request through the challenge: a 401 is answered once, a second is `unauthorized`. Other statuses are the caller's. */
+  private async request(path: string, opts: RequestOptions): Promise<Response> {
+    const url = () => new URL(path, this.base);
+    let res = await this.send(url(), opts);
     if (res.status === 401) {
       await res.body?.cancel();
       await this.answerChallenge(res.headers.get("www-authenticate") ?? "");
-      res = await this.send(new URL(path, this.base), opts);
+      res = await this.send(url(), opts);
       if (res.status === 401) {
         await res.body?.cancel();
-        throw new BerthError("invalidArgument", `unauthorized: ${this.host} refused ${this.options.credentials ? `the credentials of ${this.options.credentials.username}` : "an anonymous pull"}${this.ref.path ? ` for ${this.ref.path}` : ""}${this.options.credentials ? "" : ` (berth login ${this.ref.domain})`}`);
+        throw new BerthError("invalidArgument", `unauthorized: ${this.host} refused ${this.options.credentials ? `the credentials of ${this.options.credentials.username}` : `an anonymous ${this.actions === "pull" ? "pull" : "push"}`}${this.ref.path ? ` for ${this.ref.path}` : ""}${this.options.credentials ? "" : ` (berth login ${this.ref.domain})`}`);
       }
     }
-    if (res.ok) return res;
-    const detail = await registryError(res);
-    if (res.status === 404) throw new BerthError("notFound", `${this.ref.domain}/${this.ref.path}: ${detail || "not found"} (${path.split("/").slice(-2).join(" ")})`);
-    throw new BerthError(res.status === 416 ? "invalidArgument" : "internalError", `${this.host} answered ${res.status} for ${path}${detail ? `: ${detail}` : ""}`);
+    return res;
+  }
+
+  /** Pushes ask the token service for push as well as pull. */
+  private actions: "pull" | "pull,push" = "pull";
+
+  forPush(): this {
+    this.actions = "pull,push";
+    return this;
+  }
+
+  /** Whether the registry has the blob already (HEAD), so a push skips it. */
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.request(`/v2/${this.ref.path}/blobs/${digest}`, { method: "HEAD" });
+    await res.body?.cancel();
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw new BerthError("internalError", `${this.host} answered ${res.status} for HEAD of blob ${digest}`);
+  }
+
+  /** A monolithic upload (POST, then PUT with the digest): the registry verifies the digest itself. */
+  async uploadBlob(digest: string, size: number, body: () => AsyncIterable<Uint8Array> | Buffer): Promise<void> {
+    const started = await this.request(`/v2/${this.ref.path}/blobs/uploads/`, { method: "POST", body: () => Buffer.alloc(0) });
+    await started.body?.cancel();
+    const location = started.headers.get("location");
+    if (started.status !== 202 || !location) throw new BerthError("internalError", `${this.host} answered ${started.status} to starting an upload of ${digest}${location ? "" : ", with no Location"}`);
+    const put = new URL(location, this.base);
+    put.searchParams.set("digest", digest);
+    const res = await this.request(put.pathname + put.search, { method: "PUT", body, contentType: "application/octet-stream", contentLength: size });
+    if (res.status !== 201) throw new BerthError(res.status === 400 ? "invalidArgument" : "internalError", `${this.host} refused blob ${digest}: ${res.status}${await registryError(res).then((d) => (d ? ` ${d}` : ""))}`);
+    await res.body?.cancel();
+  }
+
+  /** PUT of a manifest under a tag; its bytes go as they are, so its digest is kept. Returns the registry's digest. */
+  async putManifest(tag: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const res = await this.request(`/v2/${this.ref.path}/manifests/${tag}`, { method: "PUT", body: () => bytes, contentType: mediaType, contentLength: bytes.length });
+    if (res.status !== 201) throw new BerthError(res.status === 400 ? "invalidArgument" : "internalError", `${this.host} refused the manifest for ${this.ref.path}:${tag}: ${res.status}${await registryError(res).then((d) => (d ? ` ${d}` : ""))}`);
+    await res.body?.cancel();
+    return res.headers.get("docker-content-digest") ?? `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   }
 
   /** One request, following redirects by hand: the Authorization header stays with this registry's origin. */
-  private async send(url: URL, opts: { accept?: string; range?: string }): Promise<Response> {
+  private async send(url: URL, opts: RequestOptions): Promise<Response> {
     const origin = new URL(this.base).origin;
+    const method = opts.method ?? "GET";
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const headers: Record<string, string> = {};
       if (opts.accept) headers.accept = opts.accept;
       if (opts.range) headers.range = opts.range;
+      if (opts.contentType) headers["content-type"] = opts.contentType;
+      if (opts.contentLength !== undefined) headers["content-length"] = String(opts.contentLength);
       if (this.authorization && url.origin === origin) headers.authorization = this.authorization;
       let res: Response;
       try {
-        res = await fetch(url, { headers, redirect: "manual" });
+        const body = opts.body?.();
+        res = await fetch(url, { method, headers, redirect: "manual", ...(body ? { body: body as BodyInit, duplex: "half" } : {}) } as RequestInit);
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         throw new BerthError("notFound", `cannot reach registry ${url.host}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
       }
       const location = res.headers.get("location");
-      if (res.status < 300 || res.status >= 400 || !location) return res;
+      // An upload's 202 and 201 carry a Location that is not a redirect; only GET and HEAD follow one.
+      if (res.status < 300 || res.status >= 400 || !location || (method !== "GET" && method !== "HEAD")) return res;
       await res.body?.cancel();
       url = new URL(location, url);
       if (url.protocol !== "https:" && url.protocol !== "http:") throw new BerthError("unsupported", `${this.host} redirected to ${url.protocol} URL`);
@@ -128,7 +189,7 @@ export class RegistryClient {
     const realm = new URL(params.realm);
     if (params.service) realm.searchParams.set("service", params.service);
     // A login asks for a token with no scope, as docker does.
-    const scope = params.scope ?? (this.ref.path ? `repository:${this.ref.path}:pull` : undefined);
+    const scope = params.scope ?? (this.ref.path ? `repository:${this.ref.path}:${this.actions}` : undefined);
     if (scope) realm.searchParams.set("scope", scope);
     let res: Response;
     try {

@@ -15,8 +15,8 @@ const DEFAULT_ARGS = ["sh"];
 export function resolveCreateConfig(root: string, raw: unknown): unknown {
   if (!raw || typeof raw !== "object") return raw; // validateConfig names the problem
   const input = raw as ContainerConfigInput & { entrypoint?: unknown };
-  const { entrypoint, ...rest } = input;
-  // `resolved` is the daemon's to write, from its own store: never taken from a client.
+  // `resolved`, `volumes` and `healthcheck` are the daemon's to write, from its own store: never taken from a client.
+  const { entrypoint, volumes: _volumes, healthcheck: _healthcheck, ...rest } = input;
   if (rest.rootfs && "image" in rest.rootfs && rest.rootfs.resolved !== undefined) rest.rootfs = { image: rest.rootfs.image };
   if (entrypoint !== undefined && typeof entrypoint !== "string") throw new BerthError("invalidArgument", "config.entrypoint must be a string");
   const args = Array.isArray(rest.init?.args) ? rest.init.args : undefined;

@@ -90,8 +90,9 @@ export class ImageStore {
   }
 
   /**
-   * What a pull killed mid-way (kill -9) left: half-unpacked trees and an unrenamed refs file.
-   * Run once when the daemon starts, before any pull; ingest/ stays, for the next pull's Range.
+   * What a pull or an image rm killed mid-way (kill -9) left: half-unpacked trees, an unrenamed
+   * refs file, trees no reference names. Run once when the daemon starts, before any pull;
+   * ingest/ stays, for the next pull's Range.
    */
   removeLeftovers(): void {
     let names: string[];
@@ -101,6 +102,16 @@ export class ImageStore {
       return;
     }
     for (const n of names) if (n.startsWith(".unpack-") || n.startsWith(".refs.json.")) fs.rmSync(join(this.dir, n), { recursive: true, force: true });
+    // An image rm killed after it dropped the reference, before its sweep: no tree stays behind
+    // that no reference names. Blobs stay, for a pull that resumes; the next rm or prune sweeps them.
+    const live = new Set(Object.values(this.refs()).map((r) => hexOf(r.manifest)));
+    let trees: string[] = [];
+    try {
+      trees = fs.readdirSync(join(this.dir, "unpacked"));
+    } catch {
+      // No tree yet.
+    }
+    for (const hex of trees) if (!live.has(hex)) fs.rmSync(join(this.dir, "unpacked", hex), { recursive: true, force: true });
   }
 
   refs(): Record<string, ImageRecord> {
