@@ -9,6 +9,7 @@ import { berth, berthLive, bin, ensureBuilt, tempRoot } from "./helpers/cli-env.
 import { journalEvents, withDaemon } from "./helpers/daemon.js";
 import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
+import { chainIds } from "../src/vm/image/layers.js";
 
 test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes and completes", async () => {
   ensureBuilt();
@@ -32,7 +33,7 @@ test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes 
       await d.restart();
       const images = join(d.root, "images");
       assert.not.ok(fs.existsSync(join(images, "refs.json")), "no reference");
-      assert.not.ok(fs.existsSync(join(images, "unpacked")), "no unpacked tree");
+      assert.not.ok(fs.existsSync(join(images, "layers")), "no layer directory");
       assert.not.ok(fs.existsSync(join(images, "blobs", "sha256", layer.slice(7))), "the interrupted layer is no blob");
       assert.equal(fs.readdirSync(images).filter((n) => n.startsWith(".")), [], "no temp files left");
       const partial = fs.statSync(ingest).size;
@@ -67,17 +68,17 @@ test("kill -9 between an image rm's dropped reference and its sweep: the next da
       for (const r of ["app", "other"]) assert.is((await berth(d.root, ["pull", "-q", `${registry.host}/t/${r}:1`])).code, 0);
       const images = join(d.root, "images");
       const refs = JSON.parse(fs.readFileSync(join(images, "refs.json"), "utf8"));
-      const gone = refs[`${registry.host}/t/other:1`].manifest.slice(7);
+      const chainOf = (r: string) => chainIds(refs[`${registry.host}/t/${r}:1`].layers).pop()!;
+      const gone = chainOf("other");
       // What image rm leaves when killed after its first step: the reference dropped, the tree not yet swept.
       delete refs[`${registry.host}/t/other:1`];
       fs.writeFileSync(join(images, "refs.json"), JSON.stringify(refs));
       await d.kill9();
       await d.restart();
-      const kept = refs[`${registry.host}/t/app:1`].manifest.slice(7);
-      assert.equal(fs.readdirSync(join(images, "unpacked")), [kept], "the tree no reference names is gone; the other stays");
+      assert.equal(fs.readdirSync(join(images, "layers")), [chainOf("app")], "the layer no reference needs is gone; the other stays");
       assert.is((await berth(d.root, ["run", "--rm", `${registry.host}/t/app:1`])).stdout, "hi\n");
       assert.is((await berth(d.root, ["pull", "-q", `${registry.host}/t/other:1`])).code, 0, "and it pulls again");
-      assert.ok(fs.existsSync(join(images, "unpacked", gone)));
+      assert.ok(fs.existsSync(join(images, "layers", gone)));
     }, { command: [bin, "daemon"] });
   } finally {
     await registry.stop();

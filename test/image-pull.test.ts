@@ -89,7 +89,7 @@ test("a pulled image runs as its config says: Cmd, Env, WorkingDir and User, und
     assert.is(rm.code, 0, rm.stderr);
     assert.match(rm.stdout, new RegExp(`Untagged: ${ref}`));
     assert.match(rm.stdout, new RegExp(`Deleted: ${digests.app}`));
-    assert.equal(fs.readdirSync(join(root, "images", "unpacked")), []);
+    assert.equal(fs.readdirSync(join(root, "images", "layers")), [], "no layer directory stays");
     assert.equal(fs.readdirSync(join(root, "images", "blobs", "sha256")), []);
 
     const events = await journalEvents(root);
@@ -204,7 +204,7 @@ test("a tampered blob is refused as invalidArgument: no blob, no image and no ev
     assert.not.ok(fs.existsSync(join(blobs, layer!.slice(7))), "the bad layer is not in the store");
     assert.equal(fs.existsSync(join(root, "images", "ingest")) ? fs.readdirSync(join(root, "images", "ingest")) : [], []);
     assert.not.ok(fs.existsSync(join(root, "images", "refs.json")));
-    assert.not.ok(fs.existsSync(join(root, "images", "unpacked")));
+    assert.not.ok(fs.existsSync(join(root, "images", "layers")));
     assert.not.ok((await journalEvents(root)).some((e) => e.type.startsWith("Image")));
   }));
 

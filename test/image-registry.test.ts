@@ -5,6 +5,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { imageLowers } from "../src/vm/image/layers.js";
 import { pullImage } from "../src/vm/image/pull.js";
 import { ImageStore } from "../src/vm/image/store.js";
 import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry, type Registry } from "./helpers/registry.js";
@@ -38,7 +39,8 @@ test("basic auth: the credentials answer the challenge; a blob redirected to ano
     const ref = `${front.origin.replace("http://", "")}/t/app:1`;
     const r = await pullImage(root.path, ref, { credentials: { username: "u", password: "secret" } });
     assert.is(r.changed, true);
-    assert.ok(fs.existsSync(join(new ImageStore(root.path).unpackedPath(r.record.manifest), "bin", "busybox")));
+    const lowers = imageLowers(new ImageStore(root.path), r.record.manifest);
+    assert.ok(lowers && fs.existsSync(join(lowers.base, lowers.names[0]!, "bin", "busybox")));
     assert.ok(front.seen.some((s) => s.authorization === basic("u", "secret")), "the registry got the credentials");
     assert.ok(storage.seen.some((s) => s.url.includes(layer.slice(7))), "the layer came from the other host");
     assert.equal(storage.seen.filter((s) => s.authorization !== undefined), [], "the other host never got an Authorization header");

@@ -2,11 +2,12 @@
 // images, host directories, and each container's private writable copy, so no container ever
 // writes into an image.
 import fs from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { validateId, type RootfsSource } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
 import { runCommand } from "./host.js";
-import { hostcalls, mountsUnder, unmountUnder } from "./hostcalls.js";
+import { mountsUnder, unmountUnder } from "./hostcalls.js";
+import { imageLowers, mountOverlay, type Lowers } from "./image/layers.js";
 import { ImageStore, STORE_NAMES } from "./image/store.js";
 import { imageRootfs, imagesDir, type ContainerPaths } from "./paths.js";
 
@@ -63,8 +64,13 @@ export async function ensureBusyboxImage(root: string): Promise<string> {
   return target;
 }
 
-/** The directory a rootfs source refers to; images must exist (busybox is built on demand). */
-export async function resolveRootfsSource(root: string, source: RootfsSource): Promise<{ dir: string; shared: boolean }> {
+/** What a container's rootfs is made of: a host directory used in place, or an image's layers. */
+export type RootfsTree = { kind: "dir"; dir: string } | { kind: "image"; lowers: Lowers };
+
+const single = (dir: string): RootfsTree => ({ kind: "image", lowers: { base: dirname(dir), names: [basename(dir)] } });
+
+/** The tree a rootfs source refers to; images must exist (busybox is built on demand). */
+export async function resolveRootfsSource(root: string, source: RootfsSource): Promise<RootfsTree> {
   if ("path" in source) {
     let st: fs.Stats;
     try {
@@ -74,25 +80,26 @@ export async function resolveRootfsSource(root: string, source: RootfsSource): P
     }
     if (!st.isDirectory()) throw new BerthError("invalidArgument", `rootfs ${source.path} is not a directory`);
     // A host directory is used in place, as `runc` and `podman --rootfs` do: the user owns it.
-    return { dir: fs.realpathSync(source.path), shared: false };
+    return { kind: "dir", dir: fs.realpathSync(source.path) };
   }
   // The exact image create resolved (src/vm/image/resolve.ts), even if its tag has moved since.
   const store = new ImageStore(root);
   if (source.resolved) {
-    const dir = store.unpackedPath(source.resolved.manifest);
-    if (!fs.existsSync(dir)) throw new BerthError("notFound", `image ${source.image} (${source.resolved.manifest}) is no longer in the image store: pull it again`);
-    return { dir, shared: true };
+    const lowers = imageLowers(store, source.resolved.manifest);
+    if (!lowers) throw new BerthError("notFound", `image ${source.image} (${source.resolved.manifest}) is no longer in the image store: pull it again`);
+    return { kind: "image", lowers };
   }
   const pulled = store.lookup(source.image);
-  if (pulled && fs.existsSync(store.unpackedPath(pulled.manifest))) return { dir: store.unpackedPath(pulled.manifest), shared: true };
-  if (source.image === BUSYBOX_IMAGE || source.image === `${BUSYBOX_IMAGE}:latest`) return { dir: await ensureBusyboxImage(root), shared: true };
+  const lowers = pulled && imageLowers(store, pulled.manifest, pulled.layers);
+  if (lowers) return { kind: "image", lowers };
+  if (source.image === BUSYBOX_IMAGE || source.image === `${BUSYBOX_IMAGE}:latest`) return single(await ensureBusyboxImage(root));
   const dir = imageRootfs(root, source.image);
   if (!validateId(source.image).ok || !fs.existsSync(dir)) {
     const known = fs.existsSync(imagesDir(root)) ? fs.readdirSync(imagesDir(root)).filter((n) => !n.startsWith(".") && !STORE_NAMES.includes(n)) : [];
     const names = [BUSYBOX_IMAGE, ...known.filter((k) => k !== BUSYBOX_IMAGE), ...Object.keys(store.refs())];
     throw new BerthError("notFound", `image ${source.image} not found: pull it with \`berth pull ${source.image}\`, or use one of ${names.join(", ")}`);
   }
-  return { dir, shared: true };
+  return single(dir);
 }
 
 /**
@@ -134,34 +141,47 @@ export async function copyTree(src: string, dst: string): Promise<void> {
  * container ever writes into an image. Returns the directory to use as the OCI root.
  */
 export async function prepareContainerRootfs(root: string, source: RootfsSource, paths: Pick<ContainerPaths, "rootfs" | "overlay">): Promise<string> {
-  const { dir, shared } = await resolveRootfsSource(root, source);
-  if (!shared) return dir;
+  const tree = await resolveRootfsSource(root, source);
+  if (tree.kind === "dir") return tree.dir;
   const target = paths.rootfs;
   // Still mounted: an earlier service of this container was killed before its teardown.
   if (mountsUnder(target).includes(target)) return target;
   if (fs.existsSync(join(target, ".berth-ready"))) return target;
-  const overlay = mountOverlay(dir, target, paths.overlay);
+  const overlay = mountContainerOverlay(tree.lowers, target, paths.overlay);
   if (overlay === true) return target;
   console.error(`overlay rootfs unavailable for ${target} (${overlay}); using a private copy of the image`);
   fs.rmSync(target, { recursive: true, force: true });
   fs.mkdirSync(dirname(target), { recursive: true });
   const tmp = `${target}.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });
-  await copyTree(dir, tmp);
+  await withImageTree(tree.lowers, `${target}.image`, (dir) => copyTree(dir, tmp));
   fs.writeFileSync(join(tmp, ".berth-ready"), "");
   fs.renameSync(tmp, target);
   return target;
 }
 
-/** Mounts lower + `<overlay>/upper` at target; true, or why it could not. */
-function mountOverlay(lower: string, target: string, overlay: string): true | string {
+/** Runs `fn` on an image's merged tree: its one directory, or a read-only overlay of its layers at `view`. */
+async function withImageTree<T>(lowers: Lowers, view: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  if (lowers.names.length === 1) return fn(join(lowers.base, lowers.names[0]!));
+  fs.mkdirSync(view, { recursive: true });
+  mountOverlay(view, lowers);
+  try {
+    return await fn(view);
+  } finally {
+    unmountUnder(view);
+    fs.rmSync(view, { recursive: true, force: true });
+  }
+}
+
+/** Mounts the image's layers + `<overlay>/upper` at target; true, or why it could not. */
+function mountContainerOverlay(lowers: Lowers, target: string, overlay: string): true | string {
   const upper = join(overlay, "upper");
   const work = join(overlay, "work");
   // overlayfs options are comma-separated, and ':' separates lower layers.
-  if ([lower, upper, work].some((p) => /[,:\\]/.test(p))) return "a path holds ',', ':' or '\\'";
+  if ([...lowers.names, upper, work].some((p) => /[,:\\]/.test(p))) return "a path holds ',', ':' or '\\'";
   try {
     for (const d of [upper, work, target]) fs.mkdirSync(d, { recursive: true });
-    hostcalls().mount("overlay", target, "overlay", `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+    mountOverlay(target, lowers, { upper, work });
     return true;
   } catch (err) {
     return (err as Error).message;
@@ -215,11 +235,11 @@ export function resolveUser(rootfs: string, user: string | undefined): { uid: nu
  * unmounted after. A `--rootfs DIR` container's rootfs is that directory.
  */
 export async function withContainerRootfs<T>(root: string, source: RootfsSource, paths: Pick<ContainerPaths, "dir" | "rootfs" | "overlay">, fn: (rootfs: string) => T): Promise<T> {
-  const { dir, shared } = await resolveRootfsSource(root, source);
-  if (!shared) return fn(dir);
+  const tree = await resolveRootfsSource(root, source);
+  if (tree.kind === "dir") return fn(tree.dir);
   if (mountsUnder(paths.rootfs).includes(paths.rootfs) || fs.existsSync(join(paths.rootfs, ".berth-ready"))) return fn(paths.rootfs);
   const target = join(paths.dir, "cp-rootfs");
-  const mounted = mountOverlay(dir, target, paths.overlay);
+  const mounted = mountContainerOverlay(tree.lowers, target, paths.overlay);
   if (mounted !== true) throw new BerthError("unsupported", `cannot mount the container's rootfs to copy: ${mounted}`);
   try {
     return await fn(target); // an async fn (cp to stdout) still reads the mount: unmount after it

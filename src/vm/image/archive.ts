@@ -10,7 +10,8 @@ import { configPlatform, MEDIA, parseManifest, selectManifest, type Descriptor, 
 import { familiarRepository, formatPlatform, parseReference, refKey } from "../../model/reference.js";
 import { components } from "../layer.js";
 import { readTar, TAR_END, tarFileHeader, tarPadding } from "../tar.js";
-import { hostPlatform, unpack } from "./pull.js";
+import { hostPlatform } from "./pull.js";
+import { unpack } from "./layers.js";
 import { ImageStore, type ImageRecord } from "./store.js";
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;

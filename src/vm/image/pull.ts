@@ -1,6 +1,6 @@
 // `berth pull`: resolve a reference to one image manifest (choosing a platform from an index),
 // download its config and layers into the store (3 layers at a time, every byte verified while
-// it streams), unpack the layers into the image's rootfs, and only then name it in refs.json.
+// it streams), unpack the layers (layers.ts), and only then name it in refs.json.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { BerthError } from "../../model/errors.js";
 import { configPlatform, layerCompression, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
 import { formatPlatform, ociArchitecture, parseReference, refKey, type ImageReference, type Platform } from "../../model/reference.js";
 import { endpointsFor, type Endpoint, type RegistriesConfig } from "../../model/registries.js";
-import { applyLayer } from "../layer.js";
+import { imageLowers, unpack } from "./layers.js";
 import { RegistryClient, type RegistryOptions } from "./registry.js";
 import { ImageStore, type ImageRecord } from "./store.js";
 
@@ -96,7 +96,7 @@ async function pullFrom(root: string, text: string, ref: ImageReference, client:
   const reference = refKey(ref);
   options.onProgress?.({ kind: "resolved", reference, digest: top.digest, layers: manifest.layers.length, digests: manifest.layers.map((l) => l.digest) });
   const existing = store.refs()[reference];
-  if (existing && existing.manifest === top.digest && fs.existsSync(store.unpackedPath(top.digest))) return { record: existing, changed: false };
+  if (existing && existing.manifest === top.digest && imageLowers(store, top.digest, manifest.layers.map((l) => l.digest))) return { record: existing, changed: false };
 
   const configBytes = store.hasBlob(manifest.config.digest, manifest.config.size) ? store.readBlob(manifest.config.digest) : await client.smallBlob(manifest.config.digest, manifest.config.size);
   const config = JSON.parse(configBytes.toString("utf8")) as ImageConfig;
@@ -212,24 +212,3 @@ async function streamInto(res: Response, desc: Descriptor, ingest: string, offse
 }
 
 const mismatch = (desc: Descriptor, got: string) => new BerthError("invalidArgument", `blob ${desc.digest} failed verification: the registry sent ${got}; nothing was stored`);
-
-/** Applies the layers, bottom first, into unpacked/<manifest>, built aside and renamed into place. */
-export async function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): Promise<void> {
-  const target = store.unpackedPath(manifest);
-  if (fs.existsSync(target)) return;
-  fs.mkdirSync(join(target, ".."), { recursive: true });
-  const tmp = fs.mkdtempSync(join(store.dir, ".unpack-"));
-  try {
-    const rootfs = join(tmp, "rootfs");
-    fs.mkdirSync(rootfs, { mode: 0o755 });
-    for (const layer of layers) {
-      if (!store.hasBlob(layer.digest)) throw new BerthError("notFound", `layer ${layer.digest} is not in the image store`);
-      await applyLayer(rootfs, store.blobPath(layer.digest)).catch((err: unknown) => {
-        throw err instanceof BerthError ? new BerthError(err.code, `layer ${layer.digest}: ${err.message}`) : err;
-      });
-    }
-    fs.renameSync(rootfs, target);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-}

@@ -1,7 +1,8 @@
 // The content-addressed image store under <root>/images/:
 //   blobs/sha256/<hex>   verified blobs (manifests, configs, layers); only complete ones appear
 //   ingest/<hex>         a download in progress, kept so a retried pull resumes with Range
-//   unpacked/<hex>       the rootfs of an image manifest, its layers applied in order
+//   layers/<chain hex>   one layer's own changes, shared by every image built on it (layers.ts)
+//   unpacked/<hex>       an image flattened, where overlayfs cannot be mounted
 //   refs.json            "docker.io/library/alpine:latest" → the manifest it names
 // Every file appears by rename, so a crash leaves either the old state or the new one.
 import fs from "node:fs";
@@ -9,10 +10,12 @@ import { join } from "node:path";
 import { BerthError } from "../../model/errors.js";
 import type { ImageConfig } from "../../model/image.js";
 import { parseReference, refKey } from "../../model/reference.js";
+import { unmountUnder } from "../hostcalls.js";
 import { imagesDir } from "../paths.js";
+import { liveChains } from "./layers.js";
 
 /** Names under images/ that the store owns; `image import` may not use them. */
-export const STORE_NAMES = ["blobs", "ingest", "unpacked", "refs.json"];
+export const STORE_NAMES = ["blobs", "ingest", "layers", "unpacked", "refs.json"];
 
 export interface ImageRecord {
   /** The normalised reference: "docker.io/library/alpine:latest", or "repo@sha256:…" pulled by digest. */
@@ -48,6 +51,15 @@ export class ImageStore {
 
   ingestPath(digest: string): string {
     return join(this.dir, "ingest", hexOf(digest));
+  }
+
+  get layersDir(): string {
+    return join(this.dir, "layers");
+  }
+
+  /** A layer's directory, by its chain id (layers.ts). */
+  layerPath(chain: string): string {
+    return join(this.layersDir, chain);
   }
 
   unpackedPath(manifest: string): string {
@@ -102,16 +114,17 @@ export class ImageStore {
       return;
     }
     for (const n of names) if (n.startsWith(".unpack-") || n.startsWith(".refs.json.")) fs.rmSync(join(this.dir, n), { recursive: true, force: true });
+    // A layer being built is applied through an overlay mounted below it: unmount, then remove.
+    for (const n of entries(this.layersDir)) {
+      if (!n.startsWith(".build-")) continue;
+      unmountUnder(join(this.layersDir, n));
+      fs.rmSync(join(this.layersDir, n), { recursive: true, force: true });
+    }
     // An image rm killed after it dropped the reference, before its sweep: no tree stays behind
     // that no reference names. Blobs stay, for a pull that resumes; the next rm or prune sweeps them.
-    const live = new Set(Object.values(this.refs()).map((r) => hexOf(r.manifest)));
-    let trees: string[] = [];
-    try {
-      trees = fs.readdirSync(join(this.dir, "unpacked"));
-    } catch {
-      // No tree yet.
-    }
-    for (const hex of trees) if (!live.has(hex)) fs.rmSync(join(this.dir, "unpacked", hex), { recursive: true, force: true });
+    const refs = Object.values(this.refs());
+    removeAllBut(join(this.dir, "unpacked"), new Set(refs.map((r) => hexOf(r.manifest))));
+    removeAllBut(this.layersDir, liveChains(refs.map((r) => r.layers)));
   }
 
   refs(): Record<string, ImageRecord> {
@@ -176,22 +189,23 @@ export class ImageStore {
   private sweep(refs: Record<string, ImageRecord>): string[] {
     const live = new Set<string>();
     for (const r of Object.values(refs)) for (const d of [r.manifest, r.config, r.index, ...r.layers]) if (d) live.add(hexOf(d));
-    const freed: string[] = [];
-    const remove = (dir: string) => {
-      let names: string[];
-      try {
-        names = fs.readdirSync(dir);
-      } catch {
-        return;
-      }
-      for (const hex of names) {
-        if (live.has(hex)) continue;
-        fs.rmSync(join(dir, hex), { recursive: true, force: true });
-        freed.push(`sha256:${hex}`);
-      }
-    };
-    remove(join(this.dir, "unpacked"));
-    remove(join(this.dir, "blobs", "sha256"));
-    return [...new Set(freed)];
+    removeAllBut(join(this.dir, "unpacked"), live);
+    removeAllBut(this.layersDir, liveChains(Object.values(refs).map((r) => r.layers)));
+    return removeAllBut(join(this.dir, "blobs", "sha256"), live).map((hex) => `sha256:${hex}`);
   }
+}
+
+function entries(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes every entry of `dir` but the kept names and those being built (".…"); returns the removed names. */
+function removeAllBut(dir: string, keep: ReadonlySet<string>): string[] {
+  const removed = entries(dir).filter((n) => !keep.has(n) && !n.startsWith("."));
+  for (const n of removed) fs.rmSync(join(dir, n), { recursive: true, force: true });
+  return removed;
 }
