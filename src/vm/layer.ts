@@ -33,7 +33,11 @@ const MAX_LINKS = 40;
  * Missing parents are made as directories. The last component is not followed: a symlink
  * there is replaced, never written through.
  */
-function safeParent(target: string, parts: string[], entry: string): string {
+function safeParent(target: string, parts: string[], entry: string, known?: Map<string, string>): string {
+  const key = parts.slice(0, -1).join("/");
+  const base = parts[parts.length - 1]!;
+  const hit = known?.get(key);
+  if (hit !== undefined) return join(hit, base);
   let resolved: string[] = [];
   const queue = parts.slice(0, -1);
   let links = 0;
@@ -63,7 +67,9 @@ function safeParent(target: string, parts: string[], entry: string): string {
     if (!st.isDirectory()) throw bad(`tar entry ${JSON.stringify(entry)}: /${[...resolved, p].join("/")} is not a directory`);
     resolved.push(p);
   }
-  return join(target, ...resolved, parts[parts.length - 1]!);
+  const parent = join(target, ...resolved);
+  known?.set(key, parent);
+  return join(parent, base);
 }
 
 function removeExisting(path: string): void {
@@ -76,10 +82,34 @@ function removeExisting(path: string): void {
   }
 }
 
+const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/**
+ * Creates a file where something may already be (a lower layer's file, a symlink): O_EXCL and
+ * O_NOFOLLOW never write through what is there, so on EEXIST it is removed (a directory is
+ * not, and the second open refuses it) and the file created again; anything there by then is a
+ * race, refused. The common case, a new path, costs one system call.
+ */
+function createExclusive(path: string, mode: number): number {
+  try {
+    return fs.openSync(path, CREATE, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    removeExisting(path);
+    return fs.openSync(path, CREATE, mode);
+  }
+}
+
 /** One layer being applied: the tree, and what this layer itself has written so far. */
 class LayerWriter {
   /** Host paths this layer wrote (resolved: `bin/x` under `bin → usr/bin` is `usr/bin/x`). */
   private readonly written = new Set<string>();
+  /**
+   * Parent directories already resolved, by their name in the archive: most entries share
+   * their parent with the one before, and resolving it again costs an lstat per component.
+   * Only a whiteout removes a directory, and it forgets them all.
+   */
+  private readonly parents = new Map<string, string>();
   private fd: number | undefined;
   private file: { path: string; header: TarHeader } | undefined;
 
@@ -91,13 +121,11 @@ class LayerWriter {
     if (parts.length === 0) return;
     const base = parts[parts.length - 1]!;
     if (base.startsWith(".wh.")) return this.whiteout(parts, h.name);
-    const path = safeParent(this.target, parts, h.name);
+    const path = safeParent(this.target, parts, h.name, this.parents);
     this.written.add(path);
     const type = tarType(h.flag);
     if (type === "file") {
-      removeExisting(path);
-      // O_EXCL|O_NOFOLLOW: the path was just cleared, so anything there now is a race; refuse it.
-      this.fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, h.mode);
+      this.fd = createExclusive(path, h.mode);
       this.file = { path, header: h };
       return;
     }
@@ -124,7 +152,8 @@ class LayerWriter {
 
   private whiteout(parts: string[], name: string): void {
     const base = parts[parts.length - 1]!;
-    const parent = dirname(safeParent(this.target, parts, name));
+    const parent = dirname(safeParent(this.target, parts, name, this.parents));
+    this.parents.clear();
     const mine = (child: string) => this.written.has(join(parent, child));
     if (base === ".wh..wh..opq") {
       for (const child of fs.readdirSync(parent)) if (!mine(child)) fs.rmSync(join(parent, child), { recursive: true, force: true });
@@ -155,7 +184,7 @@ class LayerWriter {
         break;
       case "hardlink": {
         const linkParts = components(h.linkname);
-        const source = safeParent(this.target, linkParts, h.linkname);
+        const source = safeParent(this.target, linkParts, h.linkname, this.parents);
         let st: fs.Stats;
         try {
           st = fs.lstatSync(source);
