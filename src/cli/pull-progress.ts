@@ -44,7 +44,8 @@ export class PullDisplay {
     }
     if (p.kind === "fallback") return;
     if (p.kind === "unpacking") {
-      if (this.tty && this.printed > 0) for (const d of this.order) if (this.text.get(d) !== "Already exists") this.set(d, "Extracting");
+      if (!this.tty || this.printed === 0) return;
+      for (const d of p.digest ? [p.digest] : this.order) if (this.text.get(d) !== "Already exists") this.set(d, "Extracting");
       return;
     }
     const status = p.status === "exists" ? "Already exists" : p.status === "verified" ? "Download complete" : `Downloading ${progressBar(p.current, p.total)}  ${humanBytes(p.current)}/${humanBytes(p.total)}`;

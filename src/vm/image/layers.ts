@@ -92,16 +92,21 @@ class OverlayUnavailable extends Error {}
 /**
  * Unpacks an image's layers into the store: each missing layer directory is built aside and
  * renamed into place, bottom first; layers already there (another image's base) are kept.
+ * `ready(i)` resolves when layer i's blob is in the store (a pull downloads while it unpacks).
  */
-export async function unpack(store: ImageStore, manifest: string, layers: Descriptor[]): Promise<void> {
+export async function unpack(store: ImageStore, manifest: string, layers: Descriptor[], ready: (i: number) => Promise<void> = async () => {}): Promise<void> {
   if (imageLowers(store, manifest, layers.map((l) => l.digest))) return;
-  for (const layer of layers) if (!store.hasBlob(layer.digest)) throw new BerthError("notFound", `layer ${layer.digest} is not in the image store`);
   const chains = chainIds(layers.map((l) => l.digest));
   try {
-    for (let i = 0; i < layers.length; i++) await buildLayer(store, chains, i, layers[i]!);
+    for (let i = 0; i < layers.length; i++) {
+      await ready(i);
+      if (!store.hasBlob(layers[i]!.digest)) throw new BerthError("notFound", `layer ${layers[i]!.digest} is not in the image store`);
+      await buildLayer(store, chains, i, layers[i]!);
+    }
   } catch (err) {
     if (!(err instanceof OverlayUnavailable)) throw err;
     console.error(`overlayfs unavailable for the image store (${err.message}); flattening ${manifest}`);
+    for (let i = 0; i < layers.length; i++) await ready(i);
     await flatten(store, manifest, layers);
   }
 }

@@ -16,7 +16,8 @@ export type PullProgress =
   /** `digests`: the layers, bottom first, so a display can give each its line (absent from older daemons). */
   | { kind: "resolved"; reference: string; digest: string; layers: number; digests?: string[] }
   | { kind: "layer"; digest: string; status: "exists" | "downloading" | "verified"; current: number; total: number }
-  | { kind: "unpacking"; layers: number }
+  /** A layer's unpacking starts (`digest`; older daemons sent one item for all, without it). */
+  | { kind: "unpacking"; layers: number; digest?: string }
   /** A mirror failed; the next mirror, or the registry itself, is tried. */
   | { kind: "fallback"; mirror: string; reason: string };
 
@@ -103,11 +104,21 @@ async function pullFrom(root: string, text: string, ref: ImageReference, client:
   if (options.platform && (config.architecture !== want.architecture || (config.os ?? "linux") !== want.os)) {
     throw new BerthError("notFound", `${text} is for ${formatPlatform(configPlatform(config))}, not the ${formatPlatform(want)} asked for`);
   }
-  await inParallel(manifest.layers, PARALLEL_LAYERS, (layer) => fetchBlob(store, client, layer, options.onProgress));
   store.putVerified(manifest.config.digest, configBytes);
   store.putVerified(top.digest, top.bytes);
-  options.onProgress?.({ kind: "unpacking", layers: manifest.layers.length });
-  await unpack(store, top.digest, manifest.layers);
+  // Each layer unpacks as soon as it and the layers below it are here, while the ones above
+  // still download.
+  const lane = lanes(PARALLEL_LAYERS);
+  const downloaded = manifest.layers.map((layer) => lane(() => fetchBlob(store, client, layer, options.onProgress)));
+  for (const d of downloaded) d.catch(() => {}); // each is awaited below; a failure is not unhandled meanwhile
+  try {
+    await unpack(store, top.digest, manifest.layers, async (i) => {
+      await downloaded[i];
+      options.onProgress?.({ kind: "unpacking", layers: manifest.layers.length, digest: manifest.layers[i]!.digest });
+    });
+  } finally {
+    await Promise.allSettled(downloaded); // no download outlives the pull
+  }
 
   const record: ImageRecord = {
     reference,
@@ -125,11 +136,24 @@ async function pullFrom(root: string, text: string, ref: ImageReference, client:
 
 /** Runs `work` over items with at most `limit` in flight; the first failure fails the whole. */
 export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++]!);
+  const lane = lanes(limit);
+  await Promise.all(items.map((item) => lane(() => work(item))));
+}
+
+/** A queue that runs at most `limit` tasks at once, in the order they were given. */
+function lanes(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((go) => waiting.push(go));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /**
