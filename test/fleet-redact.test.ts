@@ -100,6 +100,7 @@ let nats: NatsServer | undefined;
 const work = tempDir("berth-fleet-redact-");
 const original = join(work.path, "original");
 let journal: StoredRow[] = [];
+let stats = "";
 
 test.before(async () => {
   ensureBuilt();
@@ -118,6 +119,7 @@ test.before(async () => {
       rc.close();
     }
     await waitShipped(nats!.url, NODE, frame.root);
+    stats = (await berth(frame.root, ["journal", "stats"])).stdout;
     await frame.stop();
     fs.copyFileSync(journalPath(frame.root), journalPath(original));
   }, { driver: "fake", command: shippingDaemon(nats.url, NODE, ["--ship-redact-env"]) });
@@ -127,6 +129,16 @@ test.before(async () => {
 test.after(async () => {
   await nats?.stop();
   work.remove();
+});
+
+test("journal stats says the shipper redacts env values", () => {
+  assert.match(stats, `shipping as node ${NODE} to ${nats!.url} (env values redacted): shipping`);
+});
+
+test("berth daemon takes --ship-redact-env only with --ship", async () => {
+  const r = await berth(join(work.path, "unused"), ["daemon", "--ship-redact-env", "--driver", "fake"], { timeoutMs: 30_000 });
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, "--ship-redact-env redacts what is shipped: it needs --ship");
 });
 
 test("no message of the stream holds a value, in its body or any header", async () => {

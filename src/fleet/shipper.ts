@@ -49,7 +49,7 @@ export class Shipper {
     this.node = options.node ?? hostname();
     this.nodeId = journal.nodeId()!;
     this.acked = journal.checkpoint(SHIP_CHECKPOINT);
-    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now() };
+    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now(), ...(options.redactEnv ? { redactEnv: true } : {}) };
     this.unsubscribe = journal.subscribe(() => this.wake());
   }
 
