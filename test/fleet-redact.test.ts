@@ -10,6 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EVENT_TYPES, SCHEMA_VERSIONS, type StoredEvent } from "../src/events/catalogue.js";
 import { packBody, unpackBody } from "../src/events/codec.js";
+import { chainHash, GENESIS_HASH } from "../src/events/hash.js";
 import { Journal, type StoredRow } from "../src/events/journal.js";
 import { toStoredEvent } from "../src/events/journal-read.js";
 import { FleetError, openFleet } from "../src/fleet/nats.js";
@@ -21,6 +22,7 @@ import { berth, ensureBuilt } from "./helpers/cli-env.js";
 import { tempRoot, withDaemon } from "./helpers/daemon.js";
 import { journalRows, shippingDaemon, streamRows, waitShipped } from "./helpers/fleet.js";
 import { startNats, type NatsServer } from "./helpers/nats.js";
+import { onSqliteFile } from "./helpers/sqlite-file.js";
 import { tempDir } from "./helpers/tmp.js";
 
 const SECRET = "hunter2";
@@ -188,6 +190,50 @@ test("the local journal verifies, and the witness says ok: the hashes match, the
   assert.is(w.code, 0, w.stderr);
   assert.match(w.stdout, "witness ok");
   assert.match(w.stdout, "3 were shipped with env values redacted");
+});
+
+/** A copy of the original journal with ContainerCreated's payload changed by `f` and every hash from it re-chained: plain verify passes. */
+function rewritten(name: string, f: (data: any) => void): string {
+  const root = join(work.path, name);
+  fs.mkdirSync(root, { mode: 0o700 });
+  fs.copyFileSync(journalPath(original), journalPath(root));
+  onSqliteFile(journalPath(root), (db) => {
+    type Row = { position: number; stream_id: string; version: number; type: string; body: Buffer };
+    const rows = db.prepare("SELECT position, stream_id, version, type, body FROM events ORDER BY position").all() as Row[];
+    const update = db.prepare("UPDATE events SET body = ?, hash = ? WHERE position = ?");
+    let prev: Uint8Array = GENESIS_HASH;
+    let changed = false;
+    for (const row of rows) {
+      let body = row.body;
+      if (row.type === "ContainerCreated") {
+        const fields = unpackBody(body);
+        f(fields.data);
+        body = packBody(fields);
+        changed = true;
+      }
+      const hash = chainHash(prev, { position: row.position, streamId: row.stream_id, version: row.version, type: row.type, body });
+      if (changed) update.run(body, hash, row.position);
+      prev = hash;
+    }
+    db.prepare("DELETE FROM snapshots").run();
+  });
+  return root;
+}
+
+test("the witness on a redacted message: a rewritten event is named as rewritten; a rewritten env value only as a difference", async () => {
+  const created = journal.find((r) => r.type === "ContainerCreated")!.position;
+  for (const [name, f, reason] of [
+    ["hostname", (d: any) => (d.config.hostname = "forged"), "the local event was rewritten (its body, redacted, is not the one shipped)"],
+    ["env", (d: any) => (d.config.init.env.SECRET = "forged"), "or one of its env values, which the redacted message cannot show"],
+  ] as const) {
+    const root = rewritten(name, f);
+    const plain = await berth(root, ["journal", "verify"]);
+    assert.is(plain.code, 0, `plain verify cannot see it: ${plain.stderr}`);
+    const w = await berth(root, ["journal", "verify", "--witness", nats!.url, "--node", NODE]);
+    assert.is(w.code, 1, w.stdout);
+    assert.match(w.stderr, `failed at position ${created}:`);
+    assert.match(w.stderr, reason);
+  }
 });
 
 test("events --fleet and history --fleet show the redacted events: names, no values", async () => {

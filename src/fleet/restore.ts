@@ -9,6 +9,7 @@ import { verifyChain } from "../events/verify.js";
 import { BerthError } from "../model/errors.js";
 import { FleetError, openFleet, readNode, type FleetTarget } from "./nats.js";
 import type { ShippedRow } from "./message.js";
+import { redactEnvBody } from "./redact.js";
 
 /** Every message the node shipped, checked: one node id, rising positions. */
 async function shippedRows(target: FleetTarget, node: string): Promise<ShippedRow[]> {
@@ -76,15 +77,19 @@ export async function compareWithFleet(journal: Journal, target: FleetTarget, no
     if (skipped && skipped.position < row.position) return { ok: false, position: skipped.position, reason: `the local journal holds position ${skipped.position}, which the stream skips (it goes on at ${row.position})` };
     const mine = journal.hashAt(row.position);
     if (!mine) return { ok: false, position: row.position, reason: `position ${row.position} was shipped, but the local journal does not have it (its head is ${journal.head().position}): the local tail was cut or an older copy was put back` };
-    if (!mine.equals(row.hash)) return { ok: false, position: row.position, reason: `position ${row.position} differs from what was shipped: ${redaction === undefined ? describeDifference(journal, row) : `its chain hash is not the shipped one (the shipped body is redacted, so which event changed cannot be told from it)`}` };
+    if (!mine.equals(row.hash)) return { ok: false, position: row.position, reason: `position ${row.position} differs from what was shipped: ${describeDifference(journal, row, redaction !== undefined)}` };
     if (redaction !== undefined) redacted++;
     at = row.position;
   }
   return { ok: true, shipped: shipped.length, upTo: at, unshipped: journal.head().position - at, redacted };
 }
 
-function describeDifference(journal: Journal, shipped: StoredRow): string {
+/** A redacted message is compared with the local body redacted the same way: only its env values are beyond telling. */
+function describeDifference(journal: Journal, shipped: StoredRow, redacted: boolean): string {
   const mine = journal.rowsAfter(shipped.position - 1, 1)[0];
-  if (mine && mine.position === shipped.position && !mine.body.equals(shipped.body)) return "the local event was rewritten (its body is not the one shipped)";
-  return "the local chain forked from the shipped one (an event before it or its hash was rewritten)";
+  if (mine && mine.position === shipped.position) {
+    const body = redacted ? redactEnvBody(mine.type, mine.schema_version, mine.body).body : mine.body;
+    if (!body.equals(shipped.body)) return `the local event was rewritten (its body${redacted ? ", redacted," : ""} is not the one shipped)`;
+  }
+  return `the local chain forked from the shipped one (an event before it or its hash was rewritten${redacted ? ", or one of its env values, which the redacted message cannot show" : ""})`;
 }
