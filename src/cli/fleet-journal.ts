@@ -3,7 +3,7 @@
 // NATS client loads only when one of them runs.
 import type { Command } from "commander";
 import { hostname } from "node:os";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import type { Journal } from "../events/journal.js";
 import type { FleetTarget } from "../fleet/nats.js";
 import { journalPath } from "../host/root-layout.js";
@@ -42,15 +42,22 @@ export async function restore(root: string, from: string | undefined, flags: Fle
   if (!flags.node) throw new BerthError("invalidArgument", "journal restore needs --node NAME: the node whose journal to rebuild");
   const { Journal } = await import("../events/journal.js");
   const { restoreFromFleet } = await import("../fleet/restore.js");
+  const fresh = { root: !existsSync(root), journal: !existsSync(journalPath(root)) };
   mkdirSync(root, { recursive: true, mode: 0o700 });
   const journal = await Journal.open(journalPath(root));
+  let r: Awaited<ReturnType<typeof restoreFromFleet>>;
   try {
-    const r = await restoreFromFleet(journal, targetOf(from, flags), flags.node);
-    out(`restored ${r.count} events of node ${flags.node} (journal ${r.nodeId}) into ${journalPath(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
-    return 0;
-  } finally {
+    r = await restoreFromFleet(journal, targetOf(from, flags), flags.node);
+  } catch (err) {
     journal.close();
+    // A refused restore leaves nothing behind: no empty journal that a daemon would start on.
+    if (fresh.journal) for (const suffix of ["", "-wal", "-shm", ".lock", ".owner"]) rmSync(`${journalPath(root)}${suffix}`, { force: true });
+    if (fresh.root) rmSync(root, { recursive: true, force: true });
+    throw err;
   }
+  journal.close();
+  out(`restored ${r.count} events of node ${flags.node} (journal ${r.nodeId}) into ${journalPath(root)}: head position ${r.head.position}, hash ${r.head.hash}`);
+  return 0;
 }
 
 /** After the local checks passed: the chain against what the node shipped. Exit 1 names the first differing position. */
@@ -59,7 +66,7 @@ export async function verifyWitness(root: string, journal: Journal, witness: str
   const node = await nodeOf(root, flags);
   const r = await compareWithFleet(journal, targetOf(witness, flags), node);
   if (format === "json") out(JSON.stringify({ witness: { node, ...r } }));
-  else if (r.ok) out(`witness ok: node ${node} shipped ${r.shipped} events up to position ${r.upTo}, all equal to the local chain; ${r.unshipped} positions not shipped yet`);
+  else if (r.ok) out(`witness ok: node ${node} shipped ${r.shipped} events up to position ${r.upTo}, all equal to the local chain; ${r.unshipped} positions not shipped yet${r.redacted ? `; ${r.redacted} were shipped with env values redacted: their chain hashes match, their bodies cannot be checked against the hashes` : ""}`);
   else process.stderr.write(`journal verify --witness failed at position ${r.position}: ${r.reason}\n`);
   return r.ok ? 0 : 1;
 }

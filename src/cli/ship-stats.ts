@@ -7,6 +7,8 @@ import { readShipStatus, SHIP_CHECKPOINT } from "../fleet/status.js";
 export interface ShipReport {
   node?: string;
   servers?: string;
+  /** The shipper replaces env values in what it ships (--ship-redact-env). */
+  redactEnv?: boolean;
   state: string;
   acked: number;
   lagPositions: number;
@@ -34,6 +36,7 @@ export function shipping(root: string, journal: Journal, now = Date.now()): Ship
   return {
     node: status?.node,
     servers: status?.servers,
+    ...(status?.redactEnv ? { redactEnv: true } : {}),
     state: running ? status.state : "not running (no daemon ships this journal)",
     acked,
     lagPositions: Math.max(0, head - acked),
@@ -43,7 +46,7 @@ export function shipping(root: string, journal: Journal, now = Date.now()): Ship
 }
 
 export function shipLine(r: ShipReport): string {
-  const where = r.node ? ` as node ${r.node} to ${r.servers}` : "";
+  const where = r.node ? ` as node ${r.node} to ${r.servers}${r.redactEnv ? " (env values redacted)" : ""}` : "";
   const error = r.error ? `; ${r.error.code}: ${r.error.message}` : "";
   return `shipping${where}: ${r.state}, acknowledged up to position ${r.acked}, lag ${r.lagPositions} positions (${r.lagSeconds.toFixed(1)} s)${error}`;
 }

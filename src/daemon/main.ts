@@ -35,17 +35,19 @@ const SHIP_FLAGS = {
   "ship-password": { type: "string" },
   "ship-token": { type: "string" },
   "ship-ca": { type: "string" },
+  "ship-redact-env": { type: "boolean" },
 } as const;
 
-type ShipValues = { [K in keyof typeof SHIP_FLAGS]?: string };
+type ShipValues = { [K in keyof typeof SHIP_FLAGS]?: (typeof SHIP_FLAGS)[K]["type"] extends "boolean" ? boolean : string };
 
 function shipOptions(values: ShipValues): DaemonOptions["ship"] {
   if (values.ship === undefined) {
     if (values.node !== undefined) throw new Error("--node names this node in the fleet stream: it needs --ship");
+    if (values["ship-redact-env"]) throw new Error("--ship-redact-env redacts what is shipped: it needs --ship");
     return undefined;
   }
   parseServers(values.ship);
-  return { servers: values.ship, node: values.node, user: values["ship-user"], pass: values["ship-password"], token: values["ship-token"], tlsCa: values["ship-ca"] };
+  return { servers: values.ship, node: values.node, user: values["ship-user"], pass: values["ship-password"], token: values["ship-token"], tlsCa: values["ship-ca"], redactEnv: values["ship-redact-env"] === true };
 }
 
 // Run only when this file is the entry point (the CLI imports runDaemon instead).

@@ -67,6 +67,19 @@ export function packBody(f: BodyFields): Buffer {
   return encode(fields);
 }
 
+/**
+ * The body with its payload replaced by `f(payload, schemaVersion)` and every other field as it
+ * was stored (the same array, re-encoded): for a copy of an event that must not carry some of
+ * its payload (src/fleet/redact.ts). Never for the journal: the chain covers the stored bytes.
+ */
+export function mapBodyData(bytes: Uint8Array, f: (data: unknown, schemaVersion: number) => unknown): Buffer {
+  const b = decode<unknown[]>(bytes);
+  if (!Array.isArray(b) || typeof b[2] !== "number") throw new Error("not an event body");
+  const fields = [...b];
+  fields[3] = f(b[3], b[2]);
+  return encode(fields);
+}
+
 export function unpackBody(bytes: Uint8Array): BodyFields {
   const out = {} as BodyFields;
   out.schemaVersion = unpackBodyInto(bytes, out);

@@ -1,6 +1,8 @@
 // One journal row as one JetStream message, and back. The body is the stored bytes, untouched;
 // the headers carry every other column, so a restore rebuilds the row exactly and the chain hash
-// can be recomputed from the message alone (docs/fleet.md, "Message format").
+// can be recomputed from the message alone (docs/fleet.md, "Message format"). The exception is a
+// message shipped with --ship-redact-env: its header Berth-Redacted says the body is not the
+// stored bytes (src/fleet/redact.ts).
 import { headers, type MsgHdrs } from "@nats-io/nats-core";
 import type { StoredRow } from "../events/journal.js";
 import { BerthError } from "../model/errors.js";
@@ -18,12 +20,14 @@ export const H = {
   commandId: "Berth-Command-Id",
   time: "Berth-Time",
   actor: "Berth-Actor-Uid",
+  redacted: "Berth-Redacted",
 } as const;
 
 /** The server deduplicates resends on this id within the stream's duplicate window. */
 export const msgIdOf = (node: string, position: number) => `${node}:${position}`;
 
-export function rowHeaders(row: StoredRow, node: string, nodeId: string): MsgHdrs {
+/** `redacted`: what the shipped body left out (`env`), when it is not the row's stored bytes. */
+export function rowHeaders(row: StoredRow, node: string, nodeId: string, redacted?: string): MsgHdrs {
   const h = headers();
   h.set(H.node, node);
   h.set(H.nodeId, nodeId);
@@ -37,6 +41,7 @@ export function rowHeaders(row: StoredRow, node: string, nodeId: string): MsgHdr
   if (row.command_id !== null) h.set(H.commandId, row.command_id);
   h.set(H.time, String(row.time));
   if (row.actor_uid !== null) h.set(H.actor, String(row.actor_uid));
+  if (redacted !== undefined) h.set(H.redacted, redacted);
   return h;
 }
 
@@ -46,6 +51,8 @@ export interface ShippedRow {
   node: string;
   /** The stream sequence of the message. */
   seq: number;
+  /** The Berth-Redacted header: `row.body` is not the stored bytes, and does not hash to `row.hash`. */
+  redacted?: string;
 }
 
 /**
@@ -78,5 +85,6 @@ export function rowOf(msg: { headers?: MsgHdrs; header?: MsgHdrs; data: Uint8Arr
     body: Buffer.from(msg.data),
     hash: Buffer.from(get(H.hash)!, "hex"),
   };
-  return { row, nodeId: get(H.nodeId)!, node: get(H.node)!, seq: msg.seq };
+  const redacted = get(H.redacted, true);
+  return { row, nodeId: get(H.nodeId)!, node: get(H.node)!, seq: msg.seq, ...(redacted === undefined ? {} : { redacted }) };
 }

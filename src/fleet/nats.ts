@@ -19,6 +19,7 @@ export type FleetFault =
   | "badHash" // a message's chain hash does not follow from the one before it
   | "gap" // a message was refused while a later one was stored
   | "refused" // the stream refused a message (limits, permissions, wrong last sequence)
+  | "redacted" // a message's env values were redacted (--ship-redact-env), or could not be: no restore, no shipping
   | "protocol"; // anything else the client raised
 
 const CODES: Record<FleetFault, ErrorCode> = {
@@ -31,11 +32,12 @@ const CODES: Record<FleetFault, ErrorCode> = {
   badHash: "invalidState",
   gap: "invalidState",
   refused: "internalError",
+  redacted: "unsupported",
   protocol: "internalError",
 };
 
 /** Faults that a reconnect cannot cure: the shipper stops and says so in `journal stats`. */
-export const FATAL: ReadonlySet<FleetFault> = new Set(["nodeClaimed", "otherNode", "forked", "localTailLost", "badHash", "gap", "auth"]);
+export const FATAL: ReadonlySet<FleetFault> = new Set(["nodeClaimed", "otherNode", "forked", "localTailLost", "badHash", "gap", "auth", "redacted"]);
 
 export class FleetError extends BerthError {
   constructor(readonly fault: FleetFault, message: string) {

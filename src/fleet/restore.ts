@@ -1,12 +1,15 @@
 // Disaster recovery and the outside witness, both read back what a node shipped. A restore
 // rebuilds the node's journal file from the stream: the same rows, bodies and chain hashes, and
 // the node's UUID, so the restored node may ship on under its name. The witness compares the
-// local chain with the shipped one and names the first position where they part.
+// local chain with the shipped one and names the first position where they part. Messages
+// shipped with --ship-redact-env carry the journal's chain hashes but not its bytes: the witness
+// compares their hashes as any other's, and a restore from them is refused.
 import type { Journal, StoredRow } from "../events/journal.js";
 import { verifyChain } from "../events/verify.js";
 import { BerthError } from "../model/errors.js";
 import { FleetError, openFleet, readNode, type FleetTarget } from "./nats.js";
 import type { ShippedRow } from "./message.js";
+import { redactEnvBody } from "./redact.js";
 
 /** Every message the node shipped, checked: one node id, rising positions. */
 async function shippedRows(target: FleetTarget, node: string): Promise<ShippedRow[]> {
@@ -36,6 +39,11 @@ export async function restoreFromFleet(journal: Journal, target: FleetTarget, no
   if (journal.head().position !== 0 || journal.sequence() !== 0) throw new BerthError("invalidState", `cannot restore into ${journal.path}: the journal is not empty (restore into a fresh --root)`);
   const shipped = await shippedRows(target, node);
   if (shipped.length === 0) throw new BerthError("notFound", `the fleet stream holds no events of node ${node}`);
+  const redacted = shipped.filter((s) => s.redacted !== undefined);
+  if (redacted.length > 0) {
+    const first = redacted[0]!;
+    throw new FleetError("redacted", `node ${node} shipped ${redacted.length} of its ${shipped.length} events with their ${first.redacted} values redacted (berth daemon --ship-redact-env), the first at position ${first.row.position} (stream message ${first.seq}, ${first.row.type}): the stream does not hold their original bytes, so it cannot rebuild the journal; nothing was restored`);
+  }
   const rows = shipped.map((s) => s.row);
   const last = rows.at(-1)!.position;
   const checked = verifyChain(rows, () => last);
@@ -51,7 +59,8 @@ export async function restoreFromFleet(journal: Journal, target: FleetTarget, no
 }
 
 export type WitnessResult =
-  | { ok: true; shipped: number; upTo: number; unshipped: number }
+  // redacted: shipped with their env values replaced; their hashes are compared, their bodies cannot be.
+  | { ok: true; shipped: number; upTo: number; unshipped: number; redacted: number }
   | { ok: false; position: number; reason: string };
 
 /** The local chain against what `node` shipped: the first position where they differ, or ok. */
@@ -62,19 +71,25 @@ export async function compareWithFleet(journal: Journal, target: FleetTarget, no
     return { ok: false, position: shipped[0]!.row.position, reason: `node ${node} in the stream is journal ${shipped[0]!.nodeId}, this journal is ${local}: it is not this node's history` };
   }
   let at = 0;
-  for (const { row } of shipped) {
+  let redacted = 0;
+  for (const { row, redacted: redaction } of shipped) {
     const skipped = journal.rowsAfter(at, 1)[0];
     if (skipped && skipped.position < row.position) return { ok: false, position: skipped.position, reason: `the local journal holds position ${skipped.position}, which the stream skips (it goes on at ${row.position})` };
     const mine = journal.hashAt(row.position);
     if (!mine) return { ok: false, position: row.position, reason: `position ${row.position} was shipped, but the local journal does not have it (its head is ${journal.head().position}): the local tail was cut or an older copy was put back` };
-    if (!mine.equals(row.hash)) return { ok: false, position: row.position, reason: `position ${row.position} differs from what was shipped: ${describeDifference(journal, row)}` };
+    if (!mine.equals(row.hash)) return { ok: false, position: row.position, reason: `position ${row.position} differs from what was shipped: ${describeDifference(journal, row, redaction !== undefined)}` };
+    if (redaction !== undefined) redacted++;
     at = row.position;
   }
-  return { ok: true, shipped: shipped.length, upTo: at, unshipped: journal.head().position - at };
+  return { ok: true, shipped: shipped.length, upTo: at, unshipped: journal.head().position - at, redacted };
 }
 
-function describeDifference(journal: Journal, shipped: StoredRow): string {
+/** A redacted message is compared with the local body redacted the same way: only its env values are beyond telling. */
+function describeDifference(journal: Journal, shipped: StoredRow, redacted: boolean): string {
   const mine = journal.rowsAfter(shipped.position - 1, 1)[0];
-  if (mine && mine.position === shipped.position && !mine.body.equals(shipped.body)) return "the local event was rewritten (its body is not the one shipped)";
-  return "the local chain forked from the shipped one (an event before it or its hash was rewritten)";
+  if (mine && mine.position === shipped.position) {
+    const body = redacted ? redactEnvBody(mine.type, mine.schema_version, mine.body).body : mine.body;
+    if (!body.equals(shipped.body)) return `the local event was rewritten (its body${redacted ? ", redacted," : ""} is not the one shipped)`;
+  }
+  return `the local chain forked from the shipped one (an event before it or its hash was rewritten${redacted ? ", or one of its env values, which the redacted message cannot show" : ""})`;
 }

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import type { Journal, StoredRow } from "../events/journal.js";
 import { FATAL, FleetError, claimNode, ensureStream, lastOfNode, lastSubjectSeq, openFleet, toFleetError, type Fleet, type FleetTarget } from "./nats.js";
 import { msgIdOf, rowHeaders } from "./message.js";
+import { redactEnvBody, type Redaction } from "./redact.js";
 import { SHIP_CHECKPOINT, writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
 
 export { SHIP_CHECKPOINT };
@@ -24,6 +25,8 @@ export interface ShipperOptions extends FleetTarget {
   node?: string;
   /** Where the shipper's state is written for `berth journal stats`. */
   statusPath: string;
+  /** Ship the events that carry env values with the values replaced (src/fleet/redact.ts). */
+  redactEnv?: boolean;
   /** Hears each newly acknowledged position (bench/ship.ts measures the lag with it). */
   onAcked?: (position: number) => void;
 }
@@ -46,7 +49,7 @@ export class Shipper {
     this.node = options.node ?? hostname();
     this.nodeId = journal.nodeId()!;
     this.acked = journal.checkpoint(SHIP_CHECKPOINT);
-    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now() };
+    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now(), ...(options.redactEnv ? { redactEnv: true } : {}) };
     this.unsubscribe = journal.subscribe(() => this.wake());
   }
 
@@ -139,8 +142,10 @@ export class Shipper {
     const seen = new Set<string>();
     for (const b of batch) if (!seen.has(b.subject)) seen.add((b.first = true, b.subject));
     await Promise.all([...seen].filter((s) => !this.lastSeq.has(s)).map(async (s) => this.remember(s, await lastSubjectSeq(fleet.jsm, s))));
-    const acks = await Promise.allSettled(batch.map(({ row, subject, first }) =>
-      fleet.js.publish(subject, row.body, { msgID: msgIdOf(this.node, row.position), headers: rowHeaders(row, this.node, this.nodeId), ...(first ? { expect: { lastSubjectSequence: this.lastSeq.get(subject)! } } : {}) })));
+    // Redacted before anything is published: a row it cannot redact stops the window unshipped.
+    const bodies = batch.map(({ row }) => this.bodyOf(row));
+    const acks = await Promise.allSettled(batch.map(({ row, subject, first }, i) =>
+      fleet.js.publish(subject, bodies[i]!.body, { msgID: msgIdOf(this.node, row.position), headers: rowHeaders(row, this.node, this.nodeId, bodies[i]!.redacted ? bodies[i]!.header : undefined), ...(first ? { expect: { lastSubjectSequence: this.lastSeq.get(subject)! } } : {}) })));
     const failed = acks.findIndex((a) => a.status === "rejected");
     for (let i = 0; i < (failed < 0 ? acks.length : failed); i++) {
       this.remember(batch[i]!.subject, (acks[i] as PromiseFulfilledResult<{ seq: number }>).value.seq);
@@ -158,6 +163,11 @@ export class Shipper {
     const e = toFleetError(reason, `publishing position ${row.position}`);
     if (e.fault === "protocol") throw new FleetError("refused", `the stream refused position ${row.position}: ${reason.message}`);
     throw e;
+  }
+
+  /** What a row ships as: its stored bytes, or with --ship-redact-env its env values replaced. */
+  private bodyOf(row: StoredRow): Redaction {
+    return this.options.redactEnv ? redactEnvBody(row.type, row.schema_version, row.body) : { redacted: false, body: row.body };
   }
 
   private remember(subject: string, seq: number): void {

@@ -20,6 +20,8 @@ export interface ShipStatus {
   acked: number;
   /** Since when (ms) the state holds. */
   since: number;
+  /** Shipping with --ship-redact-env: the env values in the stream are `<redacted>`. */
+  redactEnv?: boolean;
   error?: { code: string; fault: string; message: string };
 }
 

@@ -22,7 +22,8 @@ export const command: LeafCommand = {
     .option("--ship-user <user>", "NATS user name")
     .option("--ship-password <password>", "NATS password")
     .option("--ship-token <token>", "NATS token")
-    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate"),
+    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate")
+    .option("--ship-redact-env", "ship environment values as <redacted> (names kept; the journal keeps them; no restore from such a stream, see docs/fleet.md)"),
   action: async (session, opts) => {
     const { runDaemon } = await import("../../daemon/main.js");
     const log = logConfig(opts.logDriver, opts.logOpt);
@@ -35,5 +36,5 @@ export const command: LeafCommand = {
 const SHIP_OPTIONS = [["ship", "--ship"], ["node", "--node"], ["shipUser", "--ship-user"], ["shipPassword", "--ship-password"], ["shipToken", "--ship-token"], ["shipCa", "--ship-ca"]] as const;
 
 function shipArgs(opts: Record<string, unknown>): string[] {
-  return SHIP_OPTIONS.flatMap(([key, flag]) => (typeof opts[key] === "string" ? [flag, opts[key] as string] : []));
+  return [...SHIP_OPTIONS.flatMap(([key, flag]) => (typeof opts[key] === "string" ? [flag, opts[key] as string] : [])), ...(opts.shipRedactEnv === true ? ["--ship-redact-env"] : [])];
 }
