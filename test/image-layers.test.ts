@@ -1,7 +1,7 @@
 // The layer store against a real registry: images that share a base share its layer
 // directories on disk (the same inodes inside their containers), an upper layer's whiteouts
 // and opaque directories hide what the base has, a 40-layer image runs, and image rm frees a
-// layer only when no image is built on it.
+// layer only when no image is built on it and no container uses it.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { join } from "node:path";
@@ -83,9 +83,21 @@ test("two images built on one base share its layer directory: the same inode in 
     assert.is(fs.readFileSync(join(layers, chainsA[0]!, "etc", "motd"), "utf8"), "base\n");
     assert.is((await berth(root, ["exec", "a", "ls", "/etc/motd"])).code, 1);
 
-    // rm of a frees a's own layers, never the base b still stands on.
-    assert.is((await berth(root, ["rm", "-f", "a", "b"])).code, 0);
-    assert.is((await berth(root, ["image", "rm", `${registry.host}/t/a:1`])).code, 0);
+    // A container keeps its image's layers after `image rm -f`, as docker does: it starts again.
+    assert.is((await berth(root, ["rm", "-f", "b"])).code, 0);
+    assert.is((await berth(root, ["kill", "a"])).code, 0);
+    const refused = await berth(root, ["image", "rm", `${registry.host}/t/a:1`]);
+    assert.is(refused.code, 125);
+    assert.match(refused.stderr, /container a uses it/);
+    assert.is((await berth(root, ["image", "rm", "-f", `${registry.host}/t/a:1`])).code, 0);
+    assert.equal(fs.readdirSync(layers).sort(), [...new Set([...chainsA, ...chainsB])].sort(), "every layer a still needs stays");
+    assert.is((await berth(root, ["start", "a"])).code, 0);
+    assert.is((await berth(root, ["exec", "a", "cat", "/srv/a"])).stdout, "a\n");
+
+    // Once a is gone, the next sweep frees its own layers, never the base b stands on.
+    assert.is((await berth(root, ["rm", "-f", "a"])).code, 0);
+    assert.is((await berth(root, ["image", "tag", `${registry.host}/t/b:1`, "extra:1"])).code, 0);
+    assert.is((await berth(root, ["image", "rm", "extra:1"])).code, 0);
     assert.equal(fs.readdirSync(layers).sort(), [...chainsB].sort());
     assert.is((await berth(root, ["run", "--rm", `${registry.host}/t/b:1`, "cat", "/srv/only"])).stdout, "b\n");
     assert.is((await berth(root, ["image", "rm", `${registry.host}/t/b:1`])).code, 0);

@@ -64,6 +64,16 @@ export function networksOf(projection: Projection): Record<string, NetworkDefini
   return projection.networks ?? {};
 }
 
+/** The exact images live containers were created from: their layers stay while they do. */
+export function imagesInUse(projection: Projection): { manifest: string; config: string }[] {
+  const used: { manifest: string; config: string }[] = [];
+  for (const c of Object.values(projection.containers)) {
+    const rootfs = c.config.rootfs;
+    if ("image" in rootfs && rootfs.resolved) used.push({ manifest: rootfs.resolved.manifest, config: rootfs.resolved.config });
+  }
+  return used;
+}
+
 /** The live containers attached to `network` now. */
 export function attachedTo(projection: Projection, network: string): ContainerState[] {
   return Object.values(projection.containers).filter((c) => c.networks?.[network] !== undefined);

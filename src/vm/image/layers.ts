@@ -38,14 +38,15 @@ export interface Lowers {
 
 /** The layers (top first) of an image in the store, or its flattened tree; undefined when it is not unpacked. */
 export function imageLowers(store: ImageStore, manifest: string, layerDigests?: readonly string[]): Lowers | undefined {
-  const digests = layerDigests ?? layersOfManifest(store, manifest);
+  const digests = layerDigests ?? manifestLayers(store, manifest);
   const chains = digests ? chainIds(digests) : [];
   if (chains.length > 0 && chains.every((c) => fs.existsSync(store.layerPath(c)))) return { base: store.layersDir, names: chains.reverse() };
   const flat = store.unpackedPath(manifest);
   return fs.existsSync(flat) ? { base: dirname(flat), names: [basename(flat)] } : undefined;
 }
 
-function layersOfManifest(store: ImageStore, manifest: string): string[] | undefined {
+/** The layer digests an image manifest in the store names; undefined when it is not there. */
+export function manifestLayers(store: ImageStore, manifest: string): string[] | undefined {
   try {
     const m = JSON.parse(store.readBlob(manifest).toString("utf8")) as { layers?: { digest: string }[] };
     return m.layers?.map((l) => l.digest);

@@ -12,10 +12,16 @@ import type { ImageConfig } from "../../model/image.js";
 import { parseReference, refKey } from "../../model/reference.js";
 import { unmountUnder } from "../hostcalls.js";
 import { imagesDir } from "../paths.js";
-import { liveChains } from "./layers.js";
+import { liveChains, manifestLayers } from "./layers.js";
 
 /** Names under images/ that the store owns; `image import` may not use them. */
 export const STORE_NAMES = ["blobs", "ingest", "layers", "unpacked", "refs.json"];
+
+/** An image a container was created from: its blobs and layers stay while the container does, named or not. */
+export interface ImageInUse {
+  manifest: string;
+  config: string;
+}
 
 export interface ImageRecord {
   /** The normalised reference: "docker.io/library/alpine:latest", or "repo@sha256:…" pulled by digest. */
@@ -106,7 +112,7 @@ export class ImageStore {
    * refs file, trees no reference names. Run once when the daemon starts, before any pull;
    * ingest/ stays, for the next pull's Range.
    */
-  removeLeftovers(): void {
+  removeLeftovers(inUse: readonly ImageInUse[] = []): void {
     let names: string[];
     try {
       names = fs.readdirSync(this.dir);
@@ -122,9 +128,9 @@ export class ImageStore {
     }
     // An image rm killed after it dropped the reference, before its sweep: no tree stays behind
     // that no reference names. Blobs stay, for a pull that resumes; the next rm or prune sweeps them.
-    const refs = Object.values(this.refs());
-    removeAllBut(join(this.dir, "unpacked"), new Set(refs.map((r) => hexOf(r.manifest))));
-    removeAllBut(this.layersDir, liveChains(refs.map((r) => r.layers)));
+    const live = this.live(this.refs(), inUse);
+    removeAllBut(join(this.dir, "unpacked"), live.blobs);
+    removeAllBut(this.layersDir, live.chains);
   }
 
   refs(): Record<string, ImageRecord> {
@@ -175,23 +181,28 @@ export class ImageStore {
   }
 
   /**
-   * Drops the reference, then every blob and unpacked tree no remaining reference needs.
-   * The reference goes first: a crash after it leaves only unreferenced files, which the next
-   * removal sweeps; never a reference to a deleted blob.
+   * Drops the reference, then every blob, layer and unpacked tree that neither a remaining
+   * reference nor a container (`inUse`, from the projection) needs. The reference goes first:
+   * a crash after it leaves only unreferenced files, which the next removal sweeps; never a
+   * reference to a deleted blob.
    */
-  removeRef(reference: string, sweep = true): { freed: string[] } {
+  removeRef(reference: string, sweep = true, inUse: readonly ImageInUse[] = []): { freed: string[] } {
     const refs = this.refs();
     delete refs[reference];
     this.writeRefs(refs);
-    return { freed: sweep ? this.sweep(refs) : [] };
+    if (!sweep) return { freed: [] };
+    const live = this.live(refs, inUse);
+    removeAllBut(join(this.dir, "unpacked"), live.blobs);
+    removeAllBut(this.layersDir, live.chains);
+    return { freed: removeAllBut(join(this.dir, "blobs", "sha256"), live.blobs).map((hex) => `sha256:${hex}`) };
   }
 
-  private sweep(refs: Record<string, ImageRecord>): string[] {
-    const live = new Set<string>();
-    for (const r of Object.values(refs)) for (const d of [r.manifest, r.config, r.index, ...r.layers]) if (d) live.add(hexOf(d));
-    removeAllBut(join(this.dir, "unpacked"), live);
-    removeAllBut(this.layersDir, liveChains(Object.values(refs).map((r) => r.layers)));
-    return removeAllBut(join(this.dir, "blobs", "sha256"), live).map((hex) => `sha256:${hex}`);
+  /** The blobs (hex) and layer chains the references and the containers' images need. */
+  private live(refs: Record<string, ImageRecord>, inUse: readonly ImageInUse[]): { blobs: Set<string>; chains: Set<string> } {
+    const images = [...Object.values(refs), ...inUse.map((u) => ({ ...u, index: undefined, layers: manifestLayers(this, u.manifest) ?? [] }))];
+    const blobs = new Set<string>();
+    for (const r of images) for (const d of [r.manifest, r.config, r.index, ...r.layers]) if (d) blobs.add(hexOf(d));
+    return { blobs, chains: liveChains(images.map((r) => r.layers)) };
   }
 }
 
