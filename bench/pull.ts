@@ -1,7 +1,8 @@
 // `berth pull` of a fixed image from a local registry (download, verify, unpack), against
 // `skopeo copy docker://… oci:DIR` + `umoci unpack`, and against `podman pull`, when installed:
 // medians of interleaved cold pulls, every store wiped between pulls. Then the RSS growth of
-// the berth processes (the daemon and the CLI) during a pull of one 300 MB layer.
+// the berth processes (the daemon and the CLI) during a pull of one 300 MB layer. The CLI runs
+// as `berth` does: bin/berth.js through its shebang, with its V8 flags.
 // Targets: <= 1.0x skopeo+umoci, <= 1.0x podman pull, RSS growth <= 64 MB.
 // Run: node --import tsx bench/pull.ts [runs]
 //
@@ -116,7 +117,7 @@ try {
   const samples = { berth: [] as number[], skopeo: [] as number[], podman: [] as number[] };
   for (let i = 0; i < runs; i++) {
     wipe();
-    samples.berth.push(time(() => run(process.execPath, [bin, "pull", "-q", ref], { env })));
+    samples.berth.push(time(() => run(bin, ["pull", "-q", ref], { env })));
     samples.skopeo.push(time(() => {
       run("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${join(work, "skopeo")}:fixed`]);
       run("umoci", ["unpack", "--image", `${join(work, "skopeo")}:fixed`, join(work, "bundle")]);
@@ -130,7 +131,7 @@ try {
   const huge = `${registry.host}/bench/huge:1`;
   push(layout, "huge", huge);
   const baseline = rssKb([daemon.pid!]);
-  const cli = spawn(process.execPath, [bin, "pull", "-q", huge], { env, stdio: "ignore" });
+  const cli = spawn(bin, ["pull", "-q", huge], { env, stdio: "ignore" });
   let peakSum = baseline;
   let peakDaemon = baseline;
   let peakCli = 0;
