@@ -13,7 +13,7 @@ export const command: LeafCommand = {
   // No commander defaults: a flag left out leaves its key to the config file (docs/fleet.md).
   flags: (cmd) => cmd
     .option("--config <file>", "a JSON config file whose keys mirror these flags (driver, sync, ship: {servers, node, user, password, ...}); flags win over it. Default: <root>/daemon.json when it exists")
-    .addOption(new Option("--driver <driver>", "runtime driver (default: runc)").choices(["runc", "fake"]))
+    .addOption(new Option("--driver <driver>", "runtime driver: runc (the default) or fake").choices(["runc", "fake"]))
     .addOption(new Option("--sync <mode>", "journal durability: full (the default) survives power loss, normal may lose the last commits").choices(["full", "normal"]))
     .option("--accept-journal-loss", "start although exit acks prove the journal lost acknowledged events; journals the loss (see docs/journal.md)")
     .option("--default-network <network>", "the network of containers created without --network (podman's default_network): bridge (the default), none, host or a network's name")
