@@ -3,10 +3,12 @@
 // file. The right key ships; a wrong one is the fault "auth" in `journal stats` and the journal
 // is untouched; a missing or malformed key file stops the daemon before it serves, naming it.
 import { spawn } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { nkeys } from "@nats-io/nats-core";
+import { parseCredsFile, parseSeedFile } from "../src/fleet/credentials.js";
 import { readShipStatus } from "../src/fleet/status.js";
 import { berth, ensureBuilt } from "./helpers/cli-env.js";
 import { tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
@@ -71,6 +73,18 @@ test("an nkey user: the right seed ships every event, a wrong seed is an auth er
   });
 });
 
+test("a seed file holds one user seed; an account's seed, two seeds or a bad creds block are refused without echoing the seed", () => {
+  const user = userKey();
+  assert.ok(parseSeedFile(`${user.seed}\n`, "/k/u.nk").ok);
+  const accountSeed = new TextDecoder().decode(nkeys.createAccount().getSeed());
+  const account = parseSeedFile(accountSeed, "/k/a.nk");
+  assert.equal(account, { ok: false, message: "/k/a.nk holds an account's seed (SA...), not a user's (SU...)" });
+  const two = parseSeedFile(`${user.seed}\n${user.seed}\n`, "/k/two.nk");
+  assert.ok(!two.ok && !two.message.includes(user.seed) && two.message.includes("found 2 lines"));
+  const creds = parseCredsFile(`-----BEGIN NATS USER JWT-----\nnot-a-jwt\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\n${user.seed}\n------END USER NKEY SEED------\n`, "/k/u.creds");
+  assert.equal(creds, { ok: false, message: "/k/u.creds: its first block is not a JWT" });
+});
+
 /** Runs the daemon from source with `args`; resolves with its exit code and output once it exits. */
 function refusedStart(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -92,15 +106,16 @@ test("a missing, unreadable or malformed key file stops the daemon before it ser
     const missing = join(dir, "missing.nk");
     const notASeed = join(dir, "garbage.nk");
     writeFileSync(notASeed, "SUNOTASEED\n");
-    const unreadable = seedFile(dir, "unreadable.nk", userKey().seed);
-    chmodSync(unreadable, 0o000);
+    // Unreadable even to root (these tests run as root, who reads any file whatever its mode): a directory.
+    const unreadable = join(dir, "a-directory.nk");
+    mkdirSync(unreadable);
     const cases: [string[], RegExp][] = [
       [["--ship-nkey", missing], new RegExp(`invalidArgument: cannot read the NATS nkey seed file ${missing}: ENOENT`)],
       [["--ship-nkey", notASeed], new RegExp(`invalidArgument: ${notASeed} does not hold a valid nkey seed`)],
       [["--ship-creds", notASeed], new RegExp(`invalidArgument: ${notASeed} is not a NATS credentials file`)],
+      [["--ship-nkey", unreadable], new RegExp(`invalidArgument: cannot read the NATS nkey seed file ${unreadable}: EISDIR`)],
+      [["--ship-nkey", notASeed, "--ship-creds", notASeed], /invalidArgument: give an nkey seed file or a \.creds file, not both/],
     ];
-    // root reads any file whatever its mode: the unreadable case is only real for other users.
-    if (process.getuid?.() !== 0) cases.push([["--ship-nkey", unreadable], new RegExp(`invalidArgument: cannot read the NATS nkey seed file ${unreadable}: EACCES`)]);
     for (const [i, [args, message]] of cases.entries()) {
       const root = join(dir, `root-${i}`);
       const r = await refusedStart(["--root", root, "--ship", "nats://127.0.0.1:4222", "--node", "n", ...args]);

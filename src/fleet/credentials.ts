@@ -32,6 +32,8 @@ export function parseCredsFile(text: string, file: string): Parsed {
   return typeof seed === "string" ? { ok: false, message: seed } : { ok: true, auth: { kind: "creds", jwt, seed } };
 }
 
+const KINDS: Record<string, string> = { A: "an account's", O: "an operator's", N: "a server's", C: "a cluster's", X: "a curve key's" };
+
 /** The seed's bytes, or why it is not a user's seed. The seed itself never appears in a message. */
 function userSeed(text: string, file: string): Uint8Array | string {
   const seed = new TextEncoder().encode(text);
@@ -41,6 +43,6 @@ function userSeed(text: string, file: string): Uint8Array | string {
   } catch {
     return `${file} does not hold a valid nkey seed (expected a line starting with SU, as \`nsc\` or \`nk -gen user\` write it)`;
   }
-  if (!publicKey.startsWith("U")) return `${file} holds the seed of a ${publicKey[0]} key, not a user's (SU...)`;
+  if (!publicKey.startsWith("U")) return `${file} holds ${KINDS[publicKey[0]!] ?? "another kind of key's"} seed (S${publicKey[0]}...), not a user's (SU...)`;
   return seed;
 }
