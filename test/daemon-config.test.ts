@@ -36,6 +36,8 @@ test("unknown keys, at any level, and wrong types are invalidArgument naming the
   assert.match(refusal(`{"shipp": {}}`), `unknown key "shipp" in ${FILE}: expected driver, sync,`);
   assert.match(refusal(`{"ship": {"servers": "nats://a:1", "nkeys": "x"}}`), `unknown key "ship.nkeys" in ${FILE}`);
   assert.match(refusal(`{"log": {"maxFile": 3}}`), `unknown key "log.maxFile" in ${FILE}`);
+  assert.match(refusal(`{"constructor": {}}`), `unknown key "constructor" in ${FILE}`);
+  assert.match(refusal(`{"ship": {"__proto__": {"servers": "nats://a:1"}}}`), `unknown key "ship.__proto__" in ${FILE}`);
   assert.match(refusal(`{"sync": "fast"}`), `"sync" in ${FILE} must be "full" or "normal", not "fast"`);
   assert.match(refusal(`{"acceptJournalLoss": "yes"}`), `"acceptJournalLoss" in ${FILE} must be true or false`);
   assert.match(refusal(`{"ship": {"servers": 4222}}`), `"ship.servers" in ${FILE} must be a NATS URL or an array of them`);

@@ -102,7 +102,8 @@ function check(value: unknown, kind: Kind, key: string, at: { file: string; dir:
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
         const name = key === "" ? k : `${key}.${k}`;
-        const sub = kind.keys[k];
+        // Own keys only: "constructor" or "__proto__" must be unknown keys, not Object's.
+        const sub = Object.hasOwn(kind.keys, k) ? kind.keys[k] : undefined;
         if (!sub) return { ok: false, message: `unknown key "${name}" in ${at.file}: expected ${Object.keys(kind.keys).join(", ")}` };
         const r = check(v, sub, name, at);
         if (!r.ok) return r;
