@@ -2,13 +2,14 @@
 // Its keys mirror the flags; unknown keys and wrong types are refused naming the key and the
 // file; a flag wins over the file; relative paths resolve against the file's directory; and the
 // NATS credentials can live in it (end to end: an nkey seed named by the file ships).
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mergeOptions, parseDaemonConfig } from "../src/daemon/config.js";
 import { readShipStatus } from "../src/fleet/status.js";
-import { berth, ensureBuilt } from "./helpers/cli-env.js";
+import { berth, bin, ensureBuilt } from "./helpers/cli-env.js";
 import { tempRoot, waitFor, withDaemon } from "./helpers/daemon.js";
 import { assertSameRows, daemonMain, lifecycle, waitShipped } from "./helpers/fleet.js";
 import { withNats } from "./helpers/nats.js";
@@ -115,6 +116,29 @@ test("--config FILE: its ship settings apply, a flag overrides them (--node, --d
         await lifecycle(frame, "d1");
       }, { driver: "fake", command: ["--import", "tsx", daemonMain, "--config", file, "--node", "from-flag"] });
     });
+  });
+});
+
+test("berth daemon --config FILE: the file's keys apply where no flag is given (the CLI passes no defaults over them)", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "daemon.json");
+    writeFileSync(file, JSON.stringify({ driver: "fake", defaultNetwork: "none", sync: "normal" }), { mode: 0o600 });
+    const root = join(dir, "root");
+    const child = spawn(process.execPath, [bin, "daemon", "--root", root, "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      await waitFor("berth daemon to serve", () => output.includes("serving") || child.exitCode !== null, 60_000);
+      assert.match(output, `; config ${file}`);
+      const info = await berth(root, ["info", "--format", "json"]);
+      assert.is(info.code, 0, info.stderr);
+      assert.is(JSON.parse(info.stdout).driver, "fake", "the file's driver, not the flag's default runc");
+    } finally {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    }
   });
 });
 
