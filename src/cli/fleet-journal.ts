@@ -16,6 +16,8 @@ export interface FleetFlags {
   shipPassword?: string;
   shipToken?: string;
   shipCa?: string;
+  shipNkey?: string;
+  shipCreds?: string;
 }
 
 /** The node and the credentials of the fleet stream, as `berth daemon --ship` takes them. */
@@ -25,10 +27,12 @@ export function fleetFlags(cmd: Command, node = "the node's name in the fleet st
     .option("--ship-user <user>", "NATS user name")
     .option("--ship-password <password>", "NATS password")
     .option("--ship-token <token>", "NATS token")
-    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate");
+    .option("--ship-ca <file>", "CA certificate that signs the NATS server's TLS certificate")
+    .option("--ship-nkey <file>", "a file holding the NATS user's nkey seed (SU...)")
+    .option("--ship-creds <file>", "a NATS .creds file (user JWT and seed, as nsc writes it)");
 }
 
-export const targetOf = (servers: string, f: FleetFlags): FleetTarget => ({ servers, user: f.shipUser, pass: f.shipPassword, token: f.shipToken, tlsCa: f.shipCa });
+export const targetOf = (servers: string, f: FleetFlags): FleetTarget => ({ servers, user: f.shipUser, pass: f.shipPassword, token: f.shipToken, tlsCa: f.shipCa, nkey: f.shipNkey, creds: f.shipCreds });
 
 /** The node whose history the witness reads: --node, else the name this root last shipped under, else the hostname. */
 async function nodeOf(root: string, flags: FleetFlags): Promise<string> {

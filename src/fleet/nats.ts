@@ -1,17 +1,21 @@
 // The NATS edge: connecting, the fleet stream, the node claims bucket, and reading one node's
-// messages back. Nothing else in berth imports a NATS package. Every failure leaves here as a
+// messages back. Nothing else in berth imports a NATS package (but credentials.ts, which checks
+// nkey seeds with the client's own nkeys). Every failure leaves here as a
 // FleetError: a BerthError whose `fault` says what went wrong in words a test can match.
+import { readFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { jwtAuthenticator, nkeyAuthenticator, type Authenticator, type NatsConnection } from "@nats-io/nats-core";
 import { BerthError, type ErrorCode } from "../model/errors.js";
+import { parseCredsFile, parseSeedFile } from "./credentials.js";
 import { rowOf, type ShippedRow } from "./message.js";
 import { CLAIMS_BUCKET, escapeToken, nodeFilter, STREAM_NAME, SUBJECT_ROOT } from "./subject.js";
 
 export type FleetFault =
   | "unreachable" // no server answered
   | "auth" // the server refused the credentials
+  | "credentials" // a local nkey seed or .creds file is missing, unreadable or malformed
   | "nodeClaimed" // another journal holds the node name
   | "otherNode" // the node's messages in the stream carry another journal's node id
   | "forked" // the stream's last chain hash for the node is not the local one there
@@ -25,6 +29,7 @@ export type FleetFault =
 const CODES: Record<FleetFault, ErrorCode> = {
   unreachable: "timeout",
   auth: "invalidArgument",
+  credentials: "invalidArgument",
   nodeClaimed: "exists",
   otherNode: "exists",
   forked: "invalidState",
@@ -37,7 +42,7 @@ const CODES: Record<FleetFault, ErrorCode> = {
 };
 
 /** Faults that a reconnect cannot cure: the shipper stops and says so in `journal stats`. */
-export const FATAL: ReadonlySet<FleetFault> = new Set(["nodeClaimed", "otherNode", "forked", "localTailLost", "badHash", "gap", "auth", "redacted"]);
+export const FATAL: ReadonlySet<FleetFault> = new Set(["nodeClaimed", "otherNode", "forked", "localTailLost", "badHash", "gap", "auth", "credentials", "redacted"]);
 
 export class FleetError extends BerthError {
   constructor(readonly fault: FleetFault, message: string) {
@@ -54,6 +59,10 @@ export interface FleetTarget {
   token?: string;
   /** TLS: a CA file to trust (a self-signed server); with it, or a tls:// URL, the connection must be TLS. */
   tlsCa?: string;
+  /** A file holding the user's nkey seed (SU...): the server challenges, the seed signs. */
+  nkey?: string;
+  /** A NATS .creds file (a user JWT and its seed): operator/JWT mode. */
+  creds?: string;
 }
 
 export function parseServers(servers: string): string[] {
@@ -77,8 +86,30 @@ export function toFleetError(err: unknown, context: string): FleetError {
   return new FleetError("protocol", `${context}: ${message}`);
 }
 
+/**
+ * The nkey or JWT authenticator of `target`, read from its files now (each connect reads them
+ * again, so a rotated file is picked up). A missing, unreadable or malformed file is refused
+ * here, naming it: the fault "credentials", before any server is asked.
+ */
+export function keyAuthenticator(target: FleetTarget): Authenticator | undefined {
+  if (target.nkey !== undefined && target.creds !== undefined) throw new FleetError("credentials", "give an nkey seed file or a .creds file, not both: a .creds file holds its own seed");
+  const file = target.nkey ?? target.creds;
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new FleetError("credentials", `cannot read the NATS ${target.nkey !== undefined ? "nkey seed" : "credentials"} file ${file}: ${(err as Error).message}`);
+  }
+  const parsed = target.nkey !== undefined ? parseSeedFile(text, file) : parseCredsFile(text, file);
+  if (!parsed.ok) throw new FleetError("credentials", parsed.message);
+  const { auth } = parsed;
+  return auth.kind === "nkey" ? nkeyAuthenticator(auth.seed) : jwtAuthenticator(auth.jwt, auth.seed);
+}
+
 export async function openConnection(target: FleetTarget, name: string): Promise<NatsConnection> {
   const servers = parseServers(target.servers);
+  const authenticator = keyAuthenticator(target);
   try {
     return await connect({
       servers,
@@ -89,6 +120,7 @@ export async function openConnection(target: FleetTarget, name: string): Promise
       user: target.user,
       pass: target.pass,
       token: target.token,
+      ...(authenticator ? { authenticator } : {}),
       // A tls:// server, or a CA to trust, means TLS or nothing.
       ...(target.tlsCa ? { tls: { caFile: target.tlsCa } } : servers.some((s) => s.startsWith("tls://")) ? { tls: {} } : {}),
     });

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { Journal, type StoredRow } from "../../src/events/journal.js";
-import { lastOfNode, openFleet, readNode, type Fleet } from "../../src/fleet/nats.js";
+import { lastOfNode, openFleet, readNode, type Fleet, type FleetTarget } from "../../src/fleet/nats.js";
 import type { ShippedRow } from "../../src/fleet/message.js";
 import { journalPath } from "../../src/host/root-layout.js";
 import { readShipStatus } from "../../src/fleet/status.js";
@@ -13,8 +13,12 @@ export const daemonMain = join(import.meta.dirname, "..", "..", "src", "daemon",
 /** The source daemon's command line, shipping to `url` as `node`. */
 export const shippingDaemon = (url: string, node: string, extra: string[] = []) => ["--import", "tsx", daemonMain, "--ship", url, "--node", node, ...extra];
 
-export async function streamRows(url: string, node: string): Promise<ShippedRow[]> {
-  const fleet = await openFleet({ servers: url }, "berth test");
+/** A server's URL, or the whole target when the server wants credentials. */
+export type Server = string | FleetTarget;
+const targetOf = (server: Server): FleetTarget => (typeof server === "string" ? { servers: server } : server);
+
+export async function streamRows(url: Server, node: string): Promise<ShippedRow[]> {
+  const fleet = await openFleet(targetOf(url), "berth test");
   try {
     const rows: ShippedRow[] = [];
     for await (const r of readNode(fleet, node)) rows.push(r);
@@ -34,13 +38,13 @@ export async function journalRows(root: string): Promise<StoredRow[]> {
 }
 
 /** Waits until the stream holds the journal's head for the node; returns both. */
-export async function waitShipped(url: string, node: string, root: string, timeoutMs = 60_000): Promise<{ stream: ShippedRow[]; journal: StoredRow[] }> {
+export async function waitShipped(url: Server, node: string, root: string, timeoutMs = 60_000): Promise<{ stream: ShippedRow[]; journal: StoredRow[] }> {
   let fleet: Fleet | undefined;
   try {
     for (const end = Date.now() + timeoutMs; ;) {
       const head = await headOf(root);
       // A cluster that just lost a server may time out for a while: connect again then.
-      fleet ??= await openFleet({ servers: url }, "berth test").catch(() => undefined);
+      fleet ??= await openFleet(targetOf(url), "berth test").catch(() => undefined);
       const last = fleet && (await lastOfNode(fleet.jsm, node).catch(() => undefined));
       if (head > 0 && last?.row.position === head) break;
       if (Date.now() > end) throw new Error(`timed out waiting for node ${node}'s journal (head ${head}) to reach the stream (at ${last?.row.position}); the shipper: ${JSON.stringify(readShipStatus(root))}`);
