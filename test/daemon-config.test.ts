@@ -27,9 +27,9 @@ const refusal = (text: string) => {
 };
 
 test("the file's keys mirror the flags; relative paths resolve against its directory; servers may be an array", () => {
-  const r = parseDaemonConfig(JSON.stringify({ driver: "fake", sync: "normal", acceptJournalLoss: true, log: { driver: "k8s-file", maxFiles: 3 }, defaultNetwork: "none", registriesConf: "registries.conf", ship: { servers: ["nats://10.0.0.5:4222", "tls://10.0.0.6:4222"], node: "web-1", user: "u", password: "p", ca: "../ca.pem", nkey: "/keys/web-1.nk" } }), FILE);
+  const r = parseDaemonConfig(JSON.stringify({ driver: "fake", sync: "normal", acceptJournalLoss: true, log: { driver: "k8s-file", maxFiles: 3 }, defaultNetwork: "none", registriesConf: "registries.conf", ship: { servers: ["nats://10.0.0.5:4222", "tls://10.0.0.6:4222"], node: "web-1", user: "u", password: "p", ca: "../ca.pem", nkey: "/keys/web-1.nk", redactEnv: true } }), FILE);
   assert.ok(r.ok);
-  assert.equal(r.options, { driver: "fake", sync: "normal", acceptJournalLoss: true, log: { driver: "k8s-file", maxFiles: 3 }, defaultNetwork: "none", registriesConf: "/etc/berth/registries.conf", ship: { servers: "nats://10.0.0.5:4222,tls://10.0.0.6:4222", node: "web-1", user: "u", password: "p", ca: "/etc/ca.pem", nkey: "/keys/web-1.nk" } });
+  assert.equal(r.options, { driver: "fake", sync: "normal", acceptJournalLoss: true, log: { driver: "k8s-file", maxFiles: 3 }, defaultNetwork: "none", registriesConf: "/etc/berth/registries.conf", ship: { servers: "nats://10.0.0.5:4222,tls://10.0.0.6:4222", node: "web-1", user: "u", password: "p", ca: "/etc/ca.pem", nkey: "/keys/web-1.nk", redactEnv: true } });
   assert.equal(parseDaemonConfig("{}", FILE), { ok: true, options: {} });
 });
 
