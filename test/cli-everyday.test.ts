@@ -117,12 +117,13 @@ test("version, info and system df: docker's shapes, berth's facts; version witho
     await ok(root, ["run", "--name", "done", "busybox", "sh", "-c", "head -c 1500 /dev/zero > /blob"]);
     const info = (await ok(root, ["info"])).stdout;
     assert.equal(info.split("\n").filter((l) => /^ ?\S/.test(l)).map((l) => l.trim().split(":")[0]), [
-      "Client", "Version", "Server", "Containers", "Images", "Server Version", "Storage Driver", "Default Runtime", "runc Version", "conmon Version", "Root Dir", "Daemon Pid", "Journal", "Orphans",
+      "Client", "Version", "Server", "Containers", "Images", "Server Version", "Storage Driver", "Default Runtime", "runc Version", "conmon Version", "Root Dir", "Daemon Pid", "Journal", "Orphans", "Fleet shipping",
     ]);
     assert.match(info, / Containers: 3\n  Running: 1\n  Paused: 1\n  Stopped: 1\n Images: 1\n/);
     assert.match(info, new RegExp(` Root Dir: ${root}\n`));
     assert.match(info, / Default Runtime: runc\n runc Version: \d+\.\d+\.\d+\S*\n conmon Version: \d+\.\d+\.\d+\n/);
     assert.match(info, /  Size: \d+(\.\d+)?[kM]?B\n  Head: position \d+, hash [0-9a-f]{12}\n  Status: ok\n/);
+    assert.match(info, / Fleet shipping: off\n/);
     assert.is((await ok(root, ["system", "info", "--format", "{{.ContainersRunning}}/{{.ContainersPaused}}/{{.ContainersStopped}} {{.Runtimes.runc}}"])).stdout.split(" ")[0], "1/1/1");
     const head = JSON.parse((await ok(root, ["info", "--format", "json"])).stdout).journal.head.position;
     assert.ok(head > 0);

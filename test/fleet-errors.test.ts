@@ -34,7 +34,7 @@ async function untouched(frame: DaemonFrame): Promise<void> {
 
 const failedWith = (root: string, fault: string) => waitFor(`the shipper to fail with ${fault}`, () => readShipStatus(root)?.error?.fault === fault);
 
-test("an unreachable server: commands go on, journal stats shows NATS down and the lag", async () => {
+test("an unreachable server: commands go on, journal stats and info show NATS down and the lag", async () => {
   const port = await freePort();
   await withDaemon(tempRoot(), async (frame) => {
     await lifecycle(frame, "u1");
@@ -46,6 +46,9 @@ test("an unreachable server: commands go on, journal stats shows NATS down and t
     assert.ok(ship.lagPositions > 0, "the unshipped positions are the lag");
     const text = await berth(frame.root, ["journal", "stats"]);
     assert.match(text.stdout, /shipping as node node-u to nats:\/\/127\.0\.0\.1:\d+: down, acknowledged up to position 0, lag \d+ positions/);
+    const info = await berth(frame.root, ["info"]);
+    assert.match(info.stdout, /\n Fleet shipping: as node node-u to nats:\/\/127\.0\.0\.1:\d+: down, acknowledged up to position 0, lag \d+ positions \(\d+\.\d s\); timeout: .*no NATS server answered/, "berth info shows NATS down too");
+    assert.is(JSON.parse((await berth(frame.root, ["info", "--format", "json"])).stdout).shipping.state, "down");
     await untouched(frame);
   }, { driver: "fake", command: shippingDaemon(`nats://127.0.0.1:${port}`, "node-u") });
   const target = tempRoot();

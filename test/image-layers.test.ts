@@ -65,6 +65,7 @@ test("two images built on one base share its layer directory: the same inode in 
     assert.is(chainsA[0], chainsB[0], "the base layer has one chain id");
     assert.equal(fs.readdirSync(layers).sort(), [...new Set([...chainsA, ...chainsB])].sort(), "one directory per distinct layer: the base once");
     assert.is(chainsA.length + chainsB.length - 1, fs.readdirSync(layers).length);
+    assert.is((await berth(root, ["info", "--format", "{{.Images}}"])).stdout, "2\n", "info counts images, not the store's directories");
 
     for (const t of ["a", "b"]) assert.is((await berth(root, ["run", "-d", "--name", t, `${registry.host}/t/${t}:1`])).code, 0);
     const onDisk = String(fs.statSync(join(layers, chainsA[0]!, "bin", "busybox")).ino);

@@ -1,6 +1,8 @@
 // Daemon-wide routes (`info`, `orphans`, `prune`) and the guard that stops every command once
 // the journal file was deleted or replaced under the daemon (src/events/identity.ts): commands
 // are refused with the fault, read-only routes answer from memory, their replies marked stale.
+import { ImageStore, STORE_NAMES } from "../vm/image/store.js";
+import { shipping, type ShipReport } from "../fleet/ship-report.js";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
 import type { Command } from "../commands/commands.js";
@@ -119,13 +121,15 @@ export interface DaemonInfo {
   version: string;
   driver: DriverName;
   runtimes: RuntimeVersions;
-  /** Images under the root (`<root>/images/NAME`). */
+  /** Distinct images: the built-in and imported trees, and the pulled or loaded manifests. */
   images: number;
   /** sizeBytes: the journal file and its WAL. */
   journal: { path: string; sizeBytes: number; head: { position: number; hash: string }; fault: JournalFault | null };
   containers: Record<string, number>;
   /** Orphans under the root now (a fresh scan); see `system prune --orphans`. */
   orphans: number;
+  /** The fleet shipper's state and lag, when this journal ships or once did (docs/fleet.md). */
+  shipping?: ShipReport;
 }
 
 export function systemRoutes(deps: SystemDeps): Record<string, Route> {
@@ -147,6 +151,7 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
       return {
         pid: process.pid, root, version: berthVersion(), driver: deps.driver, runtimes: await versions, images: countImages(root),
         journal, containers, orphans: (await currentOrphans(store, root)).length,
+        ...withShipping(root, store.journal),
       };
     }),
 
@@ -164,12 +169,15 @@ export function systemRoutes(deps: SystemDeps): Record<string, Route> {
 
 const fileSize = (path: string): number => statSync(path, { throwIfNoEntry: false })?.size ?? 0;
 
+/** docker's count: distinct images, so the built-in and imported trees plus the store's distinct manifests. */
 function countImages(root: string): number {
+  let trees = 0;
   try {
-    return readdirSync(imagesDir(root), { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+    trees = readdirSync(imagesDir(root), { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith(".") && !STORE_NAMES.includes(e.name)).length;
   } catch {
-    return 0; // no image built or imported yet
+    // No image built or imported yet.
   }
+  return trees + new Set(Object.values(new ImageStore(root).refs()).map((r) => r.manifest)).size;
 }
 
 /** Deletes every stopped or created container, as `docker system prune` does; never stops one. */
@@ -194,4 +202,9 @@ async function pruneStopped(deps: SystemDeps, correlationId: string, ctx: CallCo
     if (done) deleted.push(id);
   }
   return deleted;
+}
+
+function withShipping(root: string, journal: Parameters<typeof shipping>[1]): { shipping?: ShipReport } {
+  const report = shipping(root, journal);
+  return report ? { shipping: report } : {};
 }

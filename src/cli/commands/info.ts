@@ -1,10 +1,12 @@
 // `berth info` (also `berth system info`): the daemon's status in docker info's shape: the
 // containers by status, the versions of berth, runc and conmon, the root, the driver, and the
-// journal (file, size, head, and whether the daemon still accepts commands).
+// journal (file, size, head, and whether the daemon still accepts commands), and the fleet
+// shipper's state and lag.
 import type { DaemonInfo } from "../../daemon/system-routes.js";
 import { berthVersion } from "../../host/package-info.js";
 import type { Session } from "../context.js";
 import { humanBytes } from "../format.js";
+import { shipLine } from "../../fleet/ship-report.js";
 import { faultLine } from "../journal-fault.js";
 import { out } from "../output.js";
 import { render } from "../template.js";
@@ -15,7 +17,7 @@ export const INFO_EXAMPLES = ["berth info", "berth info --format '{{.ContainersR
 export const command: LeafCommand = {
   kind: "command",
   name: "info",
-  description: "the daemon's status: containers by status, versions, root, driver, journal size and head",
+  description: "the daemon's status: containers by status, versions, root, driver, journal size and head, fleet shipping",
   format: "template",
   examples: INFO_EXAMPLES,
   action: (s, o) => info(s, o),
@@ -43,6 +45,7 @@ export function infoView(i: DaemonInfo) {
     DaemonPid: i.pid,
     Journal: { Path: i.journal.path, SizeBytes: i.journal.sizeBytes, HeadPosition: i.journal.head.position, HeadHash: i.journal.head.hash, Status: i.journal.fault ? `REFUSING COMMANDS: ${faultLine(i.journal.fault)}` : "ok" },
     Orphans: i.orphans,
+    Shipping: i.shipping ? shipLine(i.shipping).replace(/^shipping /, "") : "off",
   };
 }
 
@@ -70,6 +73,7 @@ export function infoLines(i: DaemonInfo): string[] {
     `  Head: position ${v.Journal.HeadPosition}, hash ${v.Journal.HeadHash.slice(0, 12)}`,
     `  Status: ${v.Journal.Status}`,
     ` Orphans: ${v.Orphans}${v.Orphans ? " (berth system prune --orphans removes them)" : ""}`,
+    ` Fleet shipping: ${v.Shipping}`,
   ];
 }
 

@@ -16,7 +16,7 @@ import { stateAt } from "../../projections/index.js";
 import { iso, parseFormat, parseTime, table } from "../format.js";
 import { inspectOf, statusText } from "../inspect.js";
 import { daemonJournalFault, faultLine } from "../journal-fault.js";
-import { shipLine, shipping } from "../ship-stats.js";
+import { shipLine, shipping } from "../../fleet/ship-report.js";
 import { fleetFlags, restore, verifyWitness, type FleetFlags } from "../fleet-journal.js";
 import { out } from "../output.js";
 import type { CommandGroup } from "./command.js";

@@ -1,8 +1,8 @@
-// The fleet shipper's part of `berth journal stats`: its state and error from the status file
+// The fleet shipper's part of `berth journal stats` and `berth info`: its state and error from the status file
 // the daemon writes (src/fleet/status.ts), and its lag from the journal itself: the positions
 // after the `ship` checkpoint, and how long ago the oldest of them was committed.
 import type { Journal } from "../events/journal.js";
-import { readShipStatus, SHIP_CHECKPOINT } from "../fleet/status.js";
+import { readShipStatus, SHIP_CHECKPOINT } from "./status.js";
 
 export interface ShipReport {
   node?: string;
