@@ -1,16 +1,15 @@
-// The fleet shipper: copies every committed journal row, in position order, to the fleet
-// stream. It never sits in a commit's way: it reads the journal after commit (woken by the
-// journal's doorbell), from the stream's own last position for this node, and keeps at most one
-// window of rows in memory. The last acknowledged position is written back as the `ship`
-// checkpoint at most every 100 ms, so shipping adds no transaction per event (docs/fleet.md).
-import { hostname } from "node:os";
+// The fleet shipper's loop: copies every committed journal row, in position order, to the fleet
+// stream. It runs in the shipper's worker thread (ship-worker.ts; shipper.ts is the daemon's
+// side), on a read-only connection of its own: it reads the journal after commit (woken by the
+// journal's doorbell, relayed from the daemon's thread), from the stream's own last position for
+// this node, and keeps at most one window of rows in memory. The last acknowledged position goes
+// back to the daemon's thread as the `ship` checkpoint at most every 100 ms, so shipping adds no
+// transaction per event (docs/fleet.md).
 import type { Journal, StoredRow } from "../events/journal.js";
 import { FATAL, FleetError, claimNode, ensureStream, lastOfNode, lastSubjectSeq, openFleet, toFleetError, type Fleet, type FleetTarget } from "./nats.js";
 import { msgIdOf, rowHeaders } from "./message.js";
 import { redactEnvBody, type Redaction } from "./redact.js";
-import { SHIP_CHECKPOINT, writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
-
-export { SHIP_CHECKPOINT };
+import { writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
 import { subjectOf } from "./subject.js";
 
 /** Rows read and published at once: the bound on the shipper's memory. */
@@ -20,18 +19,40 @@ const BACKOFF_MS = { first: 100, max: 5000 };
 /** Subjects whose last stream sequence is remembered (a miss costs one lookup). */
 const REMEMBERED_SUBJECTS = 4096;
 
-export interface ShipperOptions extends FleetTarget {
-  /** Default: the hostname. */
-  node?: string;
+export interface ShipLoopOptions extends FleetTarget {
+  node: string;
+  nodeId: string;
+  /** The `ship` checkpoint when the daemon started: what `journal stats` shows until the first ack. */
+  acked: number;
   /** Where the shipper's state is written for `berth journal stats`. */
   statusPath: string;
   /** Ship the events that carry env values with the values replaced (src/fleet/redact.ts). */
   redactEnv?: boolean;
-  /** Hears each newly acknowledged position (bench/ship.ts measures the lag with it). */
-  onAcked?: (position: number) => void;
+  /** The pid the status names: the daemon's. */
+  pid: number;
 }
 
-export class Shipper {
+/**
+ * The journal's doorbell, as the loop waits on it: take a mark before reading, and wait from
+ * that mark when the read found nothing, so a commit between the two is not missed.
+ */
+export interface Doorbell {
+  mark(): number;
+  /** Resolves once the bell rang after `mark`, or after `ms`; a stop rings it too. */
+  rung(mark: number, ms: number): Promise<void>;
+}
+
+/** What the loop tells the daemon's thread. */
+export interface ShipLoopHooks {
+  /** Each newly acknowledged position, once per window. */
+  acked(position: number): void;
+  /** The position to keep as the `ship` checkpoint, at most every 100 ms and once at the stop. */
+  checkpoint(position: number): void;
+  /** The state, each time it is written to the status file. */
+  status(status: ShipStatus): void;
+}
+
+export class ShipLoop {
   readonly node: string;
   readonly nodeId: string;
   private stopped = false;
@@ -40,17 +61,16 @@ export class Shipper {
   private acked: number;
   private flushedAt = 0;
   private flushTimer: NodeJS.Timeout | undefined;
-  private readonly unsubscribe: () => void;
+  private checkpointed: number;
   private readonly lastSeq = new Map<string, number>();
   private status: ShipStatus;
   private done: Promise<void> = Promise.resolve();
 
-  constructor(private readonly journal: Journal, private readonly options: ShipperOptions) {
-    this.node = options.node ?? hostname();
-    this.nodeId = journal.nodeId()!;
-    this.acked = journal.checkpoint(SHIP_CHECKPOINT);
-    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now(), ...(options.redactEnv ? { redactEnv: true } : {}) };
-    this.unsubscribe = journal.subscribe(() => this.wake());
+  constructor(private readonly journal: Journal, private readonly bell: Doorbell, private readonly options: ShipLoopOptions, private readonly hooks: ShipLoopHooks) {
+    this.node = options.node;
+    this.nodeId = options.nodeId;
+    this.acked = this.checkpointed = options.acked;
+    this.status = { pid: options.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now(), ...(options.redactEnv ? { redactEnv: true } : {}) };
   }
 
   start(): void {
@@ -63,7 +83,6 @@ export class Shipper {
     this.wake();
     await this.fleet?.nc.close().catch(() => {});
     await this.done;
-    this.unsubscribe();
     this.flush();
     this.setState("stopped");
   }
@@ -105,9 +124,10 @@ export class Shipper {
     });
     closed.catch(() => {});
     while (!this.stopped) {
+      const mark = this.bell.mark();
       const rows = this.journal.rowsAfter(this.acked, WINDOW);
       if (rows.length === 0) {
-        await Promise.race([this.sleep(1000), closed]);
+        await Promise.race([this.bell.rung(mark, 1000), closed]);
         continue;
       }
       await Promise.race([this.ship(fleet, rows), closed]);
@@ -152,7 +172,7 @@ export class Shipper {
       this.acked = batch[i]!.row.position;
     }
     this.checkpointSoon();
-    this.options.onAcked?.(this.acked);
+    this.hooks.acked(this.acked);
     if (failed < 0) return;
     const reason = (acks[failed] as PromiseRejectedResult).reason as Error;
     const { row, subject } = batch[failed]!;
@@ -187,11 +207,7 @@ export class Shipper {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.flushedAt = Date.now();
-    try {
-      if (this.journal.checkpoint(SHIP_CHECKPOINT) !== this.acked) this.journal.setCheckpoint(SHIP_CHECKPOINT, this.acked);
-    } catch {
-      // A journal that refuses writes refuses commands too; the daemon reports that itself.
-    }
+    if (this.checkpointed !== this.acked) this.hooks.checkpoint((this.checkpointed = this.acked));
     if (this.status.acked !== this.acked) {
       this.status = { ...this.status, acked: this.acked };
       this.publishStatus();
@@ -205,6 +221,7 @@ export class Shipper {
 
   private publishStatus(): void {
     writeShipStatus(this.options.statusPath, this.status);
+    this.hooks.status(this.status);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -215,10 +232,5 @@ export class Shipper {
         resolve();
       };
     });
-  }
-
-  /** What `journal stats` shows, as the shipper sees it now. */
-  current(): ShipStatus {
-    return { ...this.status, acked: this.acked };
   }
 }
