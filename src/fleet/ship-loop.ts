@@ -16,12 +16,13 @@ import { subjectOf } from "./subject.js";
 const WINDOW = 256;
 const CHECKPOINT_EVERY_MS = 100;
 /**
- * Windows start at most this often. Under a stream of commits a window then carries a few rows
- * instead of one (about 5 instead of 1.5 at 2,000 appends/s), and a window's fixed cost (a
- * socket write, the acks' wake-ups) is shared: the shipper's CPU an event fell from about 350 µs
- * to 190 µs here. A commit after a quiet spell ships at once.
+ * Windows start at most this often. Under a stream of commits a window then carries many rows
+ * instead of one or two, and a window's fixed cost (a socket write, the acks' wake-ups) is
+ * shared: at the maximum FULL rate here the worker's CPU an event was ~350 µs with no wait,
+ * ~160 µs with 2 ms and ~110 µs with 10 ms, and the append ratio rose with it (docs/fleet.md).
+ * It costs about 5 ms of p50 lag under a steady stream; a commit after a quiet spell ships at once.
  */
-const GATHER_MS = 2;
+const GATHER_MS = 10;
 const BACKOFF_MS = { first: 100, max: 5000 };
 /** Subjects whose last stream sequence is remembered (a miss costs one lookup). */
 const REMEMBERED_SUBJECTS = 4096;
