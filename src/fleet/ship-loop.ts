@@ -20,7 +20,7 @@ const CHECKPOINT_EVERY_MS = 100;
  * instead of one or two, and a window's fixed cost (a socket write, the acks' wake-ups) is
  * shared: at the maximum FULL rate here the worker's CPU an event was ~350 µs with no wait,
  * ~160 µs with 2 ms and ~110 µs with 10 ms, and the append ratio rose with it (docs/fleet.md).
- * It costs about 5 ms of p50 lag under a steady stream; a commit after a quiet spell ships at once.
+ * It costs about 7 ms of p50 lag under a steady stream; a commit after a quiet spell ships at once.
  */
 const GATHER_MS = 10;
 const BACKOFF_MS = { first: 100, max: 5000 };
