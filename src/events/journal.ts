@@ -4,7 +4,6 @@
 // private; the SQL lives in journal-read.ts (the one read engine), journal-write.ts (the
 // appends, the import's restore and the snapshot row) and journal-sqlite.ts (open, migrate).
 import type Database from "better-sqlite3";
-import Emittery from "emittery";
 import { BerthError } from "../model/errors.js";
 import { isOutcome, type BerthEvent, type EventOf, type EventType, type StoredEvent } from "./catalogue.js";
 import { encode } from "./codec.js";
@@ -22,7 +21,8 @@ export type { OpenOptions, SyncMode } from "./journal-sqlite.js";
 export { newEventId, WrongExpectedVersion, type AppendMeta, type AppendOptions, type AppendResult, type ExpectedVersion } from "./journal-write.js";
 
 export class Journal {
-  private readonly bell = new Emittery<{ appended: number }>();
+  /** The doorbell's listeners: called after each commit (see `subscribe`). */
+  private readonly bell = new Set<(position: number) => void>();
   private readonly reads: JournalReads;
   private readonly writes: JournalWrites;
   /** The file a writer opened (device, inode): appends stop once the path holds another (identity.ts). */
@@ -45,7 +45,7 @@ export class Journal {
   }
 
   close(): void {
-    this.bell.clearListeners();
+    this.bell.clear();
     this.db.close();
     this.lock?.release();
   }
@@ -64,11 +64,7 @@ export class Journal {
     } catch (err) {
       throw toJournalError(err, `append to ${streamId} failed; nothing was appended`);
     }
-    // Nobody listening (the daemon's usual case) means nothing to ring: emittery's emit costs
-    // about as much as the rest of the append's JavaScript.
-    if (!result.duplicate && result.events.length > 0 && this.bell.listenerCount("appended") > 0) {
-      void this.bell.emit("appended", result.events[result.events.length - 1]!.position);
-    }
+    if (!result.duplicate && result.events.length > 0 && this.bell.size > 0) this.ring(result.events[result.events.length - 1]!.position);
     return result;
   }
 
@@ -77,9 +73,25 @@ export class Journal {
     return this.db.transaction(fn)();
   }
 
-  /** A doorbell: listeners learn the new head position and re-read from their own checkpoint. */
+  /**
+   * A doorbell: listeners learn the new head position and re-read from their own checkpoint.
+   * They are called synchronously, after the commit, on every append: keep them to a flag or a
+   * wake-up (the fleet shipper's is an atomic add). An emittery emit cost ~10 µs an append
+   * here, 2% of a synchronous=FULL commit, and that was the shipper's price on the appends.
+   */
   subscribe(listener: (position: number) => void): () => void {
-    return this.bell.on("appended", listener);
+    this.bell.add(listener);
+    return () => void this.bell.delete(listener);
+  }
+
+  private ring(position: number): void {
+    for (const listener of this.bell) {
+      try {
+        listener(position);
+      } catch {
+        // A listener's fault is its own: the append committed, and its caller hears that.
+      }
+    }
   }
 
   head(): { position: number; hash: string } {

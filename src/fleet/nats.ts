@@ -117,6 +117,9 @@ export async function openConnection(target: FleetTarget, name: string): Promise
       // The shipper owns reconnecting (with its own backoff and a fresh resume check each time).
       reconnect: false,
       timeout: 3000,
+      // An Error with a stack for every request, made in case it fails, was a fifth of the
+      // shipper's CPU (bench/ship.ts); failures carry their own message.
+      noAsyncTraces: true,
       user: target.user,
       pass: target.pass,
       token: target.token,

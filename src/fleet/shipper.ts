@@ -1,24 +1,20 @@
-// The fleet shipper: copies every committed journal row, in position order, to the fleet
-// stream. It never sits in a commit's way: it reads the journal after commit (woken by the
-// journal's doorbell), from the stream's own last position for this node, and keeps at most one
-// window of rows in memory. The last acknowledged position is written back as the `ship`
-// checkpoint at most every 100 ms, so shipping adds no transaction per event (docs/fleet.md).
+// The fleet shipper, as the daemon holds it: copies every committed journal row, in position
+// order, to the fleet stream, and never sits in a commit's way. The work (reads, headers,
+// publishes, acks: ship-loop.ts) runs in a worker thread of its own (ship-worker.ts) with its
+// own read-only connection to the journal, so none of it runs on the thread that appends
+// (docs/fleet.md). This side relays the journal's doorbell, writes the `ship` checkpoint the
+// worker sends (at most every 100 ms, outside any append), and keeps the state for `current()`.
 import { hostname } from "node:os";
-import type { Journal, StoredRow } from "../events/journal.js";
-import { FATAL, FleetError, claimNode, ensureStream, lastOfNode, lastSubjectSeq, openFleet, toFleetError, type Fleet, type FleetTarget } from "./nats.js";
-import { msgIdOf, rowHeaders } from "./message.js";
-import { redactEnvBody, type Redaction } from "./redact.js";
+import { Worker } from "node:worker_threads";
+import type { Journal } from "../events/journal.js";
+import type { FleetTarget } from "./nats.js";
+import { SharedWords, type ShipWorkerData, type ShipWorkerMessage } from "./ship-thread.js";
 import { SHIP_CHECKPOINT, writeShipStatus, type ShipState, type ShipStatus } from "./status.js";
 
 export { SHIP_CHECKPOINT };
-import { subjectOf } from "./subject.js";
 
-/** Rows read and published at once: the bound on the shipper's memory. */
-const WINDOW = 256;
-const CHECKPOINT_EVERY_MS = 100;
-const BACKOFF_MS = { first: 100, max: 5000 };
-/** Subjects whose last stream sequence is remembered (a miss costs one lookup). */
-const REMEMBERED_SUBJECTS = 4096;
+/** How long a stop waits for the worker to close its connection before it is terminated. */
+const STOP_TIMEOUT_MS = 10_000;
 
 export interface ShipperOptions extends FleetTarget {
   /** Default: the hostname. */
@@ -34,191 +30,113 @@ export interface ShipperOptions extends FleetTarget {
 export class Shipper {
   readonly node: string;
   readonly nodeId: string;
-  private stopped = false;
-  private wake: () => void = () => {};
-  private fleet: Fleet | undefined;
-  private acked: number;
-  private flushedAt = 0;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly shared = new SharedWords();
   private readonly unsubscribe: () => void;
-  private readonly lastSeq = new Map<string, number>();
   private status: ShipStatus;
-  private done: Promise<void> = Promise.resolve();
+  private checkpointed: number;
+  private worker: Worker | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
 
   constructor(private readonly journal: Journal, private readonly options: ShipperOptions) {
     this.node = options.node ?? hostname();
     this.nodeId = journal.nodeId()!;
-    this.acked = journal.checkpoint(SHIP_CHECKPOINT);
-    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.acked, since: Date.now(), ...(options.redactEnv ? { redactEnv: true } : {}) };
-    this.unsubscribe = journal.subscribe(() => this.wake());
+    this.checkpointed = this.shared.acked = journal.checkpoint(SHIP_CHECKPOINT);
+    this.status = { pid: process.pid, servers: options.servers, node: this.node, nodeId: this.nodeId, state: "connecting", acked: this.checkpointed, since: Date.now(), ...(options.redactEnv ? { redactEnv: true } : {}) };
+    // The doorbell costs this thread an atomic add and a notify per commit, nothing more.
+    this.unsubscribe = journal.subscribe(() => this.shared.ring());
   }
 
   start(): void {
-    this.publishStatus();
-    this.done = this.run();
+    writeShipStatus(this.options.statusPath, this.status);
+    const { onAcked, ...target } = this.options;
+    const data: ShipWorkerData = {
+      journalPath: this.journal.path,
+      options: { ...target, node: this.node, nodeId: this.nodeId, acked: this.checkpointed, pid: process.pid },
+      reportAcks: onAcked !== undefined,
+      shared: this.shared.buffer,
+    };
+    const worker = spawnWorker(data);
+    this.worker = worker;
+    worker.on("message", (m: ShipWorkerMessage) => this.receive(m));
+    let failure: Error | undefined;
+    worker.on("error", (err) => (failure = err));
+    this.exited = new Promise((resolve) => worker.once("exit", (code) => {
+      // A worker that failed to load or crashed, or was terminated, leaves a status that says so.
+      if (failure) this.setState("failed", failure);
+      else if (this.status.state !== "stopped" && this.status.state !== "failed") {
+        this.setState(this.stopping ? "stopped" : "failed", this.stopping ? undefined : new Error(`the shipper's worker thread exited with code ${code}`));
+      }
+      resolve();
+    }));
+    // The daemon's own handles keep it alive; a forgotten shipper must not. (After the
+    // listeners: adding one refs the worker's port again.)
+    worker.unref();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.fleet?.nc.close().catch(() => {});
-    await this.done;
+    this.stopping = true;
     this.unsubscribe();
-    this.flush();
-    this.setState("stopped");
-  }
-
-  /** Connect, resume, ship; on a lost connection back off and do it again; on a fatal fault stop. */
-  private async run(): Promise<void> {
-    let backoff = BACKOFF_MS.first;
-    while (!this.stopped) {
-      try {
-        await this.session(() => (backoff = BACKOFF_MS.first));
-      } catch (err) {
-        if (this.stopped) break;
-        const e = toFleetError(err, "shipping failed");
-        const fatal = e instanceof FleetError && FATAL.has(e.fault);
-        this.setState(fatal ? "failed" : "down", e);
-        if (fatal) return;
-        await this.sleep(backoff);
-        backoff = Math.min(backoff * 2, BACKOFF_MS.max);
-      } finally {
-        const fleet = this.fleet;
-        this.fleet = undefined;
-        await fleet?.nc.close().catch(() => {});
-      }
+    const worker = this.worker;
+    if (worker) {
+      worker.ref(); // the stop is awaited: the worker's last checkpoint and state must arrive
+      this.shared.stop();
+      const timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+      await this.exited;
+      clearTimeout(timer);
+    } else {
+      this.setState("stopped");
     }
   }
 
-  private async session(connected: () => void): Promise<void> {
-    const fleet = await openFleet(this.options, `berth ${this.node}`);
-    this.fleet = fleet;
-    if (this.stopped) return;
-    const replicas = await ensureStream(fleet.jsm);
-    await claimNode(fleet, this.node, this.nodeId, replicas);
-    this.acked = await this.resumePoint(fleet);
-    this.lastSeq.clear();
-    connected();
-    this.setState("shipping");
-    const closed = fleet.nc.closed().then((err) => {
-      throw toFleetError(err ?? new Error("connection closed"), "the connection to NATS closed");
-    });
-    closed.catch(() => {});
-    while (!this.stopped) {
-      const rows = this.journal.rowsAfter(this.acked, WINDOW);
-      if (rows.length === 0) {
-        await Promise.race([this.sleep(1000), closed]);
-        continue;
-      }
-      await Promise.race([this.ship(fleet, rows), closed]);
+  private receive(m: ShipWorkerMessage): void {
+    switch (m.type) {
+      case "acked":
+        this.options.onAcked?.(m.position);
+        return;
+      case "checkpoint":
+        this.saveCheckpoint(m.position);
+        return;
+      case "status":
+        this.status = m.status;
+        return;
     }
   }
 
-  /**
-   * Where shipping resumes: after the stream's last message for this node, once its chain hash
-   * is the local one at that position. Anything else is a fork or a lost local tail, and stops.
-   */
-  private async resumePoint(fleet: Fleet): Promise<number> {
-    const last = await lastOfNode(fleet.jsm, this.node);
-    if (!last) return 0;
-    if (last.nodeId !== this.nodeId) throw new FleetError("otherNode", `the stream's messages for node ${this.node} belong to journal ${last.nodeId}, and this journal is ${this.nodeId}`);
-    const local = this.journal.hashAt(last.row.position);
-    if (!local) {
-      throw new FleetError("localTailLost", `the stream holds node ${this.node}'s position ${last.row.position}, which this journal does not have (its head is ${this.journal.head().position}): its tail was cut or an older copy was put back; see \`berth journal verify --witness\``);
-    }
-    if (!local.equals(last.row.hash)) {
-      throw new FleetError("forked", `the stream's chain hash for node ${this.node} at position ${last.row.position} is ${last.row.hash.toString("hex")}, the local one ${local.toString("hex")}: the histories forked; see \`berth journal verify --witness\``);
-    }
-    return last.row.position;
-  }
-
-  /**
-   * Publishes one window, pipelined. The first message of each subject in the window carries
-   * the subject's expected last sequence; the ones after it cannot (their sequence is the
-   * previous ack, still in flight), so a foreign write shows at the subject's next window.
-   */
-  private async ship(fleet: Fleet, rows: StoredRow[]): Promise<void> {
-    const batch = rows.map((row) => ({ row, subject: subjectOf(this.node, row.stream_id), first: false }));
-    const seen = new Set<string>();
-    for (const b of batch) if (!seen.has(b.subject)) seen.add((b.first = true, b.subject));
-    await Promise.all([...seen].filter((s) => !this.lastSeq.has(s)).map(async (s) => this.remember(s, await lastSubjectSeq(fleet.jsm, s))));
-    // Redacted before anything is published: a row it cannot redact stops the window unshipped.
-    const bodies = batch.map(({ row }) => this.bodyOf(row));
-    const acks = await Promise.allSettled(batch.map(({ row, subject, first }, i) =>
-      fleet.js.publish(subject, bodies[i]!.body, { msgID: msgIdOf(this.node, row.position), headers: rowHeaders(row, this.node, this.nodeId, bodies[i]!.redacted ? bodies[i]!.header : undefined), ...(first ? { expect: { lastSubjectSequence: this.lastSeq.get(subject)! } } : {}) })));
-    const failed = acks.findIndex((a) => a.status === "rejected");
-    for (let i = 0; i < (failed < 0 ? acks.length : failed); i++) {
-      this.remember(batch[i]!.subject, (acks[i] as PromiseFulfilledResult<{ seq: number }>).value.seq);
-      this.acked = batch[i]!.row.position;
-    }
-    this.checkpointSoon();
-    this.options.onAcked?.(this.acked);
-    if (failed < 0) return;
-    const reason = (acks[failed] as PromiseRejectedResult).reason as Error;
-    const { row, subject } = batch[failed]!;
-    if (/wrong last sequence/i.test(reason.message)) throw new FleetError("forked", `${subject} holds messages this node did not ship (${reason.message}): another journal ships under node ${this.node}`);
-    if (acks.slice(failed + 1).some((a) => a.status === "fulfilled")) {
-      throw new FleetError("gap", `the stream refused position ${row.position} but stored later ones, which leaves a gap (${reason.message})`);
-    }
-    const e = toFleetError(reason, `publishing position ${row.position}`);
-    if (e.fault === "protocol") throw new FleetError("refused", `the stream refused position ${row.position}: ${reason.message}`);
-    throw e;
-  }
-
-  /** What a row ships as: its stored bytes, or with --ship-redact-env its env values replaced. */
-  private bodyOf(row: StoredRow): Redaction {
-    return this.options.redactEnv ? redactEnvBody(row.type, row.schema_version, row.body) : { redacted: false, body: row.body };
-  }
-
-  private remember(subject: string, seq: number): void {
-    this.lastSeq.delete(subject);
-    this.lastSeq.set(subject, seq);
-    if (this.lastSeq.size > REMEMBERED_SUBJECTS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
-  }
-
-  private checkpointSoon(): void {
-    if (this.flushTimer) return;
-    const wait = Math.max(0, this.flushedAt + CHECKPOINT_EVERY_MS - Date.now());
-    this.flushTimer = setTimeout(() => this.flush(), wait);
-    this.flushTimer.unref();
-  }
-
-  private flush(): void {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.flushedAt = Date.now();
+  private saveCheckpoint(position: number): void {
+    if (position === this.checkpointed) return;
     try {
-      if (this.journal.checkpoint(SHIP_CHECKPOINT) !== this.acked) this.journal.setCheckpoint(SHIP_CHECKPOINT, this.acked);
+      this.journal.setCheckpoint(SHIP_CHECKPOINT, position);
+      this.checkpointed = position;
     } catch {
       // A journal that refuses writes refuses commands too; the daemon reports that itself.
     }
-    if (this.status.acked !== this.acked) {
-      this.status = { ...this.status, acked: this.acked };
-      this.publishStatus();
-    }
   }
 
-  private setState(state: ShipState, error?: FleetError): void {
-    this.status = { ...this.status, state, acked: this.acked, since: Date.now(), error: error ? { code: error.code, fault: error.fault, message: error.message } : undefined };
-    this.publishStatus();
-  }
-
-  private publishStatus(): void {
+  /** Only when the worker is gone: it writes the status itself while it runs. */
+  private setState(state: ShipState, error?: Error): void {
+    const fault = error && "fault" in error ? String((error as { fault: unknown }).fault) : "internal";
+    const code = error && "code" in error ? String((error as { code: unknown }).code) : "internalError";
+    this.status = { ...this.status, state, acked: this.shared.acked, since: Date.now(), error: error ? { code, fault, message: error.message } : undefined };
     writeShipStatus(this.options.statusPath, this.status);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
   }
 
   /** What `journal stats` shows, as the shipper sees it now. */
   current(): ShipStatus {
-    return { ...this.status, acked: this.acked };
+    return { ...this.status, acked: this.shared.acked };
   }
+}
+
+/**
+ * The worker runs ship-worker beside this file: the .js one in dist, the .ts one under tsx. A
+ * worker does not get tsx's loader from `node --import tsx` (Node 20), so under tsx it starts
+ * from a two-line bootstrap that registers tsx first.
+ */
+function spawnWorker(data: ShipWorkerData): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith(".ts")) return new Worker(new URL("./ship-worker.js", self), { workerData: data });
+  const entry = new URL("./ship-worker.ts", self).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
 }
