@@ -45,8 +45,21 @@ export function shipping(root: string, journal: Journal, now = Date.now()): Ship
   };
 }
 
+/** `journal stats`'s line: "shipping as node N to S: state, acknowledged …". */
 export function shipLine(r: ShipReport): string {
-  const where = r.node ? ` as node ${r.node} to ${r.servers}${r.redactEnv ? " (env values redacted)" : ""}` : "";
+  const where = whereOf(r);
+  return `shipping${where ? ` ${where}` : ""}: ${progressOf(r)}`;
+}
+
+/** The same without its label, for `info`'s "Fleet shipping:" line. */
+export function shipSummary(r: ShipReport): string {
+  const where = whereOf(r);
+  return where ? `${where}: ${progressOf(r)}` : progressOf(r);
+}
+
+const whereOf = (r: ShipReport) => (r.node ? `as node ${r.node} to ${r.servers}${r.redactEnv ? " (env values redacted)" : ""}` : undefined);
+
+function progressOf(r: ShipReport): string {
   const error = r.error ? `; ${r.error.code}: ${r.error.message}` : "";
-  return `shipping${where}: ${r.state}, acknowledged up to position ${r.acked}, lag ${r.lagPositions} positions (${r.lagSeconds.toFixed(1)} s)${error}`;
+  return `${r.state}, acknowledged up to position ${r.acked}, lag ${r.lagPositions} positions (${r.lagSeconds.toFixed(1)} s)${error}`;
 }

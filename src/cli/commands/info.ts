@@ -6,7 +6,7 @@ import type { DaemonInfo } from "../../daemon/system-routes.js";
 import { berthVersion } from "../../host/package-info.js";
 import type { Session } from "../context.js";
 import { humanBytes } from "../format.js";
-import { shipLine } from "../../fleet/ship-report.js";
+import { shipSummary } from "../../fleet/ship-report.js";
 import { faultLine } from "../journal-fault.js";
 import { out } from "../output.js";
 import { render } from "../template.js";
@@ -45,7 +45,7 @@ export function infoView(i: DaemonInfo) {
     DaemonPid: i.pid,
     Journal: { Path: i.journal.path, SizeBytes: i.journal.sizeBytes, HeadPosition: i.journal.head.position, HeadHash: i.journal.head.hash, Status: i.journal.fault ? `REFUSING COMMANDS: ${faultLine(i.journal.fault)}` : "ok" },
     Orphans: i.orphans,
-    Shipping: i.shipping ? shipLine(i.shipping).replace(/^shipping /, "") : "off",
+    Shipping: i.shipping ? shipSummary(i.shipping) : "off",
   };
 }
 

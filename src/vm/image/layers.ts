@@ -98,16 +98,21 @@ class OverlayUnavailable extends Error {}
 export async function unpack(store: ImageStore, manifest: string, layers: Descriptor[], ready: (i: number) => Promise<void> = async () => {}): Promise<void> {
   if (imageLowers(store, manifest, layers.map((l) => l.digest))) return;
   const chains = chainIds(layers.map((l) => l.digest));
+  let arrived = 0;
+  /** Waits for layer i's blob once (a flattening after a failed mount does not wait again). */
+  const blobOf = async (i: number) => {
+    for (; arrived <= i; arrived++) await ready(arrived);
+    if (!store.hasBlob(layers[i]!.digest)) throw new BerthError("notFound", `layer ${layers[i]!.digest} is not in the image store`);
+  };
   try {
     for (let i = 0; i < layers.length; i++) {
-      await ready(i);
-      if (!store.hasBlob(layers[i]!.digest)) throw new BerthError("notFound", `layer ${layers[i]!.digest} is not in the image store`);
+      await blobOf(i);
       await buildLayer(store, chains, i, layers[i]!);
     }
   } catch (err) {
     if (!(err instanceof OverlayUnavailable)) throw err;
     console.error(`overlayfs unavailable for the image store (${err.message}); flattening ${manifest}`);
-    for (let i = 0; i < layers.length; i++) await ready(i);
+    for (let i = 0; i < layers.length; i++) await blobOf(i);
     await flatten(store, manifest, layers);
   }
 }

@@ -128,9 +128,7 @@ export class ImageStore {
     }
     // An image rm killed after it dropped the reference, before its sweep: no tree stays behind
     // that no reference names. Blobs stay, for a pull that resumes; the next rm or prune sweeps them.
-    const live = this.live(this.refs(), inUse);
-    removeAllBut(join(this.dir, "unpacked"), live.blobs);
-    removeAllBut(this.layersDir, live.chains);
+    this.removeTrees(this.live(this.refs(), inUse));
   }
 
   refs(): Record<string, ImageRecord> {
@@ -192,9 +190,14 @@ export class ImageStore {
     this.writeRefs(refs);
     if (!sweep) return { freed: [] };
     const live = this.live(refs, inUse);
+    this.removeTrees(live);
+    return { freed: removeAllBut(join(this.dir, "blobs", "sha256"), live.blobs).map((hex) => `sha256:${hex}`) };
+  }
+
+  /** Removes the layer directories and flattened trees that nothing live needs. */
+  private removeTrees(live: { blobs: Set<string>; chains: Set<string> }): void {
     removeAllBut(join(this.dir, "unpacked"), live.blobs);
     removeAllBut(this.layersDir, live.chains);
-    return { freed: removeAllBut(join(this.dir, "blobs", "sha256"), live.blobs).map((hex) => `sha256:${hex}`) };
   }
 
   /** The blobs (hex) and layer chains the references and the containers' images need. */
