@@ -10,6 +10,9 @@ import { journalEvents, withDaemon } from "./helpers/daemon.js";
 import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
 import { chainIds } from "../src/vm/image/layers.js";
+import { IMAGE_STREAM } from "../src/events/catalogue.js";
+import { Journal } from "../src/events/journal.js";
+import { journalPath } from "../src/host/root-layout.js";
 
 test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes and completes", async () => {
   ensureBuilt();
@@ -54,7 +57,17 @@ test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes 
   }
 });
 
-test("kill -9 between an image rm's dropped reference and its sweep: the next daemon leaves no dangling tree", async () => {
+/** What the daemon journals first when it removes a reference: the test does it for a daemon already killed. */
+async function journalRemoved(root: string, reference: string, digest: string): Promise<void> {
+  const journal = await Journal.open(journalPath(root));
+  try {
+    journal.append(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference, digest, freed: [] } }], "any", { actor: { uid: 0, gid: 0, pid: process.pid } });
+  } finally {
+    journal.close();
+  }
+}
+
+test("the journal decides what images there are: kill -9 after an rm's event (the file and the sweep not done), after a pull's file (its event not done), and a lost refs.json", async () => {
   ensureBuilt();
   const registry = await startRegistry();
   const work = tempDir("berth-crash-rm-");
@@ -65,20 +78,37 @@ test("kill -9 between an image rm's dropped reference and its sweep: the next da
     buildImage(layout, "other", busyboxTree(work.path, { "srv/x": "x\n" }, "other-tree"), { cmd: ["echo", "other"] });
     push(layout, "other", `${registry.host}/t/other:1`);
     await withDaemon(tempRoot(), async (d) => {
-      for (const r of ["app", "other"]) assert.is((await berth(d.root, ["pull", "-q", `${registry.host}/t/${r}:1`])).code, 0);
+      const [app, other] = [`${registry.host}/t/app:1`, `${registry.host}/t/other:1`];
+      for (const r of [app, other]) assert.is((await berth(d.root, ["pull", "-q", r])).code, 0);
       const images = join(d.root, "images");
-      const refs = JSON.parse(fs.readFileSync(join(images, "refs.json"), "utf8"));
-      const chainOf = (r: string) => chainIds(refs[`${registry.host}/t/${r}:1`].layers).pop()!;
-      const gone = chainOf("other");
-      // What image rm leaves when killed after its first step: the reference dropped, the tree not yet swept.
-      delete refs[`${registry.host}/t/other:1`];
-      fs.writeFileSync(join(images, "refs.json"), JSON.stringify(refs));
+      const readRefs = () => JSON.parse(fs.readFileSync(join(images, "refs.json"), "utf8"));
+      const refs = readRefs();
+      const chainOf = (r: string) => chainIds(refs[r].layers).pop()!;
+      const gone = chainOf(other);
+
+      // An rm killed right after its event: refs.json still names the image, nothing swept.
       await d.kill9();
+      await journalRemoved(d.root, other, refs[other].manifest);
       await d.restart();
-      assert.equal(fs.readdirSync(join(images, "layers")), [chainOf("app")], "the layer no reference needs is gone; the other stays");
-      assert.is((await berth(d.root, ["run", "--rm", `${registry.host}/t/app:1`])).stdout, "hi\n");
-      assert.is((await berth(d.root, ["pull", "-q", `${registry.host}/t/other:1`])).code, 0, "and it pulls again");
+      assert.equal(Object.keys(readRefs()), [app], "the reference the journal removed is dropped");
+      assert.equal(fs.readdirSync(join(images, "layers")), [chainOf(app)], "the layer nothing needs is gone; the other stays");
+      assert.is((await berth(d.root, ["run", "--rm", app])).stdout, "hi\n");
+
+      // A pull killed after it wrote refs.json, before its event: the journal never saw it.
+      await d.kill9();
+      fs.writeFileSync(join(images, "refs.json"), JSON.stringify({ ...readRefs(), [other]: refs[other] }));
+      await d.restart();
+      assert.equal(Object.keys(readRefs()), [app], "a reference the journal does not name is dropped");
+      assert.is((await berth(d.root, ["pull", "-q", other])).code, 0, "and it pulls again");
       assert.ok(fs.existsSync(join(images, "layers", gone)));
+
+      // refs.json lost: the journal's references come back, from the blobs and layers in the store.
+      await d.kill9();
+      fs.rmSync(join(images, "refs.json"));
+      await d.restart();
+      assert.equal(Object.keys(readRefs()).sort(), [app, other].sort());
+      assert.is(readRefs()[other].manifest, refs[other].manifest);
+      assert.is((await berth(d.root, ["run", "--rm", other])).stdout, "other\n");
     }, { command: [bin, "daemon"] });
   } finally {
     await registry.stop();

@@ -7,7 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import { BerthError } from "../model/errors.js";
 import { parsePlatform, parseReference, refKey, type Platform } from "../model/reference.js";
 import type { ContainerState } from "../projections/container.js";
-import { imagesInUse } from "../projections/index.js";
+import { imagesInUse, type Projection } from "../projections/index.js";
 import { IMAGE_STREAM } from "../events/catalogue.js";
 import type { Route } from "../ipc/server.js";
 import { parseRegistriesConf, type RegistriesConfig } from "../model/registries.js";
@@ -44,7 +44,7 @@ let pullsInFlight = 0;
 /** Made once, when the daemon starts: so a pull killed with the last daemon is cleaned up first. */
 export function imageRoutes(deps: ImageDeps): Record<string, Route> {
   const { root, store, registries } = deps;
-  new ImageStore(root).removeLeftovers(imagesInUse(store.projection));
+  reconcileImages(root, store.projection);
   return {
     pull: {
       kind: "stream",
@@ -102,8 +102,10 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
         if (!record) throw new BerthError("notFound", `no such image: ${b.reference}`);
         const lastName = Object.values(images.refs()).filter((r) => r.manifest === record.manifest).length === 1;
         if (lastName) refuseInUse(deps, images, record, b.force === true);
-        const { freed } = images.removeRef(record.reference, pullsInFlight === 0, imagesInUse(store.projection));
-        store.appendRaw(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference: record.reference, digest: record.manifest, freed } }], "any", { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) });
+        const meta = { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) };
+        const { freed } = images.removeRef(record.reference, pullsInFlight === 0, imagesInUse(store.projection, record.reference), (freed) => {
+          store.appendRaw(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference: record.reference, digest: record.manifest, freed } }], "any", meta);
+        });
         return { untagged: record.reference, deleted: freed };
       },
     },
@@ -138,8 +140,9 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
         const meta = { actor: ctx.peer, ...(b.commandId ? { commandId: b.commandId } : {}) };
         for (const record of Object.values(images.refs())) {
           if (usedBy(deps, images, record).length > 0) continue;
-          const { freed } = images.removeRef(record.reference, pullsInFlight === 0, imagesInUse(store.projection));
-          store.appendRaw(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference: record.reference, digest: record.manifest, freed } }], "any", meta);
+          const { freed } = images.removeRef(record.reference, pullsInFlight === 0, imagesInUse(store.projection, record.reference), (freed) => {
+            store.appendRaw(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference: record.reference, digest: record.manifest, freed } }], "any", meta);
+          });
           untagged.push(record.reference);
           deleted.push(...freed);
         }
@@ -147,6 +150,18 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
       },
     },
   };
+}
+
+/**
+ * At start: refs.json made to say what the journal says (a pull or rm killed between its file
+ * and its event), then what a killed pull or rm left swept away.
+ */
+function reconcileImages(root: string, projection: Projection): void {
+  const images = new ImageStore(root);
+  const { dropped, restored } = images.reconcile(projection.images ?? {});
+  for (const r of dropped) console.error(`image ${r}: its pull was never journaled (the daemon stopped before it); dropped`);
+  for (const r of restored) console.error(`image ${r}: journaled but missing from refs.json; restored`);
+  images.removeLeftovers(imagesInUse(projection));
 }
 
 /** The containers (not deleted) whose rootfs is this image's manifest. */

@@ -6,7 +6,7 @@
 // - `berth journal verify` re-folds the whole journal and compares every stored snapshot with
 //   the fold at its position.
 // The load checks that need no fold (digest, position and chain hash) are src/events/snapshot.ts.
-import { containerStream } from "../events/catalogue.js";
+import { containerStream, IMAGE_STREAM } from "../events/catalogue.js";
 import type { Journal } from "../events/journal.js";
 import { openSnapshot } from "../events/snapshot.js";
 import { emptyProjection, foldInto, type Projection } from "../projections/index.js";
@@ -37,15 +37,17 @@ function shapeProblem(state: unknown, position: number): string | undefined {
 }
 
 /**
- * A snapshot written before ContainerState had `createdBy` lacks it: take it from the fold it
- * is compared with, in place, so the daemon's projection has it from then on (the next
- * snapshot stores it). Only an absent field is filled: a forged one still differs.
+ * A snapshot written before ContainerState had `createdBy`, or before the projection held image
+ * references, lacks them: take them from the fold it is compared with, in place, so the
+ * daemon's projection has them from then on (the next snapshot stores them). Only an absent
+ * field is filled: a forged one still differs.
  */
-function addCreatedBy(snapshot: Projection, folded: Projection): void {
+function fillAbsent(snapshot: Projection, folded: Projection): void {
   for (const [id, container] of Object.entries(snapshot.containers)) {
     const createdBy = folded.containers[id]?.createdBy;
     if (container && typeof container === "object" && container.createdBy === undefined && createdBy) container.createdBy = createdBy;
   }
+  if (snapshot.images === undefined && folded.images !== undefined) snapshot.images = folded.images;
 }
 
 /** The daemon's check at start (see the top of this file): undefined when the snapshot holds. */
@@ -55,11 +57,17 @@ export function checkSnapshotStreams(journal: Journal, state: unknown, position:
   for (const [id, container] of Object.entries((state as Projection).containers)) {
     const events = journal.readStream(containerStream(id)).filter((e) => e.position <= position);
     const fold = foldInto(emptyProjection(), events);
-    addCreatedBy({ position, containers: { [id]: container } }, fold);
+    fillAbsent({ position, containers: { [id]: container } }, fold);
     const folded = fold.containers[id];
     const diff = firstDifference(container, folded);
     if (diff) return `container ${id} differs from the journal's fold of its stream at containers.${id}${diff === "(the whole value)" ? "" : `.${diff}`}`;
   }
+  // The image references: the image stream is short (one event per pull, tag or rm).
+  const snapshot = state as Projection;
+  const images = foldInto(emptyProjection(), journal.readStream(IMAGE_STREAM).filter((e) => e.position <= position));
+  fillAbsent(snapshot, images);
+  const diff = firstDifference(snapshot.images, images.images);
+  if (diff) return `the image references differ from the journal's fold of the image stream at images${diff === "(the whole value)" ? "" : `.${diff}`}`;
   return undefined;
 }
 
@@ -92,7 +100,7 @@ export function verifySnapshots(journal: Journal): SnapshotProblem[] {
       pending = events.next();
     }
     const shape = shapeProblem(opened.state, row.position);
-    if (!shape) addCreatedBy(opened.state, projection);
+    if (!shape) fillAbsent(opened.state, projection);
     const diff = shape ? undefined : firstDifference(opened.state, projection);
     if (shape || diff) problems.push({ name: row.name, position: row.position, reason: `snapshot ${JSON.stringify(row.name)} (position ${row.position}) ${shape ?? `differs from the journal's fold at ${diff}`}` });
   }

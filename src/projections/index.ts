@@ -3,10 +3,11 @@
 // prefix of the journal for time travel. A deleted container leaves the projection entirely:
 // a long history of deleted containers costs neither memory nor snapshot size. (Its stream
 // version, needed when the id is created again, is the journal's to tell.)
-import { containerIdOf, NETWORK_STREAM, type BerthEvent, type ContainerEvent, type NetworkEvent, type StoredEvent } from "../events/catalogue.js";
+import { containerIdOf, IMAGE_STREAM, NETWORK_STREAM, type BerthEvent, type ContainerEvent, type ImageEvent, type NetworkEvent, type StoredEvent } from "../events/catalogue.js";
 import type { NetworkDefinition } from "../model/network.js";
 import { assertNever } from "../model/errors.js";
 import { evolve, evolveOwned, type ContainerState, type ContainerStatus } from "./container.js";
+import { evolveImages, type ImageRef } from "./images.js";
 
 export interface Projection {
   /** Global position of the last event folded in. */
@@ -15,6 +16,8 @@ export interface Projection {
   containers: Record<string, ContainerState>;
   /** Networks by name, once one was ever created (absent in journals and snapshots from before networks). */
   networks?: Record<string, NetworkDefinition>;
+  /** Image references by name (projections/images.ts), once an image event was ever journaled. */
+  images?: Record<string, ImageRef>;
 }
 
 export const emptyProjection = (): Projection => ({ position: 0, containers: {} });
@@ -40,6 +43,8 @@ function applyWith(step: typeof evolve, projection: Projection, event: StoredEve
     else projection.containers[id] = next;
   } else if (event.streamId === NETWORK_STREAM) {
     projection.networks = evolveNetworks(projection.networks ?? {}, event as StoredEvent<NetworkEvent>);
+  } else if (event.streamId === IMAGE_STREAM) {
+    projection.images = evolveImages(projection.images ?? {}, event as StoredEvent<ImageEvent>);
   }
   projection.position = event.position;
   return projection;
@@ -64,9 +69,14 @@ export function networksOf(projection: Projection): Record<string, NetworkDefini
   return projection.networks ?? {};
 }
 
-/** The exact images live containers were created from: their layers stay while they do. */
-export function imagesInUse(projection: Projection): { manifest: string; config: string }[] {
-  const used: { manifest: string; config: string }[] = [];
+/**
+ * The exact images whose blobs and layers must stay: each one a reference names and each one a
+ * live container was created from (named or not, as docker keeps a removed image's layers for
+ * its containers). The image store's sweep keeps these and frees the rest. `removing` is a
+ * reference being removed, whose ImageRemoved is journaled once the sweep says what it freed.
+ */
+export function imagesInUse(projection: Projection, removing?: string): ImageRef[] {
+  const used = Object.entries(projection.images ?? {}).filter(([reference]) => reference !== removing).map(([, image]) => image);
   for (const c of Object.values(projection.containers)) {
     const rootfs = c.config.rootfs;
     if ("image" in rootfs && rootfs.resolved) used.push({ manifest: rootfs.resolved.manifest, config: rootfs.resolved.config });

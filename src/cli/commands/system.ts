@@ -1,7 +1,6 @@
 // `berth system info|df|prune`: the daemon's own state (is its journal still the file it opened?
 // what orphans are under the root?), the disk it uses, and docker's prune: stopped containers, and with
 // --orphans whatever the journal does not know, after a confirmation that -f skips.
-import { BerthError } from "../../model/errors.js";
 import { describeOrphan, type Orphan } from "../../events/catalogue.js";
 import type { Session } from "../context.js";
 import { allows } from "../../model/lifecycle.js";

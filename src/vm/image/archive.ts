@@ -6,13 +6,13 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { BerthError } from "../../model/errors.js";
-import { configPlatform, MEDIA, parseManifest, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
-import { familiarRepository, formatPlatform, parseReference, refKey } from "../../model/reference.js";
+import { MEDIA, parseManifest, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
+import { familiarRepository, parseReference, refKey } from "../../model/reference.js";
 import { components } from "../layer.js";
 import { readTar, TAR_END, tarFileHeader, tarPadding } from "../tar.js";
 import { hostPlatform } from "./pull.js";
 import { unpack } from "./layers.js";
-import { ImageStore, type ImageRecord } from "./store.js";
+import { imageRecord, ImageStore, type ImageRecord } from "./store.js";
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const blobName = (digest: string) => `blobs/sha256/${digest.slice("sha256:".length)}`;
@@ -132,16 +132,7 @@ function staged(reference: string, manifestBytes: Buffer, blob: (d: Descriptor) 
   const manifest = sha(manifestBytes);
   blobs.set(manifest, manifestBytes);
   const config = JSON.parse(configBytes.toString("utf8")) as ImageConfig;
-  const record: ImageRecord = {
-    reference,
-    manifest,
-    config: m.config.digest,
-    ...(index ? { index } : {}),
-    layers: m.layers.map((l) => l.digest),
-    platform: formatPlatform(configPlatform(config)),
-    size: m.config.size + m.layers.reduce((n, l) => n + l.size, 0),
-    ...(config.created ? { created: config.created } : {}),
-  };
+  const record = imageRecord(reference, { manifest, ...(index ? { index } : {}) }, m, config);
   return { record, layers: m.layers, blobs };
 }
 

@@ -10,7 +10,7 @@ import { formatPlatform, ociArchitecture, parseReference, refKey, type ImageRefe
 import { endpointsFor, type Endpoint, type RegistriesConfig } from "../../model/registries.js";
 import { imageLowers, unpack } from "./layers.js";
 import { RegistryClient, type RegistryOptions } from "./registry.js";
-import { ImageStore, type ImageRecord } from "./store.js";
+import { imageRecord, ImageStore, type ImageRecord } from "./store.js";
 
 export type PullProgress =
   /** `digests`: the layers, bottom first, so a display can give each its line (absent from older daemons). */
@@ -120,16 +120,7 @@ async function pullFrom(root: string, text: string, ref: ImageReference, client:
     await Promise.allSettled(downloaded); // no download outlives the pull
   }
 
-  const record: ImageRecord = {
-    reference,
-    manifest: top.digest,
-    config: manifest.config.digest,
-    ...(index ? { index } : {}),
-    layers: manifest.layers.map((l) => l.digest),
-    platform: formatPlatform(configPlatform(config)),
-    size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
-    ...(config.created ? { created: config.created } : {}),
-  };
+  const record = imageRecord(reference, { manifest: top.digest, ...(index ? { index } : {}) }, manifest, config);
   store.setRef(record);
   return { record, changed: true };
 }

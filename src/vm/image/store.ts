@@ -8,19 +8,24 @@
 import fs from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../../model/errors.js";
-import type { ImageConfig } from "../../model/image.js";
-import { parseReference, refKey } from "../../model/reference.js";
+import { configPlatform, type ImageConfig } from "../../model/image.js";
+import { formatPlatform, parseReference, refKey } from "../../model/reference.js";
 import { unmountUnder } from "../hostcalls.js";
 import { imagesDir } from "../paths.js";
-import { liveChains, manifestLayers } from "./layers.js";
+import { imageLowers, liveChains, manifestLayers } from "./layers.js";
 
 /** Names under images/ that the store owns; `image import` may not use them. */
 export const STORE_NAMES = ["blobs", "ingest", "layers", "unpacked", "refs.json"];
 
-/** An image a container was created from: its blobs and layers stay while the container does, named or not. */
+/**
+ * An image the journal says must stay (projections/index.ts, imagesInUse): one a reference
+ * names or a live container was created from. `config` is unknown only for a tag of a
+ * reference the journal never saw pulled.
+ */
 export interface ImageInUse {
   manifest: string;
-  config: string;
+  config?: string;
+  index?: string;
 }
 
 export interface ImageRecord {
@@ -37,6 +42,20 @@ export interface ImageRecord {
   size: number;
   /** The config's `created`, if it has one. */
   created?: string;
+}
+
+/** The store's record of an image: what its manifest and config say, under `reference`. */
+export function imageRecord(reference: string, digests: { manifest: string; index?: string }, manifest: { config: { digest: string; size: number }; layers: { digest: string; size: number }[] }, config: ImageConfig): ImageRecord {
+  return {
+    reference,
+    manifest: digests.manifest,
+    config: manifest.config.digest,
+    ...(digests.index ? { index: digests.index } : {}),
+    layers: manifest.layers.map((l) => l.digest),
+    platform: formatPlatform(configPlatform(config)),
+    size: manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0),
+    ...(config.created ? { created: config.created } : {}),
+  };
 }
 
 const hexOf = (digest: string) => {
@@ -179,19 +198,62 @@ export class ImageStore {
   }
 
   /**
-   * Drops the reference, then every blob, layer and unpacked tree that neither a remaining
-   * reference nor a container (`inUse`, from the projection) needs. The reference goes first:
-   * a crash after it leaves only unreferenced files, which the next removal sweeps; never a
-   * reference to a deleted blob.
+   * Removes a reference, and with `sweep` every blob, layer and unpacked tree that neither a
+   * remaining reference nor a container (`inUse`, from the projection) needs. `journal` is
+   * called with the blobs to be freed before anything is touched, so the journal says it first:
+   * a crash after it leaves a reference the journal no longer names, which the next start's
+   * reconcile drops, and files nothing names, which its sweep frees.
    */
-  removeRef(reference: string, sweep = true, inUse: readonly ImageInUse[] = []): { freed: string[] } {
+  removeRef(reference: string, sweep: boolean, inUse: readonly ImageInUse[], journal: (freed: string[]) => void): { freed: string[] } {
     const refs = this.refs();
     delete refs[reference];
+    const live = sweep ? this.live(refs, inUse) : undefined;
+    const blobs = join(this.dir, "blobs", "sha256");
+    const freed = live ? entries(blobs).filter((n) => !live.blobs.has(n) && !n.startsWith(".")) : [];
+    journal(freed.map((hex) => `sha256:${hex}`));
     this.writeRefs(refs);
-    if (!sweep) return { freed: [] };
-    const live = this.live(refs, inUse);
-    this.removeTrees(live);
-    return { freed: removeAllBut(join(this.dir, "blobs", "sha256"), live.blobs).map((hex) => `sha256:${hex}`) };
+    if (live) {
+      this.removeTrees(live);
+      removeAllBut(blobs, live.blobs);
+    }
+    return { freed: freed.map((hex) => `sha256:${hex}`) };
+  }
+
+  /**
+   * Makes refs.json say what the journal says (`journaled`, the projection's references): a
+   * reference the journal does not name (a pull killed after it wrote refs.json, before its
+   * event) is dropped; one the journal names that refs.json lacks (killed between the event and
+   * the file) is written back, when its blobs and layers are all here. Run at start, before the
+   * leftovers' sweep. Returns what changed, for the daemon's log.
+   */
+  reconcile(journaled: Record<string, ImageInUse>): { dropped: string[]; restored: string[] } {
+    const refs = this.refs();
+    const dropped = Object.keys(refs).filter((reference) => journaled[reference] === undefined);
+    for (const reference of dropped) delete refs[reference];
+    const restored: string[] = [];
+    for (const [reference, image] of Object.entries(journaled)) {
+      if (refs[reference]) continue;
+      const record = this.recordFromBlobs(reference, image);
+      if (!record) continue;
+      refs[reference] = record;
+      restored.push(reference);
+    }
+    if (dropped.length > 0 || restored.length > 0) this.writeRefs(refs);
+    return { dropped, restored };
+  }
+
+  /** The record of an image whose manifest, config and layers are all in the store, or undefined. */
+  private recordFromBlobs(reference: string, image: ImageInUse): ImageRecord | undefined {
+    try {
+      const m = JSON.parse(this.readBlob(image.manifest).toString("utf8")) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+      if (image.config !== undefined && m.config.digest !== image.config) return undefined;
+      const layers = m.layers.map((l) => l.digest);
+      if (!layers.every((d) => this.hasBlob(d)) || !imageLowers(this, image.manifest, layers)) return undefined;
+      const config = JSON.parse(this.readBlob(m.config.digest).toString("utf8")) as ImageConfig;
+      return imageRecord(reference, { manifest: image.manifest, ...(image.index ? { index: image.index } : {}) }, m, config);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Removes the layer directories and flattened trees that nothing live needs. */
@@ -202,7 +264,7 @@ export class ImageStore {
 
   /** The blobs (hex) and layer chains the references and the containers' images need. */
   private live(refs: Record<string, ImageRecord>, inUse: readonly ImageInUse[]): { blobs: Set<string>; chains: Set<string> } {
-    const images = [...Object.values(refs), ...inUse.map((u) => ({ ...u, index: undefined, layers: manifestLayers(this, u.manifest) ?? [] }))];
+    const images = [...Object.values(refs), ...inUse.map((u) => ({ ...u, layers: manifestLayers(this, u.manifest) ?? [] }))];
     const blobs = new Set<string>();
     for (const r of images) for (const d of [r.manifest, r.config, r.index, ...r.layers]) if (d) blobs.add(hexOf(d));
     return { blobs, chains: liveChains(images.map((r) => r.layers)) };
