@@ -25,6 +25,12 @@ const work = fs.mkdtempSync(join(os.tmpdir(), "bpull-bench-"));
 const root = join(work, "root");
 const env = { ...process.env, BERTH_ROOT: root };
 
+/** Waits for the deletions and writes before to reach the disk, so the next measurement does not pay for them. */
+function settle(): void {
+  spawnSync("sync");
+  spawnSync("sleep", ["1"]);
+}
+
 const time = (fn: () => void): number => {
   const t0 = process.hrtime.bigint();
   fn();
@@ -105,6 +111,7 @@ try {
   const podman = spawnSync("sh", ["-c", "command -v podman"], { stdio: "ignore" }).status === 0;
   const podRoot = join(work, "podman");
   const podmanArgs = ["--root", join(podRoot, "storage"), "--runroot", join(podRoot, "run"), "--tmpdir", join(podRoot, "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file"];
+  const samples = { berth: [] as number[], skopeo: [] as number[], podman: [] as number[] };
   const wipe = () => {
     fs.rmSync(join(root, "images"), { recursive: true, force: true });
     fs.rmSync(join(work, "skopeo"), { recursive: true, force: true });
@@ -113,16 +120,25 @@ try {
       spawnSync("podman", [...podmanArgs, "system", "reset", "-f"], { stdio: "ignore" });
       fs.rmSync(podRoot, { recursive: true, force: true });
     }
+    settle();
   };
-  const samples = { berth: [] as number[], skopeo: [] as number[], podman: [] as number[] };
-  for (let i = 0; i < runs; i++) {
-    wipe();
-    samples.berth.push(time(() => run(bin, ["pull", "-q", ref], { env })));
-    samples.skopeo.push(time(() => {
+  const contenders: [keyof typeof samples, () => void][] = [
+    ["berth", () => run(bin, ["pull", "-q", ref], { env })],
+    ["skopeo", () => {
       run("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${ref}`, `oci:${join(work, "skopeo")}:fixed`]);
       run("umoci", ["unpack", "--image", `${join(work, "skopeo")}:fixed`, join(work, "bundle")]);
-    }));
-    if (podman) samples.podman.push(time(() => run("podman", [...podmanArgs, "pull", "-q", "--tls-verify=false", ref])));
+    }],
+    ...(podman ? [["podman", () => run("podman", [...podmanArgs, "pull", "-q", "--tls-verify=false", ref])] as [keyof typeof samples, () => void]] : []),
+  ];
+  // Each pull starts on a wiped, settled disk, and the order turns each round: on this host's
+  // ext4 (mounted with online discard) the trims of a just-deleted tree stall the next file
+  // creations for seconds, which would otherwise fall on whoever comes first after the wipe.
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const [name, pull] = contenders[(i + k) % contenders.length]!;
+      wipe();
+      samples[name].push(time(pull));
+    }
   }
   wipe();
 
