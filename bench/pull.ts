@@ -2,7 +2,8 @@
 // `skopeo copy docker://… oci:DIR` + `umoci unpack`, and against `podman pull`, when installed:
 // medians of interleaved cold pulls, every store wiped between pulls. Then the RSS growth of
 // the berth processes (the daemon and the CLI) during a pull of one 300 MB layer. The CLI runs
-// as `berth` does: bin/berth.js through its shebang, with its V8 flags.
+// as `berth` does: bin/berth.js through its shebang, with its V8 flags, and so does the daemon
+// (`berth daemon`).
 // Targets: <= 1.0x skopeo+umoci, <= 1.0x podman pull, RSS growth <= 64 MB.
 // Run: node --import tsx bench/pull.ts [runs]
 //
@@ -99,7 +100,7 @@ function rssKb(pids: number[]): number {
 
 buildDist();
 const registry = await startRegistry();
-const daemon = await startDaemon(bin, root);
+const daemon = await startDaemon(bin, root, "none", { asCommand: true });
 try {
   const layout = join(work, "oci");
   fixedImage(layout);

@@ -280,7 +280,7 @@ async function parseInto(source: AsyncIterable<Buffer>, w: LayerWriter): Promise
 export async function applyLayer(target: string, layer: string | Buffer): Promise<void> {
   const head = typeof layer === "string" ? readHead(layer) : layer.subarray(0, 4);
   if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) throw new BerthError("unsupported", "the layer is zstd-compressed, which is not supported yet");
-  const raw: AsyncIterable<Buffer> = typeof layer === "string" ? fs.createReadStream(layer, { highWaterMark: 256 * 1024 }) : once(layer);
+  const raw: AsyncIterable<Buffer> = typeof layer === "string" ? readReusing(layer) : once(layer);
   const source = head[0] === 0x1f && head[1] === 0x8b ? gunzip(raw) : raw;
   const w = new LayerWriter(target);
   try {
@@ -289,6 +289,29 @@ export async function applyLayer(target: string, layer: string | Buffer): Promis
     w.abort();
   }
 }
+
+/**
+ * A file's bytes in chunks read into two buffers in turn, not a new one per chunk: a stream's
+ * chunks are garbage V8 collects only once enough of them piled up (reading 300 MB through
+ * fs.createReadStream grew a process by 35-40 MB). A chunk stays valid until the next but one
+ * is asked for, which is as long as its consumers keep it: parseInto keeps at most a view of
+ * the last, and gunzip's feed waits until zlib has consumed each.
+ */
+async function* readReusing(file: string): AsyncIterable<Buffer> {
+  const fh = await fs.promises.open(file, "r");
+  const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
+  try {
+    for (let turn = 0; ; turn ^= 1) {
+      const { bytesRead } = await fh.read(buffers[turn]!, 0, READ_CHUNK, null);
+      if (bytesRead === 0) return;
+      yield buffers[turn]!.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+const READ_CHUNK = 256 * 1024;
 
 async function* once(b: Buffer): AsyncIterable<Buffer> {
   yield b;
@@ -308,7 +331,8 @@ async function* gunzip(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const z = createGunzip();
   const feed = (async () => {
     try {
-      for await (const chunk of source) if (!z.write(chunk)) await new Promise((r) => z.once("drain", r));
+      // Each chunk is consumed before the next is read: the reader reuses its buffers.
+      for await (const chunk of source) await new Promise<void>((done, fail) => z.write(chunk, (err) => (err ? fail(err) : done())));
       z.end();
     } catch (err) {
       z.destroy(err as Error);
