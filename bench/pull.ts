@@ -29,7 +29,7 @@ const env = { ...process.env, BERTH_ROOT: root };
 /** Waits for the deletions and writes before to reach the disk, so the next measurement does not pay for them. */
 function settle(): void {
   spawnSync("sync");
-  spawnSync("sleep", ["1"]);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
 }
 
 const time = (fn: () => void): number => {

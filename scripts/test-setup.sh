@@ -12,6 +12,7 @@ need sh dash       # bench/cli-run.ts
 need bash bash     # test/cli-output.test.ts: real pipes (wc, head) through bash -c
 need git git       # test/daemon-upgrade.test.ts: the pre-conmon berth, from the repository's history
 need tar tar       # test/daemon-upgrade.test.ts
+need sync coreutils # bench/pull.ts: each pull starts on a synced disk
 need tmux tmux     # test/cli-interactive.test.ts: a real terminal, typed into and read back
 need zsh zsh       # test/cli-everyday.test.ts: the zsh completion script, run by zsh
 need docker-registry docker-registry # test/image-pull.test.ts: a real registry on 127.0.0.1
