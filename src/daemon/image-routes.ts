@@ -159,8 +159,8 @@ export function imageRoutes(deps: ImageDeps): Record<string, Route> {
 function reconcileImages(root: string, projection: Projection): void {
   const images = new ImageStore(root);
   const { dropped, restored } = images.reconcile(projection.images ?? {});
-  for (const r of dropped) console.error(`image ${r}: its pull was never journaled (the daemon stopped before it); dropped`);
-  for (const r of restored) console.error(`image ${r}: journaled but missing from refs.json; restored`);
+  for (const r of dropped) console.error(`image ${r}: the journal does not name it (a pull or image rm cut short by the daemon's stop); dropped from refs.json`);
+  for (const r of restored) console.error(`image ${r}: the journal names it and refs.json did not; restored`);
   images.removeLeftovers(imagesInUse(projection));
 }
 

@@ -209,14 +209,14 @@ export class ImageStore {
     delete refs[reference];
     const live = sweep ? this.live(refs, inUse) : undefined;
     const blobs = join(this.dir, "blobs", "sha256");
-    const freed = live ? entries(blobs).filter((n) => !live.blobs.has(n) && !n.startsWith(".")) : [];
-    journal(freed.map((hex) => `sha256:${hex}`));
+    const freed = live ? entries(blobs).filter((n) => !live.blobs.has(n) && !n.startsWith(".")).map((hex) => `sha256:${hex}`) : [];
+    journal(freed);
     this.writeRefs(refs);
     if (live) {
       this.removeTrees(live);
       removeAllBut(blobs, live.blobs);
     }
-    return { freed: freed.map((hex) => `sha256:${hex}`) };
+    return { freed };
   }
 
   /**
