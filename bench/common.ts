@@ -35,8 +35,8 @@ export const fmt = (n: number, digits = 2) => n.toLocaleString("en-US", { maximu
 /** `asCommand`: run as `berth daemon` is, through bin/berth.js's shebang and its V8 flags, not under a bare `node`. */
 export async function startDaemon(bin: string, root: string, network = "none", opts: { asCommand?: boolean } = {}): Promise<ChildProcess> {
   // Benches not about networking run without one, so their figures do not change (bench/network.ts names it).
-  const args = [bin, "daemon", "--root", root, "--default-network", network];
-  const daemon = opts.asCommand ? spawn(args[0]!, args.slice(1), { stdio: ["ignore", "pipe", "inherit"] }) : spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const args = ["daemon", "--root", root, "--default-network", network];
+  const daemon = opts.asCommand ? spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] }) : spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     let out = "";
     daemon.stdout!.on("data", (d) => {

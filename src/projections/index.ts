@@ -73,7 +73,7 @@ export function networksOf(projection: Projection): Record<string, NetworkDefini
  * The exact images whose blobs and layers must stay: each one a reference names and each one a
  * live container was created from (named or not, as docker keeps a removed image's layers for
  * its containers). The image store's sweep keeps these and frees the rest. `removing` is a
- * reference being removed, whose ImageRemoved is journaled once the sweep says what it freed.
+ * reference being removed: its ImageRemoved, journaled before the sweep, names what it frees.
  */
 export function imagesInUse(projection: Projection, removing?: string): ImageRef[] {
   const used = Object.entries(projection.images ?? {}).filter(([reference]) => reference !== removing).map(([, image]) => image);

@@ -11,22 +11,12 @@ import { BerthError } from "../../model/errors.js";
 import { configPlatform, type ImageConfig } from "../../model/image.js";
 import { formatPlatform, parseReference, refKey } from "../../model/reference.js";
 import { unmountUnder } from "../hostcalls.js";
+import type { ImageRef } from "../../projections/images.js";
 import { imagesDir } from "../paths.js";
 import { imageLowers, liveChains, manifestLayers } from "./layers.js";
 
 /** Names under images/ that the store owns; `image import` may not use them. */
 export const STORE_NAMES = ["blobs", "ingest", "layers", "unpacked", "refs.json"];
-
-/**
- * An image the journal says must stay (projections/index.ts, imagesInUse): one a reference
- * names or a live container was created from. `config` is unknown only for a tag of a
- * reference the journal never saw pulled.
- */
-export interface ImageInUse {
-  manifest: string;
-  config?: string;
-  index?: string;
-}
 
 export interface ImageRecord {
   /** The normalised reference: "docker.io/library/alpine:latest", or "repo@sha256:…" pulled by digest. */
@@ -131,7 +121,7 @@ export class ImageStore {
    * refs file, trees no reference names. Run once when the daemon starts, before any pull;
    * ingest/ stays, for the next pull's Range.
    */
-  removeLeftovers(inUse: readonly ImageInUse[] = []): void {
+  removeLeftovers(inUse: readonly ImageRef[] = []): void {
     let names: string[];
     try {
       names = fs.readdirSync(this.dir);
@@ -204,7 +194,7 @@ export class ImageStore {
    * a crash after it leaves a reference the journal no longer names, which the next start's
    * reconcile drops, and files nothing names, which its sweep frees.
    */
-  removeRef(reference: string, sweep: boolean, inUse: readonly ImageInUse[], journal: (freed: string[]) => void): { freed: string[] } {
+  removeRef(reference: string, sweep: boolean, inUse: readonly ImageRef[], journal: (freed: string[]) => void): { freed: string[] } {
     const refs = this.refs();
     delete refs[reference];
     const live = sweep ? this.live(refs, inUse) : undefined;
@@ -226,7 +216,7 @@ export class ImageStore {
    * the file) is written back, when its blobs and layers are all here. Run at start, before the
    * leftovers' sweep. Returns what changed, for the daemon's log.
    */
-  reconcile(journaled: Record<string, ImageInUse>): { dropped: string[]; restored: string[] } {
+  reconcile(journaled: Record<string, ImageRef>): { dropped: string[]; restored: string[] } {
     const refs = this.refs();
     const dropped = Object.keys(refs).filter((reference) => journaled[reference] === undefined);
     for (const reference of dropped) delete refs[reference];
@@ -243,7 +233,7 @@ export class ImageStore {
   }
 
   /** The record of an image whose manifest, config and layers are all in the store, or undefined. */
-  private recordFromBlobs(reference: string, image: ImageInUse): ImageRecord | undefined {
+  private recordFromBlobs(reference: string, image: ImageRef): ImageRecord | undefined {
     try {
       const m = JSON.parse(this.readBlob(image.manifest).toString("utf8")) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
       if (image.config !== undefined && m.config.digest !== image.config) return undefined;
@@ -263,7 +253,7 @@ export class ImageStore {
   }
 
   /** The blobs (hex) and layer chains the references and the containers' images need. */
-  private live(refs: Record<string, ImageRecord>, inUse: readonly ImageInUse[]): { blobs: Set<string>; chains: Set<string> } {
+  private live(refs: Record<string, ImageRecord>, inUse: readonly ImageRef[]): { blobs: Set<string>; chains: Set<string> } {
     const images = [...Object.values(refs), ...inUse.map((u) => ({ ...u, layers: manifestLayers(this, u.manifest) ?? [] }))];
     const blobs = new Set<string>();
     for (const r of images) for (const d of [r.manifest, r.config, r.index, ...r.layers]) if (d) blobs.add(hexOf(d));
