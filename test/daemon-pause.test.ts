@@ -1,10 +1,14 @@
 // pause / unpause (issue 6): the cgroup freezer through the daemon and the runtime service,
 // with the state machine's `paused` status (real runc).
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { controllerDir } from "../src/vm/cgroup-stats.js";
-import { cgroupPath } from "../src/vm/paths.js";
+import { containerStream } from "../src/events/catalogue.js";
+import { Journal } from "../src/events/journal.js";
+import { journalPath } from "../src/host/root-layout.js";
+import { cgroupPath, runcRoot } from "../src/vm/paths.js";
 import { auditTransitions } from "../src/projections/transitions.js";
 import { journalEvents, tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 import { rejection } from "./helpers/errors.js";
@@ -40,6 +44,48 @@ test("pause freezes the container, exec and kill are refused while paused, unpau
     }
     const events = await journalEvents(root);
     assert.equal(events.filter((e) => e.streamId === "container-p").map((e) => e.type).filter((t) => /Pause|Paused|Unpause/.test(t)), ["PauseRequested", "ContainerPaused", "UnpauseRequested", "ContainerUnpaused", "PauseRequested", "ContainerPaused"]);
+    assert.equal(auditTransitions(events), []);
+  }));
+
+/** What a daemon killed between an intent and its outcome leaves: the intent journaled, and runc's verb done. */
+async function intentPerformedUnjournaled(daemon: DaemonFrame, id: string, intent: "PauseRequested" | "UnpauseRequested"): Promise<void> {
+  await daemon.kill9();
+  const journal = await Journal.open(journalPath(daemon.root));
+  try {
+    const stream = containerStream(id);
+    journal.append(stream, [{ type: intent, data: {} }], journal.streamVersion(stream), { actor: { uid: 0, gid: 0, pid: process.pid } });
+  } finally {
+    journal.close();
+  }
+  execFileSync("runc", ["--root", runcRoot(daemon.root), intent === "PauseRequested" ? "pause" : "resume", id]);
+  await daemon.restart();
+}
+
+test("a pause or unpause that took effect before a kill -9 is journaled as what runc has, not refused", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
+    let rc = await daemon.client("f");
+    await rc.createContainer({ init: { args: ["sleep", "1000"] } });
+    await rc.bootstrap();
+    await rc.startProcess("f");
+    rc.close();
+    await intentPerformedUnjournaled(daemon, "f", "PauseRequested");
+    rc = await daemon.client("f");
+    try {
+      assert.is((await rc.state()).status, "paused");
+      assert.is(freezer(root, "f"), "FROZEN");
+      rc.close();
+      await intentPerformedUnjournaled(daemon, "f", "UnpauseRequested");
+      rc = await daemon.client("f");
+      assert.is((await rc.state()).status, "running");
+      assert.is(freezer(root, "f"), "THAWED");
+      await rc.stop({ timeoutInSeconds: 1 });
+    } finally {
+      rc.close();
+    }
+    const events = (await journalEvents(root)).filter((e) => e.streamId === "container-f");
+    const freezes = events.filter((e) => /Pause|Paused|Unpause/.test(e.type));
+    assert.equal(freezes.map((e) => [e.type, e.data]), [["PauseRequested", {}], ["ContainerPaused", {}], ["UnpauseRequested", {}], ["ContainerUnpaused", {}]], "each outcome is what runc did, without an error");
     assert.equal(auditTransitions(events), []);
   }));
 

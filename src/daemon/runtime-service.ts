@@ -110,7 +110,10 @@ export class RuntimeService {
       if (!started && known.processId === o.id) return undefined;
       if (started) service.track(service.newProc(known.processId, known.spec), started);
     }
-    service.status = o.status;
+    // Reality, not the journal, says whether it is frozen: the daemon may have died between
+    // runc's pause (or resume) and the journaling of its outcome.
+    const probe = await driver.probe();
+    service.status = probe.frozen === undefined ? o.status : probe.frozen ? "paused" : "running";
     return service;
   }
 

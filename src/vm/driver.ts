@@ -57,6 +57,8 @@ export interface SandboxProbe {
   status: SandboxStatus;
   /** Host pid of init while running. */
   initPid?: number;
+  /** Its processes are frozen (runc's "paused"): a pause may have taken effect unjournaled. */
+  frozen?: boolean;
 }
 
 /**

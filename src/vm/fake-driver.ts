@@ -152,7 +152,7 @@ export class FakeDriver implements Driver {
   }
 
   async probe(): Promise<SandboxProbe> {
-    return { status: this.sandbox };
+    return this.sandbox === "running" ? { status: this.sandbox, frozen: this.paused } : { status: this.sandbox };
   }
 
   /** Nothing of an earlier daemon's fake processes is left to follow. */

@@ -287,6 +287,7 @@ export class RuncDriver implements Driver {
     if (r.code !== 0) return { status: "absent" };
     const state = JSON.parse(r.stdout) as { status: string; pid: number };
     const status = state.status === "running" || state.status === "paused" ? "running" : state.status === "created" ? "created" : "stopped";
-    return status === "running" || status === "created" ? { status, initPid: state.pid } : { status };
+    if (status === "created") return { status, initPid: state.pid };
+    return status === "running" ? { status, initPid: state.pid, frozen: state.status === "paused" } : { status };
   }
 }
