@@ -23,6 +23,6 @@ need openssl openssl # test/image-token.test.ts: the token service's self-signed
 need nats-server nats-server # test/fleet-*.test.ts: a real JetStream server on loopback
 need nft nftables  # test/network-*.test.ts: the host's ruleset, the same before and after
 if [ "${1:-}" = --bench ]; then
-  need podman podman # bench/cli-run.ts compares with it when present
+  need podman podman # bench/cli-run.ts, attach-echo.ts and pull.ts compare with it when present
 fi
 install_needs

@@ -53,9 +53,10 @@ test("loading one command line's commands loads only that module", async () => {
   assert.is((await loadCommands()).length, COMMANDS.length, "--help loads every command");
 });
 
-test("the bundle for `berth run` reads no audit, query, journal or image handler, nor SQLite", async () => {
+/** scripts/bundle.mjs's CLI build, in memory, and what each chunk reads before it runs. */
+async function cliBundle() {
   const { build } = await import("esbuild");
-  // scripts/bundle.mjs's CLI build, in memory: code splitting turns each module that
+  // Code splitting turns each module that
   // commands/index.ts imports lazily into a chunk of its own.
   const result = await build({
     absWorkingDir: repo,
@@ -88,9 +89,20 @@ test("the bundle for `berth run` reads no audit, query, journal or image handler
     }
     return seen;
   };
-  const read = closure([chunkOf("src/cli/main.ts"), chunkOf("src/cli/commands/run.ts")]);
-  const sources = new Set([...read].flatMap((file) => Object.keys(outputs[file]!.inputs)));
-  const packages = new Set([...read].flatMap((file) => outputs[file]!.imports.filter((i) => i.external).map((i) => i.path)));
+  /** The sources a command line reads before its command runs, and the packages it loads. */
+  const commandLine = (command: string) => {
+    const read = closure([chunkOf("src/cli/main.ts"), chunkOf(`src/cli/commands/${command}.ts`)]);
+    return {
+      sources: new Set([...read].flatMap((file) => Object.keys(outputs[file]!.inputs))),
+      packages: new Set([...read].flatMap((file) => outputs[file]!.imports.filter((i) => i.external).map((i) => i.path))),
+    };
+  };
+  return { outputs, chunkOf, closure, commandLine };
+}
+
+test("the bundle for `berth run` reads no audit, query, journal or image handler, nor SQLite", async () => {
+  const { outputs, chunkOf, closure, commandLine } = await cliBundle();
+  const { sources, packages } = commandLine("run");
   assert.ok(sources.has("src/cli/commands/run.ts") && sources.has("src/cli/attach.ts"), "run reads its own module");
   const others = COMMANDS.map((c) => `src/cli/commands/${c.name}.ts`).filter((f) => f !== "src/cli/commands/run.ts");
   for (const file of [...others, "src/cli/read-events.ts", "src/events/journal.ts", "src/vm/image-import.ts"]) {
@@ -104,6 +116,14 @@ test("the bundle for `berth run` reads no audit, query, journal or image handler
   const main = closure([chunkOf("src/cli/main.ts")]);
   const mainSources = [...main].flatMap((file) => Object.keys(outputs[file]!.inputs));
   assert.equal(mainSources.filter((f) => f.startsWith("src/cli/commands/") && f !== "src/cli/commands/index.ts"), []);
+});
+
+test("`berth pull` only sends a request: it reads neither the image store nor the code that unpacks layers", async () => {
+  // Their imports (crypto, zlib, tar) made the pull's CLI 5 MB bigger (bench/pull.ts sums its RSS with the daemon's).
+  const { sources, packages } = (await cliBundle()).commandLine("pull");
+  assert.ok(sources.has("src/cli/pull-image.ts"), "pull reads its own module");
+  for (const file of ["src/vm/image/store.ts", "src/vm/layer.ts", "src/vm/image/layers.ts", "src/cli/container-options.ts"]) assert.not.ok(sources.has(file), `berth pull does not read ${file}`);
+  assert.not.ok(packages.has("node:crypto") || packages.has("node:zlib"), `berth pull loads neither crypto nor zlib: ${[...packages].join(", ")}`);
 });
 
 test.run();

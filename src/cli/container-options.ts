@@ -7,11 +7,11 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { normaliseSignal, parseRestartPolicy, validateId, type ContainerConfigInput, type LogConfig, type LogDriver, type Mount, type StdinMode, LOG_DRIVERS } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
+import { collect } from "./commands/command.js";
 import { parseBytes } from "./format.js";
 import { networkConfig, networkFlags, type NetworkFlags } from "./network-options.js";
 
 /** commander's accumulator for a repeatable flag (-e, -v, --filter). */
-export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export interface ContainerFlags extends NetworkFlags {
   name?: string;

@@ -1,13 +1,11 @@
 // Pulling through the daemon, as `berth pull` shows it and as `run` and `create` use it for
-// `--pull`: docker's plain lines when the output is not a terminal, a line per layer updated in
-// place when it is (src/cli/pull-progress.ts), only the reference with --quiet. Credentials
-// come from src/cli/credentials.ts.
-import { existsSync } from "node:fs";
+// `--pull` (pull-for-run.ts): docker's plain lines when the output is not a terminal, a line
+// per layer updated in place when it is (src/cli/pull-progress.ts), only the reference with
+// --quiet. Credentials come from src/cli/credentials.ts.
 import { BerthError } from "../model/errors.js";
 import { familiarRepository, parseReference } from "../model/reference.js";
 import type { PullProgress } from "../vm/image/pull.js";
-import { ImageStore, type ImageRecord } from "../vm/image/store.js";
-import { imageRootfs } from "../vm/paths.js";
+import type { ImageRecord } from "../vm/image/store.js";
 import type { Session } from "./context.js";
 import { credentialsFor } from "./credentials.js";
 import { out } from "./output.js";
@@ -20,23 +18,6 @@ export interface PullFlags {
 }
 
 type PullItem = { progress: PullProgress } | { pulled: ImageRecord; changed: boolean };
-
-/**
- * `run` and `create`'s `--pull`: `missing` (the default) pulls an image the store does not have,
- * `always` pulls (re-resolving the tag) every time, `never` leaves it to the create to fail.
- * The progress goes to stderr, as docker's, so the container's output stays apart.
- */
-export async function pullForRun(session: Session, image: string, policy: string | undefined): Promise<void> {
-  const p = policy ?? "missing";
-  if (p !== "missing" && p !== "always" && p !== "never") throw new BerthError("invalidArgument", `invalid --pull "${p}": expected missing, always or never`);
-  if (p === "never" || !parseReference(image).ok) return;
-  if (p === "missing") {
-    if (new ImageStore(session.root).lookup(image)) return;
-    if (image === "busybox" || image === "busybox:latest" || existsSync(imageRootfs(session.root, image))) return;
-    process.stderr.write(`Unable to find image '${image}' locally\n`);
-  }
-  await pull(session, { insecureRegistry: [] }, image, (line) => process.stderr.write(`${line}\n`));
-}
 
 export async function pull(session: Session, flags: PullFlags, text: string, print: (line: string) => void = out): Promise<number> {
   const parsed = parseReference(text);

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BerthError, toBerthError } from "../model/errors.js";
 import { isDriverName } from "../vm/driver.js";
+import { compileWasmLightly } from "../host/memory.js";
 import { defaultRoot, socketPath } from "../host/root-layout.js";
 import { keyAuthenticator, parseServers } from "../fleet/nats.js";
 import { mergeOptions, parseDaemonConfig, SECRET_KEYS, type DaemonFileOptions } from "./config.js";
@@ -17,6 +18,7 @@ import { Daemon, type DaemonOptions } from "./daemon.js";
 export const DEFAULT_CONFIG = "daemon.json";
 
 export async function runDaemon(argv: string[]): Promise<void> {
+  compileWasmLightly();
   // No defaults here: an absent flag leaves the key to the config file, then to the default.
   const { values } = parseArgs({ args: argv, options: { root: { type: "string" }, config: { type: "string" }, driver: { type: "string" }, sync: { type: "string" }, "accept-journal-loss": { type: "boolean" }, log: { type: "string" }, "default-network": { type: "string" }, "registries-conf": { type: "string" }, ...SHIP_FLAGS } });
   const root = values.root ?? defaultRoot();

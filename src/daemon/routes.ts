@@ -3,11 +3,10 @@
 // and the reply is that outcome. No route reads the journal to learn what its command did.
 // The actor is the kernel's view of the peer, never something the client says about itself.
 import { hostname } from "node:os";
-import v8 from "node:v8";
-import vm from "node:vm";
 import type { Command, CommandType } from "../commands/commands.js";
 import { parseCommand } from "../commands/parse.js";
 import type { ContainerConfig, LogConfig } from "../model/config.js";
+import { collectGarbage } from "../host/memory.js";
 import { BerthError, type ErrorInfo } from "../model/errors.js";
 import { toExitStatus, type ExitStatus } from "../model/exit.js";
 import { containerStream, isIntent, type StoredEvent } from "../events/catalogue.js";
@@ -312,8 +311,7 @@ export function daemonRoutes(deps: RouteDeps): Record<string, Route> {
  * at runtime; nothing else is touched.
  */
 function debugMemory() {
-  v8.setFlagsFromString("--expose-gc");
-  (vm.runInNewContext("gc") as () => void)();
+  collectGarbage();
   return process.memoryUsage();
 }
 

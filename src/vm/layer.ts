@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import { dirname, join } from "node:path";
 import { createGunzip } from "node:zlib";
+import { ChunkCollector } from "../host/memory.js";
 import { BerthError } from "../model/errors.js";
 import { parseHeader, parsePax, tarType, type TarHeader } from "./tar.js";
 
@@ -338,8 +339,12 @@ async function* gunzip(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
       z.destroy(err as Error);
     }
   })();
+  const collector = new ChunkCollector();
   try {
-    for await (const chunk of z) yield chunk as Buffer;
+    for await (const chunk of z) {
+      yield chunk as Buffer;
+      collector.done((chunk as Buffer).length);
+    }
   } catch (err) {
     throw bad(`the layer is not valid gzip: ${(err as Error).message}`);
   }

@@ -34,3 +34,6 @@ export interface CommandGroup {
 }
 
 export type CommandModule = LeafCommand | CommandGroup;
+
+/** A repeatable flag's parser (`-e A=1 -e B=2`): each use adds its value to the list. */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];

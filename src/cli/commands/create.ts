@@ -3,7 +3,7 @@ import { containerConfig, containerFlags, type ContainerFlags } from "../contain
 import type { Session } from "../context.js";
 import { out } from "../output.js";
 import type { LeafCommand } from "./command.js";
-import { pullForRun } from "../pull-image.js";
+import { pullForRun } from "../pull-for-run.js";
 
 export const command: LeafCommand = {
   kind: "command",

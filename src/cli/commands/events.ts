@@ -2,7 +2,8 @@
 import { EVENT_TYPES } from "../../events/catalogue.js";
 import { BerthError } from "../../model/errors.js";
 import { readEvents, type EventsQuery } from "../read-events.js";
-import { checkIds, collect } from "../container-options.js";
+import { checkIds } from "../container-options.js";
+import { collect } from "./command.js";
 import type { Session } from "../context.js";
 import { eventLine } from "../describe.js";
 import { parseBound, parseFormat } from "../format.js";

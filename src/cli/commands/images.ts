@@ -4,7 +4,7 @@
 import { BerthError } from "../../model/errors.js";
 import { parseReference, familiarRepository } from "../../model/reference.js";
 import { ImageStore, type ImageRecord } from "../../vm/image/store.js";
-import { collect } from "../container-options.js";
+import { collect } from "./command.js";
 import type { Session } from "../context.js";
 import { ago, humanBytes } from "../format.js";
 import { out } from "../output.js";

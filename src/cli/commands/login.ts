@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { BerthError } from "../../model/errors.js";
 import { DEFAULT_DOMAIN } from "../../model/reference.js";
 import { RegistryClient } from "../../vm/image/registry.js";
-import { collect } from "../container-options.js";
+import { collect } from "./command.js";
 import { saveCredentials } from "../credentials.js";
 import { out } from "../output.js";
 import type { LeafCommand } from "./command.js";

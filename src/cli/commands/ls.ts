@@ -3,7 +3,7 @@ import { BerthError } from "../../model/errors.js";
 import type { ContainerState } from "../../projections/container.js";
 import { containerPaths } from "../../vm/paths.js";
 import { diskUsage } from "../../vm/disk-usage.js";
-import { collect } from "../container-options.js";
+import { collect } from "./command.js";
 import type { Session } from "../context.js";
 import { dockerState, psView, PS_HEADERS, PS_TABLE, PS_TABLE_SIZE } from "../docker-view.js";
 import { inspectOf } from "../inspect.js";

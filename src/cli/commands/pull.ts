@@ -1,6 +1,6 @@
 // `berth pull`: the daemon downloads an image into its store and journals ImagePulled; this
 // prints its progress (src/cli/pull-image.ts).
-import { collect } from "../container-options.js";
+import { collect } from "./command.js";
 import { pull, type PullFlags } from "../pull-image.js";
 import type { LeafCommand } from "./command.js";
 

@@ -4,7 +4,7 @@
 import { BerthError } from "../../model/errors.js";
 import { familiarRepository, parseReference } from "../../model/reference.js";
 import { pushImage } from "../../vm/image/push.js";
-import { collect } from "../container-options.js";
+import { collect } from "./command.js";
 import { credentialsFor } from "../credentials.js";
 import { out } from "../output.js";
 import type { LeafCommand } from "./command.js";

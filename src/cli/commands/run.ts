@@ -9,7 +9,7 @@ import { attachStdio, refuseWithoutTerminal } from "../interactive.js";
 import { out } from "../output.js";
 import { DEFAULT_DETACH_KEYS, detachKeys } from "../terminal.js";
 import type { LeafCommand } from "./command.js";
-import { pullForRun } from "../pull-image.js";
+import { pullForRun } from "../pull-for-run.js";
 
 export const command: LeafCommand = {
   kind: "command",

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { join } from "node:path";
+import { ChunkCollector } from "../../host/memory.js";
 import { BerthError } from "../../model/errors.js";
 import { configPlatform, layerCompression, selectManifest, type Descriptor, type ImageConfig } from "../../model/image.js";
 import { formatPlatform, ociArchitecture, parseReference, refKey, type ImageReference, type Platform } from "../../model/reference.js";
@@ -198,6 +199,7 @@ async function downloadOnce(client: RegistryClient, desc: Descriptor, ingest: st
 
 async function streamInto(res: Response, desc: Descriptor, ingest: string, offset: number, hash: ReturnType<typeof createHash>, onBytes: (n: number) => void): Promise<void> {
   const file = await fs.promises.open(ingest, offset > 0 ? "a" : "w");
+  const collector = new ChunkCollector();
   let total = offset;
   try {
     for await (const chunk of res.body ?? []) {
@@ -206,6 +208,7 @@ async function streamInto(res: Response, desc: Descriptor, ingest: string, offse
       hash.update(chunk);
       await file.write(chunk);
       onBytes(total);
+      collector.done(chunk.length);
     }
     await file.sync();
   } catch (err) {
