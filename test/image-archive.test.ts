@@ -9,6 +9,7 @@ import { berth, withDaemon } from "./helpers/cli-env.js";
 import { journalEvents } from "./helpers/daemon.js";
 import { buildImage, busyboxTree, push, startRegistry, type Registry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
+import { bigArchive } from "./helpers/vm-tar.js";
 
 let registry: Registry;
 let work: ReturnType<typeof tempDir>;
@@ -95,6 +96,29 @@ test("an OCI archive skopeo writes loads with its manifest's digest; a tampered 
       assert.is((await journalEvents(root)).filter((e) => e.type === "ImageLoaded").length, 1);
     } finally {
       fs.rmSync(fresh, { force: true });
+    }
+  }));
+
+/** VmRSS or VmHWM (the peak so far) of a process, in bytes. */
+const memoryOf = (pid: number, field: "VmRSS" | "VmHWM") => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
+
+test("load streams the archive: a 192 MiB layer raises the daemon's peak memory by far less than its size", () =>
+  withDaemon(async (root, daemon) => {
+    const size = 192 * 1024 * 1024;
+    const file = join(work.path, "big.tar");
+    bigArchive(file, size);
+    try {
+      const before = memoryOf(daemon.child.pid!, "VmRSS");
+      const load = await berth(root, ["load", "-i", file]);
+      assert.is(load.code, 0, load.stderr);
+      assert.is(load.stdout, "Loaded image: example.test/big:1\n");
+      const growth = memoryOf(daemon.child.pid!, "VmHWM") - before;
+      // Read whole, as load did before, the archive alone would have grown it by 192 MiB.
+      assert.ok(growth < size / 2, `the daemon's peak grew by ${(growth / 1048576).toFixed(1)} MiB`);
+      const run = await berth(root, ["run", "--rm", "example.test/big:1", "sh", "-c", "wc -c < /big.bin"]);
+      assert.is(run.stdout.trim(), String(size));
+    } finally {
+      fs.rmSync(file, { force: true });
     }
   }));
 

@@ -1,6 +1,6 @@
-// A daemon killed with kill -9 in the middle of a pull leaves no half image: no reference, no
-// unpacked tree, no blob that was not verified, no event. The next daemon starts clean, and the
-// next pull completes, resuming the interrupted blob with Range.
+// A daemon killed with kill -9 in the middle of a pull (or a load) leaves no half image: no
+// reference, no unpacked tree, no blob that was not verified, no event. The next daemon starts
+// clean, and the next pull completes, resuming the interrupted blob with Range.
 import fs from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -9,6 +9,7 @@ import { berth, berthLive, bin, ensureBuilt, tempRoot } from "./helpers/cli-env.
 import { journalEvents, withDaemon } from "./helpers/daemon.js";
 import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
+import { bigArchive } from "./helpers/vm-tar.js";
 import { chainIds } from "../src/vm/image/layers.js";
 import { IMAGE_STREAM } from "../src/events/catalogue.js";
 import { Journal } from "../src/events/journal.js";
@@ -112,6 +113,34 @@ test("the journal decides what images there are: kill -9 after an rm's event (th
     }, { command: [bin, "daemon"] });
   } finally {
     await registry.stop();
+    work.remove();
+  }
+});
+
+test("kill -9 mid-load: the half-copied layer is removed at the next start, no image or event appears, and the load then completes", async () => {
+  ensureBuilt();
+  const work = tempDir("berth-crash-load-");
+  try {
+    const file = join(work.path, "big.tar");
+    bigArchive(file, 256 * 1024 * 1024, "example.test/crash:1");
+    await withDaemon(tempRoot(), async (d) => {
+      const images = join(d.root, "images");
+      const copying = () => (fs.existsSync(images) ? fs.readdirSync(images).filter((n) => n.startsWith(".blob-")) : []);
+      const loading = berthLive(d.root, ["load", "-i", file]);
+      for (let i = 0; i < 400 && copying().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.is(copying().length, 1, "the layer is being copied out of the archive");
+      await d.kill9();
+      await loading.exited;
+
+      await d.restart();
+      assert.equal(copying(), [], "the next start removed the half-copied layer");
+      assert.not.ok(fs.existsSync(join(images, "refs.json")), "no reference");
+      assert.not.ok((await journalEvents(d.root)).some((e) => e.type.startsWith("Image")), "no image event");
+      const again = await berth(d.root, ["load", "-i", file]);
+      assert.is(again.code, 0, again.stderr);
+      assert.is(again.stdout, "Loaded image: example.test/crash:1\n");
+    }, { command: [bin, "daemon"] });
+  } finally {
     work.remove();
   }
 });

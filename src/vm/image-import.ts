@@ -4,57 +4,70 @@
 // absolute symlink followed during extraction would land on the host), hardlinks only to files
 // already inside the tree. The image is built in a temp directory and renamed into place, so a
 // rejected tarball leaves nothing behind.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { dirname, join } from "node:path";
 import { validateId } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
-import { archiveBlob, readArchiveFiles } from "./image/archive.js";
+import { blobMember } from "./image/archive.js";
+import { ArchiveReader } from "./image/archive-reader.js";
 import { STORE_NAMES } from "./image/store.js";
 import { imageRootfs, imagesDir } from "./paths.js";
-import { applyLayer, components } from "./layer.js";
+import { applyLayer } from "./layer.js";
 
 const bad = (msg: string) => new BerthError("invalidArgument", msg);
 
-/** The layer tarballs of a docker-save or OCI-layout archive, bottom first: its first image. */
-function layersOf(files: Map<string, Buffer>): Buffer[] {
-  const get = (name: string) => {
-    const b = files.get(components(name).join("/"));
-    if (!b) throw bad(`image archive is missing ${name}`);
-    return b;
-  };
-  if (files.has("manifest.json")) {
-    const manifest = JSON.parse(get("manifest.json").toString()) as { Layers: string[] }[];
+/** The members holding the layers of a docker-save or OCI-layout archive, bottom first, with their digests when it names them: its first image. */
+function layersOf(archive: ArchiveReader): { name: string; digest?: string }[] {
+  if (archive.has("manifest.json")) {
+    const manifest = JSON.parse(archive.read("manifest.json").toString()) as { Layers: string[] }[];
     if (!Array.isArray(manifest) || !manifest[0] || !Array.isArray(manifest[0].Layers)) throw bad("manifest.json has no Layers");
-    return manifest[0].Layers.map(get);
+    return manifest[0].Layers.map((name) => ({ name }));
   }
-  if (files.has("index.json")) {
-    const index = JSON.parse(get("index.json").toString()) as { manifests: { digest: string }[] };
+  if (archive.has("index.json")) {
+    const index = JSON.parse(archive.read("index.json").toString()) as { manifests: { digest: string }[] };
     const first = index.manifests?.[0];
     if (!first) throw bad("index.json lists no manifests");
-    const manifest = JSON.parse(archiveBlob(files, first.digest).toString()) as { layers: { digest: string }[] };
-    return (manifest.layers ?? []).map((l) => archiveBlob(files, l.digest));
+    const manifest = JSON.parse(verifiedMember(archive, first.digest).toString()) as { layers: { digest: string }[] };
+    return (manifest.layers ?? []).map((l) => ({ name: blobMember(l.digest), digest: l.digest }));
   }
   throw bad("not an image archive: expected manifest.json (docker save) or index.json (OCI layout)");
+}
+
+function verifiedMember(archive: ArchiveReader, digest: string): Buffer {
+  const bytes = archive.read(blobMember(digest));
+  const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (got !== digest) throw bad(`${blobMember(digest)} in the archive failed verification: its content has digest ${got}`);
+  return bytes;
 }
 
 export async function importImage(root: string, file: string, name: string): Promise<{ name: string; rootfs: string; layers: number }> {
   const id = validateId(name, "image name");
   if (!id.ok) throw new BerthError(id.error.code, id.error.message);
   if (STORE_NAMES.includes(name)) throw new BerthError("invalidArgument", `image name ${name} is reserved for the image store: expected another name`);
-  const files = readArchiveFiles(file);
-  const layers = layersOf(files);
+  const archive = ArchiveReader.open(file);
   const dest = imageRootfs(root, name);
-  if (fs.existsSync(dest)) throw new BerthError("exists", `image ${name} already exists`);
-  fs.mkdirSync(imagesDir(root), { recursive: true });
-  const tmp = fs.mkdtempSync(join(imagesDir(root), ".import-"));
+  let tmp: string | undefined;
   try {
+    const layers = layersOf(archive);
+    if (fs.existsSync(dest)) throw new BerthError("exists", `image ${name} already exists`);
+    fs.mkdirSync(imagesDir(root), { recursive: true });
+    tmp = fs.mkdtempSync(join(imagesDir(root), ".import-"));
     const rootfs = join(tmp, "rootfs");
     fs.mkdirSync(rootfs, { mode: 0o755 });
-    for (const layer of layers) await applyLayer(rootfs, layer);
+    // Each layer is copied out of the archive (verified when the archive names its digest), then applied.
+    const layerFile = join(tmp, "layer");
+    for (const layer of layers) {
+      const { digest } = await archive.copyTo(layer.name, layerFile);
+      if (layer.digest !== undefined && digest !== layer.digest) throw bad(`${layer.name} in the archive failed verification: its content has digest ${digest}`);
+      await applyLayer(rootfs, layerFile);
+      fs.rmSync(layerFile);
+    }
     fs.mkdirSync(dirname(dest), { recursive: true });
     fs.renameSync(rootfs, dest);
+    return { name, rootfs: dest, layers: layers.length };
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    archive.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
-  return { name, rootfs: dest, layers: layers.length };
 }

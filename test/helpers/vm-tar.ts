@@ -1,4 +1,7 @@
 // A tiny ustar writer for building test images (docker save layout) by hand.
+import fs from "node:fs";
+import { ociArchitecture } from "../../src/model/reference.js";
+import { TAR_END, tarFileHeader, tarPadding } from "../../src/vm/tar.js";
 export interface TarInput {
   name: string;
   type?: "file" | "dir" | "symlink" | "hardlink";
@@ -50,4 +53,26 @@ export function dockerSave(layers: Buffer[]): Buffer {
     { name: "config.json", data: "{}" },
     ...layers.map((l, i) => ({ name: names[i]!, data: l })),
   ]);
+}
+
+/** A docker-save archive whose one layer holds busybox and a file of `size` zero bytes, written a MiB at a time. */
+export function bigArchive(file: string, size: number, reference = "example.test/big:1"): void {
+  const tools = tar([
+    { name: "bin/busybox", data: fs.readFileSync("/bin/busybox"), mode: 0o755 },
+    ...["sh", "wc"].map((a) => ({ name: `bin/${a}`, type: "symlink" as const, linkname: "busybox" })),
+  ]).subarray(0, -TAR_END.length);
+  const layerSize = tools.length + 512 + size + tarPadding(size).length + TAR_END.length;
+  const config = Buffer.from(JSON.stringify({ architecture: ociArchitecture(process.arch), os: "linux", config: { Cmd: ["sh"] }, rootfs: { type: "layers", diff_ids: [] } }));
+  const manifest = Buffer.from(JSON.stringify([{ Config: "config.json", RepoTags: [reference], Layers: ["layer/layer.tar"] }]));
+  const fd = fs.openSync(file, "w");
+  const member = (name: string, data: Buffer) => fs.writeSync(fd, Buffer.concat([tarFileHeader(name, data.length), data, tarPadding(data.length)]));
+  member("manifest.json", manifest);
+  member("config.json", config);
+  fs.writeSync(fd, tarFileHeader("layer/layer.tar", layerSize));
+  fs.writeSync(fd, tools);
+  fs.writeSync(fd, tarFileHeader("big.bin", size));
+  const mib = Buffer.alloc(1024 * 1024);
+  for (let left = size; left > 0; left -= mib.length) fs.writeSync(fd, mib, 0, Math.min(mib.length, left));
+  fs.writeSync(fd, Buffer.concat([tarPadding(size), TAR_END, tarPadding(layerSize), TAR_END]));
+  fs.closeSync(fd);
 }

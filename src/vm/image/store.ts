@@ -54,6 +54,9 @@ const hexOf = (digest: string) => {
   return m[1]!;
 };
 
+/** Numbers this process's temp blob files apart. */
+let tempBlobs = 0;
+
 export class ImageStore {
   readonly dir: string;
   constructor(root: string) {
@@ -111,14 +114,25 @@ export class ImageStore {
 
   /** Moves a verified download from ingest/ into blobs/. */
   commitIngest(digest: string): void {
+    this.commitFile(this.ingestPath(digest), digest);
+  }
+
+  /** Where a blob whose digest is not known yet is written (a load's layer); removeLeftovers sweeps what a kill -9 left. */
+  tempBlobPath(): string {
+    fs.mkdirSync(this.dir, { recursive: true });
+    return join(this.dir, `.blob-${process.pid}-${++tempBlobs}`);
+  }
+
+  /** Moves a file whose content has `digest` into blobs/. */
+  commitFile(file: string, digest: string): void {
     const path = this.blobPath(digest);
     fs.mkdirSync(join(path, ".."), { recursive: true });
-    fs.renameSync(this.ingestPath(digest), path);
+    fs.renameSync(file, path);
   }
 
   /**
-   * What a pull or an image rm killed mid-way (kill -9) left: half-unpacked trees, an unrenamed
-   * refs file, trees no reference names. Run once when the daemon starts, before any pull;
+   * What a pull, a load or an image rm killed mid-way (kill -9) left: half-unpacked trees, an
+   * unrenamed refs file, a load's half-copied blob, trees no reference names. Run once when the daemon starts, before any pull;
    * ingest/ stays, for the next pull's Range.
    */
   removeLeftovers(inUse: readonly ImageRef[] = []): void {
@@ -128,7 +142,7 @@ export class ImageStore {
     } catch {
       return;
     }
-    for (const n of names) if (n.startsWith(".unpack-") || n.startsWith(".refs.json.")) fs.rmSync(join(this.dir, n), { recursive: true, force: true });
+    for (const n of names) if (n.startsWith(".unpack-") || n.startsWith(".refs.json.") || n.startsWith(".blob-")) fs.rmSync(join(this.dir, n), { recursive: true, force: true });
     // A layer being built is applied through an overlay mounted below it: unmount, then remove.
     for (const n of entries(this.layersDir)) {
       if (!n.startsWith(".build-")) continue;
