@@ -4,12 +4,11 @@
 // absolute symlink followed during extraction would land on the host), hardlinks only to files
 // already inside the tree. The image is built in a temp directory and renamed into place, so a
 // rejected tarball leaves nothing behind.
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { dirname, join } from "node:path";
 import { validateId } from "../model/config.js";
 import { BerthError } from "../model/errors.js";
-import { blobMember } from "./image/archive.js";
+import { blobMember, verifiedBlob } from "./image/archive.js";
 import { ArchiveReader } from "./image/archive-reader.js";
 import { STORE_NAMES } from "./image/store.js";
 import { imageRootfs, imagesDir } from "./paths.js";
@@ -28,17 +27,10 @@ function layersOf(archive: ArchiveReader): { name: string; digest?: string }[] {
     const index = JSON.parse(archive.read("index.json").toString()) as { manifests: { digest: string }[] };
     const first = index.manifests?.[0];
     if (!first) throw bad("index.json lists no manifests");
-    const manifest = JSON.parse(verifiedMember(archive, first.digest).toString()) as { layers: { digest: string }[] };
+    const manifest = JSON.parse(verifiedBlob(archive, first.digest).toString()) as { layers: { digest: string }[] };
     return (manifest.layers ?? []).map((l) => ({ name: blobMember(l.digest), digest: l.digest }));
   }
   throw bad("not an image archive: expected manifest.json (docker save) or index.json (OCI layout)");
-}
-
-function verifiedMember(archive: ArchiveReader, digest: string): Buffer {
-  const bytes = archive.read(blobMember(digest));
-  const got = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  if (got !== digest) throw bad(`${blobMember(digest)} in the archive failed verification: its content has digest ${got}`);
-  return bytes;
 }
 
 export async function importImage(root: string, file: string, name: string): Promise<{ name: string; rootfs: string; layers: number }> {

@@ -132,7 +132,12 @@ export function blobMember(digest: string): string {
   return blobName(digest);
 }
 
-/** A small member (an index, a manifest, a config), verified against its digest when one is given. */
+/** An OCI layout's small blob (an index, a manifest, a config), verified against its digest. */
+export function verifiedBlob(archive: ArchiveReader, digest: string): Buffer {
+  return verified(archive, blobMember(digest), digest);
+}
+
+/** A small member, verified against its digest when one is given. */
 function verified(archive: ArchiveReader, name: string, digest?: string): Buffer {
   const bytes = archive.read(name);
   if (digest !== undefined && sha(bytes) !== digest) throw new BerthError("invalidArgument", `${name} in the archive failed verification: its content has digest ${sha(bytes)}`);
@@ -169,7 +174,7 @@ async function staged(archive: ArchiveReader, store: ImageStore, reference: stri
   if (!parsed.ok) throw BerthError.from(parsed.error);
   if (parsed.value.kind !== "image") throw new BerthError("unsupported", "nested indexes are not supported");
   const m = parsed.value;
-  const configBytes = verified(archive, blobMember(m.config.digest), m.config.digest);
+  const configBytes = verifiedBlob(archive, m.config.digest);
   for (const l of m.layers) await storeLayer(archive, store, blobMember(l.digest), l);
   const manifest = sha(manifestBytes);
   const config = JSON.parse(configBytes.toString("utf8")) as ImageConfig;
@@ -185,7 +190,7 @@ function referenceOf(name: string | undefined): string | undefined {
 }
 
 async function fromOciLayout(archive: ArchiveReader, store: ImageStore): Promise<Staged[]> {
-  const blob = (d: Descriptor) => verified(archive, blobMember(d.digest), d.digest);
+  const blob = (d: Descriptor) => verifiedBlob(archive, d.digest);
   const index = JSON.parse(verified(archive, "index.json").toString("utf8")) as { manifests?: Descriptor[] };
   const docker = archive.has("manifest.json") ? (JSON.parse(archive.read("manifest.json").toString("utf8")) as { RepoTags?: string[]; Config?: string }[]) : [];
   const out: Staged[] = [];
