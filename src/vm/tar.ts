@@ -1,7 +1,8 @@
-// A small tar reader (ustar, pax extended headers, GNU long names) over an in-memory buffer,
-// and a writer of ustar headers (with pax records for what ustar cannot hold). It only parses
-// and formats; what an entry may do to a filesystem is decided by image-import.ts and
-// container-tar.ts.
+// Tar's formats (ustar, pax extended headers, GNU long names): headers parsed one at a time
+// (layer.ts streams a layer through them, image/archive-reader.ts indexes an archive with
+// them), a reader over an in-memory buffer (container-tar.ts), and a writer of ustar headers
+// (with pax records for what ustar cannot hold). It only parses and formats; what an entry
+// may do to a filesystem is decided by layer.ts and container-tar.ts.
 import { BerthError } from "../model/errors.js";
 
 export type TarType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
