@@ -29,6 +29,15 @@ test("a whiteout hides the lower layer's file but not one its own layer adds; an
     assert.equal(fs.readdirSync(join(t, "b")), []);
   }));
 
+test("files keep their modes whole, whatever the umask takes from a new file: setuid, group- and world-writable, owner-only", () =>
+  withTempDir(async (dir) => {
+    const t = join(dir, "t");
+    fs.mkdirSync(t);
+    const modes = { plain: 0o644, tool: 0o755, suid: 0o4755, shared: 0o666, sticky: 0o1777, secret: 0o600 };
+    await applyLayer(t, tar(Object.entries(modes).map(([name, mode]) => ({ name, data: "x", mode }))));
+    for (const [name, mode] of Object.entries(modes)) assert.is((fs.statSync(join(t, name)).mode & 0o7777).toString(8), mode.toString(8), name);
+  }));
+
 test("a gzip layer from GNU tar streams from its file: long names and a big file arrive whole", () =>
   withTempDir(async (dir) => {
     const src = join(dir, "src");

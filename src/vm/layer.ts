@@ -83,6 +83,15 @@ function removeExisting(path: string): void {
   }
 }
 
+/**
+ * The process's umask, read once from /proc (process.umask() without an argument sets it twice
+ * to read it, racing other threads); unknown, every bit counts as masked.
+ */
+const UMASK = (() => {
+  const m = /^Umask:\s+([0-7]+)$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  return m ? parseInt(m[1]!, 8) : 0o7777;
+})();
+
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /**
@@ -139,7 +148,9 @@ class LayerWriter {
 
   end(): void {
     if (this.fd === undefined || !this.file) return;
-    fs.fchmodSync(this.fd, this.file.header.mode);
+    // open(2) gave the file its mode less the umask: most modes (0644, 0755) came through whole.
+    const mode = this.file.header.mode;
+    if ((mode & ~UMASK) !== mode) fs.fchmodSync(this.fd, mode);
     if (this.file.header.uid !== 0 || this.file.header.gid !== 0) fs.fchownSync(this.fd, this.file.header.uid, this.file.header.gid);
     fs.closeSync(this.fd);
     this.fd = undefined;
