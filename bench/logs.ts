@@ -59,8 +59,6 @@ const isContainerService = (pid: number): boolean => {
   }
 };
 
-const sum = (pids: Iterable<number>) => [...pids].reduce((n, p) => n + rssOf(p), 0);
-
 interface Measured {
   ms: number;
   code: number | null;

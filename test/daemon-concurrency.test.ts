@@ -7,7 +7,7 @@ import { Journal } from "../src/events/journal.js";
 import type { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { checkInvariants } from "./helpers/chaos.js";
 import { random } from "./helpers/random.js";
-import { tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
+import { tempRoot, withDaemon } from "./helpers/daemon.js";
 
 const ids = ["r0", "r1", "r2"];
 const EXPECTED_REFUSALS = ["invalidState", "notFound", "exists"];

@@ -3,7 +3,6 @@
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/model/errors.js";
 import { RuntimeClient } from "../src/ipc/runtime-client.js";
 import { listen } from "../src/ipc/server.js";
 import { stubDaemon } from "./helpers/ipc-stub.js";

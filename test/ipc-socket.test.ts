@@ -4,7 +4,6 @@ import { mkdirSync, statSync, writeFileSync, existsSync, renameSync } from "node
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BerthError } from "../src/model/errors.js";
 import { IpcClient } from "../src/ipc/client.js";
 import { listen, type Route } from "../src/ipc/server.js";
 import { reap, spawnChild, type Child } from "./helpers/ipc-procs.js";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cgroupDirs, containerPaths } from "../src/vm/paths.js";
+import { cgroupDirs } from "../src/vm/paths.js";
 import { readLogs } from "../src/vm/logs.js";
 import { boot, cleanup, pidAlive, processLog, recordedExit, runcList, tempRoot, waitFor } from "./helpers/vm-sandbox.js";
 
