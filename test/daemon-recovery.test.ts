@@ -182,6 +182,38 @@ test("a start performed again after kill -9 journals when init really started, n
     assert.equal(auditTransitions(events), []);
   }));
 
+test("a stop of a container whose init never started, cut short by kill -9 after it tore the sandbox down, completes as a stop, not a loss", () =>
+  withDaemon(tempRoot(), async (daemon) => {
+    const root = daemon.root;
+    const rc = await daemon.client("never");
+    try {
+      await rc.createContainer({ init: { args: ["sleep", "1000"] } });
+      await rc.bootstrap();
+    } finally {
+      rc.close();
+    }
+    // What a daemon killed inside the stop's effect leaves: the intent journaled, the sandbox
+    // gone (runc deleted it, its conmon ended), and no exit recorded, as init never ran.
+    await daemon.kill9();
+    const journal = await Journal.open(journalPath(root));
+    try {
+      const stream = containerStream("never");
+      journal.append(stream, [{ type: "StopRequested", data: { signal: "SIGTERM", timeoutInSeconds: 1 } }], journal.streamVersion(stream), { actor: { uid: 0, gid: 0, pid: process.pid } });
+    } finally {
+      journal.close();
+    }
+    execFileSync("runc", ["--root", runcRoot(root), "delete", "--force", "never"]);
+    await waitFor("the conmon of the deleted sandbox to end", () => !initMonitor(root, "never").alive);
+    await daemon.restart();
+    const events = await journalEvents(root);
+    const own = events.filter((e) => e.streamId === "container-never").map((e) => e.type);
+    assert.equal(own.slice(-2), ["StopRequested", "ContainerStopped"]);
+    assert.not.ok(own.includes("ContainerLost"), `no loss: ${own.join(", ")}`);
+    assert.equal(events.filter((e) => e.type === "DaemonRecovered").at(-1)?.data, { adopted: 0, exitsRecovered: 0, lost: 0, intentsResolved: 1 });
+    assert.is((await stateOf(daemon, "never")).status, "stopped");
+    assert.equal(auditTransitions(events), []);
+  }));
+
 test("a second daemon on the same root is refused with a clear error, and the first keeps serving", () =>
   withDaemon(tempRoot(), async (daemon) => {
     const root = daemon.root;

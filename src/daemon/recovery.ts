@@ -5,6 +5,7 @@ import type { DriverName } from "../vm/driver.js";
 import { stopLegacyService } from "./legacy-service.js";
 import { containerStream, DAEMON_STREAM, type EventOf } from "../events/catalogue.js";
 import { hasSandbox, initMayBeAliveIn } from "../model/lifecycle.js";
+import type { ContainerState } from "../projections/container.js";
 import type { Reactor } from "./reactor.js";
 import { restartsWithDaemon } from "./restart.js";
 import type { Runtimes } from "./runtimes.js";
@@ -39,6 +40,7 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
     await journalRecorded(id); // the exits of processes the teardown ended under live conmons
     now = store.container(id);
     if (!now || !initMayBeAliveIn(now.status)) return;
+    if (tornDownByItsOwnIntent(now)) return;
     if (now.processes[id]?.status === "exited") {
       // Init's exit is known (journaled, now or before the crash): the stop is completed from
       // it, as the live path would (a pending stop intent finishes it below, with its causation).
@@ -67,6 +69,15 @@ export async function recover(store: Store, runtimes: Runtimes, reactor: Reactor
 
   store.appendRaw(DAEMON_STREAM, [{ type: "DaemonRecovered", data: counts }], "any");
   return counts;
+}
+
+/**
+ * A stop or shutdown of a container whose init never started tears the sandbox down, and no
+ * exit is recorded, as there was no process: a daemon killed before its outcome leaves the
+ * monitor gone and nothing lost. The intent, performed again in step 4, completes it.
+ */
+function tornDownByItsOwnIntent(state: ContainerState): boolean {
+  return state.processes[state.id]?.status === "created" && state.pending.some((p) => p.type === "StopRequested" || p.type === "ShutdownRequested");
 }
 
 async function eachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
