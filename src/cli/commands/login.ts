@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { BerthError } from "../../model/errors.js";
 import { DEFAULT_DOMAIN } from "../../model/reference.js";
+import { compileWasmLightly } from "../../host/memory.js";
 import { RegistryClient } from "../../vm/image/registry.js";
 import { collect } from "./command.js";
 import { saveCredentials } from "../credentials.js";
@@ -27,6 +28,7 @@ export const command: LeafCommand = {
     if (o.passwordStdin) password = readFileSync(0, "utf8").replace(/\r?\n$/, "");
     if (!password) throw new BerthError("invalidArgument", "login needs a password: -p PASSWORD or --password-stdin");
     const credentials = { username: o.username as string, password };
+    compileWasmLightly(); // before the first fetch, as the daemon does: its parser compiles in a fraction of the memory
     await new RegistryClient({ domain: server, path: "" }, { credentials, insecureRegistries: o.insecureRegistry as string[] }).ping();
     saveCredentials(server, credentials);
     out("Login Succeeded");
