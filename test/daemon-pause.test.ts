@@ -6,11 +6,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { controllerDir } from "../src/vm/cgroup-stats.js";
 import { containerStream } from "../src/events/catalogue.js";
-import { Journal } from "../src/events/journal.js";
-import { journalPath } from "../src/host/root-layout.js";
 import { cgroupPath, runcRoot } from "../src/vm/paths.js";
 import { auditTransitions } from "../src/projections/transitions.js";
-import { journalEvents, tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
+import { journalAfterKill, journalEvents, runContainer, tempRoot, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 import { rejection } from "./helpers/errors.js";
 
 const freezer = (root: string, id: string) => readFileSync(`${controllerDir("freezer", cgroupPath(root, id))}/freezer.state`, "utf8").trim();
@@ -50,13 +48,7 @@ test("pause freezes the container, exec and kill are refused while paused, unpau
 /** What a daemon killed between an intent and its outcome leaves: the intent journaled, and runc's verb done. */
 async function intentPerformedUnjournaled(daemon: DaemonFrame, id: string, intent: "PauseRequested" | "UnpauseRequested"): Promise<void> {
   await daemon.kill9();
-  const journal = await Journal.open(journalPath(daemon.root));
-  try {
-    const stream = containerStream(id);
-    journal.append(stream, [{ type: intent, data: {} }], journal.streamVersion(stream), { actor: { uid: 0, gid: 0, pid: process.pid } });
-  } finally {
-    journal.close();
-  }
+  await journalAfterKill(daemon.root, containerStream(id), [{ type: intent, data: {} }]);
   execFileSync("runc", ["--root", runcRoot(daemon.root), intent === "PauseRequested" ? "pause" : "resume", id]);
   await daemon.restart();
 }
@@ -64,13 +56,9 @@ async function intentPerformedUnjournaled(daemon: DaemonFrame, id: string, inten
 test("a pause or unpause that took effect before a kill -9 is journaled as what runc has, not refused", () =>
   withDaemon(tempRoot(), async (daemon) => {
     const root = daemon.root;
-    let rc = await daemon.client("f");
-    await rc.createContainer({ init: { args: ["sleep", "1000"] } });
-    await rc.bootstrap();
-    await rc.startProcess("f");
-    rc.close();
+    await runContainer(daemon, "f", { init: { args: ["sleep", "1000"] } });
     await intentPerformedUnjournaled(daemon, "f", "PauseRequested");
-    rc = await daemon.client("f");
+    let rc = await daemon.client("f");
     try {
       assert.is((await rc.state()).status, "paused");
       assert.is(freezer(root, "f"), "FROZEN");

@@ -10,7 +10,7 @@ import { Journal } from "../src/events/journal.js";
 import { journalPath } from "../src/host/root-layout.js";
 import { containerPaths, runcRoot } from "../src/vm/paths.js";
 import { initMonitor, recordedExitOf } from "./helpers/monitor.js";
-import { journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
+import { bootContainer, journalAfterKill, journalEvents, pidAlive, runcList, startDaemon, tempRoot, waitFor, withDaemon, type DaemonFrame } from "./helpers/daemon.js";
 
 async function run(daemon: DaemonFrame, id: string, args: string[]): Promise<void> {
   const rc = await daemon.client(id);
@@ -147,23 +147,11 @@ async function crashAfterExitJournaled(root: string, daemon: DaemonFrame, id: st
 test("a start performed again after kill -9 journals when init really started, not when the daemon came back", () =>
   withDaemon(tempRoot(), async (daemon) => {
     const root = daemon.root;
-    const rc = await daemon.client("late");
-    try {
-      await rc.createContainer({ init: { args: ["sleep", "1000"] } });
-      await rc.bootstrap();
-    } finally {
-      rc.close();
-    }
+    await bootContainer(daemon, "late", { init: { args: ["sleep", "1000"] } });
     // What a daemon killed between ProcessStartRequested and ProcessStarted leaves: the intent in
     // the journal, and init started (`runc start`, as the reactor's effect runs it).
     await daemon.kill9();
-    const journal = await Journal.open(journalPath(root));
-    try {
-      const stream = containerStream("late");
-      journal.append(stream, [{ type: "ProcessStartRequested", data: { processId: "late" } }], journal.streamVersion(stream), { actor: { uid: 0, gid: 0, pid: process.pid } });
-    } finally {
-      journal.close();
-    }
+    await journalAfterKill(root, containerStream("late"), [{ type: "ProcessStartRequested", data: { processId: "late" } }]);
     const before = Date.now();
     execFileSync("runc", ["--root", runcRoot(root), "start", "late"]);
     const after = Date.now();
@@ -185,23 +173,11 @@ test("a start performed again after kill -9 journals when init really started, n
 test("a stop of a container whose init never started, cut short by kill -9 after it tore the sandbox down, completes as a stop, not a loss", () =>
   withDaemon(tempRoot(), async (daemon) => {
     const root = daemon.root;
-    const rc = await daemon.client("never");
-    try {
-      await rc.createContainer({ init: { args: ["sleep", "1000"] } });
-      await rc.bootstrap();
-    } finally {
-      rc.close();
-    }
+    await bootContainer(daemon, "never", { init: { args: ["sleep", "1000"] } });
     // What a daemon killed inside the stop's effect leaves: the intent journaled, the sandbox
     // gone (runc deleted it, its conmon ended), and no exit recorded, as init never ran.
     await daemon.kill9();
-    const journal = await Journal.open(journalPath(root));
-    try {
-      const stream = containerStream("never");
-      journal.append(stream, [{ type: "StopRequested", data: { signal: "SIGTERM", timeoutInSeconds: 1 } }], journal.streamVersion(stream), { actor: { uid: 0, gid: 0, pid: process.pid } });
-    } finally {
-      journal.close();
-    }
+    await journalAfterKill(root, containerStream("never"), [{ type: "StopRequested", data: { signal: "SIGTERM", timeoutInSeconds: 1 } }]);
     execFileSync("runc", ["--root", runcRoot(root), "delete", "--force", "never"]);
     await waitFor("the conmon of the deleted sandbox to end", () => !initMonitor(root, "never").alive);
     await daemon.restart();

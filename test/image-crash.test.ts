@@ -6,14 +6,12 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { berth, berthLive, bin, ensureBuilt, tempRoot } from "./helpers/cli-env.js";
-import { journalEvents, withDaemon } from "./helpers/daemon.js";
+import { journalAfterKill, journalEvents, withDaemon } from "./helpers/daemon.js";
 import { buildImage, busyboxTree, layersOf, proxy, push, startRegistry } from "./helpers/registry.js";
 import { tempDir } from "./helpers/tmp.js";
 import { bigArchive } from "./helpers/vm-tar.js";
 import { chainIds } from "../src/vm/image/layers.js";
 import { IMAGE_STREAM } from "../src/events/catalogue.js";
-import { Journal } from "../src/events/journal.js";
-import { journalPath } from "../src/host/root-layout.js";
 
 test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes and completes", async () => {
   ensureBuilt();
@@ -59,13 +57,8 @@ test("kill -9 mid-pull: nothing half-made is visible, and the next pull resumes 
 });
 
 /** What the daemon journals first when it removes a reference: the test does it for a daemon already killed. */
-async function journalRemoved(root: string, reference: string, digest: string): Promise<void> {
-  const journal = await Journal.open(journalPath(root));
-  try {
-    journal.append(IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference, digest, freed: [] } }], "any", { actor: { uid: 0, gid: 0, pid: process.pid } });
-  } finally {
-    journal.close();
-  }
+function journalRemoved(root: string, reference: string, digest: string): Promise<void> {
+  return journalAfterKill(root, IMAGE_STREAM, [{ type: "ImageRemoved", data: { reference, digest, freed: [] } }]);
 }
 
 test("the journal decides what images there are: kill -9 after an rm's event (the file and the sweep not done), after a pull's file (its event not done), and a lost refs.json", async () => {

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { IpcClient } from "../../src/ipc/client.js";
 import { RuntimeClient } from "../../src/ipc/runtime-client.js";
-import type { StoredEvent } from "../../src/events/catalogue.js";
+import type { BerthEvent, StoredEvent } from "../../src/events/catalogue.js";
 import type { ContainerState } from "../../src/projections/container.js";
 import { Journal } from "../../src/events/journal.js";
 import { journalPath, socketPath } from "../../src/host/root-layout.js";
@@ -153,5 +153,29 @@ export async function runContainer(daemon: DaemonFrame, id: string, config: Reco
     return await rc.state<ContainerState>();
   } finally {
     rc.close();
+  }
+}
+
+/** Creates and boots a container through the daemon: its sandbox is there, init created and not started. */
+export async function bootContainer(daemon: DaemonFrame, id: string, config: Record<string, unknown>): Promise<void> {
+  const rc = await daemon.client(id);
+  try {
+    await rc.createContainer(config as never);
+    await rc.bootstrap();
+  } finally {
+    rc.close();
+  }
+}
+
+/**
+ * Appends events to a stream of a root whose daemon is already killed, as that daemon would have
+ * journaled them: what a kill -9 between an intent and its outcome (or an event and its file) leaves.
+ */
+export async function journalAfterKill(root: string, streamId: string, events: BerthEvent[]): Promise<void> {
+  const journal = await Journal.open(journalPath(root));
+  try {
+    journal.append(streamId, events, journal.streamVersion(streamId), { actor: { uid: 0, gid: 0, pid: process.pid } });
+  } finally {
+    journal.close();
   }
 }
